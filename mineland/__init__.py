@@ -1,0 +1,39 @@
+"""mineland: map landmine contamination and released land per district.
+
+>>> import mineland
+>>> path = "data/boundaries/synthetic_districts.geojson"
+>>> districts = mineland.read_districts(path)  # doctest: +SKIP
+>>> surveys = mineland.read_surveys("data/surveys")  # doctest: +SKIP
+>>> summary = mineland.summarize(districts, surveys, as_of="2024-12-31")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .accounting import Accounting, account, summarize
+from .errors import CRSError, DataError, InputFileError, MinelandError, OutputError, SchemaError
+from .io import load_field_map, read_districts, read_surveys, write_table
+from .records import SurveyData
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Accounting",
+    "CRSError",
+    "DataError",
+    "InputFileError",
+    "MinelandError",
+    "OutputError",
+    "SchemaError",
+    "SurveyData",
+    "__version__",
+    "account",
+    "load_field_map",
+    "read_districts",
+    "read_surveys",
+    "summarize",
+    "write_table",
+]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -1,0 +1,290 @@
+"""The ``mineland`` command: a thin layer over the library."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from pathlib import Path
+
+import click
+import pandas as pd
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from .accounting import parse_as_of, summarize, total_row
+from .errors import MinelandError
+from .io import check_output_path, read_districts, read_surveys, write_rejected, write_table
+
+log = logging.getLogger("mineland")
+err_console = Console(stderr=True)
+
+
+class _Bar:
+    """A rich progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = err_console.is_terminal
+        self.progress = Progress(
+            TextColumn("{task.description:<40}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        )
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self):
+        if self.enabled:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.progress.stop()
+
+    def callback(self, group: str):
+        def update(label: str, done: int, total: int) -> None:
+            if not self.enabled:
+                return
+            if group not in self.tasks:
+                self.tasks[group] = self.progress.add_task(label, total=total)
+            self.progress.update(self.tasks[group], description=label, completed=done, total=total)
+
+        return update
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else (logging.INFO if verbose else logging.WARNING)
+    if verbose > 1:
+        level = logging.DEBUG
+    root = logging.getLogger("mineland")
+    root.handlers[:] = [
+        RichHandler(console=err_console, show_time=False, show_path=False, markup=False)
+    ]
+    root.setLevel(level)
+
+
+def _friendly_errors(fn):
+    """Show library errors as one line and exit 2; never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except MinelandError as exc:
+            click.echo(f"mineland: error: {exc}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("mineland: interrupted", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # an unexpected failure: still one line
+            if logging.getLogger("mineland").level <= logging.DEBUG:
+                raise
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            click.echo(
+                f"mineland: internal error: {type(exc).__name__}: {first} "
+                "(run with -vv for details)",
+                err=True,
+            )
+            sys.exit(1)
+
+    return wrapper
+
+
+def _valid_date(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return parse_as_of(value)
+    except MinelandError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def common_input_options(fn):
+    """DISTRICTS SURVEYS... and the options every reading command shares."""
+    options = [
+        click.argument("districts", type=click.Path(dir_okay=True, path_type=Path)),
+        click.argument("surveys", nargs=-1, required=True, type=click.Path(path_type=Path)),
+        click.option("--name-field", help="District name field (detected when not given)."),
+        click.option("--layer", help="Layer of the district file, if it has several."),
+        click.option(
+            "--field-map",
+            type=click.Path(path_type=Path),
+            help="TOML or JSON file renaming foreign columns and type values.",
+        ),
+        click.option("--crs", help="CRS of input files that declare none, e.g. EPSG:32638."),
+        click.option(
+            "--as-of",
+            callback=_valid_date,
+            metavar="YYYY-MM-DD",
+            help="Count only records dated on or before this day (undated always count).",
+        ),
+        click.option(
+            "--on-invalid",
+            type=click.Choice(["fix", "reject"]),
+            default="fix",
+            show_default=True,
+            help="Repair invalid polygons with make_valid, or reject them.",
+        ),
+        click.option(
+            "--rejected",
+            "rejected_path",
+            type=click.Path(path_type=Path),
+            help="Where to write rejected rows (default: next to the output).",
+        ),
+        click.option("-v", "--verbose", count=True, help="More messages (-vv for debugging)."),
+        click.option("-q", "--quiet", is_flag=True, help="Only errors."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def load_inputs(bar: _Bar, districts, surveys, name_field, layer, field_map, crs, on_invalid):
+    """Read districts and surveys, print the input account line."""
+    dist = read_districts(districts, name_field=name_field, layer=layer, crs=crs)
+    data = read_surveys(
+        *surveys,
+        field_map=field_map,
+        crs=crs,
+        on_invalid=on_invalid,
+        progress=bar.callback("read"),
+    )
+    click.echo(f"{len(dist)} districts from {districts}; {data.account()}", err=True)
+    repaired = int(data.records["repair"].notna().sum()) if len(data.records) else 0
+    if repaired:
+        click.echo(f"{repaired} invalid geometries repaired with make_valid", err=True)
+    return dist, data
+
+
+def report_rejected(data, rejected_path: Path | None, output: Path | None, inputs) -> None:
+    if not len(data.rejected):
+        return
+    if rejected_path is None:
+        rejected_path = (
+            output.with_name(f"{output.stem}_rejected.csv")
+            if output is not None
+            else Path("mineland_rejected.csv")
+        )
+    path = write_rejected(data.rejected, rejected_path, inputs=inputs)
+    reasons = data.rejected["reason"].astype(str).str.split(":").str[0].value_counts()
+    top = "; ".join(f"{r} ({n})" for r, n in reasons.head(3).items())
+    click.echo(f"{len(data.rejected)} rejected rows written to {path}: {top}", err=True)
+
+
+def _fmt_ha(v) -> str:
+    return "" if pd.isna(v) else f"{v:,.1f}"
+
+
+_TABLE_COLUMNS = {
+    "district": "district",
+    "contaminated_ha": "contaminated ha",
+    "sha_ha": "SHA ha",
+    "cha_ha": "CHA ha",
+    "released_ha": "released ha",
+    "cleared_ha": "cleared ha",
+    "reduced_ha": "reduced ha",
+    "cancelled_ha": "cancelled ha",
+    "released_pct": "released %",
+    "hazard_records": "hazards",
+    "devices": "devices",
+    "incidents": "incidents",
+    "killed": "killed",
+    "injured": "injured",
+}
+
+
+def _cell(column: str, value) -> str:
+    if column == "district":
+        return str(value)
+    if pd.isna(value):
+        return ""
+    if column.endswith(("_ha", "_pct")):
+        return f"{value:,.1f}"
+    return f"{int(value):,}"
+
+
+def print_summary(summary: pd.DataFrame, as_of) -> None:
+    """Print the summary as a table with a totals line."""
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    title = "Contamination by district (ellipsoidal hectares)"
+    if as_of is not None:
+        title += f", as of {as_of.date()}"
+    table = Table(title=title, show_footer=True, header_style="bold", footer_style="bold")
+    totals = total_row(summary)
+    for col, label in _TABLE_COLUMNS.items():
+        table.add_column(
+            label,
+            footer=_cell(col, totals[col]),
+            justify="left" if col == "district" else "right",
+            no_wrap=True,
+        )
+    for _, row in summary.iterrows():
+        table.add_row(
+            *(_cell(c, row[c]) for c in _TABLE_COLUMNS),
+            style="dim" if str(row["district"]).startswith("(") else None,
+        )
+    console.print(table)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mineland")
+def main() -> None:
+    """Map landmine contamination: hectares contaminated and released per district."""
+
+
+@main.command("summarize")
+@common_input_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write the table: .csv, .json, .geojson, .gpkg or .xlsx.",
+)
+@_friendly_errors
+def summarize_cmd(
+    districts,
+    surveys,
+    name_field,
+    layer,
+    field_map,
+    crs,
+    as_of,
+    on_invalid,
+    rejected_path,
+    verbose,
+    quiet,
+    output,
+):
+    """Hectares contaminated and released per district.
+
+    \b
+    Examples:
+      mineland summarize data/boundaries/synthetic_districts.geojson data/surveys
+      mineland summarize districts.gpkg hazards.gpkg releases.shp --as-of 2024-12-31 -o out.xlsx
+    """
+    _setup_logging(verbose, quiet)
+    inputs = [districts, *surveys] + ([field_map] if field_map else [])
+    if output is not None:
+        check_output_path(output, inputs)
+    with _Bar() as bar:
+        dist, data = load_inputs(
+            bar, districts, surveys, name_field, layer, field_map, crs, on_invalid
+        )
+        summary = summarize(dist, data, as_of=as_of, progress=bar.callback("account"))
+    report_rejected(data, rejected_path, output, inputs)
+    meta = summary.attrs.get("mineland", {})
+    if meta.get("records_undated"):
+        click.echo(f"{meta['records_undated']} undated records count at every date", err=True)
+    if output is None:
+        print_summary(summary, as_of)
+    else:
+        path = write_table(summary, output, inputs=inputs)
+        click.echo(f"wrote {len(summary)} rows to {path}", err=True)

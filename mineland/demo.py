@@ -1,0 +1,279 @@
+"""Synthetic demonstration data: districts and survey records that look realistic.
+
+Everything here is made up and deterministic for a given seed.  It is used for the
+shipped demo data, the tests and the benchmarks.  Pure computation: writing the
+files is done by ``scripts/make_demo_data.py``.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .geometry import equal_area_crs
+from .records import WGS84
+
+__all__ = ["KARABAKH_BOUNDS", "make_districts", "make_surveys"]
+
+#: lon/lat box of the demo extent (Karabakh region).
+KARABAKH_BOUNDS = (45.8, 39.1, 47.2, 40.3)
+
+#: Invented names with Azerbaijani letters (not real districts).
+DEMO_NAMES = (
+    "Ağbulaq",
+    "Çaylı",
+    "Şəfəqli",
+    "Günəşli",
+    "Yaşıldərə",
+    "Qızılqaya",
+    "Əlincəli",
+    "Ördəkli",
+    "Sarıbulaq",
+    "Üçtəpə",
+    "Dağüstü",
+    "Göyçəli",
+)
+DEVICE_TYPES = ("AP mine", "AT mine", "UXO", "IED", "submunition", "other")
+ORGANISATIONS = ("ANAMA", "Demo Demining Team A", "Demo Demining Team B", "Demo NGO")
+SYNTHETIC = "SYNTHETIC demo data - not real contamination"
+
+
+def _local(bounds):
+    crs = equal_area_crs(bounds)
+    return crs
+
+
+def make_districts(
+    n: int = 12, *, bounds=KARABAKH_BOUNDS, seed: int = 1, names=None
+) -> gpd.GeoDataFrame:
+    """Voronoi districts tiling ``bounds`` (lon/lat), with shared edges, in EPSG:4326."""
+    rng = np.random.default_rng(seed)
+    crs = _local(bounds)
+    frame = gpd.GeoSeries([shapely.box(*bounds).segmentize(0.01)], crs=WGS84).to_crs(crs)
+    extent = frame.iloc[0]
+    minx, miny, maxx, maxy = extent.bounds
+    pts = []
+    while len(pts) < n:
+        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        if extent.contains(shapely.Point(x, y)) and all(
+            (x - px) ** 2 + (y - py) ** 2 > ((maxx - minx) / (2.2 * np.sqrt(n))) ** 2
+            for px, py in pts
+        ):
+            pts.append((x, y))
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=extent.buffer(1e5))
+    )
+    # keep cell order aligned with the seed points
+    order = [next(i for i, c in enumerate(cells) if c.contains(shapely.Point(p))) for p in pts]
+    cells = shapely.intersection(cells[order], extent)
+    if names is None:
+        base = list(DEMO_NAMES)
+        names = [
+            base[i % len(base)] + ("" if i < len(base) else f" {i // len(base) + 1}")
+            for i in range(n)
+        ]
+    out = gpd.GeoDataFrame(
+        {"name": names[:n], "source": SYNTHETIC}, geometry=list(cells), crs=crs
+    ).to_crs(WGS84)
+    return out
+
+
+def _star_polygons(rng, cx, cy, area_m2, k: int = 14) -> np.ndarray:
+    """Irregular star-shaped polygons with roughly the given areas (metres)."""
+    n = len(cx)
+    ang = (np.arange(k)[None, :] + rng.uniform(-0.4, 0.4, (n, k))) * (2 * np.pi / k)
+    wob = rng.uniform(0.65, 1.35, (n, k))
+    stretch = rng.uniform(1.0, 2.2, n)[:, None]
+    rot = rng.uniform(0, np.pi, n)[:, None]
+    r0 = np.sqrt(area_m2 / np.pi)[:, None]
+    x = r0 * wob * np.cos(ang) * np.sqrt(stretch)
+    y = r0 * wob * np.sin(ang) / np.sqrt(stretch)
+    xr = x * np.cos(rot) - y * np.sin(rot) + cx[:, None]
+    yr = x * np.sin(rot) + y * np.cos(rot) + cy[:, None]
+    coords = np.stack([xr, yr], axis=-1)
+    coords = np.concatenate([coords, coords[:, :1]], axis=1)
+    return shapely.polygons(coords)
+
+
+def _random_dates(rng, n: int, start: str, end: str) -> pd.Series:
+    lo, hi = (
+        pd.Timestamp(start).value // 86_400_000_000_000,
+        pd.Timestamp(end).value // 86_400_000_000_000,
+    )
+    days = rng.integers(lo, hi + 1, n)
+    return pd.Series(pd.to_datetime(days, unit="D"))
+
+
+def _points_in(rng, polys: np.ndarray, per: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``per[i]`` random points inside each polygon; returns points and owner index."""
+    owner = np.repeat(np.arange(len(polys)), per)
+    out = np.full(len(owner), None, dtype=object)
+    todo = np.arange(len(owner))
+    b = shapely.bounds(polys)
+    shapely.prepare(polys)
+    for _ in range(50):
+        if len(todo) == 0:
+            break
+        o = owner[todo]
+        x = rng.uniform(b[o, 0], b[o, 2])
+        y = rng.uniform(b[o, 1], b[o, 3])
+        hit = shapely.contains_xy(polys[o], x, y)
+        out[todo[hit]] = shapely.points(x[hit], y[hit])
+        todo = todo[~hit]
+    if len(todo):  # very thin polygons: use a point on the surface
+        out[todo] = shapely.point_on_surface(polys[owner[todo]])
+    return out, owner
+
+
+def make_surveys(
+    districts: gpd.GeoDataFrame,
+    *,
+    n_hazards: int = 3000,
+    release_share: float = 0.5,
+    n_incidents: int = 150,
+    seed: int = 2,
+    vertices: int = 14,
+    clusters: int | None = None,
+) -> dict[str, gpd.GeoDataFrame]:
+    """Generate hazards, releases and points over a district layer.
+
+    Returns a dict of GeoDataFrames in EPSG:4326: ``hazards`` (SHA/CHA), ``releases``
+    (cancelled/reduced/cleared, dated 2021–2025) and ``points`` (devices and
+    incidents).  Hazards overlap one another and some cross district borders; about
+    ``release_share × n_hazards`` releases are made, a few of them outside any hazard.
+    """
+    rng = np.random.default_rng(seed)
+    crs = _local(districts.total_bounds)
+    land = districts.to_crs(crs)
+    union = shapely.union_all(shapely.make_valid(land.geometry.to_numpy()))
+    shapely.prepare(union)
+    minx, miny, maxx, maxy = union.bounds
+    n_clusters = clusters or max(8, n_hazards // 60)
+    centres = []
+    while len(centres) < n_clusters:
+        x = rng.uniform(minx, maxx, 4 * n_clusters)
+        y = rng.uniform(miny, maxy, 4 * n_clusters)
+        ok = shapely.contains_xy(union, x, y)
+        centres.extend(zip(x[ok], y[ok], strict=True))
+    centres = np.array(centres[:n_clusters])
+    spread = rng.uniform(1500, 6000, n_clusters)
+    which = rng.integers(0, n_clusters, n_hazards)
+    cx = centres[which, 0] + rng.normal(0, 1, n_hazards) * spread[which]
+    cy = centres[which, 1] + rng.normal(0, 1, n_hazards) * spread[which]
+    # most hazards lie inside the districts; about 1 in 50 is left where it fell
+    off_land = ~shapely.contains_xy(union, cx, cy) & (rng.random(n_hazards) > 0.02)
+    cx[off_land] = centres[which[off_land], 0]
+    cy[off_land] = centres[which[off_land], 1]
+    area_ha = np.clip(rng.lognormal(np.log(6), 1.3, n_hazards), 0.1, 200)
+    hazards = _star_polygons(rng, cx, cy, area_ha * 1e4, vertices)
+    htype = np.where(rng.random(n_hazards) < 0.35, "CHA", "SHA")
+    hdates = _random_dates(rng, n_hazards, "2020-11-10", "2024-06-30")
+    hdates[rng.random(n_hazards) < 0.04] = pd.NaT
+    width = len(str(n_hazards))
+    haz = gpd.GeoDataFrame(
+        {
+            "record_id": [f"HAZ-{i:0{width}d}" for i in range(1, n_hazards + 1)],
+            "record_type": htype,
+            "date": hdates.dt.strftime("%Y-%m-%d").where(hdates.notna(), None),
+            "organisation": rng.choice(ORGANISATIONS, n_hazards),
+            "notes": SYNTHETIC,
+        },
+        geometry=hazards,
+        crs=crs,
+    )
+
+    # releases: part of a hazard cut by a random half-plane, or the whole hazard
+    n_rel = int(round(release_share * n_hazards))
+    src = rng.choice(n_hazards, n_rel, replace=n_rel > n_hazards)
+    base = hazards[src]
+    c = shapely.centroid(base)
+    bx, by = shapely.get_x(c), shapely.get_y(c)
+    r = np.sqrt(shapely.area(base) / np.pi) * 3
+    theta = rng.uniform(0, 2 * np.pi, n_rel)
+    off = rng.uniform(-0.6, 0.6, n_rel) * r / 3
+    nx, ny = np.cos(theta), np.sin(theta)
+    px, py = bx + nx * off, by + ny * off
+    half = shapely.polygons(
+        np.stack(
+            [
+                np.stack([px - ny * r, py + nx * r], -1),
+                np.stack([px - ny * r + nx * r, py + nx * r + ny * r], -1),
+                np.stack([px + ny * r + nx * r, py - nx * r + ny * r], -1),
+                np.stack([px + ny * r, py - nx * r], -1),
+                np.stack([px - ny * r, py + nx * r], -1),
+            ],
+            axis=1,
+        )
+    )
+    whole = rng.random(n_rel) < 0.3
+    rel_geoms = np.where(whole, base, shapely.intersection(base, half))
+    # a few task polygons drawn beyond the hazard (released land outside hazards)
+    stray = rng.random(n_rel) < 0.03
+    rel_geoms[stray] = shapely.buffer(rel_geoms[stray], 60.0, quad_segs=4)
+    rtype = rng.choice(["cleared", "reduced", "cancelled"], n_rel, p=[0.4, 0.25, 0.35])
+    rdates = _random_dates(rng, n_rel, "2021-01-15", "2025-12-15")
+    hd = pd.to_datetime(haz["date"].to_numpy()[src])
+    rdates = pd.Series(
+        np.where(hd.notna() & (rdates.to_numpy() < hd), hd + pd.Timedelta(days=30), rdates)
+    )
+    keep = ~shapely.is_empty(rel_geoms) & (shapely.area(rel_geoms) > 100)
+    rel_geoms = shapely.set_precision(rel_geoms, 0.01)
+    rel = gpd.GeoDataFrame(
+        {
+            "record_id": [f"REL-{i:0{width}d}" for i in range(1, n_rel + 1)],
+            "record_type": rtype,
+            "date": rdates.dt.strftime("%Y-%m-%d"),
+            "hazard_id": haz["record_id"].to_numpy()[src],
+            "organisation": rng.choice(ORGANISATIONS, n_rel),
+            "notes": SYNTHETIC,
+        },
+        geometry=rel_geoms,
+        crs=crs,
+    )[keep]
+
+    # devices inside cleared land; incidents near hazards
+    cleared = rel[rel["record_type"] == "cleared"]
+    per = rng.poisson(1.2, len(cleared))
+    dev_pts, owner = _points_in(rng, cleared.geometry.to_numpy(), per)
+    n_dev = len(dev_pts)
+    dev = gpd.GeoDataFrame(
+        {
+            "record_id": [f"DEV-{i:06d}" for i in range(1, n_dev + 1)],
+            "record_type": "device",
+            "date": cleared["date"].to_numpy()[owner],
+            "device_type": rng.choice(DEVICE_TYPES, n_dev, p=[0.45, 0.15, 0.3, 0.03, 0.05, 0.02]),
+            "quantity": rng.integers(1, 12, n_dev),
+            "killed": pd.NA,
+            "injured": pd.NA,
+            "organisation": cleared["organisation"].to_numpy()[owner],
+            "notes": SYNTHETIC,
+        },
+        geometry=dev_pts,
+        crs=crs,
+    )
+    inc_src = rng.choice(n_hazards, n_incidents)
+    inc_pts, _ = _points_in(rng, hazards[inc_src], np.ones(n_incidents, dtype=int))
+    idates = _random_dates(rng, n_incidents, "1994-05-12", "2025-11-30")
+    inc = gpd.GeoDataFrame(
+        {
+            "record_id": [f"INC-{i:05d}" for i in range(1, n_incidents + 1)],
+            "record_type": "incident",
+            "date": idates.dt.strftime("%Y-%m-%d"),
+            "device_type": rng.choice(DEVICE_TYPES[:3], n_incidents),
+            "quantity": pd.NA,
+            "killed": rng.choice([0, 0, 0, 1, 1, 2], n_incidents),
+            "injured": rng.choice([0, 1, 1, 2, 3], n_incidents),
+            "organisation": "Demo casualty register",
+            "notes": SYNTHETIC,
+        },
+        geometry=inc_pts,
+        crs=crs,
+    )
+    points = pd.concat([dev, inc], ignore_index=True)
+    return {
+        "hazards": haz.to_crs(WGS84),
+        "releases": rel.to_crs(WGS84).reset_index(drop=True),
+        "points": gpd.GeoDataFrame(points, geometry="geometry", crs=crs).to_crs(WGS84),
+    }

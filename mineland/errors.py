@@ -1,0 +1,41 @@
+"""Exceptions raised by mineland.
+
+Every exception derives from :class:`MinelandError`, and each subclass also inherits
+the matching builtin so that callers can catch either.  Messages name the file, the
+row or record_id, and the bad value.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CRSError",
+    "DataError",
+    "InputFileError",
+    "MinelandError",
+    "OutputError",
+    "SchemaError",
+]
+
+
+class MinelandError(Exception):
+    """Root of every error mineland raises on purpose."""
+
+
+class InputFileError(MinelandError, OSError):
+    """An input file is missing, unreadable, empty, corrupt or not geodata."""
+
+
+class SchemaError(MinelandError, ValueError):
+    """Columns or values do not fit the data contract (missing field, bad type...)."""
+
+
+class CRSError(MinelandError, ValueError):
+    """A coordinate reference system is missing, unknown or unusable."""
+
+
+class DataError(MinelandError, ValueError):
+    """Input values that cannot be used at all (bad date, bad option value...)."""
+
+
+class OutputError(MinelandError, OSError):
+    """An output cannot be written (unknown format, would overwrite an input...)."""

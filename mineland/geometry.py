@@ -1,0 +1,304 @@
+"""Pure geometry: repair, equal-area projection, robust overlay and zonal areas.
+
+Nothing here opens a file.  Arrays are numpy arrays of shapely geometries in a
+projected, equal-area CRS (metres) unless a function says otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyproj
+import shapely
+from shapely.errors import GEOSException
+
+__all__ = [
+    "GRID_SIZES",
+    "OverlayLog",
+    "area_by_zone",
+    "equal_area_crs",
+    "explode_polygons",
+    "polygonal",
+    "repair",
+    "subtract",
+    "union_parts",
+]
+
+log = logging.getLogger(__name__)
+
+#: Snap grids (projected units, metres) tried in turn when GEOS raises a
+#: TopologyException: 1 cm first, as the design requires, then coarser.
+GRID_SIZES = (0.01, 0.1, 1.0)
+
+_POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+_THREADS = max(1, min(4, os.cpu_count() or 1))
+_CHUNK = 2048
+
+
+@dataclass
+class OverlayLog:
+    """Collects the overlay operations that GEOS refused and how they were retried."""
+
+    events: list[dict] = field(default_factory=list)
+
+    def add(self, operation: str, detail: str, grid_size: float | None, error: str) -> None:
+        self.events.append(
+            {"operation": operation, "detail": detail, "grid_size": grid_size, "error": error}
+        )
+        if grid_size is None:
+            log.error("%s (%s) failed even on a snapped grid: %s", operation, detail, error)
+        else:
+            log.warning(
+                "%s (%s) raised %s; retried with grid_size=%g m",
+                operation,
+                detail,
+                error,
+                grid_size,
+            )
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+def equal_area_crs(bounds: Sequence[float]) -> pyproj.CRS:
+    """A Lambert azimuthal equal-area CRS on WGS 84 centred on lon/lat ``bounds``.
+
+    Areas measured in it are ellipsoidal areas (the projection is authalic), and with
+    the centre on the data the shape distortion of edges stays negligible.
+    """
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    if not all(np.isfinite([minx, miny, maxx, maxy])):
+        minx, miny, maxx, maxy = 0.0, 0.0, 0.0, 0.0
+    lon0 = (minx + maxx) / 2.0
+    lat0 = (miny + maxy) / 2.0
+    if maxx - minx > 180:  # data on both sides of the antimeridian: centre on it
+        lon0 = 180.0
+    return pyproj.CRS.from_proj4(
+        f"+proj=laea +lat_0={lat0:.6f} +lon_0={lon0:.6f} +x_0=0 +y_0=0 "
+        "+ellps=WGS84 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs +type=crs"
+    )
+
+
+def polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Keep only the polygonal part of each geometry (None/empty where there is none)."""
+    geoms = np.asarray(geoms, dtype=object)
+    out = geoms.copy()
+    types = shapely.get_type_id(geoms)
+    mixed = ~np.isin(types, [t.value for t in _POLYGONAL]) & (types >= 0)
+    if mixed.any():
+        idx = np.flatnonzero(mixed)
+        parts, owner = shapely.get_parts(geoms[idx], return_index=True)
+        keep = np.isin(shapely.get_type_id(parts), [t.value for t in _POLYGONAL])
+        out[idx] = None
+        if keep.any():
+            # parts of a polygonal part may themselves be multipolygons: flatten once more
+            sub, sub_owner = shapely.get_parts(parts[keep], return_index=True)
+            owners = owner[keep][sub_owner]
+            uniq, compact = np.unique(owners, return_inverse=True)
+            out[idx[uniq]] = shapely.multipolygons(sub, indices=compact)
+    return out
+
+
+def repair(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Make geometries valid with ``make_valid`` (never ``buffer(0)``).
+
+    Uses the *structure* method, which keeps both lobes of a bow-tie and unions
+    overlapping parts of a multipolygon.  Returns the repaired array and a boolean mask
+    of the geometries that were invalid.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    present = ~shapely.is_missing(geoms)
+    invalid = np.zeros(len(geoms), dtype=bool)
+    invalid[present] = ~shapely.is_valid(geoms[present])
+    out = geoms.copy()
+    if invalid.any():
+        fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+        out[invalid] = fixed
+    return out, invalid
+
+
+def explode_polygons(geoms: np.ndarray) -> np.ndarray:
+    """Flatten to single, non-empty polygons."""
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0:
+        return np.empty(0, dtype=object)
+    parts = shapely.get_parts(polygonal(geoms))
+    if len(parts) == 0:
+        return np.empty(0, dtype=object)
+    keep = (shapely.get_type_id(parts) == shapely.GeometryType.POLYGON.value) & ~shapely.is_empty(
+        parts
+    )
+    return parts[keep]
+
+
+def _retry(
+    fn: Callable, args: tuple, overlay_log: OverlayLog, operation: str, detail: str, error: str
+):
+    """Call ``fn(*args, grid_size=g)`` on ever coarser grids; return None if all fail."""
+    for grid in GRID_SIZES:
+        try:
+            result = fn(*args, grid_size=grid)
+        except GEOSException as exc:  # pragma: no cover - extremely rare
+            error = str(exc)
+            continue
+        overlay_log.add(operation, detail, grid, error)
+        return result
+    overlay_log.add(operation, detail, None, error)
+    return None
+
+
+def _pairwise(
+    fn: Callable,
+    a: np.ndarray,
+    b: np.ndarray,
+    overlay_log: OverlayLog,
+    operation: str,
+    fallback: Callable[[object, object], object],
+) -> np.ndarray:
+    """Vectorised ``fn(a, b)`` in threads, retrying any element GEOS rejects."""
+
+    def run(lo: int, hi: int) -> np.ndarray:
+        try:
+            return fn(a[lo:hi], b[lo:hi])
+        except GEOSException:
+            out = np.empty(hi - lo, dtype=object)
+            for k in range(lo, hi):
+                try:
+                    out[k - lo] = fn(a[k], b[k])
+                except GEOSException as exc:
+                    fixed = shapely.make_valid(np.array([a[k], b[k]], dtype=object))
+                    try:
+                        out[k - lo] = fn(fixed[0], fixed[1])
+                        overlay_log.add(operation, f"pair {k}", 0.0, str(exc))
+                        continue
+                    except GEOSException:
+                        pass
+                    res = _retry(fn, (a[k], b[k]), overlay_log, operation, f"pair {k}", str(exc))
+                    out[k - lo] = res if res is not None else fallback(a[k], b[k])
+            return out
+
+    n = len(a)
+    if n == 0:
+        return np.empty(0, dtype=object)
+    bounds = list(range(0, n, _CHUNK)) + [n]
+    spans = list(zip(bounds[:-1], bounds[1:], strict=True))
+    if len(spans) == 1 or _THREADS == 1:
+        return np.concatenate([run(lo, hi) for lo, hi in spans])
+    with ThreadPoolExecutor(_THREADS) as pool:
+        return np.concatenate(list(pool.map(lambda s: run(*s), spans)))
+
+
+def union_parts(geoms: np.ndarray, overlay_log: OverlayLog, what: str = "union") -> np.ndarray:
+    """Union polygons and return the disjoint polygon parts of the result.
+
+    Uses ``shapely.disjoint_subset_union_all``, which unions each cluster of mutually
+    intersecting polygons on its own instead of building one giant geometry.
+    """
+    polys = explode_polygons(geoms)
+    if len(polys) == 0:
+        return polys
+    try:
+        merged = shapely.disjoint_subset_union_all(polys)
+    except GEOSException as exc:
+        polys = shapely.make_valid(polys)
+        try:
+            merged = shapely.disjoint_subset_union_all(polys)
+            overlay_log.add(what, f"{len(polys)} polygons", 0.0, str(exc))
+        except GEOSException:
+            merged = _retry(
+                shapely.union_all, (polys,), overlay_log, what, f"{len(polys)} polygons", str(exc)
+            )
+            if merged is None:  # pragma: no cover - last resort, logged as an error
+                merged = shapely.union_all(shapely.set_precision(polys, 1.0))
+    return explode_polygons(np.array([merged], dtype=object))
+
+
+def subtract(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog) -> np.ndarray:
+    """``parts`` minus the union of ``cutters``, for disjoint ``cutters`` (union parts).
+
+    Each part is paired through an STRtree with the cutters it intersects; those
+    cutters form one valid multipolygon (they are disjoint) and every difference is
+    computed in one vectorised call.  Returns the non-empty polygon parts left.
+    """
+    if len(parts) == 0 or len(cutters) == 0:
+        return parts
+    tree = shapely.STRtree(cutters)
+    ia, ib = tree.query(parts, predicate="intersects")
+    if len(ia) == 0:
+        return parts
+    order = np.argsort(ia, kind="stable")
+    ia, ib = ia[order], ib[order]
+    hit, first = np.unique(ia, return_index=True)
+    counts = np.diff(np.append(first, len(ia)))
+    single = counts == 1
+    knives = np.empty(len(hit), dtype=object)
+    knives[single] = cutters[ib[first[single]]]
+    if (~single).any():
+        multi_rows = np.repeat(~single, counts)
+        group = np.repeat(np.arange(len(hit)), counts)[multi_rows]
+        _, group_idx = np.unique(group, return_inverse=True)
+        knives[~single] = shapely.multipolygons(cutters[ib[multi_rows]], indices=group_idx)
+    cut = _pairwise(
+        shapely.difference,
+        parts[hit],
+        knives,
+        overlay_log,
+        "difference",
+        fallback=lambda a, b: a,
+    )
+    out = parts.copy()
+    out[hit] = cut
+    return explode_polygons(out)
+
+
+@dataclass
+class ZoneAreas:
+    """Area of a set of polygons per zone, plus what lies outside every zone (m²)."""
+
+    per_zone: np.ndarray
+    outside: float
+    total: float
+
+
+def area_by_zone(
+    parts: np.ndarray, zones: np.ndarray, overlay_log: OverlayLog, zone_tree=None
+) -> ZoneAreas:
+    """Split the area of disjoint ``parts`` among disjoint ``zones``.
+
+    Parts that lie wholly inside one zone are counted without any overlay (prepared
+    ``contains_properly``); only the parts that cross a zone boundary are intersected.
+    """
+    per_zone = np.zeros(len(zones), dtype=float)
+    if len(parts) == 0:
+        return ZoneAreas(per_zone, 0.0, 0.0)
+    part_area = shapely.area(parts)
+    tree = zone_tree if zone_tree is not None else shapely.STRtree(zones)
+    ip, iz = tree.query(parts, predicate="intersects")
+    inside = np.zeros(len(ip), dtype=bool)
+    if len(ip):
+        shapely.prepare(zones)
+        inside = shapely.contains_properly(zones[iz], parts[ip])
+    pair_area = np.where(inside, part_area[ip], 0.0)
+    cross = ~inside
+    if cross.any():
+        pieces = _pairwise(
+            shapely.intersection,
+            parts[ip[cross]],
+            zones[iz[cross]],
+            overlay_log,
+            "intersection",
+            fallback=lambda a, b: shapely.Polygon(),
+        )
+        pair_area[cross] = shapely.area(pieces)
+    np.add.at(per_zone, iz, pair_area)
+    assigned = np.zeros(len(parts), dtype=float)
+    np.add.at(assigned, ip, pair_area)
+    outside = np.clip(part_area - assigned, 0.0, None)
+    # below 1e-9 relative the difference is floating-point noise of the overlay
+    outside[outside <= part_area * 1e-9] = 0.0
+    return ZoneAreas(per_zone, float(outside.sum()), float(part_area.sum()))

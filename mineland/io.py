@@ -1,0 +1,493 @@
+"""Reading and writing files: the only module that touches the file system."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import tomllib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+import shapely
+from shapely.errors import GEOSException
+
+from .districts import prepare_districts
+from .errors import CRSError, InputFileError, OutputError, SchemaError
+from .records import RawTable, SurveyData, normalize_records
+
+__all__ = [
+    "VECTOR_EXTENSIONS",
+    "check_output_path",
+    "find_input_files",
+    "load_field_map",
+    "read_districts",
+    "read_surveys",
+    "write_rejected",
+    "write_table",
+]
+
+log = logging.getLogger(__name__)
+
+#: File endings read through GDAL (a ``.gdb`` folder is a File Geodatabase).
+VECTOR_EXTENSIONS = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".kml", ".kmz", ".gdb")
+CSV_EXTENSIONS = (".csv", ".tsv", ".txt")
+_WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape", "wkt_geom")
+_XY_COLUMNS = (
+    ("lon", "lat"),
+    ("longitude", "latitude"),
+    ("long", "lat"),
+    ("lng", "lat"),
+    ("x", "y"),
+    ("easting", "northing"),
+)
+_GEOGRAPHIC_XY = {("lon", "lat"), ("longitude", "latitude"), ("long", "lat"), ("lng", "lat")}
+
+Progress = Callable[[str, int, int], None]
+
+# Never let GDAL fetch anything while reading: KML network links, remote refs.
+for _key, _value in {
+    "GDAL_HTTP_TIMEOUT": "1",
+    "LIBKML_RESOLVE_STYLE": "NO",
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".mineland-never",
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+}.items():
+    os.environ.setdefault(_key, _value)
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def _is_geojson_text(path: Path) -> bool:
+    try:
+        head = path.read_bytes()[:4096].decode("utf-8", "ignore")
+    except OSError:
+        return False
+    return '"type"' in head and ("Feature" in head or "Polygon" in head or "Point" in head)
+
+
+def find_input_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Expand the given files and folders into the files to read, in a stable order."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise InputFileError(f"{path}: no such file or folder")
+        if path.is_dir() and path.suffix.lower() != ".gdb":
+            inside = []
+            for child in sorted(path.rglob("*")):
+                if any(p.suffix.lower() == ".gdb" for p in child.relative_to(path).parents):
+                    continue
+                suffix = child.suffix.lower()
+                if child.is_dir() and suffix == ".gdb":
+                    inside.append(child)
+                elif child.is_file() and suffix in VECTOR_EXTENSIONS + CSV_EXTENSIONS:
+                    if suffix == ".json" and not _is_geojson_text(child):
+                        log.info("%s: skipped, not GeoJSON", child)
+                        continue
+                    if suffix == ".txt":
+                        continue
+                    inside.append(child)
+            if not inside:
+                raise InputFileError(f"{path}: the folder holds no supported survey files")
+            found.extend(inside)
+        else:
+            found.append(path)
+    seen: set[Path] = set()
+    unique = []
+    for p in found:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+# --------------------------------------------------------------------------- raw reading
+
+
+def _parse_wkb(wkb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parse WKB; return geometries, parse errors and what had to be fixed, per row."""
+    n = len(wkb)
+    errors = np.full(n, None, dtype=object)
+    fixes = np.full(n, None, dtype=object)
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    failed = np.flatnonzero(shapely.is_missing(geoms) & ~np.equal(wkb, None))
+    for i in failed:
+        try:
+            shapely.from_wkb(wkb[i])
+            message = "unreadable"
+        except (GEOSException, ValueError, TypeError) as exc:
+            message = str(exc).split("\n")[0]
+        fixed = shapely.from_wkb(wkb[i], on_invalid="fix")
+        if fixed is not None and not shapely.is_empty(fixed):
+            geoms[i] = fixed
+            fixes[i] = f"read after fixing: {message}"
+        else:
+            errors[i] = message
+    return geoms, errors, fixes
+
+
+def _read_layer(path: Path, layer: str | int | None) -> RawTable:
+    try:
+        meta, _, wkb, field_data = pyogrio.raw.read(str(path), layer=layer)
+    except Exception as exc:  # pyogrio raises its own error types and OSError
+        raise InputFileError(f"{path}: cannot read layer {layer!r}: {_first_line(exc)}") from None
+    fields = list(meta["fields"])
+    attrs = pd.DataFrame(
+        {name: values for name, values in zip(fields, field_data, strict=True)} if fields else {},
+        index=pd.RangeIndex(len(wkb) if wkb is not None else 0),
+    )
+    if wkb is None:
+        wkb = np.full(len(attrs), None, dtype=object)
+    geoms, errors, fixes = _parse_wkb(np.asarray(wkb, dtype=object))
+    crs = None
+    if meta.get("crs"):
+        try:
+            crs = pyproj.CRS.from_user_input(meta["crs"])
+        except pyproj.exceptions.CRSError:
+            raise CRSError(f"{path}: unreadable CRS {meta['crs']!r}") from None
+    name = None if layer is None else str(layer)
+    return RawTable(str(path), name, attrs, geoms, crs, errors, fixes)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _spatial_layers(path: Path) -> list[str]:
+    try:
+        layers = pyogrio.list_layers(str(path))
+    except Exception as exc:
+        raise InputFileError(
+            f"{path}: not a readable vector dataset ({_first_line(exc)})"
+        ) from None
+    spatial = [str(name) for name, gtype in layers if gtype is not None]
+    if not spatial:
+        raise InputFileError(f"{path}: the file holds no layer with geometries")
+    return spatial
+
+
+def _sniff_delimiter(text: str) -> str:
+    first = text.splitlines()[0] if text else ""
+    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
+    return max(counts, key=counts.get) if max(counts.values()) else ","
+
+
+def _read_csv(path: Path, crs: object | None) -> RawTable:
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise InputFileError(f"{path}: the file is empty")
+    if b"\x00" in raw[:4096]:
+        raise InputFileError(f"{path}: not a text CSV file (binary content)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+        log.warning("%s: not valid UTF-8; decoded as Windows-1252, check names", path)
+    sep = _sniff_delimiter(text)
+    try:
+        frame = pd.read_csv(
+            _StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            quoting=csv.QUOTE_MINIMAL,
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputFileError(f"{path}: not a readable CSV file ({_first_line(exc)})") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    folded = {c.casefold(): c for c in frame.columns}
+    n = len(frame)
+    errors = np.full(n, None, dtype=object)
+    fixes = np.full(n, None, dtype=object)
+    crs_assumed = False
+    wkt_col = next((folded[c] for c in _WKT_COLUMNS if c in folded), None)
+    xy = next(((folded[a], folded[b]) for a, b in _XY_COLUMNS if a in folded and b in folded), None)
+    if wkt_col is not None:
+        text_geoms = frame[wkt_col].to_numpy(dtype=object)
+        geoms = shapely.from_wkt(text_geoms, on_invalid="ignore")
+        for i in np.flatnonzero(shapely.is_missing(geoms) & ~pd.isna(text_geoms)):
+            try:
+                shapely.from_wkt(text_geoms[i])
+                message = "unreadable"
+            except (GEOSException, ValueError, TypeError) as exc:
+                message = _first_line(exc)
+            fixed = shapely.from_wkt(text_geoms[i], on_invalid="fix")
+            if fixed is not None and not shapely.is_empty(fixed):
+                geoms[i] = fixed
+                fixes[i] = f"read after fixing: {message}"
+            else:
+                errors[i] = f"{message} in {str(text_geoms[i])[:60]!r}"
+        attrs = frame.drop(columns=[wkt_col])
+    elif xy is not None:
+        xs = _numbers(frame[xy[0]])
+        ys = _numbers(frame[xy[1]])
+        geoms = np.full(n, None, dtype=object)
+        ok = np.isfinite(xs) & np.isfinite(ys)
+        geoms[ok] = shapely.points(xs[ok], ys[ok])
+        blank = frame[xy[0]].isna().to_numpy() & frame[xy[1]].isna().to_numpy()
+        for i in np.flatnonzero(~ok & ~blank):
+            errors[i] = (
+                f"coordinates {xy[0]}={frame[xy[0]].iloc[i]!r}, {xy[1]}={frame[xy[1]].iloc[i]!r} "
+                "are not numbers"
+            )
+        attrs = frame.drop(columns=list(xy))
+        if crs is None and (xy[0].casefold(), xy[1].casefold()) in _GEOGRAPHIC_XY:
+            crs_assumed = True
+    else:
+        raise SchemaError(
+            f"{path}: a CSV needs lon/lat (or longitude/latitude, x/y) columns or a WKT "
+            f"column; columns are {', '.join(frame.columns)}"
+        )
+    table_crs = pyproj.CRS.from_epsg(4326) if crs_assumed else None
+    return RawTable(str(path), None, attrs, geoms, table_crs, errors, fixes, crs_assumed)
+
+
+def _numbers(values: pd.Series) -> np.ndarray:
+    text = values.astype("string").str.strip().str.replace(",", ".", regex=False)
+    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+class _StringIO:
+    """Minimal text buffer for pandas (avoids a copy of very large CSV text)."""
+
+    def __init__(self, text: str) -> None:
+        import io
+
+        self._buf = io.StringIO(text)
+
+    def read(self, *args):
+        return self._buf.read(*args)
+
+    def __iter__(self):
+        return iter(self._buf)
+
+    def readline(self, *args):
+        return self._buf.readline(*args)
+
+
+def read_tables(
+    path: Path, *, layer: str | None = None, crs: object | None = None
+) -> list[RawTable]:
+    """Read every spatial layer of one input (or the named one) into raw tables."""
+    suffix = path.suffix.lower()
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputFileError(f"{path}: the file is empty")
+    if suffix in CSV_EXTENSIONS:
+        return [_read_csv(path, crs)]
+    if suffix not in VECTOR_EXTENSIONS:
+        log.info("%s: unknown file ending; trying GDAL", path)
+    layers = [layer] if layer is not None else _spatial_layers(path)
+    tables = [_read_layer(path, name) for name in layers]
+    if len(tables) == 1 and layer is None:
+        tables[0].layer = None if len(layers) == 1 else tables[0].layer
+    return tables
+
+
+# --------------------------------------------------------------------------- public
+
+
+def load_field_map(path: str | os.PathLike) -> dict[str, object]:
+    """Read a field map from a TOML or JSON file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: field map file not found")
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SchemaError(f"{path}: not a valid field map: {_first_line(exc)}") from None
+    if not isinstance(data, dict):
+        raise SchemaError(f"{path}: a field map must be a table of column names")
+    return data
+
+
+def read_surveys(
+    *paths: str | os.PathLike,
+    field_map: Mapping[str, object] | str | os.PathLike | None = None,
+    crs: object | None = None,
+    on_invalid: str = "fix",
+    progress: Progress | None = None,
+) -> SurveyData:
+    """Read mine action survey records from files and folders.
+
+    Parameters
+    ----------
+    *paths
+        Files (GeoPackage, GeoJSON, Shapefile or zipped Shapefile, FlatGeobuf, KML,
+        File Geodatabase, CSV) or folders, read in turn and concatenated.
+    field_map
+        A dict, or a TOML/JSON file, mapping canonical column names to the file's
+        column names; ``record_type_values`` maps foreign type values.
+    crs
+        The CRS of files that declare none.  Files that declare one keep theirs.
+    on_invalid
+        ``"fix"`` repairs invalid polygons with ``make_valid`` and notes it in the
+        ``repair`` column, ``"reject"`` rejects them, ``"raise"`` raises.
+
+    Returns
+    -------
+    SurveyData
+        ``records`` (GeoDataFrame in EPSG:4326), ``rejected`` (rows not used, with a
+        ``reason``) and ``sources`` (row counts per file).
+
+    Examples
+    --------
+    >>> records, rejected = read_surveys("data/surveys")  # doctest: +SKIP
+    """
+    if not paths:
+        raise InputFileError("no survey files given")
+    if field_map is not None and not isinstance(field_map, Mapping):
+        field_map = load_field_map(field_map)
+    files = find_input_files(paths)
+    tables: list[RawTable] = []
+    for k, path in enumerate(files):
+        if progress:
+            progress(f"reading {path.name}", k, len(files))
+        tables.extend(read_tables(path, crs=crs))
+    if progress:
+        progress("checking records", len(files), len(files))
+    return normalize_records(tables, field_map=field_map, crs=crs, on_invalid=on_invalid)
+
+
+def read_districts(
+    path: str | os.PathLike,
+    /,
+    *,
+    name_field: str | None = None,
+    layer: str | None = None,
+    crs: object | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a district (admin boundary) polygon layer.
+
+    The name field is detected when not given (``name``, ``shapeName``, ``NAME_2``,
+    ``district``...).  Features sharing a name are merged into one district, invalid
+    polygons are repaired with ``make_valid``.  Returns a GeoDataFrame in EPSG:4326
+    with ``district``, ``features`` and ``geometry``.
+
+    Examples
+    --------
+    >>> districts = read_districts("data/boundaries/synthetic_districts.geojson")  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
+    if path.suffix.lower() in CSV_EXTENSIONS:
+        table = _read_csv(path, crs)
+    else:
+        if layer is None:
+            layers = _spatial_layers(path)
+            if len(layers) > 1:
+                polys = _polygon_layers(path, layers)
+                if len(polys) != 1:
+                    raise SchemaError(
+                        f"{path}: holds several layers ({', '.join(layers)}); choose one with "
+                        "--layer / layer="
+                    )
+                layers = polys
+            layer = layers[0]
+        table = _read_layer(path, layer)
+    if table.geometry_errors is not None:
+        bad = np.flatnonzero(~np.equal(table.geometry_errors, None))
+        for i in bad:
+            log.warning(
+                "%s: row %d: unreadable geometry: %s", path, i + 1, table.geometry_errors[i]
+            )
+    crs_used = table.crs if table.crs is not None else crs
+    if crs_used is None:
+        raise CRSError(
+            f"{path}: the district layer declares no coordinate reference system; "
+            "give one with --crs / crs="
+        )
+    frame = gpd.GeoDataFrame(table.attributes, geometry=table.geometry, crs=crs_used)
+    return prepare_districts(frame, name_field=name_field, source=str(path))
+
+
+def _polygon_layers(path: Path, layers: Sequence[str]) -> list[str]:
+    info = pyogrio.list_layers(str(path))
+    return [str(n) for n, g in info if g and "polygon" in str(g).lower() and str(n) in layers]
+
+
+# --------------------------------------------------------------------------- writing
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+TABLE_FORMATS = (".csv", ".json", ".geojson", ".gpkg", ".xlsx")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with a quote."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(
+                lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+            )
+    return out
+
+
+def check_output_path(path: str | os.PathLike, inputs: Iterable[str | os.PathLike] = ()) -> Path:
+    """Refuse an output path that is one of the inputs (or inside an input folder)."""
+    out = Path(path)
+    target = out.resolve()
+    for raw in inputs:
+        src = Path(raw).resolve()
+        if target == src or (src.is_dir() and src in target.parents):
+            raise OutputError(f"{out}: refusing to write over the input {raw}")
+    if out.exists() and out.is_dir():
+        raise OutputError(f"{out}: is a folder")
+    return out
+
+
+def write_table(
+    frame: pd.DataFrame, path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = ()
+) -> Path:
+    """Write a table by extension: .csv, .json, .geojson, .gpkg or .xlsx."""
+    out = check_output_path(path, inputs)
+    suffix = out.suffix.lower()
+    if suffix not in TABLE_FORMATS:
+        raise OutputError(
+            f"{out}: unknown output format {suffix!r}; use {', '.join(TABLE_FORMATS)}"
+        )
+    if out.parent and not out.parent.exists():
+        raise OutputError(f"{out}: folder {out.parent} does not exist")
+    plain = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+    try:
+        if suffix == ".csv":
+            neutralise_formulas(plain).to_csv(out, index=False, encoding="utf-8")
+        elif suffix == ".xlsx":
+            neutralise_formulas(plain).to_excel(out, index=False, sheet_name="summary")
+        elif suffix == ".json":
+            out.write_text(
+                plain.to_json(orient="records", force_ascii=False, indent=1, date_format="iso"),
+                encoding="utf-8",
+            )
+        else:
+            if not isinstance(frame, gpd.GeoDataFrame):
+                raise OutputError(f"{out}: {suffix} needs geometries")
+            if out.exists():
+                out.unlink()
+            driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
+            frame.to_file(out, driver=driver, engine="pyogrio")
+    except PermissionError as exc:
+        raise OutputError(f"{out}: cannot write: {exc.strerror}") from None
+    return out
+
+
+def write_rejected(
+    rejected: pd.DataFrame, path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = ()
+) -> Path:
+    """Write rejected rows (original columns plus ``reason``) as CSV for fixing."""
+    out = check_output_path(path, inputs)
+    neutralise_formulas(rejected).to_csv(out, index=False, encoding="utf-8")
+    return out

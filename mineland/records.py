@@ -1,0 +1,559 @@
+"""Turn raw attribute tables and geometries into canonical survey records.
+
+Pure computation: the readers in :mod:`mineland.io` hand over what they read, and
+this module applies the field map, the vocabulary, the CRS, date and count parsing
+and geometry checks.  Every input row ends up either in the records or in the
+rejected table, with a reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from . import schema
+from .errors import CRSError, DataError, SchemaError
+from .geometry import polygonal, repair
+
+__all__ = ["RawTable", "SurveyData", "normalize_records", "parse_dates", "to_wgs84"]
+
+log = logging.getLogger(__name__)
+
+WGS84 = pyproj.CRS.from_epsg(4326)
+_ON_INVALID = ("fix", "raise", "reject")
+
+
+@dataclass
+class RawTable:
+    """One layer as read from a file, before any interpretation."""
+
+    source: str
+    layer: str | None
+    attributes: pd.DataFrame
+    geometry: np.ndarray
+    crs: pyproj.CRS | None
+    #: per row: why the geometry could not be read (None where it could)
+    geometry_errors: np.ndarray | None = None
+    #: per row: what the parser had to fix to read it (None where nothing)
+    parse_fixes: np.ndarray | None = None
+    #: True when the CRS was assumed rather than declared (lon/lat CSV)
+    crs_assumed: bool = False
+
+    def __len__(self) -> int:
+        return len(self.attributes)
+
+
+@dataclass
+class SurveyData:
+    """What :func:`mineland.read_surveys` returns.
+
+    ``records`` is a GeoDataFrame (EPSG:4326) of the rows used, ``rejected`` a
+    DataFrame of the rows not used with a ``reason``, and ``sources`` one row per file
+    and layer with its row counts.  Unpacks as ``records, rejected``.
+    """
+
+    records: gpd.GeoDataFrame
+    rejected: pd.DataFrame
+    sources: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __iter__(self):
+        yield self.records
+        yield self.rejected
+
+    @property
+    def n_read(self) -> int:
+        return len(self.records) + len(self.rejected)
+
+    def account(self) -> str:
+        """One line: how many records were read from how many files, used and rejected."""
+        files = self.sources["source_file"].nunique() if len(self.sources) else 0
+        return (
+            f"read {self.n_read} records from {files} file{'s' if files != 1 else ''}: "
+            f"{len(self.records)} used, {len(self.rejected)} rejected"
+        )
+
+
+# --------------------------------------------------------------------------- dates
+
+_ISO = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$")
+_ISO_SLASH = re.compile(r"^\d{4}/\d{1,2}/\d{1,2}([ T].*)?$")
+_DMY = re.compile(r"^\d{1,2}[./]\d{1,2}[./]\d{4}([ T].*)?$")
+
+
+def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse dates written as ISO ``YYYY-MM-DD`` (or ``YYYY/MM/DD``) or day-first
+    ``DD.MM.YYYY`` / ``DD/MM/YYYY``, with an optional time part that is ignored.
+
+    Returns the parsed dates (``datetime64``, NaT where blank) and a boolean mask of
+    the values that were not blank but could not be parsed.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = values.dt.tz_localize(None) if values.dt.tz is not None else values
+        return out.dt.normalize().astype("datetime64[ns]"), pd.Series(False, index=values.index)
+    text = values.astype("string").str.strip()
+    blank = text.isna() | (text == "")
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    bad = pd.Series(False, index=values.index)
+    todo = text[~blank]
+    if len(todo) == 0:
+        return out, bad
+    date_part = todo.str.split(r"[ T]", n=1, regex=True).str[0]
+    iso = todo.str.match(_ISO) | todo.str.match(_ISO_SLASH)
+    dmy = todo.str.match(_DMY)
+    if iso.any():
+        parts = date_part[iso].str.replace("/", "-").str.split("-", expand=True)
+        out.loc[parts.index] = _ymd(parts[0], parts[1], parts[2])
+    if dmy.any():
+        parts = date_part[dmy].str.split(r"[./]", regex=True, expand=True)
+        out.loc[parts.index] = _ymd(parts[2], parts[1], parts[0])
+    bad.loc[todo.index] = out.loc[todo.index].isna()
+    return out, bad
+
+
+def _ymd(y: pd.Series, m: pd.Series, d: pd.Series) -> pd.Series:
+    frame = pd.DataFrame({"year": y.astype(int), "month": m.astype(int), "day": d.astype(int)})
+    return pd.to_datetime(frame, errors="coerce")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def to_wgs84(geoms: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
+    """Reproject an array of geometries to EPSG:4326 (lon/lat order)."""
+    if crs == WGS84 or crs.equals(WGS84, ignore_axis_order=True):
+        return geoms
+    return np.asarray(gpd.GeoSeries(geoms, crs=crs).to_crs(WGS84).array, dtype=object)
+
+
+def _count(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse a count column: returns Int64 values and a mask of bad (non-blank) values."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        num = pd.to_numeric(values, errors="coerce")
+        blank = num.isna()
+    else:
+        text = values.astype("string").str.strip()
+        blank = text.isna() | (text == "")
+        num = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+    with np.errstate(invalid="ignore"):
+        bad = ~blank & (num.isna() | (num < 0) | (num != np.floor(num)) | ~np.isfinite(num))
+    out = num.where(~bad & ~blank).round().astype("Int64")
+    return out, bad
+
+
+def _coord_summary(geom) -> str:
+    try:
+        x, y = shapely.get_coordinates(geom)[0]
+        return f"({x:.6g}, {y:.6g})"
+    except (IndexError, TypeError, ValueError):
+        return "(?)"
+
+
+def _resolve_crs(table: RawTable, crs: object | None) -> pyproj.CRS:
+    if table.crs is not None:
+        if crs is not None and not table.crs.equals(pyproj.CRS.from_user_input(crs)):
+            log.info(
+                "%s: file declares %s; the given CRS %s is only used for files without one",
+                table.source,
+                table.crs.to_string(),
+                crs,
+            )
+        return table.crs
+    if crs is None:
+        raise CRSError(
+            f"{table.source}: the file declares no coordinate reference system; "
+            "give one with --crs / crs= (for example EPSG:4326 or EPSG:32638)"
+        )
+    try:
+        return pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError as exc:
+        raise CRSError(f"unknown CRS {crs!r}: {exc}") from None
+
+
+def _geographic_out_of_range(geoms: np.ndarray) -> np.ndarray:
+    bounds = shapely.bounds(geoms)
+    with np.errstate(invalid="ignore"):
+        return (
+            (bounds[:, 0] < -180.000001)
+            | (bounds[:, 2] > 180.000001)
+            | (bounds[:, 1] < -90.000001)
+            | (bounds[:, 3] > 90.000001)
+        )
+
+
+# --------------------------------------------------------------------------- main
+
+
+def normalize_records(
+    tables: Sequence[RawTable],
+    *,
+    field_map: Mapping[str, object] | None = None,
+    crs: object | None = None,
+    on_invalid: str = "fix",
+) -> SurveyData:
+    """Interpret raw tables as survey records; see :func:`mineland.read_surveys`."""
+    if on_invalid not in _ON_INVALID:
+        raise DataError(f"on_invalid must be one of {', '.join(_ON_INVALID)}, got {on_invalid!r}")
+    used_parts: list[gpd.GeoDataFrame] = []
+    rejected_parts: list[pd.DataFrame] = []
+    sources: list[dict] = []
+    for table in tables:
+        used, rejected = _normalize_table(table, field_map, crs, on_invalid)
+        used_parts.append(used)
+        rejected_parts.append(rejected)
+        sources.append(
+            {
+                "source_file": table.source,
+                "source_layer": table.layer,
+                "crs": None if table.crs is None else table.crs.to_string(),
+                "crs_assumed": table.crs_assumed,
+                "rows": len(table),
+                "used": len(used),
+                "rejected": len(rejected),
+            }
+        )
+    records = _concat_records(used_parts)
+    rejected = _concat_rejected(rejected_parts)
+    records, dup_rejected = _reject_duplicate_ids(records)
+    if len(dup_rejected):
+        rejected = _concat_rejected([rejected, dup_rejected])
+        counts = dup_rejected.groupby(["source_file", "source_layer"], dropna=False).size()
+        for src in sources:
+            n = int(counts.get((src["source_file"], src["source_layer"]), 0))
+            src["used"] -= n
+            src["rejected"] += n
+    records.attrs["mineland_normalized"] = True
+    n_undated = int(records["date"].isna().sum())
+    if n_undated:
+        log.info("%d records have no date; they count at every as-of date", n_undated)
+    return SurveyData(records, rejected, pd.DataFrame(sources))
+
+
+def _normalize_table(
+    table: RawTable, field_map: Mapping[str, object] | None, crs: object | None, on_invalid: str
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    original = table.attributes.reset_index(drop=True)
+    n = len(original)
+    rows = np.arange(1, n + 1)
+    attrs, value_map = schema.apply_field_map(original, field_map, source=table.source)
+    lower = {str(c).casefold(): c for c in attrs.columns}
+    for canonical in schema.CANONICAL_COLUMNS:
+        if canonical not in attrs.columns and canonical in lower:
+            attrs = attrs.rename(columns={lower[canonical]: canonical})
+    if "record_type" not in attrs.columns:
+        raise SchemaError(
+            f"{table.source}{'' if not table.layer else f' (layer {table.layer})'}: "
+            f"no 'record_type' column; columns are {', '.join(map(str, original.columns))}. "
+            'Name the type column in a field map, e.g. record_type = "TYPE"'
+        )
+    reason = np.full(n, None, dtype=object)
+
+    def reject(mask, message) -> None:
+        mask = np.asarray(mask, dtype=bool) & np.equal(reason, None)
+        if not mask.any():
+            return
+        if callable(message):
+            for i in np.flatnonzero(mask):
+                reason[i] = message(i)
+        else:
+            reason[mask] = message
+
+    # record ids
+    if "record_id" in attrs.columns:
+        ids = attrs["record_id"].map(schema.clean_text)
+    else:
+        log.warning("%s: no 'record_id' column; ids are made from file and row", table.source)
+        ids = pd.Series([None] * n, dtype=object)
+    stem = table.source.replace("\\", "/").rsplit("/", 1)[-1]
+    layer_tag = f":{table.layer}" if table.layer and table.layer != stem.rsplit(".", 1)[0] else ""
+    missing_id = ids.isna().to_numpy()
+    if missing_id.any():
+        ids = ids.astype(object)
+        ids[missing_id] = [f"{stem}{layer_tag}#{r}" for r in rows[missing_id]]
+    ids = ids.to_numpy(dtype=object)
+
+    # record types
+    raw_types = attrs["record_type"]
+    types = np.array([schema.normalize_record_type(v, value_map) for v in raw_types], dtype=object)
+    blank_type = raw_types.map(schema.clean_text).isna().to_numpy()
+    reject(blank_type, "record_type is empty")
+
+    def unknown_type(i: int) -> str:
+        value = raw_types.iloc[i]
+        hint = schema.suggest_record_type(value)
+        return (
+            f"unknown record_type {str(value)!r}"
+            + (f" (did you mean {hint!r}?)" if hint else "")
+            + f"; valid: {', '.join(schema.RECORD_TYPES)}"
+        )
+
+    reject(np.equal(types, None), unknown_type)
+
+    # geometry: unreadable, missing, empty
+    geoms = np.asarray(table.geometry, dtype=object).copy()
+    if table.geometry_errors is not None:
+        errs = np.asarray(table.geometry_errors, dtype=object)
+        reject(~np.equal(errs, None), lambda i: f"unreadable geometry: {errs[i]}")
+    missing = shapely.is_missing(geoms)
+    reject(missing, "no geometry")
+    present = ~missing
+    empty = np.zeros(n, dtype=bool)
+    empty[present] = shapely.is_empty(geoms[present])
+    reject(empty, "empty geometry")
+    ok_geom = present & ~empty
+    finite = np.ones(n, dtype=bool)
+    if ok_geom.any():
+        b = shapely.bounds(geoms[ok_geom])
+        finite[ok_geom] = np.isfinite(b).all(axis=1)
+    reject(~finite, "geometry has non-finite (NaN or infinite) coordinates")
+    geoms[np.not_equal(reason, None)] = None
+
+    # CRS: the file's own, else the declared one; then to WGS 84
+    source_crs = _resolve_crs(table, crs)
+    live = np.equal(reason, None)
+    if source_crs.is_geographic and live.any():
+        out = np.zeros(n, dtype=bool)
+        out[live] = _geographic_out_of_range(geoms[live])
+        reject(
+            out,
+            lambda i: (
+                f"coordinates {_coord_summary(geoms[i])} are outside the valid range of "
+                f"{source_crs.name}; is the CRS wrong (projected metres in a lon/lat file)?"
+            ),
+        )
+        geoms[out] = None
+    live = np.equal(reason, None)
+    if live.any():
+        try:
+            geoms[live] = to_wgs84(geoms[live], source_crs)
+        except Exception as exc:  # pyproj raises several types
+            raise CRSError(
+                f"{table.source}: cannot transform from {source_crs.to_string()}: {exc}"
+            ) from None
+        bad = np.zeros(n, dtype=bool)
+        b = shapely.bounds(geoms[live])
+        bad[live] = ~np.isfinite(b).all(axis=1) | _geographic_out_of_range(geoms[live])
+        reject(
+            bad,
+            lambda i: (
+                f"coordinates {_coord_summary(table.geometry[i])} cannot be placed on Earth "
+                f"in {source_crs.name}; is the CRS wrong?"
+            ),
+        )
+
+    # geometry type against record type
+    live = np.equal(reason, None)
+    type_ids = np.full(n, -1)
+    type_ids[live] = shapely.get_type_id(geoms[live])
+    is_area = np.isin(types, schema.AREA_TYPES)
+    is_point = np.isin(types, schema.POINT_TYPES)
+    GT = shapely.GeometryType
+    polyish = np.isin(type_ids, [GT.POLYGON.value, GT.MULTIPOLYGON.value])
+    collection = type_ids == GT.GEOMETRYCOLLECTION.value
+    if (live & is_area & collection).any():
+        idx = np.flatnonzero(live & is_area & collection)
+        geoms[idx] = polygonal(geoms[idx])
+        got = ~shapely.is_missing(geoms[idx])
+        got[got] = ~shapely.is_empty(geoms[idx][got])
+        polyish[idx[got]] = True
+    reject(
+        live & is_area & ~polyish,
+        lambda i: f"{types[i]} record has {_geom_name(type_ids[i])} geometry; expected a polygon",
+    )
+    single_multipoint = np.zeros(n, dtype=bool)
+    mp = live & is_point & (type_ids == GT.MULTIPOINT.value)
+    if mp.any():
+        single_multipoint[mp] = shapely.get_num_geometries(geoms[mp]) == 1
+        geoms[single_multipoint] = shapely.get_geometry(geoms[single_multipoint], 0)
+    reject(
+        live & is_point & (type_ids != GT.POINT.value) & ~single_multipoint,
+        lambda i: (
+            f"{types[i]} record has {_geom_name(type_ids[i])} geometry"
+            + (
+                f" with {shapely.get_num_geometries(geoms[i])} points"
+                if type_ids[i] == GT.MULTIPOINT.value
+                else ""
+            )
+            + "; expected one point"
+        ),
+    )
+
+    # validity of polygons
+    repairs = np.full(n, None, dtype=object)
+    if table.parse_fixes is not None:
+        fixes = np.asarray(table.parse_fixes, dtype=object)
+        repairs[~np.equal(fixes, None)] = fixes[~np.equal(fixes, None)]
+    live = np.equal(reason, None) & is_area
+    if live.any():
+        idx = np.flatnonzero(live)
+        fixed, was_invalid = repair(geoms[idx])
+        if was_invalid.any():
+            bad_idx = idx[was_invalid]
+            why = shapely.is_valid_reason(geoms[bad_idx])
+            if on_invalid == "raise":
+                i = bad_idx[0]
+                raise DataError(
+                    f"{table.source}, row {rows[i]}, record_id {ids[i]!r}: invalid geometry "
+                    f"({why[0]}); use on_invalid='fix' to repair it with make_valid"
+                )
+            if on_invalid == "reject":
+                for i, w in zip(bad_idx, why, strict=True):
+                    reason[i] = f"invalid geometry: {w}"
+            else:
+                fixed_poly = polygonal(fixed[was_invalid])
+                for i, w, g in zip(bad_idx, why, fixed_poly, strict=True):
+                    repairs[i] = f"repaired with make_valid: {w}"
+                    geoms[i] = g
+                collapsed = np.zeros(n, dtype=bool)
+                collapsed[bad_idx] = shapely.is_missing(fixed_poly) | shapely.is_empty(fixed_poly)
+                reject(
+                    collapsed,
+                    lambda i: f"invalid geometry ({repairs[i]}) has no area left once repaired",
+                )
+                n_rep = int(was_invalid.sum() - collapsed.sum())
+                if n_rep:
+                    log.warning(
+                        "%s: repaired %d invalid geometries with make_valid", table.source, n_rep
+                    )
+
+    # dates and counts
+    dates = pd.Series(pd.NaT, index=attrs.index, dtype="datetime64[ns]")
+    if "date" in attrs.columns:
+        dates, bad_dates = parse_dates(attrs["date"])
+        raw_dates = attrs["date"]
+        reject(
+            bad_dates.to_numpy(),
+            lambda i: f"unparseable date {str(raw_dates.iloc[i])!r} (use YYYY-MM-DD)",
+        )
+    counts: dict[str, pd.Series] = {}
+    for col in schema.COUNT_COLUMNS:
+        if col in attrs.columns:
+            values, bad = _count(attrs[col])
+            relevant = types == ("device" if col == "quantity" else "incident")
+            raw = attrs[col]
+            reject(
+                bad.to_numpy() & relevant,
+                lambda i, col=col, raw=raw: (
+                    f"{col} must be a whole number >= 0, got {str(raw.iloc[i])!r}"
+                ),
+            )
+            counts[col] = values
+        else:
+            counts[col] = pd.Series(pd.NA, index=attrs.index, dtype="Int64")
+    counts["quantity"] = counts["quantity"].where(
+        ~((types == "device") & counts["quantity"].isna().to_numpy()), 1
+    )
+
+    keep = np.equal(reason, None)
+    extra = [c for c in attrs.columns if c not in schema.CANONICAL_COLUMNS and c != "geometry"]
+    data = {
+        "record_id": ids,
+        "record_type": types,
+        "date": dates.to_numpy(),
+        "device_type": (
+            attrs["device_type"].map(schema.clean_text).to_numpy(dtype=object)
+            if "device_type" in attrs.columns
+            else np.full(n, None, dtype=object)
+        ),
+        "quantity": counts["quantity"].array,
+        "killed": counts["killed"].array,
+        "injured": counts["injured"].array,
+    }
+    for col in extra:
+        data[col] = attrs[col].to_numpy()
+    data[schema.SOURCE_FILE] = np.full(n, table.source, dtype=object)
+    data[schema.SOURCE_LAYER] = np.full(n, table.layer, dtype=object)
+    data[schema.SOURCE_ROW] = rows
+    data["repair"] = repairs
+    frame = pd.DataFrame(data)
+    used = gpd.GeoDataFrame(frame[keep], geometry=geoms[keep], crs=WGS84)
+    used.index = pd.RangeIndex(len(used))
+    if table.crs_assumed:
+        log.info("%s: no CRS declared; lon/lat columns read as WGS 84", table.source)
+
+    front = pd.DataFrame(
+        {
+            schema.SOURCE_FILE: table.source,
+            schema.SOURCE_LAYER: table.layer,
+            schema.SOURCE_ROW: rows[~keep],
+            "record_id": ids[~keep],
+            "reason": reason[~keep],
+        }
+    )
+    rest = original.loc[~keep].reset_index(drop=True)
+    if "record_id" in rest.columns:
+        rest = rest.drop(columns="record_id")
+    rest = rest.rename(columns={c: f"{c}_original" for c in rest.columns if c in front.columns})
+    rej = pd.concat([front, rest], axis=1)
+    src_geoms = np.asarray(table.geometry, dtype=object)[~keep]
+    rej["geometry_wkt"] = [
+        None if g is None else shapely.to_wkt(g, rounding_precision=-1) for g in src_geoms
+    ]
+    return used, rej
+
+
+def _geom_name(type_id: int) -> str:
+    try:
+        return shapely.GeometryType(int(type_id)).name.title().replace("string", "String")
+    except ValueError:
+        return "no"
+
+
+def _concat_records(parts: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return gpd.GeoDataFrame(
+            {c: pd.Series(dtype=object) for c in schema.CANONICAL_COLUMNS},
+            geometry=gpd.GeoSeries([], crs=WGS84),
+        ).assign(date=pd.Series(dtype="datetime64[ns]"))
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=WGS84)
+
+
+def _concat_rejected(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    base = [
+        schema.SOURCE_FILE,
+        schema.SOURCE_LAYER,
+        schema.SOURCE_ROW,
+        "record_id",
+        "reason",
+    ]
+    if not parts:
+        return pd.DataFrame(columns=base)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _reject_duplicate_ids(records: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    ids = records["record_id"].astype(str)
+    dup = ids.duplicated(keep="first")
+    if not dup.any():
+        return records, _concat_rejected([])
+    first = records.loc[~dup].set_index(ids[~dup])
+    bad = records.loc[dup]
+    rej = pd.DataFrame(
+        {
+            schema.SOURCE_FILE: bad[schema.SOURCE_FILE].to_numpy(),
+            schema.SOURCE_LAYER: bad[schema.SOURCE_LAYER].to_numpy(),
+            schema.SOURCE_ROW: bad[schema.SOURCE_ROW].to_numpy(),
+            "record_id": bad["record_id"].to_numpy(),
+            "reason": [
+                f"duplicate record_id {rid!r}; first used in {first.at[rid, schema.SOURCE_FILE]} "
+                f"row {first.at[rid, schema.SOURCE_ROW]}"
+                for rid in ids[dup]
+            ],
+            "record_type": bad["record_type"].to_numpy(),
+            "geometry_wkt": shapely.to_wkt(bad.geometry.to_numpy()),
+        }
+    )
+    log.warning("%d records rejected for a duplicate record_id", len(rej))
+    kept = records.loc[~dup].reset_index(drop=True)
+    kept.attrs = records.attrs
+    return kept, rej

@@ -1,0 +1,73 @@
+"""Shared helpers: shapes of known area, built in code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import pytest
+import shapely
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+AZE = SHARED / "aze_districts_geoboundaries.geojson"
+
+#: A fixed equal-area CRS near Karabakh.  Shapes built in it have exactly their
+#: nominal ellipsoidal area (the projection is authalic); mineland fits its own,
+#: different projection, so agreement is a real check.
+TEST_LAEA = pyproj.CRS.from_proj4(
+    "+proj=laea +lat_0=39.8 +lon_0=46.6 +ellps=WGS84 +units=m +no_defs +type=crs"
+)
+GEOD = pyproj.Geod(ellps="WGS84")
+
+
+def sq(x0: float, y0: float, size: float = 1000.0, size_y: float | None = None):
+    """Axis-aligned rectangle in TEST_LAEA metres."""
+    return shapely.box(x0, y0, x0 + size, y0 + (size if size_y is None else size_y))
+
+
+def frame(rows: list[dict], crs=TEST_LAEA) -> gpd.GeoDataFrame:
+    """GeoDataFrame (EPSG:4326) from dicts with a 'geometry' in ``crs``."""
+    geoms = [r["geometry"] for r in rows]
+    attrs = [{k: v for k, v in r.items() if k != "geometry"} for r in rows]
+    gdf = gpd.GeoDataFrame(attrs, geometry=geoms, crs=crs)
+    return gdf.to_crs(4326)
+
+
+def districts_frame(named: dict[str, object], crs=TEST_LAEA) -> gpd.GeoDataFrame:
+    return frame([{"name": k, "geometry": v} for k, v in named.items()], crs=crs)
+
+
+def geod_ha(geom_4326) -> float:
+    """Independent ellipsoidal area (pyproj Geod, geodesic edges) in hectares."""
+    area, _ = GEOD.geometry_area_perimeter(shapely.geometry.polygon.orient(geom_4326, 1.0))
+    return abs(area) / 1e4 if geom_4326.geom_type == "Polygon" else _multi_geod(geom_4326)
+
+
+def _multi_geod(geom) -> float:
+    return (
+        sum(
+            abs(GEOD.geometry_area_perimeter(shapely.geometry.polygon.orient(p, 1.0))[0])
+            for p in shapely.get_parts(geom)
+        )
+        / 1e4
+    )
+
+
+def row(summary, name: str):
+    match = summary[summary["district"] == name]
+    assert len(match) == 1, f"no single row {name!r} in {list(summary['district'])}"
+    return match.iloc[0]
+
+
+@pytest.fixture
+def two_districts():
+    """West (0..10 km) and East (10..20 km) districts, 10 km tall: 10,000 ha each."""
+    return districts_frame({"West": sq(0, 0, 10_000), "East": sq(10_000, 0, 10_000)})
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(42)
