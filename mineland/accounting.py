@@ -408,11 +408,8 @@ def summarize(
 def total_row(summary: pd.DataFrame) -> pd.Series:
     """Sums over every row of a summary, with released_pct recomputed from the sums."""
     numeric = [c for c in schema.SUMMARY_COLUMNS if c not in ("district", "released_pct")]
-    totals = summary[numeric].sum(numeric_only=True)
-    totals["released_pct"] = (
-        100.0 * totals["released_ha"] / totals["recorded_ha"]
-        if totals["recorded_ha"] > 0
-        else np.nan
-    )
+    totals = summary[numeric].sum(numeric_only=True).astype(object)
+    recorded = float(totals["recorded_ha"])
+    totals["released_pct"] = 100.0 * totals["released_ha"] / recorded if recorded > 0 else np.nan
     totals["district"] = "Total"
     return totals

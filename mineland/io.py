@@ -7,7 +7,9 @@ import json
 import logging
 import os
 import tomllib
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,7 +22,7 @@ from shapely.errors import GEOSException
 
 from .districts import prepare_districts
 from .errors import CRSError, InputFileError, OutputError, SchemaError
-from .records import RawTable, SurveyData, normalize_records
+from .records import RawTable, SurveyData, normalize_records, parse_crs
 
 __all__ = [
     "VECTOR_EXTENSIONS",
@@ -134,9 +136,20 @@ def _parse_wkb(wkb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return geoms, errors, fixes
 
 
+@contextmanager
+def _gdal_warnings_to_log(path: Path):
+    """GDAL's warnings (laundered names, odd headers) become log messages on the file."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        log.warning("%s: %s", path, str(w.message).strip())
+
+
 def _read_layer(path: Path, layer: str | int | None) -> RawTable:
     try:
-        meta, _, wkb, field_data = pyogrio.raw.read(str(path), layer=layer)
+        with _gdal_warnings_to_log(path):
+            meta, _, wkb, field_data = pyogrio.raw.read(str(path), layer=layer)
     except Exception as exc:  # pyogrio raises its own error types and OSError
         raise InputFileError(f"{path}: cannot read layer {layer!r}: {_first_line(exc)}") from None
     fields = list(meta["fields"])
@@ -164,7 +177,8 @@ def _first_line(exc: BaseException) -> str:
 
 def _spatial_layers(path: Path) -> list[str]:
     try:
-        layers = pyogrio.list_layers(str(path))
+        with _gdal_warnings_to_log(path):
+            layers = pyogrio.list_layers(str(path))
     except Exception as exc:
         raise InputFileError(
             f"{path}: not a readable vector dataset ({_first_line(exc)})"
@@ -213,7 +227,8 @@ def _read_csv(path: Path, crs: object | None) -> RawTable:
     wkt_col = next((folded[c] for c in _WKT_COLUMNS if c in folded), None)
     xy = next(((folded[a], folded[b]) for a, b in _XY_COLUMNS if a in folded and b in folded), None)
     if wkt_col is not None:
-        text_geoms = frame[wkt_col].to_numpy(dtype=object)
+        text_geoms = frame[wkt_col].astype(object).where(frame[wkt_col].notna(), None)
+        text_geoms = text_geoms.to_numpy(dtype=object)
         geoms = shapely.from_wkt(text_geoms, on_invalid="ignore")
         for i in np.flatnonzero(shapely.is_missing(geoms) & ~pd.isna(text_geoms)):
             try:
@@ -348,6 +363,7 @@ def read_surveys(
     """
     if not paths:
         raise InputFileError("no survey files given")
+    crs = parse_crs(crs)
     if field_map is not None and not isinstance(field_map, Mapping):
         field_map = load_field_map(field_map)
     files = find_input_files(paths)
@@ -381,6 +397,7 @@ def read_districts(
     >>> districts = read_districts("data/boundaries/synthetic_districts.geojson")  # doctest: +SKIP
     """
     path = Path(path)
+    crs = parse_crs(crs)
     if not path.exists():
         raise InputFileError(f"{path}: no such file")
     if path.suffix.lower() in CSV_EXTENSIONS:

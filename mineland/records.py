@@ -23,7 +23,14 @@ from . import schema
 from .errors import CRSError, DataError, SchemaError
 from .geometry import polygonal, repair
 
-__all__ = ["RawTable", "SurveyData", "normalize_records", "parse_dates", "to_wgs84"]
+__all__ = [
+    "RawTable",
+    "SurveyData",
+    "normalize_records",
+    "parse_crs",
+    "parse_dates",
+    "to_wgs84",
+]
 
 log = logging.getLogger(__name__)
 
@@ -156,9 +163,22 @@ def _coord_summary(geom) -> str:
         return "(?)"
 
 
+def parse_crs(crs: object | None) -> pyproj.CRS | None:
+    """A user-given CRS (EPSG code, "EPSG:n", WKT, PROJ string or pyproj CRS), checked."""
+    if crs is None or isinstance(crs, pyproj.CRS):
+        return crs
+    try:
+        return pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError:
+        raise CRSError(
+            f"unknown CRS {str(crs)[:80]!r}; give e.g. EPSG:4326 or EPSG:32638"
+        ) from None
+
+
 def _resolve_crs(table: RawTable, crs: object | None) -> pyproj.CRS:
+    crs = parse_crs(crs)
     if table.crs is not None:
-        if crs is not None and not table.crs.equals(pyproj.CRS.from_user_input(crs)):
+        if crs is not None and not table.crs.equals(crs):
             log.info(
                 "%s: file declares %s; the given CRS %s is only used for files without one",
                 table.source,
@@ -171,10 +191,7 @@ def _resolve_crs(table: RawTable, crs: object | None) -> pyproj.CRS:
             f"{table.source}: the file declares no coordinate reference system; "
             "give one with --crs / crs= (for example EPSG:4326 or EPSG:32638)"
         )
-    try:
-        return pyproj.CRS.from_user_input(crs)
-    except pyproj.exceptions.CRSError as exc:
-        raise CRSError(f"unknown CRS {crs!r}: {exc}") from None
+    return crs
 
 
 def _geographic_out_of_range(geoms: np.ndarray) -> np.ndarray:
@@ -245,8 +262,13 @@ def _normalize_table(
     attrs, value_map = schema.apply_field_map(original, field_map, source=table.source)
     lower = {str(c).casefold(): c for c in attrs.columns}
     for canonical in schema.CANONICAL_COLUMNS:
-        if canonical not in attrs.columns and canonical in lower:
-            attrs = attrs.rename(columns={lower[canonical]: canonical})
+        if canonical in attrs.columns:
+            continue
+        # case variants, and the 10-character names a Shapefile truncates to
+        for variant in (canonical, canonical[:10]):
+            if variant in lower and lower[variant] not in schema.CANONICAL_COLUMNS:
+                attrs = attrs.rename(columns={lower[variant]: canonical})
+                break
     if "record_type" not in attrs.columns:
         raise SchemaError(
             f"{table.source}{'' if not table.layer else f' (layer {table.layer})'}: "

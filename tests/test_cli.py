@@ -1,0 +1,120 @@
+"""The mineland command: output formats, the input account, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import ROOT
+
+import mineland
+from mineland.cli import main
+
+DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
+SURVEYS = ROOT / "data" / "surveys"
+
+
+def run(*args, cwd=None):
+    runner = CliRunner()
+    if cwd is None:
+        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+    with runner.isolated_filesystem(temp_dir=cwd):
+        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def demo_summary():
+    return mineland.summarize(mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS))
+
+
+def test_summarize_prints_table_with_totals_and_account(demo_summary):
+    result = run("summarize", DISTRICTS, SURVEYS)
+    assert result.exit_code == 0, result.output
+    assert "Total" in result.stdout
+    first = demo_summary.iloc[0]
+    assert first["district"] in result.stdout
+    assert f"{first['contaminated_ha']:,.1f}" in result.stdout
+    total = demo_summary["contaminated_ha"].sum()
+    assert f"{total:,.1f}" in result.stdout
+    n = len(mineland.read_surveys(SURVEYS).records)
+    assert f"read {n} records from 3 files: {n} used, 0 rejected" in result.stderr
+
+
+@pytest.mark.parametrize("ext", ["csv", "json", "geojson", "gpkg", "xlsx"])
+def test_summarize_writes_each_format(tmp_path, demo_summary, ext):
+    out = tmp_path / f"summary.{ext}"
+    result = run("summarize", DISTRICTS, SURVEYS, "-o", out)
+    assert result.exit_code == 0, result.output
+    if ext == "csv":
+        table = pd.read_csv(out)
+    elif ext == "json":
+        table = pd.DataFrame(json.loads(out.read_text(encoding="utf-8")))
+    elif ext == "xlsx":
+        table = pd.read_excel(out)
+    else:
+        table = gpd.read_file(out)
+    assert list(table["district"]) == list(demo_summary["district"])
+    assert table["contaminated_ha"].sum() == pytest.approx(demo_summary["contaminated_ha"].sum())
+    assert table["devices"].sum() == demo_summary["devices"].sum()
+
+
+def test_as_of_changes_the_figures(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert run("summarize", DISTRICTS, SURVEYS, "-o", a, "--as-of", "2022-12-31").exit_code == 0
+    assert run("summarize", DISTRICTS, SURVEYS, "-o", b).exit_code == 0
+    early, late = pd.read_csv(a), pd.read_csv(b)
+    assert early["released_ha"].sum() < late["released_ha"].sum()
+
+
+def test_rejected_rows_are_written_next_to_the_output(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "record_id,record_type,lon,lat\nA,device,46.5,39.7\nB,minefeld,46.5,39.7\nC,device,x,y\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    result = run("summarize", DISTRICTS, bad, "-o", out)
+    assert result.exit_code == 0, result.output
+    rejected = tmp_path / "out_rejected.csv"
+    assert str(rejected) in result.stderr
+    assert "read 3 records from 1 file: 1 used, 2 rejected" in result.stderr
+    table = pd.read_csv(rejected)
+    assert list(table["record_id"]) == ["B", "C"]
+    assert "unknown record_type 'minefeld'" in table["reason"].iloc[0]
+
+
+def test_user_errors_are_one_line_with_exit_2(tmp_path):
+    nocrs = tmp_path / "nocrs.csv"
+    nocrs.write_text('record_id,record_type,wkt\nA,SHA,"POLYGON ((0 0, 1 0, 1 1, 0 0))"\n')
+    cases = [
+        (["summarize", tmp_path / "missing.gpkg", SURVEYS], "no such file"),
+        (["summarize", DISTRICTS, nocrs], "no coordinate reference system"),
+        (["summarize", DISTRICTS, SURVEYS, "--name-field", "NAME_9"], "NAME_9"),
+        (["summarize", DISTRICTS, SURVEYS, "--as-of", "2024-02-30"], "2024-02-30"),
+        (["summarize", DISTRICTS, SURVEYS, "--bogus"], "No such option"),
+        (["summarize", DISTRICTS, SURVEYS, "-o", tmp_path / "x.docx"], "unknown output format"),
+        (["summarize", DISTRICTS, SURVEYS, "--crs", "EPSG:999999"], "EPSG:999999"),
+    ]
+    for args, message in cases:
+        result = run(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_output_never_overwrites_input(tmp_path):
+    copy = tmp_path / "districts.geojson"
+    copy.write_bytes(DISTRICTS.read_bytes())
+    before = copy.read_bytes()
+    result = run("summarize", copy, SURVEYS, "-o", copy.with_suffix(".geojson"))
+    assert result.exit_code == 2
+    assert "refusing to write over the input" in result.stderr
+    assert copy.read_bytes() == before
+
+
+def test_version_and_help():
+    assert mineland.__version__ in run("--version").stdout
+    assert "--as-of" in run("summarize", "--help").stdout

@@ -1,0 +1,368 @@
+"""Readers: formats, CRS handling, field maps, and every row accounted for."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from conftest import TEST_LAEA, districts_frame, frame, geod_ha, sq
+
+import mineland
+from mineland.errors import CRSError, SchemaError
+
+
+def sample_records() -> gpd.GeoDataFrame:
+    return frame(
+        [
+            {"record_id": "H1", "record_type": "SHA", "date": "2021-05-01", "geometry": sq(0, 0)},
+            {"record_id": "H2", "record_type": "CHA", "date": "2022-01-10", "geometry": sq(500, 0)},
+            {
+                "record_id": "C1",
+                "record_type": "cleared",
+                "date": "2023-03-03",
+                "geometry": sq(0, 0, 500),
+            },
+            {
+                "record_id": "D1",
+                "record_type": "device",
+                "date": "2023-03-03",
+                "device_type": "AP mine",
+                "quantity": 3,
+                "geometry": shapely.Point(100, 100),
+            },
+        ]
+    )
+
+
+@pytest.fixture
+def districts():
+    return districts_frame({"Cəbrayıl": sq(-5000, -5000, 10_000)})
+
+
+def write(gdf: gpd.GeoDataFrame, path, driver=None, **kw):
+    gdf.to_file(path, driver=driver, engine="pyogrio", **kw)
+    return path
+
+
+FORMATS = [
+    ("gpkg", "GPKG"),
+    ("geojson", "GeoJSON"),
+    ("fgb", "FlatGeobuf"),
+    ("gdb", "OpenFileGDB"),
+]
+
+
+@pytest.mark.parametrize(("ext", "driver"), FORMATS)
+def test_vector_formats_give_the_same_hectares(tmp_path, districts, ext, driver):
+    gdf = sample_records()
+    if driver == "OpenFileGDB":
+        # a geodatabase feature class holds one geometry type
+        write(gdf[gdf.geom_type != "Point"], tmp_path / f"s.{ext}", driver, layer="areas")
+    else:
+        write(gdf, tmp_path / f"s.{ext}", driver)
+    data = mineland.read_surveys(tmp_path / f"s.{ext}")
+    assert len(data.rejected) == 0
+    s = mineland.summarize(districts, data)
+    # SHA 0..1000 and CHA 500..1500 (x), cleared 0..500 x 0..500
+    assert s["sha_ha"].sum() == pytest.approx(25.0, rel=1e-5)
+    assert s["cha_ha"].sum() == pytest.approx(100.0, rel=1e-5)
+    assert s["cleared_ha"].sum() == pytest.approx(25.0, rel=1e-5)
+
+
+def test_shapefile_plain_and_zipped(tmp_path, districts):
+    gdf = sample_records()
+    areas = gdf[gdf.geom_type != "Point"]
+    write(areas, tmp_path / "areas.shp", "ESRI Shapefile")
+    zpath = tmp_path / "areas.zip"
+    with zipfile.ZipFile(zpath, "w") as z:
+        for part in tmp_path.glob("areas.*"):
+            if part.suffix != ".zip":
+                z.write(part, part.name)
+    for path in (tmp_path / "areas.shp", zpath):
+        s = mineland.summarize(districts, mineland.read_surveys(path))
+        assert s["contaminated_ha"].sum() == pytest.approx(125.0, rel=1e-5)
+
+
+def test_kml(tmp_path, districts):
+    gdf = sample_records()[["record_id", "record_type", "geometry"]]
+    write(gdf, tmp_path / "s.kml", "KML")
+    data = mineland.read_surveys(tmp_path / "s.kml")
+    assert len(data.records) == 4
+    s = mineland.summarize(districts, data)
+    assert s["contaminated_ha"].sum() == pytest.approx(125.0, rel=1e-5)
+
+
+def test_csv_lonlat_and_wkt(tmp_path, districts):
+    gdf = sample_records()
+    pts = gdf[gdf.geom_type == "Point"]
+    table = pts.drop(columns="geometry").assign(lon=pts.geometry.x, lat=pts.geometry.y)
+    table.to_csv(tmp_path / "points.csv", index=False)
+    areas = gdf[gdf.geom_type != "Point"]
+    areas.drop(columns="geometry").assign(WKT=areas.geometry.to_wkt()).to_csv(
+        tmp_path / "areas.csv", index=False, sep=";"
+    )
+    with pytest.raises(CRSError, match="areas.csv"):
+        mineland.read_surveys(tmp_path / "areas.csv")
+    data = mineland.read_surveys(tmp_path, crs="EPSG:4326")
+    assert data.n_read == 4 and len(data.rejected) == 0
+    s = mineland.summarize(districts, data)
+    assert s["devices"].sum() == 3
+    assert s["contaminated_ha"].sum() == pytest.approx(125.0, rel=1e-5)
+    # lon/lat columns are WGS 84 by definition: no CRS needed
+    assert len(mineland.read_surveys(tmp_path / "points.csv").records) == 1
+
+
+def test_folder_reads_every_file_and_skips_non_geodata(tmp_path, districts):
+    gdf = sample_records()
+    write(gdf.iloc[:2], tmp_path / "a.geojson", "GeoJSON")
+    (tmp_path / "sub").mkdir()
+    write(gdf.iloc[2:], tmp_path / "sub" / "b.gpkg", "GPKG")
+    (tmp_path / "fieldmap.json").write_text('{"record_id": "ID"}')
+    (tmp_path / "notes.txt").write_text("hello")
+    data = mineland.read_surveys(tmp_path)
+    assert sorted(data.sources["source_file"].map(lambda p: p.rsplit("/", 1)[-1])) == [
+        "a.geojson",
+        "b.gpkg",
+    ]
+    assert len(data.records) == 4
+
+
+def test_several_paths_are_concatenated(tmp_path):
+    gdf = sample_records()
+    write(gdf.iloc[:2], tmp_path / "a.geojson", "GeoJSON")
+    write(gdf.iloc[2:], tmp_path / "b.geojson", "GeoJSON")
+    records, rejected = mineland.read_surveys(tmp_path / "a.geojson", tmp_path / "b.geojson")
+    assert list(records["record_id"]) == ["H1", "H2", "C1", "D1"]
+    assert len(rejected) == 0
+
+
+def test_missing_crs_is_an_error_unless_declared(tmp_path, districts):
+    gdf = sample_records().to_crs(TEST_LAEA)
+    areas = gdf[gdf.geom_type != "Point"]
+    write(areas, tmp_path / "nocrs.shp", "ESRI Shapefile")
+    (tmp_path / "nocrs.prj").unlink()
+    with pytest.raises(CRSError, match=r"nocrs\.shp.*no coordinate reference system"):
+        mineland.read_surveys(tmp_path / "nocrs.shp")
+    data = mineland.read_surveys(tmp_path / "nocrs.shp", crs=TEST_LAEA.to_wkt())
+    s = mineland.summarize(districts, data)
+    assert s["contaminated_ha"].sum() == pytest.approx(125.0, rel=1e-5)
+
+
+@pytest.mark.parametrize("epsg", [28408, 32638, 4284, 3857])
+def test_projected_and_legacy_crs_twins_agree(tmp_path, districts, epsg):
+    # irregular polygons in Karabakh, written in WGS 84 and in another CRS
+    rng = np.random.default_rng(epsg)
+    geoms = [
+        shapely.Point(x, y).buffer(r, quad_segs=6)
+        for x, y, r in zip(
+            rng.uniform(-4000, 4000, 20),
+            rng.uniform(-4000, 4000, 20),
+            rng.uniform(50, 600, 20),
+            strict=True,
+        )
+    ]
+    gdf = frame(
+        [{"record_id": f"r{i}", "record_type": "SHA", "geometry": g} for i, g in enumerate(geoms)]
+    )
+    write(gdf, tmp_path / "wgs84.gpkg", "GPKG")
+    write(gdf.to_crs(epsg), tmp_path / f"twin_{epsg}.gpkg", "GPKG")
+    a = mineland.summarize(districts, mineland.read_surveys(tmp_path / "wgs84.gpkg"))
+    b = mineland.summarize(districts, mineland.read_surveys(tmp_path / f"twin_{epsg}.gpkg"))
+    assert b["sha_ha"].sum() == pytest.approx(a["sha_ha"].sum(), rel=1e-4)  # 0.01 %
+
+
+def test_gauss_kruger_csv_with_declared_crs(tmp_path, districts):
+    # GK zone 8: easting carries the zone prefix 8 (8 500 000 + ...), northing ~ 4.4e6
+    poly = sq(0, 0)
+    gk = gpd.GeoSeries([poly], crs=TEST_LAEA).to_crs(28408).iloc[0]
+    assert 8_000_000 < gk.bounds[0] < 9_000_000
+    pd.DataFrame({"record_id": ["g"], "record_type": ["CHA"], "wkt": [gk.wkt]}).to_csv(
+        tmp_path / "gk.csv", index=False
+    )
+    s = mineland.summarize(districts, mineland.read_surveys(tmp_path / "gk.csv", crs="EPSG:28408"))
+    assert s["cha_ha"].sum() == pytest.approx(100.0, rel=1e-4)
+
+
+def test_field_map_dict_toml_and_json(tmp_path, districts):
+    gdf = sample_records().rename(columns={"record_id": "HAZ_ID", "record_type": "TYPE"})
+    gdf["TYPE"] = gdf["TYPE"].replace({"SHA": "Suspected", "CHA": "Minefield"})
+    write(gdf, tmp_path / "imsma.geojson", "GeoJSON")
+    fmap = {
+        "record_id": "HAZ_ID",
+        "record_type": "TYPE",
+        "record_type_values": {"Minefield": "CHA"},
+    }
+    (tmp_path / "map.json").write_text(json.dumps(fmap))
+    (tmp_path / "map.toml").write_text(
+        'record_id = "HAZ_ID"\nrecord_type = "TYPE"\n[record_type_values]\nMinefield = "CHA"\n'
+    )
+    for fm in (fmap, tmp_path / "map.json", tmp_path / "map.toml"):
+        data = mineland.read_surveys(tmp_path / "imsma.geojson", field_map=fm)
+        assert len(data.rejected) == 0, data.rejected
+        assert list(data.records["record_id"]) == ["H1", "H2", "C1", "D1"]
+        assert list(data.records["record_type"]) == ["SHA", "CHA", "cleared", "device"]
+
+
+def test_missing_record_type_column_is_a_schema_error(tmp_path):
+    gdf = sample_records().drop(columns="record_type")
+    write(gdf, tmp_path / "x.geojson", "GeoJSON")
+    with pytest.raises(SchemaError, match=r"x\.geojson.*record_type"):
+        mineland.read_surveys(tmp_path / "x.geojson")
+
+
+def test_every_row_is_used_or_rejected_with_a_reason(tmp_path):
+    rows = [
+        ("ok1", "SHA", "2021-01-01", "", sq(0, 0).wkt),
+        ("badtype", "Suspected Hazardous Aera", "2021-01-01", "", sq(0, 0).wkt),
+        ("baddate", "SHA", "31.02.2021", "", sq(0, 0).wkt),
+        ("negq", "device", "2021-01-01", "-2", "POINT (10 10)"),
+        ("fracq", "device", "2021-01-01", "1.5", "POINT (10 10)"),
+        ("empty", "CHA", "2021-01-01", "", "POLYGON EMPTY"),
+        ("nogeom", "CHA", "2021-01-01", "", ""),
+        ("garbage", "CHA", "2021-01-01", "", "POLYGON ((0 0, 1"),
+        ("line", "cleared", "2021-01-01", "", "LINESTRING (0 0, 100 100)"),
+        ("polydev", "device", "2021-01-01", "", sq(0, 0).wkt),
+        ("ok1", "CHA", "2021-01-01", "", sq(0, 0).wkt),  # duplicate id
+        ("unclosed", "SHA", "05/06/2022", "", "POLYGON ((0 0, 1000 0, 1000 1000, 0 1000))"),
+        ("bowtie", "SHA", "2022-06-05T10:00:00", "", "POLYGON ((0 0, 10 10, 10 0, 0 10, 0 0))"),
+        ("", "reduced", "", "", sq(2000, 0).wkt),  # no id: one is made up
+        ("ok2", "incident", "2020", "", "POINT (5 5)"),  # year only: not a date
+    ]
+    df = pd.DataFrame(rows, columns=["record_id", "record_type", "date", "quantity", "wkt"])
+    df.to_csv(tmp_path / "messy.csv", index=False)
+    data = mineland.read_surveys(tmp_path / "messy.csv", crs=TEST_LAEA.to_wkt())
+    assert data.n_read == len(rows)
+    assert data.sources.iloc[0]["rows"] == len(rows)
+    assert data.sources.iloc[0]["used"] + data.sources.iloc[0]["rejected"] == len(rows)
+    reasons = dict(zip(data.rejected["source_row"], data.rejected["reason"], strict=True))
+    assert "did you mean 'SHA'" in reasons[2]
+    assert "'31.02.2021'" in reasons[3]
+    assert "-2" in reasons[4] and "1.5" in reasons[5]
+    assert "empty geometry" in reasons[6]
+    assert "no geometry" in reasons[7]
+    assert "unreadable geometry" in reasons[8]
+    assert "LineString" in reasons[9] and "Polygon" in reasons[10]
+    assert "duplicate record_id 'ok1'" in reasons[11]
+    assert "'2020'" in reasons[15]
+    used = data.records.set_index("record_id")
+    assert set(used.index) == {"ok1", "unclosed", "bowtie", "messy.csv#14"}
+    assert used.loc["unclosed", "date"] == pd.Timestamp("2022-06-05")  # day first
+    assert used.loc["bowtie", "date"] == pd.Timestamp("2022-06-05")
+    assert "closed" in used.loc["unclosed", "repair"].lower() or used.loc["unclosed", "repair"]
+    assert "make_valid" in used.loc["bowtie", "repair"]
+    # the rejected rows keep the original columns, for fixing and re-import
+    assert {"record_type", "date", "quantity", "reason", "geometry_wkt"} <= set(
+        data.rejected.columns
+    )
+
+
+def test_bow_tie_read_from_file_keeps_both_lobes(tmp_path, districts):
+    bow = shapely.Polygon([(0, 0), (1000, 1000), (1000, 0), (0, 1000), (0, 0)])
+    pd.DataFrame({"record_id": ["b"], "record_type": ["SHA"], "wkt": [bow.wkt]}).to_csv(
+        tmp_path / "bow.csv", index=False
+    )
+    data = mineland.read_surveys(tmp_path / "bow.csv", crs=TEST_LAEA.to_wkt())
+    s = mineland.summarize(districts, data)
+    assert s["sha_ha"].sum() == pytest.approx(50.0, rel=1e-5)
+    with pytest.raises(mineland.DataError, match=r"bow\.csv, row 1, record_id 'b'"):
+        mineland.read_surveys(tmp_path / "bow.csv", crs=TEST_LAEA.to_wkt(), on_invalid="raise")
+    rej = mineland.read_surveys(tmp_path / "bow.csv", crs=TEST_LAEA.to_wkt(), on_invalid="reject")
+    assert len(rej.records) == 0 and "Self-intersection" in rej.rejected["reason"].iloc[0]
+
+
+def test_out_of_range_and_non_finite_coordinates_are_rejected(tmp_path):
+    df = pd.DataFrame(
+        {
+            "record_id": ["metres", "nan", "ok"],
+            "record_type": ["device"] * 3,
+            "lon": ["512345.0", "nan", "46.5"],
+            "lat": ["4412345.0", "39.7", "39,7"],  # decimal comma is understood
+        }
+    )
+    df.to_csv(tmp_path / "pts.csv", index=False)
+    data = mineland.read_surveys(tmp_path / "pts.csv")
+    reasons = data.rejected.set_index("record_id")["reason"]
+    assert "outside the valid range" in reasons["metres"]
+    assert "not numbers" in reasons["nan"]
+    assert list(data.records["record_id"]) == ["ok"]
+
+
+def test_aliases_and_case_insensitive_types():
+    from mineland.schema import normalize_record_type
+
+    assert normalize_record_type("Suspected Hazardous Area") == "SHA"
+    assert normalize_record_type("cha") == "CHA"
+    assert normalize_record_type("Clearance") == "cleared"
+    assert normalize_record_type("Technical_Survey") == "reduced"
+    assert normalize_record_type("CANCELED") == "cancelled"
+    assert normalize_record_type("Accident") == "incident"
+    assert normalize_record_type("minefield") is None
+
+
+def test_unicode_is_kept(tmp_path, districts):
+    gdf = sample_records()
+    gdf["organisation"] = "Qubadlı — Füzuli ✓"
+    write(gdf, tmp_path / "u.gpkg", "GPKG")
+    data = mineland.read_surveys(tmp_path / "u.gpkg")
+    assert (data.records["organisation"] == "Qubadlı — Füzuli ✓").all()
+
+
+def test_corrupt_empty_and_non_geodata_files(tmp_path):
+    (tmp_path / "empty.geojson").write_text("")
+    (tmp_path / "broken.gpkg").write_bytes(b"SQLite format 3\x00" + b"\x01" * 100)
+    (tmp_path / "text.geojson").write_text("this is not json")
+    (tmp_path / "trunc.geojson").write_text('{"type": "FeatureCollection", "features": [{"type": ')
+    (tmp_path / "table.csv").write_text("a,b\n1,2\n")
+    for name, pattern in [
+        ("empty.geojson", "empty"),
+        ("broken.gpkg", "broken.gpkg"),
+        ("text.geojson", "text.geojson"),
+        ("trunc.geojson", "trunc.geojson"),
+        ("table.csv", "lon/lat"),
+        ("missing.gpkg", "no such file"),
+    ]:
+        with pytest.raises(mineland.MinelandError, match=pattern):
+            mineland.read_surveys(tmp_path / name)
+
+
+def test_read_districts_detects_names_and_merges(tmp_path):
+    d = districts_frame({"Lankaran": sq(0, 0), "Goražde": sq(1000, 0)})
+    d = pd.concat([d, districts_frame({"Lankaran": sq(0, 1000)})], ignore_index=True)
+    d = gpd.GeoDataFrame(d.rename(columns={"name": "shapeName"}), crs=4326)
+    d["shapeISO"] = "AZ"
+    write(d, tmp_path / "d.geojson", "GeoJSON")
+    out = mineland.read_districts(tmp_path / "d.geojson")
+    assert list(out["district"]) == ["Lankaran", "Goražde"]
+    assert list(out["features"]) == [2, 1]
+    assert out.attrs["name_field"] == "shapeName"
+    assert geod_ha(out.geometry.iloc[0]) == pytest.approx(200.0, rel=1e-4)
+    with pytest.raises(SchemaError, match="NAME_3"):
+        mineland.read_districts(tmp_path / "d.geojson", name_field="NAME_3")
+    write(d.drop(columns="shapeName"), tmp_path / "noname.geojson", "GeoJSON")
+    with pytest.raises(SchemaError, match="no district name field"):
+        mineland.read_districts(tmp_path / "noname.geojson")
+
+
+def test_invalid_district_polygons_are_repaired(tmp_path, caplog):
+    bow = shapely.Polygon([(0, 0), (2000, 2000), (2000, 0), (0, 2000), (0, 0)])
+    d = districts_frame({"Bow": bow, "Ok": sq(3000, 0)})
+    write(d, tmp_path / "d.gpkg", "GPKG")
+    out = mineland.read_districts(tmp_path / "d.gpkg")
+    assert out.attrs["repaired"] == ["Bow"]
+    assert geod_ha(out.geometry.iloc[0]) == pytest.approx(200.0, rel=1e-4)  # both lobes
+    assert "repaired 1 invalid district" in caplog.text
+
+
+def test_real_boundaries_read(tmp_path):
+    from conftest import AZE
+
+    if not AZE.exists():
+        pytest.skip("shared Azerbaijan boundaries not available")
+    d = mineland.read_districts(AZE)
+    assert len(d) == 78  # 79 features, Lankaran District twice
+    assert d.loc[d["district"] == "Lankaran District", "features"].iloc[0] == 2
