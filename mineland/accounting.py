@@ -33,6 +33,7 @@ from .geometry import (
     area_by_zone,
     equal_area_crs,
     explode_polygons,
+    map_chunks,
     repair,
     subtract,
     union_parts,
@@ -160,6 +161,12 @@ def _make_disjoint(
     return out, overlap_m2 / M2_PER_HA
 
 
+def _project(geoms: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
+    # one transformer per call: pyproj transformers are not shared between threads
+    transformer = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
+    return shapely.transform(geoms, transformer.transform, interleaved=False)
+
+
 def _assign_points(points: np.ndarray, zones: np.ndarray, tree) -> np.ndarray:
     """Index of the zone holding each point, -1 outside (first zone wins on a border)."""
     zone = np.full(len(points), -1, dtype=np.int64)
@@ -171,6 +178,51 @@ def _assign_points(points: np.ndarray, zones: np.ndarray, tree) -> np.ndarray:
     first = np.unique(ip, return_index=True)[1]
     zone[ip[first]] = iz[first]
     return zone
+
+
+def _disjoint_classes(
+    geoms: np.ndarray, rtype: np.ndarray, overlay_log: OverlayLog
+) -> dict[str, np.ndarray]:
+    """The five disjoint accounting classes as arrays of polygons (see module doc).
+
+    remaining SHA is computed as U(SHA) − C − R, which equals H − C − R without
+    building H.  Independent unions and differences run in threads (GEOS releases
+    the GIL); every task is submitted after the tasks it waits for, so the pool
+    cannot deadlock.
+    """
+    with ThreadPoolExecutor(4) as pool:
+
+        def union(kind: str):
+            return pool.submit(union_parts, geoms[rtype == kind], overlay_log, f"union {kind}")
+
+        def then(fn, *deps):
+            return pool.submit(lambda: fn(*(d.result() for d in deps)))
+
+        u_sha, u_cha = union("SHA"), union("CHA")
+        u_cl, u_rd, u_cn = union("cleared"), union("reduced"), union("cancelled")
+        released = then(
+            lambda a, b, c: union_parts(np.concatenate([a, b, c]), overlay_log, "union releases"),
+            u_cl,
+            u_rd,
+            u_cn,
+        )
+        sha_no_cha = then(lambda a, c: subtract(a, c, overlay_log), u_sha, u_cha)
+        reduced = then(lambda rd, cl: subtract(rd, cl, overlay_log), u_rd, u_cl)
+        cancelled = then(
+            lambda cn, cl, rd: subtract(subtract(cn, cl, overlay_log), rd, overlay_log),
+            u_cn,
+            u_cl,
+            u_rd,
+        )
+        cha = then(lambda c, r: subtract(c, r, overlay_log), u_cha, released)
+        sha = then(lambda h, r: subtract(h, r, overlay_log), sha_no_cha, released)
+        return {
+            "cha": cha.result(),
+            "sha": sha.result(),
+            "cleared": u_cl.result(),
+            "reduced": reduced.result(),
+            "cancelled": cancelled.result(),
+        }
 
 
 def account(
@@ -207,12 +259,9 @@ def account(
     crs = equal_area_crs(
         [bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()]
     )
-    to_ea = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
 
     def project(geoms: np.ndarray) -> np.ndarray:
-        if len(geoms) == 0:
-            return np.empty(0, dtype=object)
-        return shapely.transform(geoms, to_ea.transform, interleaved=False)
+        return map_chunks(lambda chunk: _project(chunk, crs), geoms)
 
     step("projecting", 1)
     zones = project(np.asarray(dist.geometry.array, dtype=object))
@@ -222,7 +271,6 @@ def account(
         dtype=object,
     )
     zones, overlap_ha = _make_disjoint(zones, list(dist["district"]), overlay_log)
-    shapely.prepare(zones)
     zone_tree = shapely.STRtree(zones)
 
     rtype = records["record_type"].to_numpy(dtype=object)
@@ -230,64 +278,24 @@ def account(
     is_area = np.isin(rtype, schema.AREA_TYPES)
     area_geoms = np.full(len(records), None, dtype=object)
     area_geoms[is_area] = project(geoms[is_area])
-    area_geoms[is_area], reinvalid = repair(area_geoms[is_area])
+    repaired = map_chunks(lambda chunk: np.stack(repair(chunk)), area_geoms[is_area], axis=1)
+    area_geoms[is_area] = repaired[0] if len(repaired) else area_geoms[is_area]
+    reinvalid = repaired[1].astype(bool) if len(repaired) else np.zeros(0, dtype=bool)
     if reinvalid.any():
         log.info("%d polygons became invalid when projected and were repaired", reinvalid.sum())
 
-    step("union of each record class", 2)
-    groups = {
-        "sha_only": rtype == "SHA",
-        "cha": rtype == "CHA",
-        "cleared": rtype == "cleared",
-        "reduced": rtype == "reduced",
-        "cancelled": rtype == "cancelled",
-    }
-    with ThreadPoolExecutor(2) as pool:
-        futures = {
-            k: pool.submit(union_parts, area_geoms[m], overlay_log, f"union {k}")
-            for k, m in groups.items()
-        }
-        unions = {k: f.result() for k, f in futures.items()}
-        c_parts = unions["cha"]
-        f_h = pool.submit(
-            union_parts, np.concatenate([unions["sha_only"], c_parts]), overlay_log, "union hazards"
-        )
-        f_r = pool.submit(
-            union_parts,
-            np.concatenate([unions["cleared"], unions["reduced"], unions["cancelled"]]),
-            overlay_log,
-            "union releases",
-        )
-        h_parts, r_parts = f_h.result(), f_r.result()
-
+    step("union and differences of the record classes", 2)
+    classes = _disjoint_classes(area_geoms, rtype, overlay_log)
     step("releases and remaining hazards", 3)
-    with ThreadPoolExecutor(2) as pool:
-        f_cl = unions["cleared"]
-        f_rd = pool.submit(subtract, unions["reduced"], f_cl, overlay_log)
-        f_cn = pool.submit(
-            lambda: subtract(
-                subtract(unions["cancelled"], f_cl, overlay_log), unions["reduced"], overlay_log
-            )
-        )
-        f_cha = pool.submit(subtract, c_parts, r_parts, overlay_log)
-        f_sha = pool.submit(
-            lambda: subtract(subtract(h_parts, c_parts, overlay_log), r_parts, overlay_log)
-        )
-        classes = {
-            "cha": f_cha.result(),
-            "sha": f_sha.result(),
-            "cleared": f_cl,
-            "reduced": f_rd.result(),
-            "cancelled": f_cn.result(),
-        }
 
     step("areas per district", 4)
     n_zones = len(zones)
     table = {col: np.zeros(n_zones + 1) for col in CLASSES.values()}
-    for name, col in CLASSES.items():
-        za = area_by_zone(classes[name], zones, overlay_log, zone_tree)
-        table[col][:n_zones] = za.per_zone / M2_PER_HA
-        table[col][n_zones] = za.outside / M2_PER_HA
+    with ThreadPoolExecutor(2) as pool:
+        zoned = pool.map(lambda name: area_by_zone(classes[name], zones, overlay_log), CLASSES)
+        for col, za in zip(CLASSES.values(), zoned, strict=True):
+            table[col][:n_zones] = za.per_zone / M2_PER_HA
+            table[col][n_zones] = za.outside / M2_PER_HA
 
     step("counting records, devices and incidents", 5)
     counts = {k: np.zeros(n_zones + 1, dtype=np.int64) for k in ("hazard_records", "devices")}
@@ -295,7 +303,7 @@ def account(
     counts["injured"] = np.zeros(n_zones + 1, dtype=np.int64)
     hazard = np.isin(rtype, schema.HAZARD_TYPES)
     if hazard.any():
-        anchor = shapely.point_on_surface(area_geoms[hazard])
+        anchor = map_chunks(shapely.point_on_surface, area_geoms[hazard])
         zone = _assign_points(anchor, zones, zone_tree)
         np.add.at(counts["hazard_records"], np.where(zone < 0, n_zones, zone), 1)
     points_outside = 0

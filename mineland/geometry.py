@@ -23,6 +23,7 @@ __all__ = [
     "area_by_zone",
     "equal_area_crs",
     "explode_polygons",
+    "map_chunks",
     "polygonal",
     "repair",
     "subtract",
@@ -193,6 +194,19 @@ def _pairwise(
         return np.concatenate(list(pool.map(lambda s: run(*s), spans)))
 
 
+def map_chunks(fn: Callable[[np.ndarray], np.ndarray], geoms: np.ndarray, axis: int = 0):
+    """Apply a vectorised ``fn`` to chunks of ``geoms`` in threads; concatenate results."""
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0:
+        return np.empty(0, dtype=object)
+    n_chunks = min(_THREADS, max(1, len(geoms) // _CHUNK))
+    if n_chunks == 1:
+        return fn(geoms)
+    chunks = np.array_split(geoms, n_chunks)
+    with ThreadPoolExecutor(n_chunks) as pool:
+        return np.concatenate(list(pool.map(fn, chunks)), axis=axis)
+
+
 def union_parts(geoms: np.ndarray, overlay_log: OverlayLog, what: str = "union") -> np.ndarray:
     """Union polygons and return the disjoint polygon parts of the result.
 
@@ -265,19 +279,28 @@ class ZoneAreas:
     total: float
 
 
-def area_by_zone(
-    parts: np.ndarray, zones: np.ndarray, overlay_log: OverlayLog, zone_tree=None
-) -> ZoneAreas:
+def private_copy(geoms: np.ndarray) -> np.ndarray:
+    """Copies of geometries, to prepare in one thread only.
+
+    GEOS prepared geometries are not thread-safe (their indexes are built lazily), so
+    a thread that needs prepared geometries prepares its own copies.
+    """
+    return shapely.from_wkb(shapely.to_wkb(geoms))
+
+
+def area_by_zone(parts: np.ndarray, zones: np.ndarray, overlay_log: OverlayLog) -> ZoneAreas:
     """Split the area of disjoint ``parts`` among disjoint ``zones``.
 
     Parts that lie wholly inside one zone are counted without any overlay (prepared
     ``contains_properly``); only the parts that cross a zone boundary are intersected.
+    Safe to call from several threads at once with the same ``zones``.
     """
     per_zone = np.zeros(len(zones), dtype=float)
     if len(parts) == 0:
         return ZoneAreas(per_zone, 0.0, 0.0)
     part_area = shapely.area(parts)
-    tree = zone_tree if zone_tree is not None else shapely.STRtree(zones)
+    zones = private_copy(zones)
+    tree = shapely.STRtree(zones)
     ip, iz = tree.query(parts, predicate="intersects")
     inside = np.zeros(len(ip), dtype=bool)
     if len(ip):
