@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .accounting import parse_as_of, summarize, total_row
@@ -58,14 +60,23 @@ class _Bar:
         return update
 
 
+class _SafeLogText(logging.Filter):
+    """Log messages carry text from data: strip control characters before display."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = plain(record.getMessage())
+        record.args = ()
+        return True
+
+
 def _setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else (logging.INFO if verbose else logging.WARNING)
     if verbose > 1:
         level = logging.DEBUG
     root = logging.getLogger("mineland")
-    root.handlers[:] = [
-        RichHandler(console=err_console, show_time=False, show_path=False, markup=False)
-    ]
+    handler = RichHandler(console=err_console, show_time=False, show_path=False, markup=False)
+    handler.addFilter(_SafeLogText())
+    root.handlers[:] = [handler]
     root.setLevel(level)
 
 
@@ -77,7 +88,7 @@ def _friendly_errors(fn):
         try:
             return fn(*args, **kwargs)
         except MinelandError as exc:
-            click.echo(f"mineland: error: {exc}", err=True)
+            click.echo(f"mineland: error: {plain(exc)}", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
             click.echo("mineland: interrupted", err=True)
@@ -87,7 +98,7 @@ def _friendly_errors(fn):
         except Exception as exc:  # an unexpected failure: still one line
             if logging.getLogger("mineland").level <= logging.DEBUG:
                 raise
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            first = plain(str(exc).strip().splitlines()[0]) if str(exc).strip() else ""
             click.echo(
                 f"mineland: internal error: {type(exc).__name__}: {first} "
                 "(run with -vv for details)",
@@ -157,11 +168,18 @@ def load_inputs(bar: _Bar, districts, surveys, name_field, layer, field_map, crs
         on_invalid=on_invalid,
         progress=bar.callback("read"),
     )
-    click.echo(f"{len(dist)} districts from {districts}; {data.account()}", err=True)
+    click.echo(plain(f"{len(dist)} districts from {districts}; {data.account()}"), err=True)
     repaired = int(data.records["repair"].notna().sum()) if len(data.records) else 0
     if repaired:
-        click.echo(f"{repaired} invalid geometries repaired with make_valid", err=True)
+        click.echo(f"{repaired} geometries repaired on reading (column 'repair')", err=True)
     return dist, data
+
+
+def _reason_kind(reason: str) -> str:
+    """A rejection reason without its values, to count reasons of one kind together."""
+    kind = re.sub(r"\([^)]*\)", "", reason).split(":")[0].split(";")[0]
+    kind = re.sub(r"'[^']*'|-?\d[\d.,]*", "…", kind)
+    return re.sub(r"\s+", " ", kind).strip()
 
 
 def report_rejected(data, rejected_path: Path | None, output: Path | None, inputs) -> None:
@@ -174,9 +192,9 @@ def report_rejected(data, rejected_path: Path | None, output: Path | None, input
             else Path("mineland_rejected.csv")
         )
     path = write_rejected(data.rejected, rejected_path, inputs=inputs)
-    reasons = data.rejected["reason"].astype(str).str.split(":").str[0].value_counts()
+    reasons = data.rejected["reason"].astype(str).map(_reason_kind).value_counts()
     top = "; ".join(f"{r} ({n})" for r, n in reasons.head(3).items())
-    click.echo(f"{len(data.rejected)} rejected rows written to {path}: {top}", err=True)
+    click.echo(plain(f"{len(data.rejected)} rejected rows written to {path}: {top}"), err=True)
 
 
 def _fmt_ha(v) -> str:
@@ -201,14 +219,22 @@ _TABLE_COLUMNS = {
 }
 
 
-def _cell(column: str, value) -> str:
+_CONTROL = {c: "\N{REPLACEMENT CHARACTER}" for c in [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]}
+
+
+def plain(text: object) -> str:
+    """Text from data made safe for a terminal: no control or escape characters."""
+    return str(text).translate(_CONTROL)
+
+
+def _cell(column: str, value) -> Text:
     if column == "district":
-        return str(value)
+        return Text(plain(value))
     if pd.isna(value):
-        return ""
+        return Text("")
     if column.endswith(("_ha", "_pct")):
-        return f"{value:,.1f}"
-    return f"{int(value):,}"
+        return Text(f"{value:,.1f}")
+    return Text(f"{int(value):,}")
 
 
 def print_summary(summary: pd.DataFrame, as_of) -> None:

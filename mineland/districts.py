@@ -6,6 +6,7 @@ import logging
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 import shapely
 
@@ -61,7 +62,7 @@ def prepare_districts(
     n = len(frame)
     names = frame[name_field].map(schema.clean_text).to_numpy(dtype=object)
     rows = np.arange(1, n + 1)
-    unnamed = np.equal(names, None)
+    unnamed = pd.isna(names)
     if unnamed.any():
         for i in np.flatnonzero(unnamed):
             names[i] = f"(unnamed feature {rows[i]})"
@@ -83,12 +84,26 @@ def prepare_districts(
             raise CRSError(
                 f"{source}: cannot transform from {src_crs.to_string()}: {exc}"
             ) from None
+    placed = usable.copy()
+    if usable.any():
+        b = shapely.bounds(geoms[usable])
+        on_earth = np.isfinite(b).all(axis=1) & (np.abs(b[:, [0, 2]]) <= 180.000001).all(axis=1)
+        on_earth &= (np.abs(b[:, [1, 3]]) <= 90.000001).all(axis=1)
+        placed[np.flatnonzero(usable)[~on_earth]] = False
+    off_earth = usable & ~placed
+    for i in np.flatnonzero(off_earth):
+        dropped.append(
+            f"row {rows[i]} ({names[i]}): coordinates cannot lie on Earth in "
+            f"{src_crs.name}; is the CRS right?"
+        )
+        geoms[i] = None
+    usable = placed
     fixed, invalid = repair(geoms)
     geoms = polygonal(fixed)
     has_area = ~shapely.is_missing(geoms)
     has_area[has_area] = ~shapely.is_empty(geoms[has_area]) & (shapely.area(geoms[has_area]) > 0)
     keep = usable & has_area
-    for i in np.flatnonzero(~keep):
+    for i in np.flatnonzero(~keep & ~off_earth):
         dropped.append(f"row {rows[i]} ({names[i]}): no polygon geometry")
     if dropped:
         log.warning("%s: %d features left out: %s", source, len(dropped), "; ".join(dropped[:5]))
@@ -101,7 +116,8 @@ def prepare_districts(
             ", ".join(repaired[:10]),
         )
     if not keep.any():
-        raise SchemaError(f"{source}: the layer has no usable polygon features")
+        why = f": {dropped[0]}" if dropped else ""
+        raise SchemaError(f"{source}: the layer has no usable polygon features{why}")
     names_k, geoms_k = names[keep], geoms[keep]
     order: dict[str, list[int]] = {}
     for i, name in enumerate(names_k):

@@ -6,6 +6,7 @@ import csv
 import json
 import logging
 import os
+import re
 import tomllib
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -142,14 +143,20 @@ def _gdal_warnings_to_log(path: Path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
+    messages: dict[str, int] = {}
     for w in caught:
-        log.warning("%s: %s", path, str(w.message).strip())
+        text = str(w.message).strip()
+        if "Non closed ring" in text:
+            text = "polygon rings that were not closed have been closed on reading"
+        messages[text] = messages.get(text, 0) + 1
+    for text, count in messages.items():
+        log.warning("%s: %s%s", path, text, f" ({count} times)" if count > 1 else "")
 
 
 def _read_layer(path: Path, layer: str | int | None) -> RawTable:
     try:
         with _gdal_warnings_to_log(path):
-            meta, _, wkb, field_data = pyogrio.raw.read(str(path), layer=layer)
+            meta, _, wkb, field_data = pyogrio.raw.read(str(path), layer=layer, force_2d=True)
     except Exception as exc:  # pyogrio raises its own error types and OSError
         raise InputFileError(f"{path}: cannot read layer {layer!r}: {_first_line(exc)}") from None
     fields = list(meta["fields"])
@@ -242,6 +249,7 @@ def _read_csv(path: Path, crs: object | None) -> RawTable:
                 fixes[i] = f"read after fixing: {message}"
             else:
                 errors[i] = f"{message} in {str(text_geoms[i])[:60]!r}"
+        geoms = shapely.force_2d(geoms)
         attrs = frame.drop(columns=[wkt_col])
     elif xy is not None:
         xs = _numbers(frame[xy[0]])
@@ -442,14 +450,27 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 TABLE_FORMATS = (".csv", ".json", ".geojson", ".gpkg", ".xlsx")
 
 
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula with a quote."""
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _safe_cell(value: object, *, xlsx: bool) -> object:
+    if not isinstance(value, str):
+        return value
+    if xlsx:
+        value = _XLSX_ILLEGAL.sub("\N{REPLACEMENT CHARACTER}", value)
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def neutralise_formulas(frame: pd.DataFrame, *, xlsx: bool = False) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with a quote.
+
+    With ``xlsx=True`` also replace the control characters a workbook cannot hold.
+    """
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(
-                lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
-            )
+            out[col] = out[col].map(lambda v: _safe_cell(v, xlsx=xlsx)).astype(object)
+    out.columns = [_safe_cell(str(c), xlsx=xlsx) for c in out.columns]
     return out
 
 
@@ -479,26 +500,36 @@ def write_table(
     if out.parent and not out.parent.exists():
         raise OutputError(f"{out}: folder {out.parent} does not exist")
     plain = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
-    try:
+    if suffix in (".gpkg", ".geojson") and not isinstance(frame, gpd.GeoDataFrame):
+        raise OutputError(f"{out}: {suffix} needs geometries")
+    with _atomic(out) as tmp:
         if suffix == ".csv":
-            neutralise_formulas(plain).to_csv(out, index=False, encoding="utf-8")
+            neutralise_formulas(plain).to_csv(tmp, index=False, encoding="utf-8")
         elif suffix == ".xlsx":
-            neutralise_formulas(plain).to_excel(out, index=False, sheet_name="summary")
+            neutralise_formulas(plain, xlsx=True).to_excel(tmp, index=False, sheet_name="summary")
         elif suffix == ".json":
-            out.write_text(
+            tmp.write_text(
                 plain.to_json(orient="records", force_ascii=False, indent=1, date_format="iso"),
                 encoding="utf-8",
             )
         else:
-            if not isinstance(frame, gpd.GeoDataFrame):
-                raise OutputError(f"{out}: {suffix} needs geometries")
-            if out.exists():
-                out.unlink()
             driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
-            frame.to_file(out, driver=driver, engine="pyogrio")
+            frame.to_file(tmp, driver=driver, engine="pyogrio", layer=out.stem)
+    return out
+
+
+@contextmanager
+def _atomic(out: Path):
+    """Write to a temporary file beside ``out`` and move it into place on success."""
+    tmp = out.with_name(f".{out.stem}.partial{out.suffix}")
+    tmp.unlink(missing_ok=True)
+    try:
+        yield tmp
+        os.replace(tmp, out)
     except PermissionError as exc:
         raise OutputError(f"{out}: cannot write: {exc.strerror}") from None
-    return out
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_rejected(
@@ -506,5 +537,6 @@ def write_rejected(
 ) -> Path:
     """Write rejected rows (original columns plus ``reason``) as CSV for fixing."""
     out = check_output_path(path, inputs)
-    neutralise_formulas(rejected).to_csv(out, index=False, encoding="utf-8")
+    with _atomic(out) as tmp:
+        neutralise_formulas(rejected).to_csv(tmp, index=False, encoding="utf-8")
     return out

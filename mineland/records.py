@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 WGS84 = pyproj.CRS.from_epsg(4326)
 _ON_INVALID = ("fix", "raise", "reject")
+#: Counts above this are typing errors, not devices or casualties.
+MAX_COUNT = 1_000_000
 
 
 @dataclass
@@ -150,7 +152,9 @@ def _count(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         blank = text.isna() | (text == "")
         num = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
     with np.errstate(invalid="ignore"):
-        bad = ~blank & (num.isna() | (num < 0) | (num != np.floor(num)) | ~np.isfinite(num))
+        bad = ~blank & (
+            num.isna() | (num < 0) | (num != np.floor(num)) | ~np.isfinite(num) | (num > MAX_COUNT)
+        )
     out = num.where(~bad & ~blank).round().astype("Int64")
     return out, bad
 
@@ -379,9 +383,11 @@ def _normalize_table(
     GT = shapely.GeometryType
     polyish = np.isin(type_ids, [GT.POLYGON.value, GT.MULTIPOLYGON.value])
     collection = type_ids == GT.GEOMETRYCOLLECTION.value
+    repairs = np.full(n, None, dtype=object)
     if (live & is_area & collection).any():
         idx = np.flatnonzero(live & is_area & collection)
         geoms[idx] = polygonal(geoms[idx])
+        repairs[idx] = "kept the polygons of a GeometryCollection, dropped its other parts"
         got = ~shapely.is_missing(geoms[idx])
         got[got] = ~shapely.is_empty(geoms[idx][got])
         polyish[idx[got]] = True
@@ -408,7 +414,6 @@ def _normalize_table(
     )
 
     # validity of polygons
-    repairs = np.full(n, None, dtype=object)
     if table.parse_fixes is not None:
         fixes = np.asarray(table.parse_fixes, dtype=object)
         repairs[~np.equal(fixes, None)] = fixes[~np.equal(fixes, None)]
@@ -463,7 +468,8 @@ def _normalize_table(
             reject(
                 bad.to_numpy() & relevant,
                 lambda i, col=col, raw=raw: (
-                    f"{col} must be a whole number >= 0, got {str(raw.iloc[i])!r}"
+                    f"{col} must be a whole number from 0 to {MAX_COUNT:,}, "
+                    f"got {str(raw.iloc[i])!r}"
                 ),
             )
             counts[col] = values

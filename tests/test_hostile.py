@@ -1,0 +1,182 @@
+"""Hostile input: broken geometry, broken district layers, payloads in text fields."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import sq
+
+import mineland
+from mineland.cli import main
+from mineland.errors import SchemaError
+
+XSS = "<img src=x onerror=alert(1)>"
+MARKUP = "[bold red]boom[/] \x1b[2J\x07"
+FORMULA = '=HYPERLINK("http://example.invalid","x")'
+
+
+def feature(props, geometry):
+    return {"type": "Feature", "properties": props, "geometry": geometry}
+
+
+def poly(x0, y0, d=0.01, close=True, z=None):
+    ring = [[x0, y0], [x0 + d, y0], [x0 + d, y0 + d], [x0, y0 + d]]
+    if close:
+        ring.append(ring[0])
+    if z is not None:
+        ring = [[*p, z] for p in ring]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def write_fc(path, features):
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8"
+    )
+    return path
+
+
+@pytest.fixture
+def district_file(tmp_path):
+    return write_fc(
+        tmp_path / "districts.geojson",
+        [feature({"name": f"{XSS}{MARKUP}"}, poly(46.0, 39.5, 1.0))],
+    )
+
+
+def test_geometry_geos_rejects_is_fixed_or_rejected_never_fatal(tmp_path):
+    tri = {"type": "Polygon", "coordinates": [[[46.5, 39.7], [46.51, 39.7], [46.5, 39.71]]]}
+    two = {"type": "Polygon", "coordinates": [[[46.5, 39.7], [46.51, 39.7]]]}
+    gc = {
+        "type": "GeometryCollection",
+        "geometries": [{"type": "Point", "coordinates": [46.5, 39.7]}, poly(46.6, 39.7)],
+    }
+    path = write_fc(
+        tmp_path / "s.geojson",
+        [
+            feature({"record_id": "tri", "record_type": "SHA"}, tri),
+            feature({"record_id": "two", "record_type": "SHA"}, two),
+            feature({"record_id": "z", "record_type": "SHA"}, poly(46.5, 39.7, z=10)),
+            feature({"record_id": "null", "record_type": "SHA"}, None),
+            feature({"record_id": "gc", "record_type": "CHA"}, gc),
+            feature({"record_id": "big", "record_type": "device", "quantity": 1e30}, None),
+            feature({"record_id": "open", "record_type": "SHA"}, poly(46.7, 39.7, close=False)),
+        ],
+    )
+    data = mineland.read_surveys(path)
+    assert data.n_read == 7
+    used = set(data.records["record_id"])
+    assert used == {"tri", "z", "gc", "open"}
+    reasons = data.rejected.set_index("record_id")["reason"]
+    assert "no area left" in reasons["two"]
+    assert reasons["null"] == "no geometry"
+    assert data.records.geometry.is_valid.all()
+    assert not data.records.geometry.has_z.any()
+    gc_repair = data.records.set_index("record_id").loc["gc", "repair"]
+    assert "GeometryCollection" in gc_repair
+
+
+def test_huge_counts_are_rejected(tmp_path):
+    pd.DataFrame(
+        {
+            "record_id": ["a", "b"],
+            "record_type": ["device", "incident"],
+            "quantity": ["1e30", ""],
+            "killed": ["", "99999999999"],
+            "lon": [46.5, 46.5],
+            "lat": [39.7, 39.7],
+        }
+    ).to_csv(tmp_path / "p.csv", index=False)
+    data = mineland.read_surveys(tmp_path / "p.csv")
+    assert len(data.records) == 0
+    assert data.rejected["reason"].str.contains("whole number from 0").all()
+
+
+def test_broken_district_layers(tmp_path):
+    bow = {
+        "type": "Polygon",
+        "coordinates": [[[46.0, 39.0], [46.2, 39.2], [46.2, 39.0], [46.0, 39.2], [46.0, 39.0]]],
+    }
+    path = write_fc(
+        tmp_path / "d.geojson",
+        [
+            feature({"name": "Bow"}, bow),
+            feature({"name": "Null"}, None),
+            feature({"name": "Point"}, {"type": "Point", "coordinates": [46.5, 39.5]}),
+            feature({"name": None}, poly(46.5, 39.5, 0.1)),
+            feature({"name": "  Füzuli "}, poly(46.7, 39.5, 0.1)),
+        ],
+    )
+    d = mineland.read_districts(path)
+    assert list(d["district"]) == ["Bow", "(unnamed feature 4)", "Füzuli"]
+    assert d.geometry.is_valid.all()
+    assert len(d.attrs["dropped"]) == 2
+    assert d.attrs["repaired"] == ["Bow"]
+
+
+def test_metres_declared_as_degrees_is_a_clear_error(tmp_path):
+    path = write_fc(
+        tmp_path / "d.geojson",
+        [feature({"name": "A"}, poly(640000.0, 4400000.0, 1000.0))],
+    )
+    with pytest.raises(SchemaError, match="cannot lie on Earth"):
+        mineland.read_districts(path)
+
+
+def test_payloads_are_inert_in_terminal_and_spreadsheets(tmp_path, district_file):
+    surveys = write_fc(
+        tmp_path / "s.geojson",
+        [
+            feature(
+                {"record_id": XSS, "record_type": "SHA", "notes": FORMULA},
+                poly(46.5, 39.7),
+            ),
+            feature({"record_id": FORMULA, "record_type": MARKUP}, poly(46.5, 39.7)),
+        ],
+    )
+    runner = CliRunner()
+    result = runner.invoke(main, ["summarize", str(district_file), str(surveys)])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "[bold red]boom[/]" in result.stdout  # shown as text, not as markup
+    assert "\x1b" not in result.stderr
+    out = tmp_path / "out.csv"
+    result = runner.invoke(main, ["summarize", str(district_file), str(surveys), "-o", str(out)])
+    assert result.exit_code == 0
+    rejected = pd.read_csv(tmp_path / "out_rejected.csv")
+    assert rejected["record_id"].iloc[0] == "'" + FORMULA
+    xlsx = tmp_path / "out.xlsx"
+    runner.invoke(main, ["summarize", str(district_file), str(surveys), "-o", str(xlsx)])
+    assert not str(pd.read_excel(xlsx)["district"].iloc[0]).startswith("=")
+
+
+def test_kml_network_links_are_not_followed(tmp_path):
+    kml = tmp_path / "link.kml"
+    kml.write_text(
+        """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document>
+<NetworkLink><Link><href>http://127.0.0.1:9/evil.kml</href></Link></NetworkLink>
+<Placemark><name>P1</name>
+<ExtendedData><Data name="record_type"><value>device</value></Data></ExtendedData>
+<Point><coordinates>46.5,39.7</coordinates></Point></Placemark>
+</Document></kml>""",
+        encoding="utf-8",
+    )
+    data = mineland.read_surveys(kml, field_map={"record_id": "Name"})
+    assert list(data.records["record_id"]) == ["P1"]
+
+
+def test_summarize_handles_records_that_are_all_rejected(tmp_path, district_file):
+    surveys = write_fc(
+        tmp_path / "s.geojson", [feature({"record_id": "x", "record_type": "nope"}, poly(46, 39))]
+    )
+    runner = CliRunner()
+    result = runner.invoke(main, ["summarize", str(district_file), str(surveys)])
+    assert result.exit_code == 0
+    assert "0 used, 1 rejected" in result.stderr
+
+
+def test_sq_helper_is_what_it_says():
+    assert sq(0, 0).area == 1_000_000
