@@ -135,7 +135,7 @@ def _make_disjoint(
 ) -> tuple[np.ndarray, float]:
     """Give overlapping districts' shared area to the first of them (input order)."""
     tree = shapely.STRtree(geoms)
-    ia, ib = tree.query(geoms, predicate="overlaps")
+    ia, ib = tree.query(geoms, predicate="intersects")
     later = ia > ib  # district ia loses to the earlier ib
     ia, ib = ia[later], ib[later]
     out = geoms.copy()

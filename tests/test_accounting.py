@@ -221,6 +221,15 @@ def test_overlapping_districts_do_not_double_count():
     assert s.attrs["mineland"]["district_overlap_ha"] == pytest.approx(2000 * 6000 / 1e4)
 
 
+def test_district_inside_another_is_not_double_counted():
+    # a city district drawn inside its rayon, without a hole in the rayon
+    districts = districts_frame({"City": sq(2000, 2000, 2000), "Rayon": sq(0, 0, 10_000)})
+    s = mineland.summarize(districts, frame([rec("h", "SHA", sq(2500, 2500))]))
+    assert row(s, "City")["sha_ha"] == pytest.approx(100.0, rel=REL)
+    assert row(s, "Rayon")["sha_ha"] == pytest.approx(0.0, abs=SLIVER)
+    assert row(s, "Rayon")["area_ha"] == pytest.approx(10_000 - 400, rel=REL)
+
+
 def test_recorded_is_contaminated_plus_released_on_random_data(two_districts, rng):
     rows = []
     types = ["SHA", "CHA", "cleared", "reduced", "cancelled"]
