@@ -20,6 +20,7 @@ from . import __version__
 from .accounting import parse_as_of, summarize, total_row
 from .errors import MinelandError
 from .io import check_output_path, read_districts, read_surveys, write_rejected, write_table
+from .schema import SUMMARY_COLUMNS
 
 log = logging.getLogger("mineland")
 err_console = Console(stderr=True)
@@ -314,3 +315,87 @@ def summarize_cmd(
     else:
         path = write_table(summary, output, inputs=inputs)
         click.echo(f"wrote {len(summary)} rows to {path}", err=True)
+
+
+@main.command("map")
+@common_input_options
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The HTML file to write.",
+)
+@click.option("--title", help="Title of the map's panel.")
+@click.option(
+    "--metric",
+    type=click.Choice([c for c in SUMMARY_COLUMNS if c != "district"]),
+    default="contaminated_ha",
+    show_default=True,
+    help="Summary column that colours the districts.",
+)
+@click.option(
+    "--tiles",
+    type=click.Choice(["street", "satellite", "none"]),
+    default="street",
+    show_default=True,
+    help="Base map shown first; 'none' makes a map that requests no tiles at all.",
+)
+@click.option("--offline", is_flag=True, help="Inline every script and style: no CDN needed.")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="TEXT",
+    help="A data source or attribution to show on the map (repeatable).",
+)
+@_friendly_errors
+def map_cmd(
+    districts,
+    surveys,
+    name_field,
+    layer,
+    field_map,
+    crs,
+    as_of,
+    on_invalid,
+    rejected_path,
+    verbose,
+    quiet,
+    output,
+    title,
+    metric,
+    tiles,
+    offline,
+    sources,
+):
+    """Write an interactive HTML map of the accounting.
+
+    \b
+    Examples:
+      mineland map data/boundaries/synthetic_districts.geojson data/surveys -o map.html
+      mineland map districts.gpkg surveys/ -o map.html --offline --tiles none --as-of 2024-12-31
+    """
+    from .accounting import account
+    from .mapping import make_map, save_map
+
+    _setup_logging(verbose, quiet)
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise click.BadParameter("the map is written as .html", param_hint="-o/--output")
+    inputs = [districts, *surveys] + ([field_map] if field_map else [])
+    check_output_path(output, inputs)
+    with _Bar() as bar:
+        dist, data = load_inputs(
+            bar, districts, surveys, name_field, layer, field_map, crs, on_invalid
+        )
+        acc = account(dist, data, as_of=as_of, progress=bar.callback("account"))
+        all_sources = [
+            f"District boundaries: {Path(districts).name}",
+            "Survey records: " + ", ".join(Path(s).name for s in surveys),
+            *sources,
+        ]
+        m = make_map(acc, metric=metric, title=title, tiles=tiles, sources=all_sources)
+        path = save_map(m, output, offline=offline, inputs=inputs)
+    report_rejected(data, rejected_path, output, inputs)
+    size = path.stat().st_size / 1e6
+    click.echo(f"wrote {path} ({size:.1f} MB{', offline' if offline else ''})", err=True)

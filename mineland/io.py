@@ -34,6 +34,7 @@ __all__ = [
     "read_surveys",
     "write_rejected",
     "write_table",
+    "write_text",
 ]
 
 log = logging.getLogger(__name__)
@@ -530,6 +531,13 @@ def _atomic(out: Path):
         raise OutputError(f"{out}: cannot write: {exc.strerror}") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write a text file (UTF-8) atomically; the path has been checked by the caller."""
+    with _atomic(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
 
 
 def write_rejected(

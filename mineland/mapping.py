@@ -1,0 +1,702 @@
+"""Interactive Leaflet maps of the accounting (folium).
+
+:func:`make_map` builds a :class:`folium.Map` with a district choropleth, the
+accounting geometry that the hectares were measured on, the raw records, devices
+and incidents, and the controls planners need.  :func:`save_map` writes it, with
+every script and style sheet inlined when ``offline=True``.
+
+Text that comes from data is escaped before it reaches HTML (district names in
+popups), or handed to the browser as JSON and inserted with ``textContent``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+import os
+import re
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from jinja2 import Template
+
+from . import __version__, schema
+from .accounting import CLASSES, Accounting, account
+from .districts import prepare_districts
+from .errors import OutputError, SchemaError
+from .records import WGS84, SurveyData
+
+__all__ = ["BASEMAPS", "CLASS_STYLE", "make_map", "save_map"]
+
+log = logging.getLogger(__name__)
+
+#: Accounting layers: label, fill colour, fill opacity.  CHA and SHA follow
+#: IMAS TN 07.11/01; the released classes use colours that contrast with both.
+CLASS_STYLE = {
+    "cha": ("Remaining CHA", "#FF0000", 0.5),
+    "sha": ("Remaining SHA", "#F4A718", 0.5),
+    "cleared": ("Cleared", "#1A9850", 0.55),
+    "reduced": ("Reduced (technical survey)", "#2C7BB6", 0.5),
+    "cancelled": ("Cancelled (non-technical survey)", "#8073AC", 0.45),
+}
+
+#: Base maps: key -> (label, URL template, attribution, max zoom).
+BASEMAPS = {
+    "street": (
+        "Street map (OpenStreetMap)",
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+        19,
+    ),
+    "satellite": (
+        "Satellite imagery (Esri)",
+        "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/tile/{z}/{y}/{x}",
+        "Imagery &copy; Esri, Maxar, Earthstar Geographics, and the GIS User Community",
+        18,
+    ),
+}
+TILE_CHOICES = (*BASEMAPS, "none")
+
+DISCLAIMER = (
+    "Indicative only. Not for navigation, and not for clearance decisions in the field: "
+    "records may be incomplete or inaccurate. Treat every area as dangerous until "
+    "officially released."
+)
+
+_LEAFLET_CDN = "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/"
+_CLUSTER_CDN = "https://cdn.jsdelivr.net/npm/leaflet.markercluster@1.5.3/dist/"
+
+#: Remote asset file name -> vendored copy (package data in ``mineland/static``).
+_VENDORED = {
+    "leaflet.js": "leaflet/leaflet.js",
+    "leaflet.css": "leaflet/leaflet.css",
+    "leaflet.markercluster.js": "markercluster/leaflet.markercluster.min.js",
+    "MarkerCluster.css": "markercluster/MarkerCluster.css",
+    "MarkerCluster.Default.css": "markercluster/MarkerCluster.Default.css",
+}
+
+_METRIC_LABELS = {
+    "contaminated_ha": "Contaminated land (ha)",
+    "sha_ha": "Remaining SHA (ha)",
+    "cha_ha": "Remaining CHA (ha)",
+    "released_ha": "Released land (ha)",
+    "cleared_ha": "Cleared land (ha)",
+    "reduced_ha": "Reduced land (ha)",
+    "cancelled_ha": "Cancelled land (ha)",
+    "recorded_ha": "Recorded land (ha)",
+    "released_pct": "Released share of recorded land (%)",
+    "hazard_records": "Hazard records",
+    "devices": "Devices found",
+    "incidents": "Incidents",
+    "killed": "People killed",
+    "injured": "People injured",
+    "area_ha": "District area (ha)",
+}
+_RELEASE_METRICS = ("released_ha", "cleared_ha", "reduced_ha", "cancelled_ha", "released_pct")
+_REDS = ["#FFF5B8", "#FECC5C", "#FD8D3C", "#F03B20", "#BD0026"]
+_GREENS = ["#EDF8E9", "#BAE4B3", "#74C476", "#31A354", "#006D2C"]
+_ZERO = "#F2F2F2"
+
+#: Bytes of GeoJSON the accounting layers may take before shapes are simplified more.
+CLASS_BUDGET = 12_000_000
+#: Above this many records the raw-records layer is left out (with a note).
+RAW_LIMIT = 20_000
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _static(name: str) -> str:
+    return resources.files("mineland").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def _static_bytes(name: str) -> bytes:
+    return resources.files("mineland").joinpath("static", name).read_bytes()
+
+
+def script_json(obj: object) -> str:
+    """JSON that is safe inside a ``<script>`` element (no ``</script>`` breakout)."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _fmt(value, digits: int = 1) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{float(value):,.{digits}f}"
+
+
+def _fmt_int(value) -> str:
+    return "–" if value is None or pd.isna(value) else f"{int(value):,}"
+
+
+def _round_coords(geoms: np.ndarray, decimals: int = 5) -> np.ndarray:
+    """Round coordinates for display (1e-5° is about 1 m)."""
+    return shapely.transform(geoms, lambda c: np.round(c, decimals))
+
+
+def _geojson_collection(geoms: np.ndarray, properties: list[dict] | None = None) -> str:
+    """A FeatureCollection as compact JSON text (geometries via shapely)."""
+    if len(geoms) == 0:
+        return '{"type":"FeatureCollection","features":[]}'
+    texts = shapely.to_geojson(geoms)
+    if properties is None:
+        feats = [f'{{"type":"Feature","properties":{{}},"geometry":{t}}}' for t in texts]
+    else:
+        feats = [
+            f'{{"type":"Feature","properties":{script_json(p)},"geometry":{t}}}'
+            for t, p in zip(texts, properties, strict=True)
+        ]
+    return '{"type":"FeatureCollection","features":[' + ",".join(feats) + "]}"
+
+
+def _breaks(values: np.ndarray, n: int = 5) -> list[float]:
+    """Class breaks for a choropleth: quantiles of the non-zero values, rounded."""
+    positive = values[np.isfinite(values) & (values > 0)]
+    if len(positive) == 0:
+        return []
+    qs = np.quantile(positive, np.linspace(0, 1, n + 1)[1:])
+    out: list[float] = []
+    for q in qs:
+        nice = float(f"{q:.2g}") if q >= 1 else round(float(q), 2)
+        nice = max(nice, float(q)) if q == qs[-1] else nice
+        if not out or nice > out[-1]:
+            out.append(nice)
+    out[-1] = max(out[-1], float(positive.max()))
+    return out
+
+
+def _color_steps(values: np.ndarray, metric: str):
+    palette = _GREENS if metric in _RELEASE_METRICS else _REDS
+    breaks = _breaks(values)
+    colors = palette[-len(breaks) :] if breaks else []
+    unit = " ha" if metric.endswith("_ha") else (" %" if metric.endswith("_pct") else "")
+
+    def color(v: float) -> str:
+        if not np.isfinite(v) or v <= 0 or not breaks:
+            return _ZERO
+        for b, c in zip(breaks, colors, strict=True):
+            if v <= b:
+                return c
+        return colors[-1]
+
+    steps = [{"color": _ZERO, "label": f"0{unit}"}]
+    lo = 0.0
+    for b, c in zip(breaks, colors, strict=True):
+        steps.append(
+            {
+                "color": c,
+                "label": (
+                    f"{'> 0' if lo == 0 else _fmt(lo, 0 if lo >= 10 else 1)} – "
+                    f"{_fmt(b, 0 if b >= 10 else 1)}{unit}"
+                ),
+            }
+        )
+        lo = b
+    return color, steps
+
+
+def _district_popup(row: pd.Series) -> str:
+    e = html.escape
+    rows = [
+        ("contaminated_ha", "Contaminated", _fmt(row["contaminated_ha"]) + " ha", "strong"),
+        ("sha_ha", "· remaining SHA", _fmt(row["sha_ha"]) + " ha", ""),
+        ("cha_ha", "· remaining CHA", _fmt(row["cha_ha"]) + " ha", ""),
+        ("released_ha", "Released", _fmt(row["released_ha"]) + " ha", "strong"),
+        ("cleared_ha", "· cleared", _fmt(row["cleared_ha"]) + " ha", ""),
+        ("reduced_ha", "· reduced", _fmt(row["reduced_ha"]) + " ha", ""),
+        ("cancelled_ha", "· cancelled", _fmt(row["cancelled_ha"]) + " ha", ""),
+        ("released_pct", "Released share", _fmt(row["released_pct"]) + " %", ""),
+        ("recorded_ha", "Recorded land", _fmt(row["recorded_ha"]) + " ha", ""),
+        ("area_ha", "District area", _fmt(row["area_ha"]) + " ha", ""),
+        ("hazard_records", "Hazard records", _fmt_int(row["hazard_records"]), ""),
+        ("devices", "Devices found", _fmt_int(row["devices"]), ""),
+        ("incidents", "Incidents", _fmt_int(row["incidents"]), ""),
+        ("killed", "Killed", _fmt_int(row["killed"]), ""),
+        ("injured", "Injured", _fmt_int(row["injured"]), ""),
+    ]
+    body = "".join(
+        f'<tr class="{cls}"><th>{e(label)}</th><td data-col="{col}">{e(value)}</td></tr>'
+        for col, label, value, cls in rows
+    )
+    return (
+        f'<div class="mineland-popup"><h3 data-col="district">{e(str(row["district"]))}</h3>'
+        f"<table>{body}</table></div>"
+    )
+
+
+def _district_tooltip(row: pd.Series) -> str:
+    e = html.escape
+    return (
+        f"<strong>{e(str(row['district']))}</strong><br>"
+        f"Contaminated: {e(_fmt(row['contaminated_ha']))} ha<br>"
+        f"Released: {e(_fmt(row['released_ha']))} ha"
+    )
+
+
+def _resolve(summary, surveys) -> tuple[gpd.GeoDataFrame, Accounting | None]:
+    if isinstance(summary, Accounting):
+        return summary.summary, summary
+    if not isinstance(summary, gpd.GeoDataFrame) or "district" not in summary.columns:
+        raise SchemaError("make_map needs the result of summarize() or account()")
+    if surveys is None:
+        return summary, None
+    inside = summary[summary["district"] != schema.OUTSIDE]
+    districts = prepare_districts(inside[["district", "geometry"]], name_field="district")
+    as_of = summary.attrs.get("mineland", {}).get("as_of")
+    acc = account(districts, surveys, as_of=as_of)
+    return acc.summary, acc
+
+
+def _class_layers(acc: Accounting) -> tuple[list[dict], float]:
+    """Accounting geometry per class, simplified for display within the byte budget."""
+    to_wgs = None
+    for tolerance in (0.5, 2.0, 5.0, 10.0, 25.0, 50.0):
+        layers, size = [], 0
+        for key in CLASSES:
+            geoms = acc.classes[key]
+            if len(geoms):
+                simple = shapely.simplify(geoms, tolerance, preserve_topology=True)
+                if to_wgs is None:
+                    to_wgs = _transformer(acc)
+                wgs = _round_coords(shapely.transform(simple, to_wgs, interleaved=False))
+                data = _geojson_collection(wgs)
+            else:
+                data = _geojson_collection(np.empty(0, dtype=object))
+            size += len(data)
+            label, color, opacity = CLASS_STYLE[key]
+            layers.append(
+                {
+                    "key": key,
+                    "label": label,
+                    "color": color,
+                    "opacity": opacity,
+                    "show": True,
+                    "data": data,
+                }
+            )
+        if size <= CLASS_BUDGET:
+            return layers, tolerance
+    log.warning("accounting layers still take %.1f MB after simplifying to 50 m", size / 1e6)
+    return layers, tolerance
+
+
+def _transformer(acc: Accounting):
+    import pyproj
+
+    return pyproj.Transformer.from_crs(acc.crs, WGS84, always_xy=True).transform
+
+
+def _district_geojson(summary: gpd.GeoDataFrame, metric: str) -> tuple[str, list[dict]]:
+    inside = summary[summary["district"] != schema.OUTSIDE].reset_index(drop=True)
+    values = inside[metric].to_numpy(dtype=float)
+    color, steps = _color_steps(values, metric)
+    geoms = np.asarray(inside.geometry.array, dtype=object)
+    try:
+        if len(geoms) > 1 and bool(shapely.coverage_is_valid(geoms)):
+            geoms = shapely.coverage_simplify(geoms, 1e-4)  # about 10 m; keeps shared edges
+        else:
+            geoms = shapely.simplify(geoms, 1e-4, preserve_topology=True)
+    except shapely.errors.GEOSException:
+        pass
+    props = [
+        {
+            "name": str(row["district"]),
+            "color": color(float(row[metric])),
+            "tooltip": _district_tooltip(row),
+            "popup": _district_popup(row),
+        }
+        for _, row in inside.iterrows()
+    ]
+    return _geojson_collection(_round_coords(geoms), props), steps
+
+
+def _point_groups(records: gpd.GeoDataFrame) -> list[dict]:
+    groups = []
+    spec = {
+        "device": (
+            "devices",
+            "Devices found",
+            "#6A3D9A",
+            ["record_id", "date", "device_type", "quantity", "organisation", "notes"],
+        ),
+        "incident": (
+            "incidents",
+            "Incidents (casualties)",
+            "#111111",
+            ["record_id", "date", "killed", "injured", "device_type", "organisation", "notes"],
+        ),
+    }
+    for rtype, (key, label, color, fields) in spec.items():
+        sub = records[records["record_type"] == rtype]
+        fields = [f for f in fields if f in sub.columns]
+        data = []
+        if len(sub):
+            xy = np.round(shapely.get_coordinates(sub.geometry.to_numpy()), 6)
+            columns = [_display_values(sub[f]) for f in fields]
+            for i in range(len(sub)):
+                data.append([float(xy[i, 1]), float(xy[i, 0]), *(c[i] for c in columns)])
+        title = "Device" if rtype == "device" else "Incident"
+        groups.append(
+            {
+                "key": key,
+                "label": f"{label} ({len(sub):,})",
+                "color": color,
+                "show": True,
+                "title": title,
+                "fields": [f.replace("_", " ") for f in fields],
+                "data": data,
+            }
+        )
+    return groups
+
+
+def _display_values(col: pd.Series) -> list:
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return [None if pd.isna(v) else v.date().isoformat() for v in col]
+    out = []
+    for v in col.to_numpy(dtype=object):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            out.append(None)
+        elif isinstance(v, (int, np.integer)):
+            out.append(int(v))
+        elif isinstance(v, (float, np.floating)):
+            out.append(float(v) if np.isfinite(v) else None)
+        else:
+            out.append(str(v))
+    return out
+
+
+_RAW_SKIP = {"geometry", schema.SOURCE_LAYER, "repair"}
+
+
+def _raw_layer(
+    records: gpd.GeoDataFrame, acc: Accounting
+) -> tuple[str | None, list[str], str | None]:
+    areas = records[records["record_type"].isin(schema.AREA_TYPES)]
+    if len(areas) == 0:
+        return None, [], None
+    if len(areas) > RAW_LIMIT:
+        note = (
+            f"The raw-records layer is left out: {len(areas):,} area records are more than "
+            f"{RAW_LIMIT:,}, which would make the map too heavy to open."
+        )
+        return None, [], note
+    fields = ["record_id", "record_type", "date"] + [
+        c
+        for c in areas.columns
+        if c not in _RAW_SKIP and c not in ("record_id", "record_type", "date")
+    ]
+    fields = [
+        f
+        for f in fields
+        if f not in ("device_type", "quantity", "killed", "injured") or areas[f].notna().any()
+    ]
+    columns = [_display_values(areas[f]) for f in fields]
+    props = [{"v": [c[i] for c in columns]} for i in range(len(areas))]
+    geoms = shapely.simplify(
+        np.asarray(areas.geometry.array, dtype=object), 1e-6, preserve_topology=True
+    )
+    return (
+        _geojson_collection(_round_coords(geoms), props),
+        [f.replace("_", " ") for f in fields],
+        None,
+    )
+
+
+class _MinelandLayers(MacroElement):
+    """Adds mineland's layers and controls (mineland.js) to a folium map."""
+
+    _template = Template(
+        """
+{% macro header(this, kwargs) %}
+<style>{{ this.css }}</style>
+<script>{{ this.js }}</script>
+{% endmacro %}
+{% macro html(this, kwargs) %}
+<script type="application/json" id="{{ this.get_name() }}_data">{{ this.data }}</script>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+mineland.build({{ this._parent.get_name() }},
+    JSON.parse(document.getElementById("{{ this.get_name() }}_data").textContent));
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, data: str) -> None:
+        super().__init__()
+        self._name = "MinelandLayers"
+        self.data = data
+        self.js = _static("mineland.js").replace("</script", "<\\/script")
+        self.css = _static("mineland.css")
+
+    def render(self, **kwargs):
+        figure = self.get_root()
+        for name, url in (("markercluster_js", _CLUSTER_CDN + "leaflet.markercluster.js"),):
+            figure.header.add_child(folium.elements.JavascriptLink(url), name=name)
+        for name, url in (
+            ("markercluster_css", _CLUSTER_CDN + "MarkerCluster.css"),
+            ("markercluster_default_css", _CLUSTER_CDN + "MarkerCluster.Default.css"),
+        ):
+            figure.header.add_child(folium.elements.CssLink(url), name=name)
+        super().render(**kwargs)
+
+
+def make_map(
+    summary: gpd.GeoDataFrame | Accounting,
+    surveys: SurveyData | gpd.GeoDataFrame | None = None,
+    /,
+    *,
+    metric: str = "contaminated_ha",
+    title: str | None = None,
+    tiles: str = "street",
+    m: folium.Map | None = None,
+    sources: Sequence[str] = (),
+) -> folium.Map:
+    """An interactive Leaflet map of the accounting.
+
+    Parameters
+    ----------
+    summary
+        The result of :func:`mineland.summarize` (then give ``surveys`` too, to show
+        the accounting geometry and the records) or of :func:`mineland.account`.
+    surveys
+        The survey records, from :func:`mineland.read_surveys`.
+    metric
+        The summary column that colours the districts.
+    title
+        The title of the map's panel.
+    tiles
+        The base map shown first: ``"street"``, ``"satellite"`` or ``"none"``.  With
+        ``"none"`` the map has no base map at all and makes no tile requests.
+    m
+        An existing :class:`folium.Map` to draw on.
+    sources
+        Data sources and attributions to show in the panel.
+
+    Returns
+    -------
+    folium.Map
+        Displays inline in Jupyter; write it with :func:`save_map`.
+
+    Examples
+    --------
+    >>> acc = mineland.account(districts, surveys)  # doctest: +SKIP
+    >>> save_map(make_map(acc, title="Karabakh"), "map.html", offline=True)  # doctest: +SKIP
+    """
+    if tiles not in TILE_CHOICES:
+        raise SchemaError(f"unknown tiles {tiles!r}; use one of {', '.join(TILE_CHOICES)}")
+    table, acc = _resolve(summary, surveys)
+    numeric = [c for c in schema.SUMMARY_COLUMNS if c != "district"]
+    if metric not in numeric:
+        raise SchemaError(f"unknown metric {metric!r}; use one of {', '.join(numeric)}")
+    inside = table[table["district"] != schema.OUTSIDE]
+    if len(inside) == 0:
+        raise SchemaError("the summary has no districts to map")
+
+    districts_json, steps = _district_geojson(table, metric)
+    classes, tolerance = _class_layers(acc) if acc is not None else ([], 0.0)
+    records = acc.records if acc is not None else None
+    notes: list[str] = []
+    raw_json, raw_fields = None, []
+    points: list[dict] = []
+    if records is not None:
+        raw_json, raw_fields, raw_note = _raw_layer(records, acc)
+        if raw_note:
+            notes.append(raw_note)
+        points = _point_groups(records)
+    if tolerance > 0.5:
+        notes.append(
+            f"Shapes are simplified for display (up to {tolerance:g} m); the hectares are "
+            "computed on the full geometry."
+        )
+    outside = table[table["district"] == schema.OUTSIDE]
+    if len(outside):
+        o = outside.iloc[0]
+        notes.append(
+            f"Outside every district: {_fmt(o['contaminated_ha'])} ha contaminated, "
+            f"{_fmt(o['released_ha'])} ha released, {_fmt_int(o['devices'])} devices, "
+            f"{_fmt_int(o['incidents'])} incidents (included in the totals)."
+        )
+
+    from .accounting import total_row
+
+    t = total_row(table)
+    meta = table.attrs.get("mineland", {})
+    as_of = meta.get("as_of")
+    panel = {
+        "title": title or "Landmine contamination",
+        "subtitle": f"As of {as_of}" if as_of else "All records (no as-of date)",
+        "rows": [
+            ["Contaminated", _fmt(t["contaminated_ha"]) + " ha", "strong"],
+            ["· remaining CHA", _fmt(t["cha_ha"]) + " ha", "sub"],
+            ["· remaining SHA", _fmt(t["sha_ha"]) + " ha", "sub"],
+            ["Released", _fmt(t["released_ha"]) + " ha", "strong"],
+            ["· cleared", _fmt(t["cleared_ha"]) + " ha", "sub"],
+            ["· reduced", _fmt(t["reduced_ha"]) + " ha", "sub"],
+            ["· cancelled", _fmt(t["cancelled_ha"]) + " ha", "sub"],
+            ["Devices found", _fmt_int(t["devices"]), ""],
+            ["Incidents", _fmt_int(t["incidents"]), ""],
+            [
+                "Casualties (killed / injured)",
+                f"{_fmt_int(t['killed'])} / {_fmt_int(t['injured'])}",
+                "",
+            ],
+        ],
+        "notes": notes,
+        "disclaimer": DISCLAIMER,
+        "sources": [
+            *[str(s) for s in sources],
+            f"Computed with mineland {__version__} (ellipsoidal hectares)",
+        ],
+    }
+    base_layers = (
+        [
+            {
+                "name": BASEMAPS[k][0],
+                "url": BASEMAPS[k][1],
+                "attribution": BASEMAPS[k][2],
+                "maxZoom": BASEMAPS[k][3],
+                "selected": k == tiles,
+            }
+            for k in BASEMAPS
+        ]
+        if tiles != "none"
+        else []
+    )
+    base_layers.append({"name": "No base map", "url": None, "selected": tiles == "none"})
+    minx, miny, maxx, maxy = inside.total_bounds
+    legend = {
+        "title": _METRIC_LABELS.get(metric, metric),
+        "steps": steps,
+        "classes": [
+            {"label": c["label"], "color": c["color"], "opacity": c["opacity"]} for c in classes
+        ],
+    }
+    raw_count = 0 if records is None else int(records["record_type"].isin(schema.AREA_TYPES).sum())
+    cfg_small = {
+        "baseLayers": base_layers,
+        "districtsLabel": f"Districts: {_METRIC_LABELS.get(metric, metric)}",
+        "districts": "@@DISTRICTS@@",
+        "classes": [
+            {**{k: v for k, v in c.items() if k != "data"}, "data": f"@@CLASS_{c['key']}@@"}
+            for c in classes
+        ],
+        "raw": "@@RAW@@" if raw_json else None,
+        "rawLabel": f"Raw records, outlines ({raw_count:,})" if raw_json else "",
+        "rawFields": raw_fields,
+        "points": points,
+        "legend": legend,
+        "panel": panel,
+        "bounds": [[float(miny), float(minx)], [float(maxy), float(maxx)]],
+    }
+    data = script_json(cfg_small)
+    data = data.replace('"@@DISTRICTS@@"', districts_json, 1)
+    for c in classes:
+        data = data.replace(f'"@@CLASS_{c["key"]}@@"', c["data"], 1)
+    if raw_json:
+        data = data.replace('"@@RAW@@"', raw_json, 1)
+
+    if m is None:
+        m = folium.Map(
+            location=[float(miny + maxy) / 2, float(minx + maxx) / 2],
+            zoom_start=8,
+            tiles=None,
+            prefer_canvas=True,
+            control_scale=True,
+        )
+        m.default_js = [("leaflet", _LEAFLET_CDN + "leaflet.js")]
+        m.default_css = [("leaflet_css", _LEAFLET_CDN + "leaflet.css")]
+    _MinelandLayers(data).add_to(m)
+    return m
+
+
+# --------------------------------------------------------------------------- saving
+
+_SCRIPT_SRC = re.compile(r'<script[^>]*\ssrc="([^"]+)"[^>]*>\s*</script>', re.IGNORECASE)
+_CSS_LINK = re.compile(r'<link[^>]*\shref="([^"]+)"[^>]*/?>', re.IGNORECASE)
+
+
+def _inline_css(name: str) -> str:
+    css = _static(name)
+    folder = name.rsplit("/", 1)[0]
+
+    def data_uri(match: re.Match) -> str:
+        target = match.group(1).strip("'\"")
+        if target.startswith(("data:", "#")):
+            return match.group(0)
+        try:
+            raw = _static_bytes(f"{folder}/{target}")
+        except (FileNotFoundError, OSError):
+            return "url()"  # an image no control here uses (default marker icons)
+        return f"url(data:image/png;base64,{base64.b64encode(raw).decode()})"
+
+    return re.sub(r"url\(([^)]+)\)", data_uri, css)
+
+
+def offline_html(text: str) -> str:
+    """Inline every script and style sheet; refuse any other external asset."""
+    missing: list[str] = []
+
+    def script(match: re.Match) -> str:
+        url = match.group(1)
+        local = _VENDORED.get(url.rsplit("/", 1)[-1])
+        if local is None or not local.endswith(".js"):
+            missing.append(url)
+            return match.group(0)
+        return "<script>" + _static(local).replace("</script", "<\\/script") + "</script>"
+
+    def link(match: re.Match) -> str:
+        tag, url = match.group(0), match.group(1)
+        if "stylesheet" not in tag.lower():
+            return tag
+        local = _VENDORED.get(url.rsplit("/", 1)[-1])
+        if local is None or not local.endswith(".css"):
+            missing.append(url)
+            return tag
+        return "<style>" + _inline_css(local).replace("</style", "<\\/style") + "</style>"
+
+    text = _SCRIPT_SRC.sub(script, text)
+    text = _CSS_LINK.sub(link, text)
+    if missing:
+        raise OutputError(
+            "cannot save offline: no bundled copy of " + ", ".join(sorted(set(missing)))
+        )
+    return text
+
+
+def save_map(
+    m: folium.Map,
+    path: str | os.PathLike,
+    *,
+    offline: bool = False,
+    inputs: Sequence[str | os.PathLike] = (),
+) -> Path:
+    """Write a map as one HTML file.
+
+    With ``offline=True`` every script and style sheet is inlined from copies bundled
+    with mineland, so the file works without a network (base map tiles aside; use
+    ``tiles="none"`` for a map that makes no request at all).
+    """
+    from .io import check_output_path, write_text
+
+    out = check_output_path(path, inputs)
+    text = m.get_root().render()
+    if offline:
+        text = offline_html(text)
+    return write_text(out, text)

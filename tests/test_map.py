@@ -1,0 +1,125 @@
+"""The HTML map as a file: structure, escaping, offline assets, size."""
+
+from __future__ import annotations
+
+import re
+
+import folium
+import pytest
+from click.testing import CliRunner
+from conftest import ROOT, districts_frame, frame, sq
+
+import mineland
+from mineland.cli import main
+from mineland.mapping import make_map, save_map
+
+DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
+SURVEYS = ROOT / "data" / "surveys"
+XSS = '<img src=x onerror="window.__xss=1">'
+BREAKOUT = "</script><script>window.__xss=2</script>"
+
+
+@pytest.fixture(scope="module")
+def demo_acc():
+    return mineland.account(mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS))
+
+
+def test_make_map_returns_a_folium_map_that_renders_inline(demo_acc):
+    m = make_map(demo_acc, title="Demo")
+    assert isinstance(m, folium.Map)
+    html = m._repr_html_()
+    assert "iframe" in html and "mineland.build" in html
+
+
+def test_summary_plus_surveys_gives_the_same_map_data(demo_acc):
+    surveys = mineland.read_surveys(SURVEYS)
+    m = make_map(demo_acc.summary, surveys)
+    text = m.get_root().render()
+    for key in ("Remaining CHA", "Remaining SHA", "Cleared", "Devices found"):
+        assert key in text
+
+
+def test_online_map_uses_cdn_and_offline_map_inlines_everything(demo_acc, tmp_path):
+    m = make_map(demo_acc, tiles="none")
+    online = save_map(m, tmp_path / "online.html").read_text(encoding="utf-8")
+    assert re.search(r'<script[^>]+src="https://[^"]+leaflet\.js"', online)
+    offline = save_map(m, tmp_path / "offline.html", offline=True).read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]+src=", offline)
+    assert not re.search(r"<link[^>]+stylesheet", offline)
+    assert "Leaflet 1.9.4" in offline  # the vendored copy
+    assert "url(images/" not in offline  # layer-control icons inlined as data URIs
+    # no URL that a browser would fetch by itself (links in text and comments aside)
+    fetched = re.findall(r'\ssrc="(https?://[^"]+)"', offline)
+    fetched += re.findall(r'<link[^>]+href="(https?://[^"]+)"', offline)
+    assert fetched == []
+
+
+def test_offline_refuses_assets_it_cannot_bundle(demo_acc, tmp_path):
+    m = folium.Map(tiles=None)  # folium's default map pulls jQuery and Bootstrap from CDNs
+    make_map(demo_acc, m=m)
+    with pytest.raises(mineland.OutputError, match="cannot save offline"):
+        save_map(m, tmp_path / "x.html", offline=True)
+
+
+def test_payloads_are_escaped_in_the_html_source(tmp_path):
+    d = districts_frame({XSS: sq(0, 0, 10_000), BREAKOUT: sq(10_000, 0, 10_000)})
+    s = frame(
+        [
+            {"record_id": XSS, "record_type": "SHA", "notes": BREAKOUT, "geometry": sq(1000, 1000)},
+            {
+                "record_id": "i1",
+                "record_type": "incident",
+                "organisation": XSS,
+                "geometry": sq(0, 0).centroid,
+            },
+        ]
+    )
+    acc = mineland.account(d, s)
+    text = save_map(make_map(acc, title=XSS), tmp_path / "m.html", offline=True).read_text()
+    assert "<img src=x" not in text
+    assert "</script><script>window.__xss" not in text
+
+
+def test_map_cli(tmp_path):
+    out = tmp_path / "map.html"
+    result = CliRunner().invoke(
+        main,
+        [
+            "map",
+            str(DISTRICTS),
+            str(SURVEYS),
+            "-o",
+            str(out),
+            "--offline",
+            "--tiles",
+            "none",
+            "--title",
+            "Demo",
+            "--source",
+            "Demo source",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.stderr and "offline" in result.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "Demo source" in text
+    assert out.stat().st_size < 10e6  # the demo map stays small
+
+
+def test_map_cli_errors(tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(main, ["map", str(DISTRICTS), str(SURVEYS), "-o", str(tmp_path / "m.png")])
+    assert r.exit_code == 2 and ".html" in r.stderr
+    r = runner.invoke(
+        main, ["map", str(DISTRICTS), str(SURVEYS), "-o", str(tmp_path / "m.html"), "--metric", "x"]
+    )
+    assert r.exit_code == 2 and "--metric" in r.stderr
+    r = runner.invoke(main, ["map", str(DISTRICTS), str(SURVEYS)])
+    assert r.exit_code == 2 and "--output" in r.stderr
+
+
+def test_unknown_metric_and_tiles(demo_acc):
+    with pytest.raises(mineland.SchemaError, match="unknown metric"):
+        make_map(demo_acc, metric="nope")
+    with pytest.raises(mineland.SchemaError, match="unknown tiles"):
+        make_map(demo_acc, tiles="google")

@@ -1,0 +1,337 @@
+"""The saved map in real headless Chromium (Debian's chromium, driven by Playwright)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import shapely
+from conftest import AZE, ROOT, districts_frame, frame, sq
+
+import mineland
+from mineland.mapping import make_map, save_map
+from mineland.schema import OUTSIDE
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
+SURVEYS = ROOT / "data" / "surveys"
+XSS_IMG = '<img src=x onerror="window.__xss=1">'
+XSS_SCRIPT = "</script><script>window.__xss=2</script>"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("chromium is not installed; .ci/run must install it")
+    pytestmark = pytest.mark.skip(reason="chromium is not installed")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+class Page:
+    """A page on a saved map, recording console errors and network requests."""
+
+    def __init__(self, browser, path: Path, *, block_network: bool = True):
+        self.page = browser.new_page(viewport={"width": 1400, "height": 900})
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        if block_network:
+            self.page.route(
+                re.compile(r"^(?!file:|data:).*"), lambda route: route.abort("internetdisconnected")
+            )
+        self.page.goto(path.as_uri())
+        self.page.wait_for_function("window.mineland && window.mineland.ready", timeout=30_000)
+
+    def js(self, code: str, arg=None):
+        return self.page.evaluate(code, arg)
+
+    def external_requests(self) -> list[str]:
+        return [u for u in self.requests if not u.startswith(("file:", "data:"))]
+
+    def point_popup(self, key: str) -> str:
+        """The popup of the first marker of a clustered layer, rendered into the page.
+
+        Markers sit inside clusters until the map zooms in, so the popup is built the
+        way Leaflet builds it on a click (the bound content function), then added to
+        the document: whatever it holds would run there.
+        """
+        return self.js(
+            "(k) => { const m = mineland.layers[k].getLayers()[0];"
+            " const node = m.getPopup().getContent()(m);"
+            " node.classList.add('test-popup'); document.body.appendChild(node);"
+            " return node.innerText; }",
+            key,
+        )
+
+    def hide_points(self):
+        self.js(
+            "() => { for (const k of ['devices', 'incidents']) "
+            "if (mineland.layers[k]) mineland.map.removeLayer(mineland.layers[k]); }"
+        )
+
+    def click_district(self, name: str, lon: float, lat: float) -> str:
+        self.js(
+            "(n) => mineland.map.fitBounds(mineland.districtsByName[n].getBounds(), "
+            "{animate: false, paddingTopLeft: [360, 20]})",
+            name,
+        )
+        self.js("() => mineland.map.closePopup()")
+        # a closed popup fades out for a moment before it leaves the page
+        self.page.wait_for_function("!document.querySelector('.leaflet-popup')")
+        xy = self.js(
+            "([lat, lon]) => { const p = mineland.map.latLngToContainerPoint([lat, lon]);"
+            " const r = mineland.map.getContainer().getBoundingClientRect();"
+            " return [p.x + r.left, p.y + r.top]; }",
+            [lat, lon],
+        )
+        self.page.mouse.click(*xy)
+        self.page.wait_for_selector(".leaflet-popup-content .mineland-popup", timeout=5000)
+        return self.page.inner_text(".leaflet-popup-content")
+
+    def popup_values(self) -> dict[str, str]:
+        return self.js(
+            "() => Object.fromEntries([...document.querySelectorAll("
+            "'.leaflet-popup-content [data-col]')].map(e => [e.dataset.col, e.textContent]))"
+        )
+
+
+def number(text: str) -> float:
+    return float(re.sub(r"[^0-9.\-]", "", text))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    districts = mineland.read_districts(DISTRICTS)
+    acc = mineland.account(districts, mineland.read_surveys(SURVEYS))
+    path = tmp_path_factory.mktemp("map") / "demo.html"
+    save_map(make_map(acc, title="Demo", tiles="none"), path, offline=True)
+    return acc, districts, path
+
+
+def test_demo_map_renders_without_errors_or_requests(browser, demo):
+    acc, _, path = demo
+    page = Page(browser, path)
+    assert page.errors == []
+    assert page.external_requests() == []
+    n = len(acc.summary[acc.summary["district"] != OUTSIDE])
+    assert page.js("() => mineland.layers.districts.getLayers().length") == n
+    drawn = page.js(
+        "() => mineland.layers.districts.getLayers().filter(l => l._parts.length).length"
+    )
+    assert drawn == n  # every district was projected and drawn on the canvas
+    total = page.page.inner_text(".mineland-panel")
+    assert f"{acc.summary['contaminated_ha'].sum():,.1f}" in total
+
+
+def test_clicking_a_district_shows_its_summary_row(browser, demo):
+    acc, districts, path = demo
+    page = Page(browser, path)
+    page.hide_points()
+    page.js("() => document.querySelector('.mineland-panel-toggle').click()")
+    for name in list(districts["district"])[:4]:
+        geom = districts.loc[districts["district"] == name, "geometry"].iloc[0]
+        p = shapely.point_on_surface(geom)
+        text = page.click_district(name, p.x, p.y)
+        values = page.popup_values()
+        assert values["district"] == name and name in text
+        row = acc.summary.set_index("district").loc[name]
+        for col in (
+            "contaminated_ha",
+            "sha_ha",
+            "cha_ha",
+            "released_ha",
+            "cleared_ha",
+            "reduced_ha",
+            "cancelled_ha",
+            "area_ha",
+        ):
+            assert number(values[col]) == pytest.approx(row[col], abs=0.051), col
+        for col in ("devices", "incidents", "killed", "injured", "hazard_records"):
+            assert number(values[col]) == row[col], col
+        assert "," in values["area_ha"]  # thousands separators
+    assert page.errors == []
+
+
+def test_layers_toggle_from_the_layer_control(browser, demo):
+    _, _, path = demo
+    page = Page(browser, path)
+    for label, key, initially in [
+        ("Remaining CHA", "cha", True),
+        ("Cleared", "cleared", True),
+        ("Raw records", "raw", False),
+        ("Incidents", "incidents", True),
+    ]:
+        box = page.page.locator(".leaflet-control-layers-overlays label", has_text=label).locator(
+            "input"
+        )
+        shown = f"() => mineland.map.hasLayer(mineland.layers.{key})"
+        assert page.js(shown) is initially
+        box.click()
+        assert page.js(shown) is (not initially)
+        box.click()
+        assert page.js(shown) is initially
+    assert page.errors == []
+
+
+def test_search_finds_a_district_and_points_have_popups(browser, demo):
+    acc, districts, path = demo
+    page = Page(browser, path)
+    name = districts["district"].iloc[3]
+    page.page.fill(".mineland-search input", name[:5].lower())
+    page.page.press(".mineland-search input", "Enter")
+    page.page.wait_for_selector(".leaflet-popup-content .mineland-popup")
+    assert page.popup_values()["district"] == name
+    incidents = acc.records[acc.records["record_type"] == "incident"]
+    text = page.point_popup("incidents")
+    rid = re.search(r"record id\t(\S+)", text).group(1)
+    rec = incidents.set_index("record_id").loc[rid]
+    assert f"killed\t{rec['killed']}" in text and f"injured\t{rec['injured']}" in text
+    assert f"date\t{rec['date'].date().isoformat()}" in text
+    assert page.errors == []
+
+
+def test_offline_map_renders_with_every_request_blocked(browser, demo):
+    _, _, path = demo
+    page = Page(browser, path, block_network=True)
+    assert page.external_requests() == []
+    assert page.errors == []
+    assert page.js("() => document.querySelectorAll('.leaflet-control').length") >= 6
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    names = {
+        XSS_IMG: sq(0, 0, 10_000),
+        XSS_SCRIPT: sq(10_000, 0, 10_000),
+        "Cəbrayıl": sq(0, 10_000, 10_000),
+        "Goražde": sq(10_000, 10_000, 10_000),
+    }
+    d = districts_frame(names)
+    s = frame(
+        [
+            {
+                "record_id": XSS_IMG,
+                "record_type": "SHA",
+                "organisation": XSS_SCRIPT,
+                "geometry": sq(1000, 1000),
+            },
+            {
+                "record_id": "c1",
+                "record_type": "cleared",
+                "notes": XSS_IMG,
+                "geometry": sq(11_000, 11_000),
+            },
+            {
+                "record_id": XSS_SCRIPT,
+                "record_type": "incident",
+                "killed": 1,
+                "injured": 2,
+                "notes": XSS_IMG,
+                "geometry": sq(0, 0).centroid,
+            },
+            {
+                "record_id": "d1",
+                "record_type": "device",
+                "device_type": XSS_IMG,
+                "geometry": sq(12_000, 12_000).centroid,
+            },
+        ]
+    )
+    acc = mineland.account(mineland.districts.prepare_districts(d), s)
+    path = tmp_path_factory.mktemp("hostile") / "hostile.html"
+    save_map(make_map(acc, title=XSS_IMG, sources=[XSS_SCRIPT], tiles="none"), path, offline=True)
+    return acc, d, path
+
+
+def test_payloads_show_as_text_and_execute_nothing(browser, hostile):
+    acc, d, path = hostile
+    page = Page(browser, path)
+    page.hide_points()
+    page.js("() => document.querySelector('.mineland-panel-toggle').click()")
+    for name in (XSS_IMG, XSS_SCRIPT):
+        geom = d.loc[d["name"] == name, "geometry"].iloc[0]
+        p = shapely.point_on_surface(geom)
+        text = page.click_district(name, p.x, p.y)
+        assert name in text
+    # tooltips, record popups, the panel and the search list
+    page.js("() => mineland.map.addLayer(mineland.layers.raw)")
+    page.js("() => mineland.layers.raw.getLayers()[0].openPopup()")
+    assert XSS_SCRIPT in page.page.inner_text(".leaflet-popup-content")
+    assert XSS_IMG in page.point_popup("incidents")
+    assert XSS_IMG in page.point_popup("devices")
+    tip = page.js(
+        "(n) => { const l = mineland.districtsByName[n]; l.openTooltip(l.getBounds().getCenter());"
+        " return l.getTooltip().getElement().textContent; }",
+        XSS_IMG,
+    )
+    assert XSS_IMG in tip
+    options = page.js("() => [...document.querySelectorAll('datalist option')].map(o => o.value)")
+    assert set(options) >= {XSS_IMG, XSS_SCRIPT, "Cəbrayıl", "Goražde"}
+    page.js("() => document.querySelector('.mineland-panel-toggle').click()")
+    panel = page.page.inner_text(".mineland-panel")
+    assert XSS_IMG in panel and XSS_SCRIPT in panel
+    page.page.wait_for_timeout(300)
+    assert page.js("() => window.__xss === undefined") is True
+    assert page.js("() => document.querySelectorAll('img[src=\"x\"]').length") == 0
+    assert page.errors == []
+
+
+def test_unicode_district_names_display(browser, hostile):
+    _, d, path = hostile
+    page = Page(browser, path)
+    page.hide_points()
+    page.js("() => document.querySelector('.mineland-panel-toggle').click()")
+    for name in ("Cəbrayıl", "Goražde"):
+        geom = d.loc[d["name"] == name, "geometry"].iloc[0]
+        p = shapely.point_on_surface(geom)
+        page.click_district(name, p.x, p.y)
+        assert page.popup_values()["district"] == name
+    page.page.fill(".mineland-search input", "Cəbrayıl")
+    page.page.press(".mineland-search input", "Enter")
+    assert page.popup_values()["district"] == "Cəbrayıl"
+
+
+def test_map_over_the_real_boundaries(browser, tmp_path):
+    if not AZE.exists():
+        pytest.skip("shared Azerbaijan boundaries not available")
+    from mineland.demo import make_surveys
+
+    districts = mineland.read_districts(AZE)
+    surveys = make_surveys(districts, n_hazards=1500, seed=9)
+    import geopandas as gpd
+    import pandas as pd
+
+    records = gpd.GeoDataFrame(pd.concat(list(surveys.values()), ignore_index=True), crs=4326)
+    acc = mineland.account(districts, records)
+    path = tmp_path / "aze.html"
+    attribution = (
+        "District boundaries: geoBoundaries (Runfola et al. 2020, PLOS ONE 15(4): "
+        "e0231866), AZE ADM2, sourced from Wikipedia, CC BY-SA 3.0"
+    )
+    save_map(make_map(acc, tiles="none", sources=[attribution]), path, offline=True)
+    page = Page(browser, path)
+    assert page.errors == []
+    assert page.js("() => mineland.layers.districts.getLayers().length") == len(districts)
+    assert "geoBoundaries" in page.page.inner_text(".mineland-panel")
