@@ -26,8 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
-from jinja2 import Template
+from branca.element import Element, MacroElement
 
 from . import __version__, schema
 from .accounting import CLASSES, Accounting, account
@@ -165,6 +164,65 @@ def _geojson_collection(geoms: np.ndarray, properties: list[dict] | None = None)
     return '{"type":"FeatureCollection","features":[' + ",".join(feats) + "]}"
 
 
+def _polyline_chars(values: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """Encode integers with the polyline algorithm: the characters and the
+    number of characters of each value (vectorised)."""
+    v = np.asarray(values, dtype=np.int64)
+    z = np.where(v < 0, ~(v << 1), v << 1).astype(np.uint64)  # zigzag
+    chunks = np.stack([(z >> np.uint64(5 * k)) & np.uint64(0x1F) for k in range(7)], axis=1)
+    bits = np.zeros(len(z), dtype=np.int64)
+    for k in range(7):
+        bits[(z >> np.uint64(5 * k)) > 0] = k + 1
+    length = np.maximum(bits, 1)
+    k = np.arange(7)[None, :]
+    more = k < (length[:, None] - 1)
+    chars = (chunks.astype(np.int64) | np.where(more, 0x20, 0)) + 63
+    keep = k < length[:, None]
+    return chars[keep].astype(np.uint8).tobytes(), length
+
+
+def encode_polygons(geoms: np.ndarray, decimals: int = 5) -> dict:
+    """Polygons (lon/lat) as compact polyline-encoded rings for the map.
+
+    Returns ``{"rings": [...], "parts": [...]}``: one encoded string per ring
+    (lat, lon pairs, delta-coded at 10^-decimals degrees, closing vertex dropped) and
+    the number of rings of each polygon.  About a third of the size of GeoJSON.
+    """
+    polys = explode_for_display(geoms)
+    if len(polys) == 0:
+        return {"rings": [], "parts": []}
+    rings, owner = shapely.get_rings(polys, return_index=True)
+    parts = np.bincount(owner, minlength=len(polys)).tolist()
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    counts = np.bincount(ring_of, minlength=len(rings))
+    last = np.cumsum(counts) - 1
+    keep = np.ones(len(coords), dtype=bool)
+    keep[last] = False  # drop each ring's closing vertex
+    coords, ring_of = coords[keep], ring_of[keep]
+    scaled = np.round(coords[:, ::-1] * 10**decimals).astype(np.int64)  # lat, lon
+    first = np.r_[True, ring_of[1:] != ring_of[:-1]]
+    delta = scaled.copy()
+    delta[1:] -= scaled[:-1]
+    delta[first] = scaled[first]
+    chars, length = _polyline_chars(delta.reshape(-1))
+    per_vertex = length.reshape(-1, 2).sum(axis=1)
+    per_ring = np.bincount(ring_of, weights=per_vertex, minlength=len(rings)).astype(np.int64)
+    text = chars.decode("ascii")
+    ends = np.cumsum(per_ring)
+    starts = ends - per_ring
+    return {"rings": [text[a:b] for a, b in zip(starts, ends, strict=True)], "parts": parts}
+
+
+def explode_for_display(geoms: np.ndarray) -> np.ndarray:
+    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
+    if len(parts) == 0:
+        return parts
+    ok = (shapely.get_type_id(parts) == shapely.GeometryType.POLYGON.value) & ~shapely.is_empty(
+        parts
+    )
+    return parts[ok]
+
+
 def _breaks(values: np.ndarray, n: int = 5) -> list[float]:
     """Class breaks for a choropleth: quantiles of the non-zero values, rounded."""
     positive = values[np.isfinite(values) & (values > 0)]
@@ -263,22 +321,45 @@ def _resolve(summary, surveys) -> tuple[gpd.GeoDataFrame, Accounting | None]:
     return acc.summary, acc
 
 
-def _class_layers(acc: Accounting) -> tuple[list[dict], float]:
-    """Accounting geometry per class, simplified for display within the byte budget."""
-    to_wgs = None
+#: Parts of the accounting geometry smaller than this (m²) are not drawn: slivers
+#: left where two records' edges almost coincide.  They still count in the hectares.
+MIN_DRAWN_M2 = 1.0
+
+
+def _class_layers(acc: Accounting) -> tuple[list[dict], float, str | None]:
+    """Accounting geometry per class, simplified for display within the byte budget.
+
+    Each class is one MultiPolygon feature (compact), coordinates rounded to 1e-5°.
+    Returns the layers, the simplification tolerance used (m) and a note on the
+    slivers that were not drawn, if any.
+    """
+    to_wgs = _transformer(acc)
+    kept: dict[str, np.ndarray] = {}
+    n_small, small_m2 = 0, 0.0
+    for key in CLASSES:
+        geoms = acc.classes[key]
+        area = shapely.area(geoms) if len(geoms) else np.zeros(0)
+        small = area < MIN_DRAWN_M2
+        n_small += int(small.sum())
+        small_m2 += float(area[small].sum())
+        kept[key] = geoms[~small]
+    note = None
+    if n_small:
+        note = (
+            f"{n_small:,} slivers smaller than {MIN_DRAWN_M2:g} m² ({small_m2:,.0f} m² in all) "
+            "are not drawn; they are counted in the hectares."
+        )
+    layers: list[dict] = []
     for tolerance in (0.5, 2.0, 5.0, 10.0, 25.0, 50.0):
         layers, size = [], 0
         for key in CLASSES:
-            geoms = acc.classes[key]
+            geoms = kept[key]
             if len(geoms):
                 simple = shapely.simplify(geoms, tolerance, preserve_topology=True)
-                if to_wgs is None:
-                    to_wgs = _transformer(acc)
-                wgs = _round_coords(shapely.transform(simple, to_wgs, interleaved=False))
-                data = _geojson_collection(wgs)
+                data = encode_polygons(shapely.transform(simple, to_wgs, interleaved=False))
             else:
-                data = _geojson_collection(np.empty(0, dtype=object))
-            size += len(data)
+                data = encode_polygons(np.empty(0, dtype=object))
+            size += sum(len(r) + 3 for r in data["rings"]) + 2 * len(data["parts"])
             label, color, opacity = CLASS_STYLE[key]
             layers.append(
                 {
@@ -291,9 +372,9 @@ def _class_layers(acc: Accounting) -> tuple[list[dict], float]:
                 }
             )
         if size <= CLASS_BUDGET:
-            return layers, tolerance
+            return layers, tolerance, note
     log.warning("accounting layers still take %.1f MB after simplifying to 50 m", size / 1e6)
-    return layers, tolerance
+    return layers, tolerance, note
 
 
 def _transformer(acc: Accounting):
@@ -419,42 +500,59 @@ def _raw_layer(
     )
 
 
+class _Raw(Element):
+    """Text that goes into the page as it is.
+
+    branca turns the output of a MacroElement's macros into new Jinja templates, so
+    text from data that passed through them would be evaluated as template code
+    (``{{ ... }}``).  Everything mineland writes goes through this element instead.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs) -> str:
+        return self._text
+
+
 class _MinelandLayers(MacroElement):
     """Adds mineland's layers and controls (mineland.js) to a folium map."""
-
-    _template = Template(
-        """
-{% macro header(this, kwargs) %}
-<style>{{ this.css }}</style>
-<script>{{ this.js }}</script>
-{% endmacro %}
-{% macro html(this, kwargs) %}
-<script type="application/json" id="{{ this.get_name() }}_data">{{ this.data }}</script>
-{% endmacro %}
-{% macro script(this, kwargs) %}
-mineland.build({{ this._parent.get_name() }},
-    JSON.parse(document.getElementById("{{ this.get_name() }}_data").textContent));
-{% endmacro %}
-"""
-    )
 
     def __init__(self, data: str) -> None:
         super().__init__()
         self._name = "MinelandLayers"
         self.data = data
-        self.js = _static("mineland.js").replace("</script", "<\\/script")
-        self.css = _static("mineland.css")
 
     def render(self, **kwargs):
         figure = self.get_root()
-        for name, url in (("markercluster_js", _CLUSTER_CDN + "leaflet.markercluster.js"),):
-            figure.header.add_child(folium.elements.JavascriptLink(url), name=name)
-        for name, url in (
-            ("markercluster_css", _CLUSTER_CDN + "MarkerCluster.css"),
-            ("markercluster_default_css", _CLUSTER_CDN + "MarkerCluster.Default.css"),
+        header = figure.header
+        header.add_child(
+            folium.elements.JavascriptLink(_CLUSTER_CDN + "leaflet.markercluster.js"),
+            name="markercluster_js",
+        )
+        for name, file in (
+            ("markercluster_css", "MarkerCluster.css"),
+            ("markercluster_default_css", "MarkerCluster.Default.css"),
         ):
-            figure.header.add_child(folium.elements.CssLink(url), name=name)
-        super().render(**kwargs)
+            header.add_child(folium.elements.CssLink(_CLUSTER_CDN + file), name=name)
+        js = _static("mineland.js").replace("</script", "<\\/script")
+        header.add_child(
+            _Raw(f"<style>{_static('mineland.css')}</style>\n<script>{js}</script>"),
+            name=self.get_name() + "_assets",
+        )
+        data_id = f"{self.get_name()}_data"
+        figure.html.add_child(
+            _Raw(f'<script type="application/json" id="{data_id}">{self.data}</script>'),
+            name=data_id,
+        )
+        figure.script.add_child(
+            _Raw(
+                f"mineland.build({self._parent.get_name()}, "
+                f'JSON.parse(document.getElementById("{data_id}").textContent));'
+            ),
+            name=self.get_name() + "_build",
+        )
 
 
 def make_map(
@@ -510,7 +608,7 @@ def make_map(
         raise SchemaError("the summary has no districts to map")
 
     districts_json, steps = _district_geojson(table, metric)
-    classes, tolerance = _class_layers(acc) if acc is not None else ([], 0.0)
+    classes, tolerance, sliver_note = _class_layers(acc) if acc is not None else ([], 0.0, None)
     records = acc.records if acc is not None else None
     notes: list[str] = []
     raw_json, raw_fields = None, []
@@ -520,6 +618,8 @@ def make_map(
         if raw_note:
             notes.append(raw_note)
         points = _point_groups(records)
+    if sliver_note:
+        notes.append(sliver_note)
     if tolerance > 0.5:
         notes.append(
             f"Shapes are simplified for display (up to {tolerance:g} m); the hectares are "
@@ -593,10 +693,7 @@ def make_map(
         "baseLayers": base_layers,
         "districtsLabel": f"Districts: {_METRIC_LABELS.get(metric, metric)}",
         "districts": "@@DISTRICTS@@",
-        "classes": [
-            {**{k: v for k, v in c.items() if k != "data"}, "data": f"@@CLASS_{c['key']}@@"}
-            for c in classes
-        ],
+        "classes": classes,
         "raw": "@@RAW@@" if raw_json else None,
         "rawLabel": f"Raw records, outlines ({raw_count:,})" if raw_json else "",
         "rawFields": raw_fields,
@@ -607,8 +704,6 @@ def make_map(
     }
     data = script_json(cfg_small)
     data = data.replace('"@@DISTRICTS@@"', districts_json, 1)
-    for c in classes:
-        data = data.replace(f'"@@CLASS_{c["key"]}@@"', c["data"], 1)
     if raw_json:
         data = data.replace('"@@RAW@@"', raw_json, 1)
 

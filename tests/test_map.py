@@ -17,6 +17,7 @@ DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
 SURVEYS = ROOT / "data" / "surveys"
 XSS = '<img src=x onerror="window.__xss=1">'
 BREAKOUT = "</script><script>window.__xss=2</script>"
+SSTI = "{{ 7*7 }}{% for x in range(3) %}loop{% endfor %}{{ self.__init__.__globals__ }}"
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +79,27 @@ def test_payloads_are_escaped_in_the_html_source(tmp_path):
     text = save_map(make_map(acc, title=XSS), tmp_path / "m.html", offline=True).read_text()
     assert "<img src=x" not in text
     assert "</script><script>window.__xss" not in text
+
+
+def test_template_syntax_in_data_is_not_evaluated(tmp_path):
+    # folium/branca re-read macro output as Jinja templates; data must never reach them
+    d = districts_frame({SSTI: sq(0, 0, 10_000), "B": sq(10_000, 0, 10_000)})
+    s = frame(
+        [
+            {
+                "record_id": SSTI,
+                "record_type": "incident",
+                "notes": SSTI,
+                "geometry": sq(0, 0).centroid,
+            }
+        ]
+    )
+    acc = mineland.account(d, s)
+    m = make_map(acc, title=SSTI, sources=[SSTI])
+    for offline in (False, True):
+        text = save_map(m, tmp_path / f"m{offline}.html", offline=offline).read_text()
+        assert text.count("{{ 7*7 }}") >= 3  # district, panel title, source, record
+        assert "looploop" not in text and "__builtins__" not in text
 
 
 def test_map_cli(tmp_path):

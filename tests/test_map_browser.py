@@ -22,6 +22,7 @@ DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
 SURVEYS = ROOT / "data" / "surveys"
 XSS_IMG = '<img src=x onerror="window.__xss=1">'
 XSS_SCRIPT = "</script><script>window.__xss=2</script>"
+SSTI = "{{ 7*7 }}{% if true %}jinja{% endif %}"
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -67,8 +68,21 @@ class Page:
     def js(self, code: str, arg=None):
         return self.page.evaluate(code, arg)
 
+    def run(self, code: str, arg=None) -> None:
+        """Run a JS function for its effect; Leaflet calls return the map, and sending
+        that object graph back to Python would take long."""
+        self.page.evaluate(f"(arg) => {{ ({code})(arg); }}", arg)
+
     def external_requests(self) -> list[str]:
         return [u for u in self.requests if not u.startswith(("file:", "data:"))]
+
+    def layer_popup(self, code: str) -> str:
+        """Open a popup with ``code`` (JS) once any previous popup has gone; its text."""
+        self.run("() => mineland.map.closePopup()")
+        self.page.wait_for_function("!document.querySelector('.leaflet-popup')")
+        self.run(code)
+        self.page.wait_for_selector(".leaflet-popup-content")
+        return self.page.inner_text(".leaflet-popup-content")
 
     def point_popup(self, key: str) -> str:
         """The popup of the first marker of a clustered layer, rendered into the page.
@@ -86,18 +100,18 @@ class Page:
         )
 
     def hide_points(self):
-        self.js(
+        self.run(
             "() => { for (const k of ['devices', 'incidents']) "
             "if (mineland.layers[k]) mineland.map.removeLayer(mineland.layers[k]); }"
         )
 
     def click_district(self, name: str, lon: float, lat: float) -> str:
-        self.js(
+        self.run(
             "(n) => mineland.map.fitBounds(mineland.districtsByName[n].getBounds(), "
             "{animate: false, paddingTopLeft: [360, 20]})",
             name,
         )
-        self.js("() => mineland.map.closePopup()")
+        self.run("() => mineland.map.closePopup()")
         # a closed popup fades out for a moment before it leaves the page
         self.page.wait_for_function("!document.querySelector('.leaflet-popup')")
         xy = self.js(
@@ -149,7 +163,7 @@ def test_clicking_a_district_shows_its_summary_row(browser, demo):
     acc, districts, path = demo
     page = Page(browser, path)
     page.hide_points()
-    page.js("() => document.querySelector('.mineland-panel-toggle').click()")
+    page.run("() => document.querySelector('.mineland-panel-toggle').click()")
     for name in list(districts["district"])[:4]:
         geom = districts.loc[districts["district"] == name, "geometry"].iloc[0]
         p = shapely.point_on_surface(geom)
@@ -227,6 +241,7 @@ def hostile(tmp_path_factory):
         XSS_SCRIPT: sq(10_000, 0, 10_000),
         "Cəbrayıl": sq(0, 10_000, 10_000),
         "Goražde": sq(10_000, 10_000, 10_000),
+        SSTI: sq(20_000, 0, 10_000),
     }
     d = districts_frame(names)
     s = frame(
@@ -269,16 +284,16 @@ def test_payloads_show_as_text_and_execute_nothing(browser, hostile):
     acc, d, path = hostile
     page = Page(browser, path)
     page.hide_points()
-    page.js("() => document.querySelector('.mineland-panel-toggle').click()")
-    for name in (XSS_IMG, XSS_SCRIPT):
+    page.run("() => document.querySelector('.mineland-panel-toggle').click()")
+    for name in (XSS_IMG, XSS_SCRIPT, SSTI):
         geom = d.loc[d["name"] == name, "geometry"].iloc[0]
         p = shapely.point_on_surface(geom)
         text = page.click_district(name, p.x, p.y)
         assert name in text
     # tooltips, record popups, the panel and the search list
-    page.js("() => mineland.map.addLayer(mineland.layers.raw)")
-    page.js("() => mineland.layers.raw.getLayers()[0].openPopup()")
-    assert XSS_SCRIPT in page.page.inner_text(".leaflet-popup-content")
+    page.run("() => mineland.map.addLayer(mineland.layers.raw)")
+    raw = page.layer_popup("() => mineland.layers.raw.getLayers()[0].openPopup()")
+    assert XSS_SCRIPT in raw
     assert XSS_IMG in page.point_popup("incidents")
     assert XSS_IMG in page.point_popup("devices")
     tip = page.js(
@@ -289,7 +304,7 @@ def test_payloads_show_as_text_and_execute_nothing(browser, hostile):
     assert XSS_IMG in tip
     options = page.js("() => [...document.querySelectorAll('datalist option')].map(o => o.value)")
     assert set(options) >= {XSS_IMG, XSS_SCRIPT, "Cəbrayıl", "Goražde"}
-    page.js("() => document.querySelector('.mineland-panel-toggle').click()")
+    page.run("() => document.querySelector('.mineland-panel-toggle').click()")
     panel = page.page.inner_text(".mineland-panel")
     assert XSS_IMG in panel and XSS_SCRIPT in panel
     page.page.wait_for_timeout(300)
@@ -302,7 +317,7 @@ def test_unicode_district_names_display(browser, hostile):
     _, d, path = hostile
     page = Page(browser, path)
     page.hide_points()
-    page.js("() => document.querySelector('.mineland-panel-toggle').click()")
+    page.run("() => document.querySelector('.mineland-panel-toggle').click()")
     for name in ("Cəbrayıl", "Goražde"):
         geom = d.loc[d["name"] == name, "geometry"].iloc[0]
         p = shapely.point_on_surface(geom)

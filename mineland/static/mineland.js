@@ -251,6 +251,37 @@
 
   /* ---------------------------------------------------------------- layers */
 
+  function decodeRing(text) {
+    // polyline algorithm: lat, lon pairs, delta-coded at 1e-5 degrees
+    var out = [], i = 0, lat = 0, lon = 0;
+    function next() {
+      var result = 0, shift = 0, b;
+      do {
+        b = text.charCodeAt(i++) - 63;
+        result |= (b & 0x1f) << shift;
+        shift += 5;
+      } while (b >= 0x20);
+      return result & 1 ? ~(result >> 1) : result >> 1;
+    }
+    while (i < text.length) {
+      lat += next();
+      lon += next();
+      out.push([lat / 1e5, lon / 1e5]);
+    }
+    return out;
+  }
+
+  function decodePolygons(data) {
+    var polygons = [], r = 0;
+    data.parts.forEach(function (n) {
+      var rings = [];
+      for (var k = 0; k < n; k++) rings.push(decodeRing(data.rings[r++]));
+      polygons.push(rings);
+    });
+    return polygons;
+  }
+  M.decodePolygons = decodePolygons;
+
   function recordTable(title, fields, values) {
     // popups of records: every value from data goes in with textContent
     var div = el("div", "mineland-popup");
@@ -326,9 +357,13 @@
     layers.districts = districts;
 
     cfg.classes.forEach(function (c) {
-      var layer = L.geoJSON(c.data, {
+      var layer = L.polygon(decodePolygons(c.data), {
         interactive: false,
-        style: { color: c.color, weight: 0.6, fillColor: c.color, fillOpacity: c.opacity, opacity: 0.9 },
+        color: c.color,
+        weight: 0.6,
+        fillColor: c.color,
+        fillOpacity: c.opacity,
+        opacity: 0.9,
       });
       if (c.show) layer.addTo(map);
       overlays[c.label] = layer;
@@ -362,7 +397,7 @@
     addMousePosition(map);
     addLegend(map, cfg.legend);
     addPanel(map, cfg.panel);
-    if (cfg.bounds) map.fitBounds(cfg.bounds);
+    if (cfg.bounds) map.fitBounds(cfg.bounds, { animate: false });
 
     M.map = map;
     M.layers = layers;
