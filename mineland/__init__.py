@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 
+from ._version import __version__
 from .accounting import Accounting, account, summarize
 from .errors import CRSError, DataError, InputFileError, MinelandError, OutputError, SchemaError
 from .io import load_field_map, read_districts, read_surveys, write_table
+from .mapping import make_map, save_map
 from .records import SurveyData
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Accounting",
@@ -30,8 +30,10 @@ __all__ = [
     "__version__",
     "account",
     "load_field_map",
+    "make_map",
     "read_districts",
     "read_surveys",
+    "save_map",
     "summarize",
     "write_table",
 ]

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__
+from ._version import __version__
 from .accounting import parse_as_of, summarize, total_row
 from .errors import MinelandError
 from .io import check_output_path, read_districts, read_surveys, write_rejected, write_table

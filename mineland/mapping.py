@@ -28,7 +28,8 @@ import pandas as pd
 import shapely
 from branca.element import Element, MacroElement
 
-from . import __version__, schema
+from . import schema
+from ._version import __version__
 from .accounting import CLASSES, Accounting, account
 from .districts import prepare_districts
 from .errors import OutputError, SchemaError

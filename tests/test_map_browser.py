@@ -350,3 +350,45 @@ def test_map_over_the_real_boundaries(browser, tmp_path):
     assert page.errors == []
     assert page.js("() => mineland.layers.districts.getLayers().length") == len(districts)
     assert "geoBoundaries" in page.page.inner_text(".mineland-panel")
+
+
+def test_measure_tool_mouse_position_and_scale_bar(browser, demo):
+    _, _, path = demo
+    page = Page(browser, path)
+    page.hide_points()
+    page.run("() => document.querySelector('.mineland-panel-toggle').click()")
+    box = page.page.locator(".leaflet-container").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.page.mouse.move(cx, cy)
+    lat, lon = (float(v) for v in page.page.inner_text(".mineland-mouse").split(","))
+    centre = page.js(
+        "([x, y]) => { const r = mineland.map.getContainer().getBoundingClientRect();"
+        " const ll = mineland.map.containerPointToLatLng([x - r.left, y - r.top]);"
+        " return [ll.lat, ll.lng]; }",
+        [cx, cy],
+    )
+    assert (lat, lon) == pytest.approx(centre, abs=1e-4)
+    page.page.click(".mineland-measure-button")
+    corners = [(cx, cy), (cx + 200, cy), (cx + 200, cy + 200)]
+    for x, y in corners:
+        page.page.mouse.click(x, y)
+    text = page.page.inner_text(".mineland-measure-result")
+    assert "Distance:" in text and "Area:" in text
+    # the same triangle measured independently on the sphere
+    lls = page.js(
+        "(pts) => { const r = mineland.map.getContainer().getBoundingClientRect();"
+        " return pts.map(([x, y]) => { const ll = mineland.map.containerPointToLatLng("
+        "[x - r.left, y - r.top]); return [ll.lng, ll.lat]; }); }",
+        corners,
+    )
+    import pyproj
+
+    area, _ = pyproj.Geod(a=6378137, b=6378137).polygon_area_perimeter(*zip(*lls, strict=True))
+    shown = float(re.search(r"Area: ([\d,.]+) ha", text).group(1).replace(",", ""))
+    assert shown == pytest.approx(abs(area) / 1e4, rel=0.01)
+    page.page.click(".mineland-measure-button")  # stop: district popups work again
+    page.page.mouse.click(cx, cy)
+    page.page.wait_for_selector(".leaflet-popup-content .mineland-popup")
+    assert page.page.locator(".leaflet-control-scale").count() == 1
+    assert page.page.locator(".mineland-fullscreen-button").count() == 1
+    assert page.errors == []

@@ -90,11 +90,29 @@
       points.push(e.latlng);
       redraw();
     }
+    var parked = [];
+    function parkPopups() {
+      // popups stop the map's click event: set them aside while measuring
+      map.eachLayer(function (layer) {
+        if (layer.getPopup && layer.getPopup()) {
+          parked.push([layer, layer.getPopup()]);
+          layer.unbindPopup();
+        }
+      });
+      map.closePopup();
+    }
+    function restorePopups() {
+      parked.forEach(function (pair) {
+        pair[0].bindPopup(pair[1]);
+      });
+      parked = [];
+    }
     function stop() {
       active = false;
       points = [];
       redraw();
       out.textContent = "";
+      restorePopups();
       map.off("click", onClick);
       map.getContainer().classList.remove("mineland-measuring");
       button.classList.remove("active");
@@ -112,6 +130,7 @@
         L.DomEvent.preventDefault(e);
         if (active) return stop();
         active = true;
+        parkPopups();
         button.classList.add("active");
         map.getContainer().classList.add("mineland-measuring");
         map.on("click", onClick);
@@ -357,14 +376,21 @@
     layers.districts = districts;
 
     cfg.classes.forEach(function (c) {
-      var layer = L.polygon(decodePolygons(c.data), {
+      // one path per polygon: browsers fill many small paths much faster than one
+      // path with many rings
+      var style = {
         interactive: false,
         color: c.color,
         weight: 0.6,
         fillColor: c.color,
         fillOpacity: c.opacity,
         opacity: 0.9,
-      });
+      };
+      var layer = L.layerGroup(
+        decodePolygons(c.data).map(function (rings) {
+          return L.polygon(rings, style);
+        })
+      );
       if (c.show) layer.addTo(map);
       overlays[c.label] = layer;
       layers[c.key] = layer;
