@@ -159,7 +159,13 @@ def common_input_options(fn):
     return fn
 
 
-def load_inputs(bar: _Bar, districts, surveys, name_field, layer, field_map, crs, on_invalid):
+def input_paths(source: dict) -> list[Path]:
+    """Every file the command reads (outputs may not overwrite any of them)."""
+    paths = [source["districts"], *source["surveys"]]
+    return paths + ([source["field_map"]] if source.get("field_map") else [])
+
+
+def load_inputs(bar: _Bar, *, districts, surveys, name_field, layer, field_map, crs, on_invalid):
     """Read districts and surveys, print the input account line."""
     dist = read_districts(districts, name_field=name_field, layer=layer, crs=crs)
     data = read_surveys(
@@ -276,20 +282,7 @@ def main() -> None:
     help="Write the table: .csv, .json, .geojson, .gpkg or .xlsx.",
 )
 @_friendly_errors
-def summarize_cmd(
-    districts,
-    surveys,
-    name_field,
-    layer,
-    field_map,
-    crs,
-    as_of,
-    on_invalid,
-    rejected_path,
-    verbose,
-    quiet,
-    output,
-):
+def summarize_cmd(output, as_of, rejected_path, verbose, quiet, **source):
     """Hectares contaminated and released per district.
 
     \b
@@ -298,13 +291,11 @@ def summarize_cmd(
       mineland summarize districts.gpkg hazards.gpkg releases.shp --as-of 2024-12-31 -o out.xlsx
     """
     _setup_logging(verbose, quiet)
-    inputs = [districts, *surveys] + ([field_map] if field_map else [])
+    inputs = input_paths(source)
     if output is not None:
         check_output_path(output, inputs)
     with _Bar() as bar:
-        dist, data = load_inputs(
-            bar, districts, surveys, name_field, layer, field_map, crs, on_invalid
-        )
+        dist, data = load_inputs(bar, **source)
         summary = summarize(dist, data, as_of=as_of, progress=bar.callback("account"))
     report_rejected(data, rejected_path, output, inputs)
     meta = summary.attrs.get("mineland", {})
@@ -351,23 +342,7 @@ def summarize_cmd(
 )
 @_friendly_errors
 def map_cmd(
-    districts,
-    surveys,
-    name_field,
-    layer,
-    field_map,
-    crs,
-    as_of,
-    on_invalid,
-    rejected_path,
-    verbose,
-    quiet,
-    output,
-    title,
-    metric,
-    tiles,
-    offline,
-    sources,
+    output, as_of, rejected_path, verbose, quiet, title, metric, tiles, offline, sources, **source
 ):
     """Write an interactive HTML map of the accounting.
 
@@ -382,16 +357,14 @@ def map_cmd(
     _setup_logging(verbose, quiet)
     if output.suffix.lower() not in (".html", ".htm"):
         raise click.BadParameter("the map is written as .html", param_hint="-o/--output")
-    inputs = [districts, *surveys] + ([field_map] if field_map else [])
+    inputs = input_paths(source)
     check_output_path(output, inputs)
     with _Bar() as bar:
-        dist, data = load_inputs(
-            bar, districts, surveys, name_field, layer, field_map, crs, on_invalid
-        )
+        dist, data = load_inputs(bar, **source)
         acc = account(dist, data, as_of=as_of, progress=bar.callback("account"))
         all_sources = [
-            f"District boundaries: {Path(districts).name}",
-            "Survey records: " + ", ".join(Path(s).name for s in surveys),
+            f"District boundaries: {Path(source['districts']).name}",
+            "Survey records: " + ", ".join(Path(s).name for s in source["surveys"]),
             *sources,
         ]
         m = make_map(acc, metric=metric, title=title, tiles=tiles, sources=all_sources)
