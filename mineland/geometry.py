@@ -21,6 +21,7 @@ __all__ = [
     "GRID_SIZES",
     "OverlayLog",
     "area_by_zone",
+    "clip_by_zone",
     "equal_area_crs",
     "explode_polygons",
     "map_chunks",
@@ -288,36 +289,46 @@ def private_copy(geoms: np.ndarray) -> np.ndarray:
     return shapely.from_wkb(shapely.to_wkb(geoms))
 
 
-def area_by_zone(parts: np.ndarray, zones: np.ndarray, overlay_log: OverlayLog) -> ZoneAreas:
-    """Split the area of disjoint ``parts`` among disjoint ``zones``.
+def clip_by_zone(
+    parts: np.ndarray, zones: np.ndarray, overlay_log: OverlayLog
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cut disjoint ``parts`` by disjoint ``zones``.
 
-    Parts that lie wholly inside one zone are counted without any overlay (prepared
+    Returns the pieces, the index of the part and of the zone of each piece.  Parts
+    that lie wholly inside one zone are kept as they are (prepared
     ``contains_properly``); only the parts that cross a zone boundary are intersected.
     Safe to call from several threads at once with the same ``zones``.
     """
+    if len(parts) == 0 or len(zones) == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return np.empty(0, dtype=object), empty, empty
+    zones = private_copy(zones)
+    tree = shapely.STRtree(zones)
+    ip, iz = tree.query(parts, predicate="intersects")
+    pieces = parts[ip].copy()
+    if len(ip):
+        shapely.prepare(zones)
+        cross = ~shapely.contains_properly(zones[iz], parts[ip])
+        if cross.any():
+            pieces[cross] = _pairwise(
+                shapely.intersection,
+                parts[ip[cross]],
+                zones[iz[cross]],
+                overlay_log,
+                "intersection",
+                fallback=lambda a, b: shapely.Polygon(),
+            )
+    return pieces, ip, iz
+
+
+def area_by_zone(parts: np.ndarray, zones: np.ndarray, overlay_log: OverlayLog) -> ZoneAreas:
+    """Split the area of disjoint ``parts`` among disjoint ``zones`` (see clip_by_zone)."""
     per_zone = np.zeros(len(zones), dtype=float)
     if len(parts) == 0:
         return ZoneAreas(per_zone, 0.0, 0.0)
     part_area = shapely.area(parts)
-    zones = private_copy(zones)
-    tree = shapely.STRtree(zones)
-    ip, iz = tree.query(parts, predicate="intersects")
-    inside = np.zeros(len(ip), dtype=bool)
-    if len(ip):
-        shapely.prepare(zones)
-        inside = shapely.contains_properly(zones[iz], parts[ip])
-    pair_area = np.where(inside, part_area[ip], 0.0)
-    cross = ~inside
-    if cross.any():
-        pieces = _pairwise(
-            shapely.intersection,
-            parts[ip[cross]],
-            zones[iz[cross]],
-            overlay_log,
-            "intersection",
-            fallback=lambda a, b: shapely.Polygon(),
-        )
-        pair_area[cross] = shapely.area(pieces)
+    pieces, ip, iz = clip_by_zone(parts, zones, overlay_log)
+    pair_area = shapely.area(pieces) if len(pieces) else np.zeros(0)
     np.add.at(per_zone, iz, pair_area)
     assigned = np.zeros(len(parts), dtype=float)
     np.add.at(assigned, ip, pair_area)
