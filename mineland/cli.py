@@ -372,3 +372,109 @@ def map_cmd(
     report_rejected(data, rejected_path, output, inputs)
     size = path.stat().st_size / 1e6
     click.echo(f"wrote {path} ({size:.1f} MB{', offline' if offline else ''})", err=True)
+
+
+@main.command("raster")
+@common_input_options
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="GeoTIFF.")
+@click.option("--resolution", type=float, default=100.0, show_default=True, help="Cell size (m).")
+@click.option(
+    "--grid-crs", help="Projected CRS of the grid (default: equal-area fitted to the data)."
+)
+@click.option(
+    "--by",
+    type=click.Choice(["all", "cha", "sha"]),
+    default="all",
+    show_default=True,
+    help="Which remaining contamination to count.",
+)
+@_friendly_errors
+def raster_cmd(output, as_of, rejected_path, verbose, quiet, resolution, grid_crs, by, **source):
+    """Write the exact contamination density (0-1 per cell) as a GeoTIFF.
+
+    \b
+    Example:
+      mineland raster data/boundaries/synthetic_districts.geojson data/surveys -o density.tif
+    """
+    from .accounting import account
+    from .io import write_raster
+    from .raster import density_grid
+
+    _setup_logging(verbose, quiet)
+    inputs = input_paths(source)
+    check_output_path(output, inputs)
+    with _Bar() as bar:
+        dist, data = load_inputs(bar, **source)
+        acc = account(dist, data, as_of=as_of, progress=bar.callback("account"))
+        array, profile = density_grid(acc, resolution=resolution, crs=grid_crs, by=by)
+        tags = {
+            "description": f"fraction of each cell covered by remaining contamination ({by})",
+            "as_of": acc.summary.attrs["mineland"]["as_of"] or "all records",
+            "software": f"mineland {__version__}",
+        }
+        path = write_raster(array, profile, output, inputs=inputs, tags=tags)
+    report_rejected(data, rejected_path, output, inputs)
+    cell_ha = resolution * resolution / 10_000
+    covered = float(array[array > 0].sum()) * cell_ha
+    click.echo(
+        f"wrote {path}: {profile['width']} x {profile['height']} cells of {resolution:g} m, "
+        f"{covered:,.1f} ha of remaining contamination",
+        err=True,
+    )
+
+
+@main.command("impact")
+@common_input_options
+@click.option(
+    "--landcover",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Categorical land-cover raster, any CRS.",
+)
+@click.option(
+    "--classes",
+    "class_table",
+    type=click.Path(path_type=Path),
+    help="CSV (value,name) or TOML of class names (default: ESA WorldCover).",
+)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help=".csv, .json or .xlsx")
+@_friendly_errors
+def impact_cmd(output, as_of, rejected_path, verbose, quiet, landcover, class_table, **source):
+    """Hectares contaminated and released per district and land-cover class.
+
+    \b
+    Example:
+      mineland impact data/boundaries/synthetic_districts.geojson data/surveys \\
+          --landcover data/landcover/synthetic_landcover.tif -o impact.csv
+    """
+    from .accounting import account
+    from .io import load_class_table, read_raster
+    from .raster import landcover_impact
+
+    _setup_logging(verbose, quiet)
+    inputs = [*input_paths(source), landcover] + ([class_table] if class_table else [])
+    if output is not None:
+        check_output_path(output, inputs)
+    with _Bar() as bar:
+        raster = read_raster(landcover)
+        classes = load_class_table(class_table) if class_table else None
+        dist, data = load_inputs(bar, **source)
+        acc = account(dist, data, as_of=as_of, progress=bar.callback("account"))
+        table = landcover_impact(acc, None, raster, classes=classes)
+    report_rejected(data, rejected_path, output, inputs)
+    if output is None:
+        console = Console() if sys.stdout.isatty() else Console(width=160)
+        t = Table(title="Land cover of contaminated and released land (ha)", header_style="bold")
+        for col in ("district", "class", "contaminated ha", "released ha"):
+            t.add_column(col, justify="left" if col in ("district", "class") else "right")
+        for _, row in table.iterrows():
+            t.add_row(
+                Text(plain(row["district"])),
+                Text(plain(row["class_name"])),
+                f"{row['contaminated_ha']:,.1f}",
+                f"{row['released_ha']:,.1f}",
+            )
+        console.print(t)
+    else:
+        path = write_table(table, output, inputs=inputs)
+        click.echo(f"wrote {len(table)} rows to {path}", err=True)

@@ -277,3 +277,50 @@ def make_surveys(
         "releases": rel.to_crs(WGS84).reset_index(drop=True),
         "points": gpd.GeoDataFrame(points, geometry="geometry", crs=crs).to_crs(WGS84),
     }
+
+
+def make_landcover(bounds=KARABAKH_BOUNDS, *, resolution_deg: float = 0.004, seed: int = 5):
+    """A synthetic categorical land-cover raster (ESA WorldCover codes), EPSG:4326.
+
+    Smooth random fields decide tree cover, shrubland, grassland, cropland, built-up,
+    bare land and water.  Returns ``(array, profile)`` ready for a GeoTIFF.
+    """
+    from affine import Affine
+
+    rng = np.random.default_rng(seed)
+    minx, miny, maxx, maxy = bounds
+    width = int(round((maxx - minx) / resolution_deg))
+    height = int(round((maxy - miny) / resolution_deg))
+    yy, xx = np.mgrid[0:height, 0:width] / max(width, height)
+
+    def field(n_waves: int) -> np.ndarray:
+        out = np.zeros((height, width))
+        for _ in range(n_waves):
+            fx, fy = rng.uniform(1, 9, 2)
+            phase = rng.uniform(0, 2 * np.pi)
+            out += np.sin(2 * np.pi * (fx * xx + fy * yy) + phase) / np.hypot(fx, fy)
+        return out
+
+    relief, wet, human = field(12), field(8), field(10)
+    classes = np.full((height, width), 30, dtype=np.uint8)  # grassland
+    classes[relief > 0.35] = 10  # tree cover on high ground
+    classes[(relief > 0.1) & (relief <= 0.35)] = 20  # shrubland
+    classes[(relief < -0.1) & (human > -0.2)] = 40  # cropland in the lowlands
+    classes[relief > 0.8] = 60  # bare rock
+    classes[human > 0.75] = 50  # built-up
+    classes[wet > 0.85] = 80  # water
+    profile = {
+        "driver": "GTiff",
+        "dtype": "uint8",
+        "nodata": 0,
+        "width": width,
+        "height": height,
+        "count": 1,
+        "crs": "EPSG:4326",
+        "transform": Affine(resolution_deg, 0.0, minx, 0.0, -resolution_deg, maxy),
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "deflate",
+    }
+    return classes, profile

@@ -29,9 +29,12 @@ __all__ = [
     "VECTOR_EXTENSIONS",
     "check_output_path",
     "find_input_files",
+    "load_class_table",
     "load_field_map",
+    "read_raster",
     "read_districts",
     "read_surveys",
+    "write_raster",
     "write_rejected",
     "write_table",
     "write_text",
@@ -547,4 +550,80 @@ def write_rejected(
     out = check_output_path(path, inputs)
     with _atomic(out) as tmp:
         neutralise_formulas(rejected).to_csv(tmp, index=False, encoding="utf-8")
+    return out
+
+
+# --------------------------------------------------------------------------- rasters
+
+
+def read_raster(path: str | os.PathLike, *, band: int = 1):
+    """Read one band of a raster (GeoTIFF or anything GDAL reads) into memory."""
+    import rasterio
+
+    from .raster import RasterData
+
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
+    try:
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                raise CRSError(f"{path}: the raster declares no coordinate reference system")
+            array = src.read(band)
+            crs = pyproj.CRS.from_user_input(src.crs.to_wkt())
+            return RasterData(array, src.transform, crs, src.nodata, str(path))
+    except rasterio.errors.RasterioError as exc:
+        raise InputFileError(f"{path}: not a readable raster ({_first_line(exc)})") from None
+
+
+def write_raster(
+    array: np.ndarray,
+    profile: dict,
+    path: str | os.PathLike,
+    *,
+    inputs: Iterable[str | os.PathLike] = (),
+    tags: Mapping[str, str] | None = None,
+    overviews: Sequence[int] = (2, 4, 8, 16),
+) -> Path:
+    """Write a single-band GeoTIFF with overviews (average resampling)."""
+    import rasterio
+    from rasterio.enums import Resampling
+
+    out = check_output_path(path, inputs)
+    if out.suffix.lower() not in (".tif", ".tiff"):
+        raise OutputError(f"{out}: rasters are written as GeoTIFF (.tif)")
+    with _atomic(out) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(array, 1)
+        usable = [f for f in overviews if min(array.shape) // f >= 1]
+        if usable:
+            dst.build_overviews(usable, Resampling.average)
+            dst.update_tags(ns="rio_overview", resampling="average")
+        if tags:
+            dst.update_tags(**{k: str(v) for k, v in tags.items()})
+    return out
+
+
+def load_class_table(path: str | os.PathLike) -> dict[int, str]:
+    """Land-cover class names from a CSV (``value,name``) or TOML (``10 = "Trees"``) file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: class table not found")
+    if path.suffix.lower() == ".toml":
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SchemaError(f"{path}: not a valid class table: {_first_line(exc)}") from None
+        data = data.get("classes", data)
+    else:
+        frame = pd.read_csv(path, dtype=str)
+        cols = [c.casefold() for c in frame.columns]
+        if len(cols) < 2:
+            raise SchemaError(f"{path}: a class table needs two columns: value, name")
+        data = dict(zip(frame.iloc[:, 0], frame.iloc[:, 1], strict=True))
+    out = {}
+    for k, v in data.items():
+        try:
+            out[int(str(k).strip())] = str(v).strip()
+        except ValueError:
+            raise SchemaError(f"{path}: class value {k!r} is not a whole number") from None
     return out

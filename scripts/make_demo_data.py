@@ -14,7 +14,8 @@ import argparse
 from pathlib import Path
 
 import mineland
-from mineland.demo import make_districts, make_surveys
+from mineland.demo import make_districts, make_landcover, make_surveys
+from mineland.io import write_raster
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,6 +59,14 @@ def write_demo(out: Path, districts_path: Path | None, n_hazards: int, seed: int
     )
     table.to_csv(paths["points"], index=False)
     written.extend(paths.values())
+    if districts_path is None:
+        ldir = ROOT / "data" / "landcover" if out == ROOT / "data" else out
+        ldir.mkdir(parents=True, exist_ok=True)
+        lpath = ldir / "synthetic_landcover.tif"
+        lpath.unlink(missing_ok=True)
+        array, profile = make_landcover()
+        tags = {"description": "SYNTHETIC land cover (ESA WorldCover codes) made by mineland"}
+        written.append(write_raster(array, profile, lpath, tags=tags, overviews=(2, 4)))
     return written
 
 

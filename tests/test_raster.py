@@ -1,0 +1,184 @@
+"""Rasters: exact density GeoTIFF and land-cover impact on hand-computable cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyproj
+import pytest
+import rasterio
+import shapely
+from affine import Affine
+from click.testing import CliRunner
+from conftest import ROOT, TEST_LAEA, districts_frame, frame, sq
+
+import mineland
+from mineland.cli import main
+from mineland.io import load_class_table, read_raster, write_raster
+from mineland.raster import DENSITY_NODATA, RasterData, landcover_impact, rasterize_contamination
+
+DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
+SURVEYS = ROOT / "data" / "surveys"
+LANDCOVER = ROOT / "data" / "landcover" / "synthetic_landcover.tif"
+
+
+def rec(rid, rtype, geom, **kw):
+    return {"record_id": rid, "record_type": rtype, "geometry": geom, **kw}
+
+
+@pytest.fixture
+def small():
+    d = districts_frame({"A": sq(0, 0, 5000), "B": sq(5000, 0, 5000)})
+    s = frame(
+        [
+            rec("h1", "CHA", sq(1234, 1234, 777)),  # partial cells everywhere
+            rec("h2", "SHA", shapely.Point(4000, 4000).buffer(300)),
+            rec("c1", "cleared", sq(1234, 1234, 300)),
+        ]
+    )
+    return mineland.account(d, s)
+
+
+def test_cell_area_times_fraction_equals_contaminated_ha(small):
+    for res in (50, 100, 250):
+        array, profile = rasterize_contamination(small, resolution=res)
+        cell_ha = res * res / 1e4
+        total = float(array[array > 0].astype(np.float64).sum()) * cell_ha
+        assert total == pytest.approx(small.summary["contaminated_ha"].sum(), rel=5e-3)
+        assert total == pytest.approx(small.summary["contaminated_ha"].sum(), rel=1e-5)
+        assert array.max() <= 1.0 and profile["nodata"] == DENSITY_NODATA
+        partial = (array > 0) & (array < 1)
+        assert partial.any()  # exact fractions, not a 0/1 burn
+
+
+def test_by_class_and_a_utm_grid(small):
+    cha, _ = rasterize_contamination(small, resolution=100, by="cha")
+    sha, _ = rasterize_contamination(small, resolution=100, by="sha")
+    s = small.summary
+    assert cha[cha > 0].sum() == pytest.approx(s["cha_ha"].sum(), rel=1e-5)
+    assert sha[sha > 0].sum() == pytest.approx(s["sha_ha"].sum(), rel=1e-5)
+    utm, profile = rasterize_contamination(small, resolution=100, crs="EPSG:32638")
+    assert "UTM zone 38N" in pyproj.CRS.from_wkt(profile["crs"]).name
+    # UTM cells are not equal-area: off by the scale factor, but close
+    assert utm[utm > 0].sum() == pytest.approx(s["contaminated_ha"].sum(), rel=5e-3)
+    with pytest.raises(mineland.DataError, match="projected"):
+        rasterize_contamination(small, crs="EPSG:4326")
+    with pytest.raises(mineland.DataError, match="by must be"):
+        rasterize_contamination(small, by="cleared")
+
+
+def test_geotiff_has_nodata_compression_tiling_and_overviews(small, tmp_path):
+    array, profile = rasterize_contamination(small, resolution=20)
+    path = write_raster(array, profile, tmp_path / "d.tif", tags={"as_of": "x"})
+    with rasterio.open(path) as src:
+        assert src.nodata == DENSITY_NODATA
+        assert src.profile["tiled"] and src.profile["compress"] == "deflate"
+        assert src.overviews(1) == [2, 4, 8, 16]
+        assert src.tags()["as_of"] == "x"
+        assert np.array_equal(src.read(1), array)
+    # nodata only on the rim where the grid pokes out of the (slightly rotated) districts
+    assert 0 < (array == DENSITY_NODATA).sum() < 0.02 * array.size
+    assert array[array.shape[0] // 2, array.shape[1] // 2] != DENSITY_NODATA
+    with pytest.raises(mineland.OutputError, match=r"\.tif"):
+        write_raster(array, profile, tmp_path / "d.png")
+
+
+def test_landcover_two_classes_hand_computed(tmp_path):
+    # a 2-class raster in UTM 38N: west half cropland (40), east half trees (10)
+    x0, y0 = 600_000, 4_400_000
+    arr = np.full((10, 10), 40, dtype=np.uint8)
+    arr[:, 5:] = 10
+    arr[0, 0] = 0  # nodata corner
+    transform = Affine(100, 0, x0, 0, -100, y0 + 1000)
+    lc = RasterData(arr, transform, pyproj.CRS.from_epsg(32638), 0)
+    # one district covering the raster, one CHA polygon: 300 m x 200 m straddling the
+    # class border (x 400..700 → 100 m in cropland, 200 m in trees)
+    utm = pyproj.CRS.from_epsg(32638)
+    district = districts_frame(
+        {"D": shapely.box(x0 - 1000, y0 - 1000, x0 + 2000, y0 + 2000)}, crs=utm
+    )
+    hazard = frame([rec("h", "CHA", shapely.box(x0 + 400, y0 + 300, x0 + 700, y0 + 500))], crs=utm)
+    acc = mineland.account(district, hazard)
+    table = landcover_impact(acc, None, lc)
+    by = table.set_index("class_value")["contaminated_ha"]
+    total = acc.summary["contaminated_ha"].sum()
+    assert by[40] == pytest.approx(total * 1 / 3, rel=1e-3)
+    assert by[10] == pytest.approx(total * 2 / 3, rel=1e-3)
+    assert table["class_name"].tolist()[:2] == ["Tree cover", "Cropland"]
+    # 300 m x 300 m over the raster's top-left corner: 4 cells inside the raster, one of
+    # them nodata, so 3/9 is cropland ("Fields") and 6/9 has no land-cover data
+    corner = frame([rec("c", "SHA", shapely.box(x0 - 100, y0 + 800, x0 + 200, y0 + 1100))], crs=utm)
+    acc2 = mineland.account(district, corner)
+    t2 = landcover_impact(acc2, None, lc, classes={40: "Fields"})
+    total2 = acc2.summary["contaminated_ha"].sum()
+    nodata = t2[t2["class_name"] == "(no land-cover data)"]["contaminated_ha"].sum()
+    fields = t2[t2["class_name"] == "Fields"]["contaminated_ha"].sum()
+    assert fields == pytest.approx(total2 / 3, rel=1e-3)
+    assert nodata == pytest.approx(total2 * 2 / 3, rel=1e-3)
+
+
+def test_landcover_rows_add_up_to_the_summary():
+    acc = mineland.account(mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS))
+    table = landcover_impact(acc, None, LANDCOVER)
+    got = table.groupby("district")[["contaminated_ha", "released_ha"]].sum()
+    want = acc.summary.set_index("district").loc[got.index]
+    assert np.allclose(got["contaminated_ha"], want["contaminated_ha"], rtol=1e-6, atol=1e-6)
+    assert np.allclose(got["released_ha"], want["released_ha"], rtol=1e-6, atol=1e-6)
+    assert set(table["class_value"].dropna()) <= {10, 20, 30, 40, 50, 60, 80}
+
+
+def test_class_tables(tmp_path):
+    (tmp_path / "c.csv").write_text("value,name\n1,Fields\n2,Forest\n")
+    (tmp_path / "c.toml").write_text('[classes]\n1 = "Fields"\n2 = "Forest"\n')
+    assert load_class_table(tmp_path / "c.csv") == {1: "Fields", 2: "Forest"}
+    assert load_class_table(tmp_path / "c.toml") == {1: "Fields", 2: "Forest"}
+    (tmp_path / "bad.csv").write_text("value,name\nx,Fields\n")
+    with pytest.raises(mineland.SchemaError, match="'x'"):
+        load_class_table(tmp_path / "bad.csv")
+
+
+def test_read_raster_errors(tmp_path):
+    (tmp_path / "x.tif").write_bytes(b"not a tiff")
+    with pytest.raises(mineland.InputFileError, match="x.tif"):
+        read_raster(tmp_path / "x.tif")
+    with pytest.raises(mineland.InputFileError, match="no such file"):
+        read_raster(tmp_path / "missing.tif")
+
+
+def test_raster_and_impact_cli(tmp_path):
+    out = tmp_path / "d.tif"
+    r = CliRunner().invoke(
+        main, ["raster", str(DISTRICTS), str(SURVEYS), "-o", str(out), "--resolution", "250"]
+    )
+    assert r.exit_code == 0, r.output
+    with rasterio.open(out) as src:
+        a = src.read(1)
+        assert src.res == (250.0, 250.0)
+    acc = mineland.account(mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS))
+    assert a[a > 0].astype(float).sum() * 6.25 == pytest.approx(
+        acc.summary["contaminated_ha"].sum(), rel=1e-5
+    )
+    csv = tmp_path / "impact.csv"
+    r = CliRunner().invoke(
+        main,
+        ["impact", str(DISTRICTS), str(SURVEYS), "--landcover", str(LANDCOVER), "-o", str(csv)],
+    )
+    assert r.exit_code == 0, r.output
+    assert "Cropland" in csv.read_text()
+    r = CliRunner().invoke(
+        main, ["raster", str(DISTRICTS), str(SURVEYS), "-o", str(tmp_path / "x.png")]
+    )
+    assert r.exit_code == 2 and ".tif" in r.stderr
+
+
+def test_demo_landcover_is_small_and_synthetic():
+    lc = read_raster(LANDCOVER)
+    assert LANDCOVER.stat().st_size < 500_000
+    assert lc.crs.to_epsg() == 4326
+    with rasterio.open(LANDCOVER) as src:
+        assert "SYNTHETIC" in src.tags()["description"]
+
+
+def test_transformer_sanity():
+    # TEST_LAEA is equal-area: a 1 km square there has 100 ha of cells at 100 m
+    assert sq(0, 0).area / 1e4 == 100.0
+    assert TEST_LAEA.is_projected
