@@ -16,6 +16,7 @@ from .accounting import Accounting, account, summarize
 from .errors import CRSError, DataError, InputFileError, MinelandError, OutputError, SchemaError
 from .io import load_field_map, read_districts, read_surveys, write_table
 from .mapping import make_map, save_map
+from .raster import landcover_impact, rasterize_contamination
 from .records import SurveyData
 
 __all__ = [
@@ -29,8 +30,10 @@ __all__ = [
     "SurveyData",
     "__version__",
     "account",
+    "landcover_impact",
     "load_field_map",
     "make_map",
+    "rasterize_contamination",
     "read_districts",
     "read_surveys",
     "save_map",

@@ -340,9 +340,32 @@ def summarize_cmd(output, as_of, rejected_path, verbose, quiet, **source):
     metavar="TEXT",
     help="A data source or attribution to show on the map (repeatable).",
 )
+@click.option(
+    "--density",
+    type=float,
+    metavar="METRES",
+    help="Add the contamination density raster at this cell size as a layer.",
+)
+@click.option(
+    "--landcover",
+    type=click.Path(path_type=Path),
+    help="Land-cover raster: district popups list contaminated ha by class.",
+)
 @_friendly_errors
 def map_cmd(
-    output, as_of, rejected_path, verbose, quiet, title, metric, tiles, offline, sources, **source
+    output,
+    as_of,
+    rejected_path,
+    verbose,
+    quiet,
+    title,
+    metric,
+    tiles,
+    offline,
+    sources,
+    density,
+    landcover,
+    **source,
 ):
     """Write an interactive HTML map of the accounting.
 
@@ -357,7 +380,7 @@ def map_cmd(
     _setup_logging(verbose, quiet)
     if output.suffix.lower() not in (".html", ".htm"):
         raise click.BadParameter("the map is written as .html", param_hint="-o/--output")
-    inputs = input_paths(source)
+    inputs = input_paths(source) + ([landcover] if landcover else [])
     check_output_path(output, inputs)
     with _Bar() as bar:
         dist, data = load_inputs(bar, **source)
@@ -367,7 +390,25 @@ def map_cmd(
             "Survey records: " + ", ".join(Path(s).name for s in source["surveys"]),
             *sources,
         ]
-        m = make_map(acc, metric=metric, title=title, tiles=tiles, sources=all_sources)
+        grid = impact = None
+        if density:
+            from .raster import density_grid
+
+            grid = density_grid(acc, resolution=density)
+        if landcover:
+            from .raster import landcover_impact
+
+            impact = landcover_impact(acc, None, landcover)
+            all_sources.append(f"Land cover: {Path(landcover).name}")
+        m = make_map(
+            acc,
+            metric=metric,
+            title=title,
+            tiles=tiles,
+            sources=all_sources,
+            density=grid,
+            landcover=impact,
+        )
         path = save_map(m, output, offline=offline, inputs=inputs)
     report_rejected(data, rejected_path, output, inputs)
     size = path.stat().st_size / 1e6

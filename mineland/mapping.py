@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -25,7 +26,9 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
+from affine import Affine
 from branca.element import Element, MacroElement
 
 from . import schema
@@ -270,7 +273,24 @@ def _color_steps(values: np.ndarray, metric: str):
     return color, steps
 
 
-def _district_popup(row: pd.Series) -> str:
+def _landcover_rows(impact: pd.DataFrame | None, district: str) -> str:
+    """Popup rows: remaining contamination of one district by land-cover class."""
+    if impact is None:
+        return ""
+    sub = impact[(impact["district"] == district) & (impact["contaminated_ha"] > 0.005)]
+    if len(sub) == 0:
+        return ""
+    e = html.escape
+    sub = sub.sort_values("contaminated_ha", ascending=False)
+    body = "".join(
+        f'<tr><th>· {e(str(r["class_name"]))}</th><td data-lc="{e(str(r["class_name"]))}">'
+        f"{e(_fmt(r['contaminated_ha']))} ha</td></tr>"
+        for _, r in sub.iterrows()
+    )
+    return f'<tr class="strong"><th>Contaminated by land cover</th><td></td></tr>{body}'
+
+
+def _district_popup(row: pd.Series, impact: pd.DataFrame | None = None) -> str:
     e = html.escape
     rows = [
         ("contaminated_ha", "Contaminated", _fmt(row["contaminated_ha"]) + " ha", "strong"),
@@ -293,6 +313,7 @@ def _district_popup(row: pd.Series) -> str:
         f'<tr class="{cls}"><th>{e(label)}</th><td data-col="{col}">{e(value)}</td></tr>'
         for col, label, value, cls in rows
     )
+    body += _landcover_rows(impact, str(row["district"]))
     return (
         f'<div class="mineland-popup"><h3 data-col="district">{e(str(row["district"]))}</h3>'
         f"<table>{body}</table></div>"
@@ -384,7 +405,9 @@ def _transformer(acc: Accounting):
     return pyproj.Transformer.from_crs(acc.crs, WGS84, always_xy=True).transform
 
 
-def _district_geojson(summary: gpd.GeoDataFrame, metric: str) -> tuple[str, list[dict]]:
+def _district_geojson(
+    summary: gpd.GeoDataFrame, metric: str, impact: pd.DataFrame | None = None
+) -> tuple[str, list[dict]]:
     inside = summary[summary["district"] != schema.OUTSIDE].reset_index(drop=True)
     values = inside[metric].to_numpy(dtype=float)
     color, steps = _color_steps(values, metric)
@@ -401,7 +424,7 @@ def _district_geojson(summary: gpd.GeoDataFrame, metric: str) -> tuple[str, list
             "name": str(row["district"]),
             "color": color(float(row[metric])),
             "tooltip": _district_tooltip(row),
-            "popup": _district_popup(row),
+            "popup": _district_popup(row, impact),
         }
         for _, row in inside.iterrows()
     ]
@@ -501,6 +524,77 @@ def _raw_layer(
     )
 
 
+DENSITY_NODATA_MAP = -1.0  # what the reprojected density grid holds outside the data
+
+#: Colour ramp of the density overlay: share of the cell contaminated → RGBA.
+_DENSITY_RAMP = [
+    (0.05, (203, 201, 226, 170)),
+    (0.25, (158, 154, 200, 190)),
+    (0.5, (117, 107, 177, 210)),
+    (0.75, (84, 39, 143, 225)),
+    (1.01, (45, 0, 75, 235)),
+]
+
+
+def _density_overlay(array: np.ndarray, profile: dict) -> dict:
+    """The density raster as a PNG data URI in Web Mercator, for a Leaflet image layer.
+
+    Leaflet stretches an image linearly in Web Mercator, so the grid is reprojected
+    to EPSG:3857 first (nearest neighbour: the fractions are shown, not resampled).
+    """
+    import rasterio
+    from rasterio.io import MemoryFile
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    src_crs = rasterio.crs.CRS.from_wkt(profile["crs"])
+    h, w = array.shape
+    t = profile["transform"]
+    bounds = (t.c, t.f + h * t.e, t.c + w * t.a, t.f)
+    dst_t, dst_w, dst_h = calculate_default_transform(src_crs, "EPSG:3857", w, h, *bounds)
+    scale = max(1.0, max(dst_w, dst_h) / 2048)  # keep the image under 2048 px a side
+    dst_w, dst_h = int(dst_w / scale), int(dst_h / scale)
+    dst_t = dst_t @ Affine.scale(scale, scale)
+    merc = np.full((dst_h, dst_w), DENSITY_NODATA_MAP, dtype=np.float32)
+    reproject(
+        array,
+        merc,
+        src_transform=t,
+        src_crs=src_crs,
+        dst_transform=dst_t,
+        dst_crs="EPSG:3857",
+        src_nodata=profile.get("nodata"),
+        dst_nodata=DENSITY_NODATA_MAP,
+        resampling=Resampling.nearest,
+    )
+    rgba = np.zeros((4, dst_h, dst_w), dtype=np.uint8)
+    lower = 0.0
+    legend = []
+    for upper, color in _DENSITY_RAMP:
+        sel = (merc > lower) & (merc <= upper) if lower > 0 else (merc > 0) & (merc <= upper)
+        for band in range(4):
+            rgba[band][sel] = color[band]
+        label = f"{'> 0' if lower == 0 else f'{lower:.0%}'} – {min(upper, 1.0):.0%}"
+        legend.append(
+            {"color": "rgba({},{},{},{:.2f})".format(*color[:3], color[3] / 255), "label": label}
+        )
+        lower = upper
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        with MemoryFile() as mem:
+            with mem.open(driver="PNG", width=dst_w, height=dst_h, count=4, dtype="uint8") as png:
+                png.write(rgba)
+            data = mem.read()
+    to_wgs = pyproj.Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+    west, north = to_wgs.transform(dst_t.c, dst_t.f)
+    east, south = to_wgs.transform(dst_t.c + dst_w * dst_t.a, dst_t.f + dst_h * dst_t.e)
+    return {
+        "url": "data:image/png;base64," + base64.b64encode(data).decode("ascii"),
+        "bounds": [[south, west], [north, east]],
+        "label": "Contamination density (share of each cell)",
+        "legend": {"title": "Contamination density", "steps": legend},
+    }
+
+
 class _Raw(Element):
     """Text that goes into the page as it is.
 
@@ -566,6 +660,8 @@ def make_map(
     tiles: str = "street",
     m: folium.Map | None = None,
     sources: Sequence[str] = (),
+    density: tuple[np.ndarray, dict] | None = None,
+    landcover: pd.DataFrame | None = None,
 ) -> folium.Map:
     """An interactive Leaflet map of the accounting.
 
@@ -587,6 +683,12 @@ def make_map(
         An existing :class:`folium.Map` to draw on.
     sources
         Data sources and attributions to show in the panel.
+    density
+        ``(array, profile)`` from :func:`mineland.rasterize_contamination`, shown as
+        an image layer (off by default) with its legend.
+    landcover
+        The table of :func:`mineland.landcover_impact`; district popups then list the
+        contaminated hectares by land-cover class.
 
     Returns
     -------
@@ -608,7 +710,8 @@ def make_map(
     if len(inside) == 0:
         raise SchemaError("the summary has no districts to map")
 
-    districts_json, steps = _district_geojson(table, metric)
+    districts_json, steps = _district_geojson(table, metric, landcover)
+    overlay = _density_overlay(*density) if density is not None else None
     classes, tolerance, sliver_note = _class_layers(acc) if acc is not None else ([], 0.0, None)
     records = acc.records if acc is not None else None
     notes: list[str] = []
@@ -688,6 +791,7 @@ def make_map(
         "classes": [
             {"label": c["label"], "color": c["color"], "opacity": c["opacity"]} for c in classes
         ],
+        "density": overlay["legend"] if overlay else None,
     }
     raw_count = 0 if records is None else int(records["record_type"].isin(schema.AREA_TYPES).sum())
     cfg_small = {
@@ -702,6 +806,7 @@ def make_map(
         "legend": legend,
         "panel": panel,
         "bounds": [[float(miny), float(minx)], [float(maxy), float(maxx)]],
+        "density": overlay,
     }
     data = script_json(cfg_small)
     data = data.replace('"@@DISTRICTS@@"', districts_json, 1)

@@ -145,3 +145,15 @@ def test_unknown_metric_and_tiles(demo_acc):
         make_map(demo_acc, metric="nope")
     with pytest.raises(mineland.SchemaError, match="unknown tiles"):
         make_map(demo_acc, tiles="google")
+
+
+def test_map_cli_with_density_and_landcover(tmp_path):
+    out = tmp_path / "map.html"
+    landcover = ROOT / "data" / "landcover" / "synthetic_landcover.tif"
+    args = ["map", str(DISTRICTS), str(SURVEYS), "-o", str(out), "--tiles", "none"]
+    args += ["--density", "250", "--landcover", str(landcover)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "data:image/png;base64," in text and "Contaminated by land cover" in text
+    assert "synthetic_landcover.tif" in text

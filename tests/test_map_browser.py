@@ -392,3 +392,37 @@ def test_measure_tool_mouse_position_and_scale_bar(browser, demo):
     assert page.page.locator(".leaflet-control-scale").count() == 1
     assert page.page.locator(".mineland-fullscreen-button").count() == 1
     assert page.errors == []
+
+
+def test_density_layer_and_landcover_in_popups(browser, tmp_path):
+    from mineland.raster import density_grid, landcover_impact
+
+    districts = mineland.read_districts(DISTRICTS)
+    acc = mineland.account(districts, mineland.read_surveys(SURVEYS))
+    impact = landcover_impact(acc, None, ROOT / "data" / "landcover" / "synthetic_landcover.tif")
+    grid = density_grid(acc, resolution=250)
+    path = tmp_path / "raster.html"
+    save_map(make_map(acc, tiles="none", density=grid, landcover=impact), path, offline=True)
+    page = Page(browser, path)
+    assert page.errors == [] and page.external_requests() == []
+    box = page.page.locator(".leaflet-control-layers-overlays label", has_text="density").locator(
+        "input"
+    )
+    assert page.js("() => mineland.map.hasLayer(mineland.layers.density)") is False
+    box.click()
+    assert page.js("() => mineland.map.hasLayer(mineland.layers.density)") is True
+    assert page.js("() => document.querySelector('.leaflet-image-layer').naturalWidth") > 10
+    assert "Contamination density" in page.page.inner_text(".mineland-legend")
+    page.hide_points()
+    page.run("() => document.querySelector('.mineland-panel-toggle').click()")
+    name = districts["district"].iloc[1]
+    p = shapely.point_on_surface(districts.geometry.iloc[1])
+    page.click_district(name, p.x, p.y)
+    shown = page.js(
+        "() => Object.fromEntries([...document.querySelectorAll("
+        "'.leaflet-popup-content [data-lc]')].map(e => [e.dataset.lc, e.textContent]))"
+    )
+    want = impact[(impact["district"] == name) & (impact["contaminated_ha"] > 0.005)]
+    assert set(shown) == set(want["class_name"])
+    for _, row in want.iterrows():
+        assert number(shown[row["class_name"]]) == pytest.approx(row["contaminated_ha"], abs=0.051)

@@ -257,6 +257,15 @@
         sw.style.background = step.color;
         el("span", "", step.label, row);
       });
+      if (legend.density) {
+        el("div", "mineland-legend-title", legend.density.title, div);
+        legend.density.steps.forEach(function (step) {
+          var row = el("div", "mineland-legend-row", null, div);
+          var sw = el("span", "mineland-swatch", null, row);
+          sw.style.background = step.color;
+          el("span", "", step.label, row);
+        });
+      }
       if (legend.classes.length) el("div", "mineland-legend-title", "Accounting layers", div);
       legend.classes.forEach(function (c) {
         var row = el("div", "mineland-legend-row", null, div);
@@ -407,6 +416,12 @@
       });
       overlays[cfg.rawLabel] = raw;
       layers.raw = raw;
+    }
+
+    if (cfg.density) {
+      var image = L.imageOverlay(cfg.density.url, cfg.density.bounds, { opacity: 0.85, interactive: false });
+      overlays[cfg.density.label] = image;
+      layers.density = image;
     }
 
     cfg.points.forEach(function (group) {
