@@ -345,6 +345,7 @@ def read_surveys(
     field_map: Mapping[str, object] | str | os.PathLike | None = None,
     crs: object | None = None,
     on_invalid: str = "fix",
+    on_file_error: str = "raise",
     progress: Progress | None = None,
 ) -> SurveyData:
     """Read mine action survey records from files and folders.
@@ -362,6 +363,10 @@ def read_surveys(
     on_invalid
         ``"fix"`` repairs invalid polygons with ``make_valid`` and notes it in the
         ``repair`` column, ``"reject"`` rejects them, ``"raise"`` raises.
+    on_file_error
+        ``"raise"`` (default) stops at a file that cannot be read or lacks a
+        ``record_type`` column or a CRS; ``"reject"`` records it and goes on (what
+        ``mineland validate`` does).
 
     Returns
     -------
@@ -380,13 +385,26 @@ def read_surveys(
         field_map = load_field_map(field_map)
     files = find_input_files(paths)
     tables: list[RawTable] = []
+    failures: list[tuple[str, str, str]] = []
     for k, path in enumerate(files):
         if progress:
             progress(f"reading {path.name}", k, len(files))
-        tables.extend(read_tables(path, crs=crs))
+        try:
+            tables.extend(read_tables(path, crs=crs))
+        except (InputFileError, SchemaError, CRSError) as exc:
+            if on_file_error == "raise":
+                raise
+            failures.append((str(path), "unreadable_file", str(exc)))
     if progress:
         progress("checking records", len(files), len(files))
-    return normalize_records(tables, field_map=field_map, crs=crs, on_invalid=on_invalid)
+    return normalize_records(
+        tables,
+        field_map=field_map,
+        crs=crs,
+        on_invalid=on_invalid,
+        on_file_error=on_file_error,
+        failures=failures,
+    )
 
 
 def read_districts(

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 WGS84 = pyproj.CRS.from_epsg(4326)
 _ON_INVALID = ("fix", "raise", "reject")
+_GEOD = pyproj.Geod(ellps="WGS84")
 #: Counts above this are typing errors, not devices or casualties.
 MAX_COUNT = 1_000_000
 
@@ -218,15 +219,39 @@ def normalize_records(
     field_map: Mapping[str, object] | None = None,
     crs: object | None = None,
     on_invalid: str = "fix",
+    on_file_error: str = "raise",
+    failures: Sequence[tuple[str, str, str]] = (),
 ) -> SurveyData:
-    """Interpret raw tables as survey records; see :func:`mineland.read_surveys`."""
+    """Interpret raw tables as survey records; see :func:`mineland.read_surveys`.
+
+    With ``on_file_error="reject"`` a table without a ``record_type`` column or a CRS
+    has all its rows rejected (with the reason) instead of raising.  ``failures``
+    lists files that could not be read at all: ``(path, check, message)``.
+    """
     if on_invalid not in _ON_INVALID:
         raise DataError(f"on_invalid must be one of {', '.join(_ON_INVALID)}, got {on_invalid!r}")
     used_parts: list[gpd.GeoDataFrame] = []
     rejected_parts: list[pd.DataFrame] = []
-    sources: list[dict] = []
+    sources: list[dict] = [
+        {
+            "source_file": path,
+            "source_layer": None,
+            "rows": 0,
+            "used": 0,
+            "rejected": 0,
+            "error": f"{check}: {message}",
+        }
+        for path, check, message in failures
+    ]
     for table in tables:
-        used, rejected = _normalize_table(table, field_map, crs, on_invalid)
+        try:
+            used, rejected = _normalize_table(table, field_map, crs, on_invalid)
+        except (SchemaError, CRSError) as exc:
+            if on_file_error == "raise":
+                raise
+            code = "missing_crs" if isinstance(exc, CRSError) else "missing_column"
+            used = _concat_records([])
+            rejected = _whole_table_rejected(table, str(exc), code)
         used_parts.append(used)
         rejected_parts.append(rejected)
         sources.append(
@@ -281,10 +306,13 @@ def _normalize_table(
         )
     reason = np.full(n, None, dtype=object)
 
-    def reject(mask, message) -> None:
+    check = np.full(n, None, dtype=object)
+
+    def reject(mask, message, code: str) -> None:
         mask = np.asarray(mask, dtype=bool) & np.equal(reason, None)
         if not mask.any():
             return
+        check[mask] = code
         if callable(message):
             for i in np.flatnonzero(mask):
                 reason[i] = message(i)
@@ -309,7 +337,7 @@ def _normalize_table(
     raw_types = attrs["record_type"]
     types = np.array([schema.normalize_record_type(v, value_map) for v in raw_types], dtype=object)
     blank_type = raw_types.map(schema.clean_text).isna().to_numpy()
-    reject(blank_type, "record_type is empty")
+    reject(blank_type, "record_type is empty", "unknown_record_type")
 
     def unknown_type(i: int) -> str:
         value = raw_types.iloc[i]
@@ -320,25 +348,29 @@ def _normalize_table(
             + f"; valid: {', '.join(schema.RECORD_TYPES)}"
         )
 
-    reject(np.equal(types, None), unknown_type)
+    reject(np.equal(types, None), unknown_type, "unknown_record_type")
 
     # geometry: unreadable, missing, empty
     geoms = np.asarray(table.geometry, dtype=object).copy()
     if table.geometry_errors is not None:
         errs = np.asarray(table.geometry_errors, dtype=object)
-        reject(~np.equal(errs, None), lambda i: f"unreadable geometry: {errs[i]}")
+        reject(
+            ~np.equal(errs, None),
+            lambda i: f"unreadable geometry: {errs[i]}",
+            "unreadable_geometry",
+        )
     missing = shapely.is_missing(geoms)
-    reject(missing, "no geometry")
+    reject(missing, "no geometry", "empty_geometry")
     present = ~missing
     empty = np.zeros(n, dtype=bool)
     empty[present] = shapely.is_empty(geoms[present])
-    reject(empty, "empty geometry")
+    reject(empty, "empty geometry", "empty_geometry")
     ok_geom = present & ~empty
     finite = np.ones(n, dtype=bool)
     if ok_geom.any():
         b = shapely.bounds(geoms[ok_geom])
         finite[ok_geom] = np.isfinite(b).all(axis=1)
-    reject(~finite, "geometry has non-finite (NaN or infinite) coordinates")
+    reject(~finite, "geometry has non-finite (NaN or infinite) coordinates", "unreadable_geometry")
     geoms[np.not_equal(reason, None)] = None
 
     # CRS: the file's own, else the declared one; then to WGS 84
@@ -351,8 +383,9 @@ def _normalize_table(
             out,
             lambda i: (
                 f"coordinates {_coord_summary(geoms[i])} are outside the valid range of "
-                f"{source_crs.name}; is the CRS wrong (projected metres in a lon/lat file)?"
+                f"{source_crs.name}; {_crs_hint(geoms[i])}"
             ),
+            "other_crs",
         )
         geoms[out] = None
     live = np.equal(reason, None)
@@ -372,6 +405,7 @@ def _normalize_table(
                 f"coordinates {_coord_summary(table.geometry[i])} cannot be placed on Earth "
                 f"in {source_crs.name}; is the CRS wrong?"
             ),
+            "other_crs",
         )
 
     # geometry type against record type
@@ -394,6 +428,7 @@ def _normalize_table(
     reject(
         live & is_area & ~polyish,
         lambda i: f"{types[i]} record has {_geom_name(type_ids[i])} geometry; expected a polygon",
+        "wrong_geometry_type",
     )
     single_multipoint = np.zeros(n, dtype=bool)
     mp = live & is_point & (type_ids == GT.MULTIPOINT.value)
@@ -411,6 +446,7 @@ def _normalize_table(
             )
             + "; expected one point"
         ),
+        "wrong_geometry_type",
     )
 
     # validity of polygons
@@ -433,16 +469,20 @@ def _normalize_table(
             if on_invalid == "reject":
                 for i, w in zip(bad_idx, why, strict=True):
                     reason[i] = f"invalid geometry: {w}"
+                    check[i] = "invalid_geometry"
             else:
                 fixed_poly = polygonal(fixed[was_invalid])
-                for i, w, g in zip(bad_idx, why, fixed_poly, strict=True):
-                    repairs[i] = f"repaired with make_valid: {w}"
+                before = _geodesic_ha(geoms[bad_idx])
+                after = _geodesic_ha(fixed_poly)
+                for i, w, g, a, b in zip(bad_idx, why, fixed_poly, before, after, strict=True):
+                    repairs[i] = f"repaired with make_valid: {w}; area {a:,.4f} ha → {b:,.4f} ha"
                     geoms[i] = g
                 collapsed = np.zeros(n, dtype=bool)
                 collapsed[bad_idx] = shapely.is_missing(fixed_poly) | shapely.is_empty(fixed_poly)
                 reject(
                     collapsed,
                     lambda i: f"invalid geometry ({repairs[i]}) has no area left once repaired",
+                    "too_few_vertices",
                 )
                 n_rep = int(was_invalid.sum() - collapsed.sum())
                 if n_rep:
@@ -458,6 +498,7 @@ def _normalize_table(
         reject(
             bad_dates.to_numpy(),
             lambda i: f"unparseable date {str(raw_dates.iloc[i])!r} (use YYYY-MM-DD)",
+            "bad_date",
         )
     counts: dict[str, pd.Series] = {}
     for col in schema.COUNT_COLUMNS:
@@ -471,6 +512,7 @@ def _normalize_table(
                     f"{col} must be a whole number from 0 to {MAX_COUNT:,}, "
                     f"got {str(raw.iloc[i])!r}"
                 ),
+                "bad_count",
             )
             counts[col] = values
         else:
@@ -513,6 +555,7 @@ def _normalize_table(
             schema.SOURCE_ROW: rows[~keep],
             "record_id": ids[~keep],
             "reason": reason[~keep],
+            "check": check[~keep],
         }
     )
     rest = original.loc[~keep].reset_index(drop=True)
@@ -525,6 +568,51 @@ def _normalize_table(
         None if g is None else shapely.to_wkt(g, rounding_precision=-1) for g in src_geoms
     ]
     return used, rej
+
+
+def _geodesic_ha(geoms) -> list[float]:
+    """Ellipsoidal areas (pyproj Geod) of lon/lat geometries, as drawn (rings as given)."""
+    out = []
+    for g in geoms:
+        try:
+            area, _ = _GEOD.geometry_area_perimeter(g)
+            out.append(abs(area) / 10_000)
+        except (TypeError, ValueError, AttributeError):
+            out.append(float("nan"))
+    return out
+
+
+def _crs_hint(geom) -> str:
+    """What projected coordinates in a lon/lat file probably are."""
+    try:
+        x, y = shapely.get_coordinates(geom)[0]
+    except (IndexError, TypeError):
+        return "is the CRS wrong?"
+    for a, b in ((x, y), (y, x)):
+        if 8_000_000 <= a < 9_000_000 and 3_500_000 <= b < 5_000_000:
+            return "they look like Gauss-Krüger zone 8 (easting prefixed 8): try EPSG:28408"
+    if max(abs(x), abs(y)) > 1_000:
+        return "they look like projected metres (UTM 38N is EPSG:32638): declare the CRS"
+    return "is the CRS wrong?"
+
+
+def _whole_table_rejected(table: RawTable, reason: str, code: str) -> pd.DataFrame:
+    n = len(table)
+    front = pd.DataFrame(
+        {
+            schema.SOURCE_FILE: table.source,
+            schema.SOURCE_LAYER: table.layer,
+            schema.SOURCE_ROW: np.arange(1, n + 1),
+            "record_id": None,
+            "reason": reason,
+            "check": code,
+        }
+    )
+    rest = table.attributes.reset_index(drop=True)
+    rest = rest.rename(columns={c: f"{c}_original" for c in rest.columns if c in front.columns})
+    out = pd.concat([front, rest], axis=1)
+    out["geometry_wkt"] = [None if g is None else shapely.to_wkt(g) for g in table.geometry]
+    return out
 
 
 def _geom_name(type_id: int) -> str:
@@ -553,6 +641,7 @@ def _concat_rejected(parts: list[pd.DataFrame]) -> pd.DataFrame:
         schema.SOURCE_ROW,
         "record_id",
         "reason",
+        "check",
     ]
     if not parts:
         return pd.DataFrame(columns=base)
@@ -572,6 +661,7 @@ def _reject_duplicate_ids(records: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, 
             schema.SOURCE_LAYER: bad[schema.SOURCE_LAYER].to_numpy(),
             schema.SOURCE_ROW: bad[schema.SOURCE_ROW].to_numpy(),
             "record_id": bad["record_id"].to_numpy(),
+            "check": "duplicate_record_id",
             "reason": [
                 f"duplicate record_id {rid!r}; first used in {first.at[rid, schema.SOURCE_FILE]} "
                 f"row {first.at[rid, schema.SOURCE_ROW]}"
