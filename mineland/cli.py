@@ -165,7 +165,18 @@ def input_paths(source: dict) -> list[Path]:
     return paths + ([source["field_map"]] if source.get("field_map") else [])
 
 
-def load_inputs(bar: _Bar, *, districts, surveys, name_field, layer, field_map, crs, on_invalid):
+def load_inputs(
+    bar: _Bar,
+    *,
+    districts,
+    surveys,
+    name_field,
+    layer,
+    field_map,
+    crs,
+    on_invalid,
+    on_file_error="raise",
+):
     """Read districts and surveys, print the input account line."""
     dist = read_districts(districts, name_field=name_field, layer=layer, crs=crs)
     data = read_surveys(
@@ -173,6 +184,7 @@ def load_inputs(bar: _Bar, *, districts, surveys, name_field, layer, field_map, 
         field_map=field_map,
         crs=crs,
         on_invalid=on_invalid,
+        on_file_error=on_file_error,
         progress=bar.callback("read"),
     )
     click.echo(plain(f"{len(dist)} districts from {districts}; {data.account()}"), err=True)
@@ -519,3 +531,81 @@ def impact_cmd(output, as_of, rejected_path, verbose, quiet, landcover, class_ta
     else:
         path = write_table(table, output, inputs=inputs)
         click.echo(f"wrote {len(table)} rows to {path}", err=True)
+
+
+def _print_validation(report) -> None:
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    table = Table(title="Validation findings", header_style="bold")
+    for col in ("check", "severity", "findings", "meaning"):
+        table.add_column(col, justify="right" if col == "findings" else "left")
+    for _, row in report.summary.iterrows():
+        style = {"error": "red", "warning": "yellow"}.get(row["severity"])
+        table.add_row(
+            Text(row["check"]),
+            Text(row["severity"], style=style),
+            f"{row['findings']:,}",
+            Text(row["meaning"]),
+        )
+    console.print(table)
+    worst = report.findings[report.findings["severity"] != "info"]
+    if len(worst):
+        console.print(Text("Worst examples:", style="bold"))
+        for check in report.summary["check"]:
+            for _, f in worst[worst["check"] == check].head(3).iterrows():
+                where = ""
+                if isinstance(f["source_file"], str):
+                    where = f"{Path(f['source_file']).name}"
+                    if pd.notna(f["source_row"]):
+                        where += f" row {int(f['source_row'])}"
+                rid = f" [{f['record_id']}]" if isinstance(f["record_id"], str) else ""
+                console.print(
+                    Text(plain(f"  {f['severity']:<7} {f['check']}: {where}{rid} {f['message']}"))
+                )
+    console.print(Text(f"{report.errors:,} errors, {report.warnings:,} warnings", style="bold"))
+
+
+@main.command("validate")
+@common_input_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write the findings: .csv, .xlsx, .gpkg (with geometries) or .html.",
+)
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option(
+    "--start-date",
+    callback=_valid_date,
+    metavar="YYYY-MM-DD",
+    help="Flag dates before this day (for Karabakh: 2020-11-10).",
+)
+@_friendly_errors
+def validate_cmd(output, as_of, rejected_path, verbose, quiet, strict, start_date, **source):
+    """Check the data: what is wrong, where, and what it does to the hectares.
+
+    Exit 0 when there are no errors, 1 with errors (or warnings with --strict),
+    2 on usage errors.
+
+    \b
+    Example:
+      mineland validate data/boundaries/synthetic_districts.geojson data/surveys -o report.xlsx
+    """
+    from .io import write_report
+    from .validate import validate
+
+    _setup_logging(verbose, quiet)
+    inputs = input_paths(source)
+    if output is not None:
+        check_output_path(output, inputs)
+    with _Bar() as bar:
+        dist, data = load_inputs(bar, on_file_error="reject", **source)
+        report = validate(dist, data, start_date=start_date)
+    report_rejected(data, rejected_path, output, inputs)
+    _print_validation(report)
+    bad = report.conservation[~report.conservation["balanced"]] if len(report.conservation) else []
+    if len(bad):
+        click.echo(f"internal error: rows not accounted for in {len(bad)} files", err=True)
+    if output is not None:
+        path = write_report(report, output, inputs=inputs)
+        click.echo(f"wrote {len(report.findings)} findings to {path}", err=True)
+    sys.exit(report.exit_code(strict=strict))

@@ -21,6 +21,7 @@ import pyproj
 import shapely
 from shapely.errors import GEOSException
 
+from . import schema
 from .districts import prepare_districts
 from .errors import CRSError, InputFileError, OutputError, SchemaError
 from .records import RawTable, SurveyData, normalize_records, parse_crs
@@ -35,6 +36,7 @@ __all__ = [
     "read_districts",
     "read_surveys",
     "write_raster",
+    "write_report",
     "write_rejected",
     "write_table",
     "write_text",
@@ -644,4 +646,71 @@ def load_class_table(path: str | os.PathLike) -> dict[int, str]:
             out[int(str(k).strip())] = str(v).strip()
         except ValueError:
             raise SchemaError(f"{path}: class value {k!r} is not a whole number") from None
+    return out
+
+
+# --------------------------------------------------------------------------- reports
+
+REPORT_FORMATS = (".csv", ".xlsx", ".gpkg", ".html")
+
+
+def write_report(report, path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = ()):
+    """Write a validation report: .csv (findings), .xlsx (summary, findings, files),
+    .gpkg (findings with their geometries) or .html (a readable page)."""
+    import html as _html
+
+    out = check_output_path(path, inputs)
+    suffix = out.suffix.lower()
+    if suffix not in REPORT_FORMATS:
+        raise OutputError(
+            f"{out}: unknown report format {suffix!r}; use {', '.join(REPORT_FORMATS)}"
+        )
+    findings = report.findings
+    plain = pd.DataFrame(findings.drop(columns="geometry", errors="ignore"))
+    plain["geometry_wkt"] = [
+        None if g is None else shapely.to_wkt(g, rounding_precision=7) for g in findings.geometry
+    ]
+    with _atomic(out) as tmp:
+        if suffix == ".csv":
+            neutralise_formulas(plain).to_csv(tmp, index=False, encoding="utf-8")
+        elif suffix == ".xlsx":
+            with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+                for name, frame in (
+                    ("summary", report.summary),
+                    ("findings", plain),
+                    ("files", report.conservation),
+                ):
+                    neutralise_formulas(frame, xlsx=True).to_excel(xl, sheet_name=name, index=False)
+        elif suffix == ".gpkg":
+            gdf = findings.copy()
+            gdf[schema.SOURCE_ROW] = gdf[schema.SOURCE_ROW].astype("float64")
+            gdf.to_file(tmp, driver="GPKG", layer="findings", engine="pyogrio")
+        else:
+            e = _html.escape
+
+            def table(frame: pd.DataFrame) -> str:
+                head = "".join(f"<th>{e(str(c))}</th>" for c in frame.columns)
+                body = "".join(
+                    "<tr>"
+                    + "".join(f"<td>{e('' if pd.isna(v) else str(v))}</td>" for v in row)
+                    + "</tr>"
+                    for row in frame.itertuples(index=False)
+                )
+                return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+            page = (
+                "<!doctype html><html><head><meta charset='utf-8'>"
+                "<title>mineland validation</title>"
+                "<style>body{font:14px system-ui,sans-serif;margin:2em}"
+                "table{border-collapse:collapse}"
+                "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}"
+                ".error{color:#b00}</style></head><body>"
+                "<h1>Validation report</h1>"
+                f"<p>{report.errors} errors, {report.warnings} warnings.</p>"
+                f"<h2>Summary</h2>{table(report.summary)}"
+                f"<h2>Files: rows = used + rejected</h2>{table(report.conservation)}"
+                f"<h2>Findings</h2>{table(plain.drop(columns='geometry_wkt'))}"
+                "</body></html>"
+            )
+            tmp.write_text(page, encoding="utf-8")
     return out
