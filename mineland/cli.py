@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ._version import __version__
-from .accounting import parse_as_of, summarize, total_row
+from .accounting import account, parse_as_of, total_row
 from .errors import MinelandError
 from .io import check_output_path, read_districts, read_surveys, write_rejected, write_table
 from .schema import SUMMARY_COLUMNS
@@ -159,6 +159,10 @@ def common_input_options(fn):
     return fn
 
 
+def _hint(source: dict) -> str:
+    return " ".join(str(p) for p in [source["districts"], *source["surveys"]])
+
+
 def input_paths(source: dict) -> list[Path]:
     """Every file the command reads (outputs may not overwrite any of them)."""
     paths = [source["districts"], *source["surveys"]]
@@ -199,6 +203,21 @@ def _reason_kind(reason: str) -> str:
     kind = re.sub(r"\([^)]*\)", "", reason).split(":")[0].split(";")[0]
     kind = re.sub(r"'[^']*'|-?\d[\d.,]*", "…", kind)
     return re.sub(r"\s+", " ", kind).strip()
+
+
+def report_validation(dist, data, acc, inputs_hint: str) -> None:
+    """One line with the error and warning counts of the data, and how to see them."""
+    from .validate import validate
+
+    report = validate(dist, data, accounting=acc)
+    if report.errors or report.warnings:
+        click.echo(
+            f"validation: {report.errors:,} errors, {report.warnings:,} warnings; "
+            f"details: mineland validate {inputs_hint}",
+            err=True,
+        )
+    else:
+        click.echo("validation: no errors or warnings", err=True)
 
 
 def report_rejected(data, rejected_path: Path | None, output: Path | None, inputs) -> None:
@@ -308,7 +327,9 @@ def summarize_cmd(output, as_of, rejected_path, verbose, quiet, **source):
         check_output_path(output, inputs)
     with _Bar() as bar:
         dist, data = load_inputs(bar, **source)
-        summary = summarize(dist, data, as_of=as_of, progress=bar.callback("account"))
+        acc = account(dist, data, as_of=as_of, progress=bar.callback("account"))
+        summary = acc.summary
+        report_validation(dist, data, acc, _hint(source))
     report_rejected(data, rejected_path, output, inputs)
     meta = summary.attrs.get("mineland", {})
     if meta.get("records_undated"):
@@ -397,6 +418,7 @@ def map_cmd(
     with _Bar() as bar:
         dist, data = load_inputs(bar, **source)
         acc = account(dist, data, as_of=as_of, progress=bar.callback("account"))
+        report_validation(dist, data, acc, _hint(source))
         all_sources = [
             f"District boundaries: {Path(source['districts']).name}",
             "Survey records: " + ", ".join(Path(s).name for s in source["surveys"]),

@@ -677,7 +677,7 @@ def write_report(report, path: str | os.PathLike, *, inputs: Iterable[str | os.P
             with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
                 for name, frame in (
                     ("summary", report.summary),
-                    ("findings", plain),
+                    ("findings", plain.drop(columns="geometry_wkt")),  # see the .gpkg
                     ("files", report.conservation),
                 ):
                     neutralise_formulas(frame, xlsx=True).to_excel(xl, sheet_name=name, index=False)

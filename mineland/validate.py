@@ -144,10 +144,30 @@ class _Findings:
         )
         self.geoms.append(geom)
 
+    def add_many(self, check, messages, *, sources, rows, record_ids, geoms, areas) -> None:
+        """Many findings of one check at once (columns as sequences)."""
+        severity = CHECKS[check][0]
+        for m, src, row, rid, g, a in zip(
+            messages, sources, rows, record_ids, geoms, areas, strict=True
+        ):
+            self.rows.append(
+                {
+                    "check": check,
+                    "severity": severity,
+                    schema.SOURCE_FILE: src,
+                    schema.SOURCE_ROW: None if row is None or pd.isna(row) else int(row),
+                    "record_id": rid,
+                    "message": m,
+                    "area_ha": a,
+                }
+            )
+            self.geoms.append(g)
+
     def frame(self) -> gpd.GeoDataFrame:
         table = pd.DataFrame(self.rows, columns=FINDING_COLUMNS)
         table[schema.SOURCE_ROW] = table[schema.SOURCE_ROW].astype("Int64")
-        return gpd.GeoDataFrame(table, geometry=list(self.geoms) or None, crs=WGS84)
+        geometry = gpd.GeoSeries(list(self.geoms), index=table.index, crs=WGS84)
+        return gpd.GeoDataFrame(table, geometry=geometry, crs=WGS84)
 
 
 # --------------------------------------------------------------------------- names
@@ -228,27 +248,32 @@ def _from_rejected(data: SurveyData, f: _Findings) -> None:
 
 def _ids(records: gpd.GeoDataFrame, f: _Findings) -> None:
     ids = records["record_id"].astype(str)
-    made = [
-        rid == f"{str(src).replace(chr(92), '/').rsplit('/', 1)[-1]}#{row}"
-        for rid, src, row in zip(
-            ids, records[schema.SOURCE_FILE], records[schema.SOURCE_ROW], strict=True
-        )
-    ]
-    made = pd.Series(made, index=records.index)
-    for src, n in records[made].groupby(schema.SOURCE_FILE).size().items():
+    stem = (
+        records[schema.SOURCE_FILE].astype(str).str.replace("\\", "/").str.rsplit("/", n=1).str[-1]
+    )
+    made = ids == stem + "#" + records[schema.SOURCE_ROW].astype(str)
+    for src, n in records[made.to_numpy()].groupby(schema.SOURCE_FILE).size().items():
         f.add(
             "missing_record_id",
             f"{n} records have no record_id; made from file and row",
             source=src,
         )
     key = ids.str.strip().str.casefold().str.replace(r"\s+", " ", regex=True)
-    groups = records.groupby(key)["record_id"].agg(lambda s: sorted(set(map(str, s))))
-    for _, variants in groups[groups.map(len) > 1].items():
-        for _, r in records[records["record_id"].astype(str).isin(variants)].iterrows():
-            others = ", ".join(repr(v) for v in variants if v != str(r["record_id"]))
+    clash = key.duplicated(keep=False).to_numpy()
+    if not clash.any():
+        return
+    sub = records[clash]
+    variants = sub.groupby(key[clash].to_numpy())["record_id"].agg(
+        lambda v: sorted(set(map(str, v)))
+    )
+    for _, r in sub.iterrows():
+        group = variants[key[r.name]] if r.name in key.index else []
+        others = [v for v in group if v != str(r["record_id"])]
+        if others:
             f.add(
                 "duplicate_id_variant",
-                f"record_id {str(r['record_id'])!r} differs only in case or spacing from {others}",
+                f"record_id {str(r['record_id'])!r} differs only in case or spacing from "
+                + ", ".join(repr(v) for v in others),
                 source=r[schema.SOURCE_FILE],
                 row=r[schema.SOURCE_ROW],
                 record_id=r["record_id"],
@@ -295,9 +320,11 @@ def _geometry_checks(records: gpd.GeoDataFrame, f: _Findings, max_gap_km: float)
                     record_id=r["record_id"],
                     geom=shapely.LineString([a[k], b[k]]),
                 )
-        keys = shapely.to_wkb(shapely.normalize(geoms), hex=True)
+        keys = pd.Series(shapely.to_wkb(shapely.normalize(geoms), hex=True))
+        repeated = keys.duplicated(keep=False).to_numpy()
         first: dict[str, int] = {}
-        for i, k in enumerate(keys):
+        for i in np.flatnonzero(repeated):
+            k = keys.iloc[i]
             if k in first:
                 r0, r = areas.iloc[first[k]], areas.iloc[i]
                 f.add(
@@ -334,19 +361,21 @@ def _date_checks(records, f: _Findings, today: pd.Timestamp, start: pd.Timestamp
             )
     if "hazard_id" in records.columns:
         hazards = records[records["record_type"].isin(schema.HAZARD_TYPES)]
-        hazard_date = dict(zip(hazards["record_id"].astype(str), hazards["date"], strict=True))
+        hazard_date = pd.Series(hazards["date"].to_numpy(), index=hazards["record_id"].astype(str))
+        hazard_date = hazard_date[~hazard_date.index.duplicated()]
         releases = records[records["record_type"].isin(schema.RELEASE_TYPES)]
-        for _, r in releases[releases["hazard_id"].notna()].iterrows():
-            hd = hazard_date.get(str(r["hazard_id"]).strip())
-            if hd is not None and pd.notna(hd) and pd.notna(r["date"]) and r["date"] < hd:
-                f.add(
-                    "release_before_hazard",
-                    f"released {r['date'].date()}, before its hazard {r['hazard_id']!r} was "
-                    f"recorded ({hd.date()})",
-                    source=r[schema.SOURCE_FILE],
-                    row=r[schema.SOURCE_ROW],
-                    record_id=r["record_id"],
-                )
+        linked = releases["hazard_id"].astype("string").str.strip()
+        hd_all = linked.map(hazard_date)
+        early = (releases["date"] < hd_all).fillna(False).to_numpy(dtype=bool)
+        for (_, r), hd in zip(releases[early].iterrows(), hd_all[early], strict=True):
+            f.add(
+                "release_before_hazard",
+                f"released {r['date'].date()}, before its hazard {r['hazard_id']!r} was "
+                f"recorded ({hd.date()})",
+                source=r[schema.SOURCE_FILE],
+                row=r[schema.SOURCE_ROW],
+                record_id=r["record_id"],
+            )
     n_undated = int(dates.isna().sum())
     if n_undated:
         f.add("undated_records", f"{n_undated} records have no date; they count at every date")
@@ -360,6 +389,7 @@ def validate(
     start_date: object = None,
     today: object = None,
     max_vertex_gap_km: float = 5.0,
+    accounting=None,
 ) -> ValidationReport:
     """Check survey records and districts; report every problem found.
 
@@ -376,6 +406,9 @@ def validate(
         The day after which dates are in the future (default: today).
     max_vertex_gap_km
         Consecutive polygon vertices farther apart than this are flagged.
+    accounting
+        The :func:`mineland.account` of the same data without an as-of date, to
+        reuse instead of computing it again.
 
     Returns
     -------
@@ -399,7 +432,8 @@ def validate(
         today_ts = parse_as_of(today) if today is not None else pd.Timestamp(date.today())
         start = parse_as_of(start_date) if start_date is not None else None
         _date_checks(records, f, today_ts, start)
-    acc = account(dist, data)
+    reuse = accounting is not None and accounting.as_of is None
+    acc = accounting if reuse else account(dist, data)
     _spatial_checks(acc, records, dist, f)
     conservation = data.sources.copy()
     if len(conservation):
@@ -533,18 +567,24 @@ def _spatial_checks(acc, records: gpd.GeoDataFrame, dist: gpd.GeoDataFrame, f: _
         if len(a):
             inter = shapely.intersection(hp[a], hp[b])
             area = shapely.area(inter) / M2_PER_HA
-            for k in np.flatnonzero(area >= 1e-4):
-                ra, rb = records.iloc[h_idx[a[k]]], records.iloc[h_idx[b[k]]]
-                f.add(
-                    "overlapping_hazards",
-                    f"{ra['record_type']} {ra['record_id']!r} and {rb['record_type']} "
-                    f"{rb['record_id']!r} overlap: {area[k]:,.4f} ha recorded twice",
-                    source=rb[schema.SOURCE_FILE],
-                    row=rb[schema.SOURCE_ROW],
-                    record_id=rb["record_id"],
-                    geom=wgs(inter[k]),
-                    area=float(area[k]),
-                )
+            k = np.flatnonzero(area >= 1e-4)
+            ids = records["record_id"].astype(str).to_numpy()[h_idx]
+            types = rtype[h_idx]
+            src = records[schema.SOURCE_FILE].to_numpy()[h_idx]
+            row = records[schema.SOURCE_ROW].to_numpy()[h_idx]
+            f.add_many(
+                "overlapping_hazards",
+                [
+                    f"{types[a[j]]} {ids[a[j]]!r} and {types[b[j]]} {ids[b[j]]!r} overlap: "
+                    f"{area[j]:,.4f} ha recorded twice"
+                    for j in k
+                ],
+                sources=src[b[k]],
+                rows=row[b[k]],
+                record_ids=ids[b[k]],
+                geoms=wgs(inter[k]) if len(k) else [],
+                areas=area[k].tolist(),
+            )
     if "status" in records.columns:
         status = records["status"].astype(str).str.strip().str.casefold()
         closed = hazard & status.isin(_CLOSED).to_numpy()

@@ -1,0 +1,389 @@
+"""Validation: one crafted case per check, an end-to-end run with injected faults,
+and a fuzz test that feeds broken values and geometries."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+from conftest import TEST_LAEA, districts_frame, sq
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import mineland
+from mineland.cli import main
+from mineland.validate import CHECKS, fold_name, names_match, validate
+
+TODAY = "2026-01-01"
+
+
+@pytest.fixture
+def districts():
+    return districts_frame({"Füzuli": sq(0, 0, 10_000), "Qubadlı": sq(10_000, 0, 10_000)})
+
+
+def write_csv(tmp_path, rows, name="s.csv", crs_wkt=True):
+    df = pd.DataFrame(rows)
+    path = tmp_path / name
+    df.to_csv(path, index=False)
+    return path
+
+
+def wkt(g) -> str:
+    """WKT of a TEST_LAEA geometry in lon/lat."""
+    return gpd.GeoSeries([g], crs=TEST_LAEA).to_crs(4326).iloc[0].wkt
+
+
+def clean_rows() -> list[dict]:
+    """A small dataset with nothing wrong: separate hazards, releases inside them."""
+    rows = []
+    for i in range(6):
+        x = 500 + i * 1500
+        rows.append(
+            {
+                "record_id": f"H{i}",
+                "record_type": "SHA" if i % 2 else "CHA",
+                "date": "2021-03-01",
+                "hazard_id": "",
+                "wkt": wkt(sq(x, 500, 1000)),
+            }
+        )
+        rows.append(
+            {
+                "record_id": f"R{i}",
+                "record_type": ["cleared", "reduced", "cancelled"][i % 3],
+                "date": "2023-05-01",
+                "hazard_id": f"H{i}",
+                "wkt": wkt(sq(x + 100, 600, 500)),
+            }
+        )
+    rows.append(
+        {
+            "record_id": "D1",
+            "record_type": "device",
+            "date": "2023-05-01",
+            "hazard_id": "",
+            "wkt": wkt(shapely.Point(700, 700)),
+        }
+    )
+    return rows
+
+
+def run_validate(tmp_path, districts, rows, **kw):
+    path = write_csv(tmp_path, rows)
+    data = mineland.read_surveys(path, crs="EPSG:4326", on_file_error="reject")
+    return validate(districts, data, today=TODAY, **kw)
+
+
+def found(report) -> set[tuple[str, str | None]]:
+    f = report.findings
+    ids = [None if pd.isna(v) else v for v in f["record_id"]]
+    return set(zip(f["check"], ids, strict=True))
+
+
+def test_clean_data_has_no_findings(tmp_path, districts):
+    report = run_validate(tmp_path, districts, clean_rows())
+    assert found(report) == set()
+    assert report.exit_code() == 0 and report.exit_code(strict=True) == 0
+    assert report.conservation["balanced"].all()
+
+
+def test_end_to_end_every_injected_fault_is_found_and_nothing_else(tmp_path, districts):
+    rows = clean_rows()
+    bow = shapely.Polygon([(200, 8000), (1200, 9000), (1200, 8000), (200, 9000), (200, 8000)])
+    far = shapely.Polygon([(3000, 3000), (3100, 3000), (9500, 9500), (3000, 3000)])
+    faults = [
+        (
+            {
+                "record_id": "F1",
+                "record_type": "Minefeld",
+                "date": "2021-01-01",
+                "wkt": wkt(sq(500, 5000)),
+            },
+            "unknown_record_type",
+        ),
+        (
+            {
+                "record_id": "F2",
+                "record_type": "SHA",
+                "date": "2021-13-45",
+                "wkt": wkt(sq(500, 5000)),
+            },
+            "bad_date",
+        ),
+        (
+            {
+                "record_id": "F3",
+                "record_type": "device",
+                "quantity": "-3",
+                "wkt": wkt(shapely.Point(10, 10)),
+            },
+            "bad_count",
+        ),
+        (
+            {"record_id": "H1", "record_type": "SHA", "wkt": wkt(sq(500, 7000))},
+            "duplicate_record_id",
+        ),
+        ({"record_id": "F5", "record_type": "CHA", "wkt": "POLYGON EMPTY"}, "empty_geometry"),
+        (
+            {"record_id": "F6", "record_type": "cleared", "wkt": wkt(shapely.Point(5, 5))},
+            "wrong_geometry_type",
+        ),
+        (
+            {"record_id": "F7", "record_type": "SHA", "date": "2022-01-01", "wkt": wkt(bow)},
+            "repaired_geometry",
+        ),
+        (
+            {"record_id": "F8", "record_type": "SHA", "date": "2022-01-01", "wkt": wkt(far)},
+            "long_edge",
+        ),
+        (
+            {
+                "record_id": "F9",
+                "record_type": "CHA",
+                "date": "2022-01-01",
+                "wkt": wkt(sq(50_000, 500)),
+            },
+            "outside_districts",
+        ),
+        (
+            {
+                "record_id": "F10",
+                "record_type": "SHA",
+                "date": "2030-01-01",
+                "wkt": wkt(sq(12_000, 8000, 300)),
+            },
+            "future_date",
+        ),
+        (
+            {
+                "record_id": "F11",
+                "record_type": "cleared",
+                "date": "2020-01-01",
+                "hazard_id": "H2",
+                "wkt": wkt(sq(3100, 700, 200)),
+            },
+            "release_before_hazard",
+        ),
+        (
+            {
+                "record_id": "f12 ",
+                "record_type": "SHA",
+                "date": "2022-01-01",
+                "wkt": wkt(sq(15_000, 8000, 300)),
+            },
+            "duplicate_id_variant",
+        ),
+        (
+            {
+                "record_id": "F12",
+                "record_type": "SHA",
+                "date": "2022-01-01",
+                "wkt": wkt(sq(16_000, 8000, 300)),
+            },
+            "duplicate_id_variant",
+        ),
+        (
+            {
+                "record_id": "F13",
+                "record_type": "reduced",
+                "date": "2023-01-01",
+                "wkt": wkt(sq(18_000, 5000, 500)),
+            },
+            "released_outside_hazard",
+        ),
+    ]
+    report = run_validate(tmp_path, districts, rows + [r for r, _ in faults])
+    got = found(report)
+    expected = {(check, row["record_id"].strip()) for row, check in faults}
+    # area-wide findings carry no record_id; the accounting check names the district
+    expected = {(c, None if c == "released_outside_hazard" else r) for c, r in expected}
+    # the bow-tie's record also crosses no other record; the long-edge polygon is valid
+    assert expected <= got, expected - got
+    assert got - expected == set(), got - expected
+    assert report.errors == 6 and report.exit_code() == 1
+
+
+def test_each_spatial_check(tmp_path, districts):
+    rows = clean_rows()
+    lon, lat = (
+        gpd.GeoSeries([shapely.Point(5000, 5000)], crs=TEST_LAEA).to_crs(4326).iloc[0].coords[0]
+    )
+    rows += [
+        {"record_id": "S1", "record_type": "device", "wkt": f"POINT ({lat} {lon})"},  # swapped
+        {"record_id": "O1", "record_type": "SHA", "wkt": wkt(sq(500, 500, 1000))},  # = H0
+        {"record_id": "C1", "record_type": "SHA", "status": "Closed", "wkt": wkt(sq(12_000, 5000))},
+        {
+            "record_id": "M1",
+            "record_type": "SHA",
+            "district": "Fizuli",
+            "wkt": wkt(sq(14_000, 5000, 300)),
+        },
+        {
+            "record_id": "M2",
+            "record_type": "SHA",
+            "district": "Gubadli",
+            "wkt": wkt(sq(14_500, 5000, 300)),
+        },
+    ]
+    report = run_validate(tmp_path, districts, rows, start_date="2022-01-01")
+    got = found(report)
+    assert ("swapped_lonlat", "S1") in got
+    assert ("overlapping_hazards", "O1") in got and ("duplicate_geometry", "O1") in got
+    ha = report.findings.query("check == 'overlapping_hazards'")["area_ha"].iloc[0]
+    assert ha == pytest.approx(100.0, rel=1e-4)  # a 1 km square recorded twice
+    assert ("closed_hazard_unreleased", "C1") in got
+    assert ("district_mismatch", "M1") in got  # Fizuli is in Qubadlı's place
+    assert ("district_mismatch", "M2") not in got  # Gubadli = Qubadlı
+    assert ("date_before_start", "H0") in got
+    assert ("undated_records", None) in got
+
+
+def test_district_overlaps_and_gaps(tmp_path):
+    d = districts_frame({"A": sq(0, 0, 6000), "B": sq(5000, 0, 6000), "C": sq(0, 6000, 11_000)})
+    ring = shapely.Polygon(sq(0, 20_000, 9000).exterior, [sq(3000, 23_000, 3000).exterior])
+    d = pd.concat([d, districts_frame({"Ring": ring})], ignore_index=True)
+    report = run_validate(tmp_path, gpd.GeoDataFrame(d, crs=4326), clean_rows())
+    f = report.findings
+    overlap = f[f["check"] == "district_overlap"]
+    assert len(overlap) == 1 and overlap["area_ha"].iloc[0] == pytest.approx(600.0, rel=1e-4)
+    gaps = f[f["check"] == "district_gap"]
+    assert gaps["area_ha"].max() == pytest.approx(900.0, rel=1e-4)
+
+
+def test_missing_crs_missing_column_and_unreadable_files(tmp_path, districts):
+    (tmp_path / "nocrs.csv").write_text(
+        'record_id,record_type,wkt\nA,SHA,"POLYGON ((0 0,1 0,1 1,0 0))"\n'
+    )
+    (tmp_path / "nocol.csv").write_text("record_id,lon,lat\nB,46.6,39.8\n")
+    (tmp_path / "broken.geojson").write_text('{"type": "FeatureCollection", "features": [')
+    data = mineland.read_surveys(tmp_path, on_file_error="reject")
+    report = validate(districts, data, today=TODAY)
+    checks = set(report.findings["check"])
+    assert {"missing_crs", "missing_column", "unreadable_file"} <= checks
+    assert data.n_read == 2 and len(data.rejected) == 2  # both rows accounted for
+
+
+def test_other_crs_is_named(tmp_path, districts):
+    rows = [{"record_id": "G", "record_type": "device", "lon": 8_512_345.0, "lat": 4_412_345.0}]
+    path = write_csv(tmp_path, rows)
+    report = validate(districts, mineland.read_surveys(path, on_file_error="reject"), today=TODAY)
+    msg = report.findings.query("check == 'other_crs'")["message"].iloc[0]
+    assert "Gauss-Krüger zone 8" in msg and "EPSG:28408" in msg
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("Fuzuli", "Füzuli", True),
+        ("Fizuli District", "Füzuli", True),
+        ("Gubadli", "Qubadlı", True),
+        ("Jabrayil", "Cəbrayıl", True),
+        ("Tartar", "Tərtər", True),
+        ("Khojaly", "Xocalı", True),
+        ("Shusha", "Lachin", False),
+        ("Agdam", "Agdash", False),
+    ],
+)
+def test_transliterated_names(a, b, same):
+    assert names_match(a, b) is same
+    assert fold_name("Cəbrayıl rayonu") == fold_name("Jabrayil")
+
+
+def test_validate_cli_outputs_and_exit_codes(tmp_path, districts):
+    districts.to_file(tmp_path / "d.geojson", engine="pyogrio")
+    clean = write_csv(tmp_path, clean_rows(), name="clean.csv")
+    runner = CliRunner()
+    base = ["validate", str(tmp_path / "d.geojson"), "--crs", "EPSG:4326"]
+    r = runner.invoke(main, [*base, str(clean)])
+    assert r.exit_code == 0, r.output
+    warn = write_csv(
+        tmp_path,
+        clean_rows() + [{"record_id": "X", "record_type": "SHA", "wkt": wkt(sq(50_000, 0))}],
+        name="warn.csv",
+    )
+    assert runner.invoke(main, [*base, str(warn)]).exit_code == 0
+    assert runner.invoke(main, [*base, str(warn), "--strict"]).exit_code == 1
+    bad = write_csv(
+        tmp_path,
+        clean_rows() + [{"record_id": "Y", "record_type": "nope", "wkt": wkt(sq(0, 0))}],
+        name="bad.csv",
+    )
+    r = runner.invoke(main, [*base, str(bad)])
+    assert r.exit_code == 1 and "unknown_record_type" in r.stdout and "Worst examples" in r.stdout
+    for ext in ("csv", "xlsx", "gpkg", "html"):
+        out = tmp_path / f"report.{ext}"
+        r = runner.invoke(main, [*base, str(bad), "-o", str(out)])
+        assert r.exit_code == 1 and out.exists()
+    assert "unknown record_type" in (tmp_path / "report.html").read_text()
+    findings = gpd.read_file(tmp_path / "report.gpkg")
+    assert "unknown_record_type" in set(findings["check"])
+    assert runner.invoke(main, [*base, str(bad), "-o", str(bad)]).exit_code == 2  # input
+
+
+def test_report_text_is_escaped_and_neutralised(tmp_path, districts):
+    rows = clean_rows() + [
+        {"record_id": "=cmd()", "record_type": "<script>x</script>", "wkt": wkt(sq(0, 0))}
+    ]
+    report = run_validate(tmp_path, districts, rows)
+    from mineland.io import write_report
+
+    html = write_report(report, tmp_path / "r.html").read_text()
+    assert "<script>x</script>" not in html and "&lt;script&gt;" in html
+    csv = pd.read_csv(write_report(report, tmp_path / "r.csv"))
+    assert not csv["record_id"].astype(str).str.startswith("=").any()
+
+
+def test_every_check_has_a_severity():
+    assert {sev for sev, _ in CHECKS.values()} <= {"error", "warning", "info"}
+
+
+_values = st.one_of(
+    st.none(),
+    st.text(max_size=12),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True),
+    st.sampled_from(
+        ["SHA", "cha", "clearance", "device", "incident", "2021-02-30", "31.12.2021", ""]
+    ),
+)
+_wkt = st.one_of(
+    st.sampled_from(
+        [
+            "POLYGON ((0 0, 1 1, 1 0, 0 1, 0 0))",
+            "POLYGON ((0 0, 1 1))",
+            "POLYGON EMPTY",
+            "POINT (nan nan)",
+            "LINESTRING (0 0, 1 1)",
+            "GEOMETRYCOLLECTION (POINT (1 1))",
+            "POLYGON ((46.5 39.7, 46.6 39.7, 46.6 39.8, 46.5 39.7))",
+            "MULTIPOINT (1 1, 2 2)",
+            "POLYGON ((1e308 1e308, -1e308 1e308, 0 0, 1e308 1e308))",
+            "garbage",
+            "",
+        ]
+    ),
+    st.text(max_size=20),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.tuples(_values, _values, _values, _values, _wkt), min_size=1, max_size=8))
+def test_fuzz_readers_and_validate_never_crash(tmp_path_factory, rows):
+    tmp = tmp_path_factory.mktemp("fuzz")
+    df = pd.DataFrame(rows, columns=["record_id", "record_type", "date", "quantity", "wkt"])
+    df.to_csv(tmp / "f.csv", index=False, quoting=csv.QUOTE_ALL)  # cells may hold \r
+    data = mineland.read_surveys(tmp / "f.csv", crs="EPSG:4326", on_file_error="reject")
+    unreadable = data.sources["error"].notna().any() if "error" in data.sources else False
+    assert data.n_read == len(rows) or unreadable  # a NUL byte makes the file unreadable
+    d = districts_frame({"A": sq(0, 0, 10_000)})
+    report = validate(d, data, today=TODAY)
+    assert set(report.findings["severity"]) <= {"error", "warning", "info"}
+    json.dumps(report.summary.to_dict())
