@@ -205,7 +205,7 @@ def _reason_kind(reason: str) -> str:
     return re.sub(r"\s+", " ", kind).strip()
 
 
-def report_validation(dist, data, acc, inputs_hint: str) -> None:
+def report_validation(dist, data, acc, inputs_hint: str):
     """One line with the error and warning counts of the data, and how to see them."""
     from .validate import validate
 
@@ -218,6 +218,7 @@ def report_validation(dist, data, acc, inputs_hint: str) -> None:
         )
     else:
         click.echo("validation: no errors or warnings", err=True)
+    return report
 
 
 def report_rejected(data, rejected_path: Path | None, output: Path | None, inputs) -> None:
@@ -418,7 +419,7 @@ def map_cmd(
     with _Bar() as bar:
         dist, data = load_inputs(bar, **source)
         acc = account(dist, data, as_of=as_of, progress=bar.callback("account"))
-        report_validation(dist, data, acc, _hint(source))
+        report = report_validation(dist, data, acc, _hint(source))
         all_sources = [
             f"District boundaries: {Path(source['districts']).name}",
             "Survey records: " + ", ".join(Path(s).name for s in source["surveys"]),
@@ -442,6 +443,7 @@ def map_cmd(
             sources=all_sources,
             density=grid,
             landcover=impact,
+            findings=report,
         )
         path = save_map(m, output, offline=offline, inputs=inputs)
     report_rejected(data, rejected_path, output, inputs)
@@ -583,6 +585,19 @@ def _print_validation(report) -> None:
                 console.print(
                     Text(plain(f"  {f['severity']:<7} {f['check']}: {where}{rid} {f['message']}"))
                 )
+    if len(report.conservation):
+        files = Table(title="Input rows: used + rejected", header_style="bold")
+        for col in ("file", "rows", "used", "rejected", "balanced"):
+            files.add_column(col, justify="left" if col == "file" else "right")
+        for _, r in report.conservation.iterrows():
+            files.add_row(
+                Text(plain(Path(str(r["source_file"])).name)),
+                f"{int(r['rows']):,}",
+                f"{int(r['used']):,}",
+                f"{int(r['rejected']):,}",
+                "yes" if r["balanced"] else Text("NO", style="red"),
+            )
+        console.print(files)
     console.print(Text(f"{report.errors:,} errors, {report.warnings:,} warnings", style="bold"))
 
 

@@ -113,6 +113,8 @@ _ZERO = "#F2F2F2"
 CLASS_BUDGET = 12_000_000
 #: Above this many records the raw-records layer is left out (with a note).
 RAW_LIMIT = 20_000
+#: At most this many validation findings are drawn (errors first); the label says so.
+FINDINGS_LIMIT = 5_000
 
 
 # --------------------------------------------------------------------------- helpers
@@ -595,6 +597,34 @@ def _density_overlay(array: np.ndarray, profile: dict) -> dict:
     }
 
 
+def _findings_layer(report) -> tuple[str | None, str]:
+    """Validation findings with a geometry, as GeoJSON for a map layer."""
+    if report is None or len(report.findings) == 0:
+        return None, ""
+    f = report.findings[~report.findings.geometry.is_empty & report.findings.geometry.notna()]
+    if len(f) == 0:
+        return None, ""
+    total = len(f)
+    order = f["severity"].map({"error": 0, "warning": 1, "info": 2}).fillna(3)
+    f = f.assign(_o=order).sort_values("_o", kind="stable").head(FINDINGS_LIMIT).drop(columns="_o")
+    props = [
+        {
+            "v": [
+                r["check"],
+                r["severity"],
+                r["record_id"] if isinstance(r["record_id"], str) else None,
+                r["message"],
+            ]
+        }
+        for _, r in f.iterrows()
+    ]
+    geoms = _round_coords(np.asarray(f.geometry.array, dtype=object), 6)
+    errors = int((f["severity"] == "error").sum())
+    shown = f"{len(f):,}" if len(f) == total else f"worst {len(f):,} of {total:,}"
+    label = f"Data-quality findings ({shown}; {errors:,} errors)"
+    return _geojson_collection(geoms, props), label
+
+
 class _Raw(Element):
     """Text that goes into the page as it is.
 
@@ -662,6 +692,7 @@ def make_map(
     sources: Sequence[str] = (),
     density: tuple[np.ndarray, dict] | None = None,
     landcover: pd.DataFrame | None = None,
+    findings=None,
 ) -> folium.Map:
     """An interactive Leaflet map of the accounting.
 
@@ -689,6 +720,9 @@ def make_map(
     landcover
         The table of :func:`mineland.landcover_impact`; district popups then list the
         contaminated hectares by land-cover class.
+    findings
+        A :class:`~mineland.validate.ValidationReport`: its findings that have a
+        geometry become a layer (off by default), coloured by severity.
 
     Returns
     -------
@@ -793,6 +827,7 @@ def make_map(
         ],
         "density": overlay["legend"] if overlay else None,
     }
+    findings_json, findings_label = _findings_layer(findings)
     raw_count = 0 if records is None else int(records["record_type"].isin(schema.AREA_TYPES).sum())
     cfg_small = {
         "baseLayers": base_layers,
@@ -807,11 +842,15 @@ def make_map(
         "panel": panel,
         "bounds": [[float(miny), float(minx)], [float(maxy), float(maxx)]],
         "density": overlay,
+        "findings": "@@FINDINGS@@" if findings_json else None,
+        "findingsLabel": findings_label,
     }
     data = script_json(cfg_small)
     data = data.replace('"@@DISTRICTS@@"', districts_json, 1)
     if raw_json:
         data = data.replace('"@@RAW@@"', raw_json, 1)
+    if findings_json:
+        data = data.replace('"@@FINDINGS@@"', findings_json, 1)
 
     if m is None:
         m = folium.Map(

@@ -389,6 +389,31 @@ def _normalize_table(
         )
         geoms[out] = None
     live = np.equal(reason, None)
+    use = source_crs.area_of_use if source_crs.is_projected else None
+    if use is not None and live.any():
+        # small numbers in a metre CRS: degrees, when they land outside the CRS's area
+        degrees = np.zeros(n, dtype=bool)
+        b = shapely.bounds(geoms[live])
+        small = (np.abs(b[:, [0, 2]]) <= 180).all(axis=1) & (np.abs(b[:, [1, 3]]) <= 90).all(axis=1)
+        if small.any():
+            idx = np.flatnonzero(live)[small]
+            at = shapely.bounds(to_wgs84(geoms[idx], source_crs))
+            outside = (
+                (at[:, 2] < use.west - 1)
+                | (at[:, 0] > use.east + 1)
+                | (at[:, 3] < use.south - 1)
+                | (at[:, 1] > use.north + 1)
+            )
+            degrees[idx[outside]] = True
+        reject(
+            degrees,
+            lambda i: (
+                f"coordinates {_coord_summary(geoms[i])} look like lon/lat degrees, but the "
+                f"file's CRS is {source_crs.name} (metres); is the CRS wrong?"
+            ),
+            "other_crs",
+        )
+    live = np.equal(reason, None)
     if live.any():
         try:
             geoms[live] = to_wgs84(geoms[live], source_crs)

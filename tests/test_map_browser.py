@@ -426,3 +426,36 @@ def test_density_layer_and_landcover_in_popups(browser, tmp_path):
     assert set(shown) == set(want["class_name"])
     for _, row in want.iterrows():
         assert number(shown[row["class_name"]]) == pytest.approx(row["contaminated_ha"], abs=0.051)
+
+
+def test_findings_layer_shows_bad_records(browser, tmp_path):
+    from mineland.validate import validate
+
+    d = districts_frame({"A": sq(0, 0, 10_000)})
+    s = frame(
+        [
+            {"record_id": "OUT", "record_type": "SHA", "geometry": sq(30_000, 0)},
+            {"record_id": "IN", "record_type": "SHA", "geometry": sq(1000, 1000)},
+            {"record_id": XSS_IMG, "record_type": "SHA", "geometry": sq(1000, 1000)},
+        ]
+    )
+    districts = mineland.districts.prepare_districts(d)
+    acc = mineland.account(districts, s)
+    report = validate(districts, s)
+    path = tmp_path / "findings.html"
+    save_map(make_map(acc, tiles="none", findings=report), path, offline=True)
+    page = Page(browser, path)
+    label = page.page.locator(".leaflet-control-layers-overlays label", has_text="findings")
+    assert "errors" in label.inner_text()
+    assert page.js("() => mineland.map.hasLayer(mineland.layers.findings)") is False
+    label.locator("input").click()
+    n = page.js("() => mineland.layers.findings.getLayers().length")
+    assert n == int(report.findings.geometry.notna().sum())
+    texts = page.js(
+        "() => mineland.layers.findings.getLayers()"
+        ".map(l => l.getPopup().getContent()(l).innerText)"
+    )
+    assert any("outside_districts" in t and "OUT" in t for t in texts)
+    assert any(XSS_IMG in t for t in texts)
+    assert page.js("() => window.__xss === undefined") is True
+    assert page.errors == []

@@ -387,3 +387,28 @@ def test_fuzz_readers_and_validate_never_crash(tmp_path_factory, rows):
     report = validate(d, data, today=TODAY)
     assert set(report.findings["severity"]) <= {"error", "warning", "info"}
     json.dumps(report.summary.to_dict())
+
+
+def test_reader_level_checks(tmp_path, districts):
+    rows = [
+        {"record_type": "SHA", "wkt": wkt(sq(500, 500))},  # no record_id column at all
+        {"record_type": "SHA", "wkt": "POLYGON ((0 0, 1"},  # unreadable
+        {"record_type": "SHA", "wkt": "POLYGON ((46.6 39.8, 46.6 39.8, 46.6 39.8, 46.6 39.8))"},
+    ]
+    path = write_csv(tmp_path, rows, name="noid.csv")
+    report = validate(districts, mineland.read_surveys(path, crs="EPSG:4326"), today=TODAY)
+    checks = set(report.findings["check"])
+    assert {"missing_record_id", "unreadable_geometry", "too_few_vertices"} <= checks
+    bow = shapely.Polygon([(0, 0), (1000, 1000), (1000, 0), (0, 1000), (0, 0)])
+    path = write_csv(
+        tmp_path, [{"record_id": "B", "record_type": "SHA", "wkt": wkt(bow)}], name="b.csv"
+    )
+    data = mineland.read_surveys(path, crs="EPSG:4326", on_invalid="reject")
+    assert set(validate(districts, data, today=TODAY).findings["check"]) == {"invalid_geometry"}
+    # degrees in a file that says it is in metres
+    path = write_csv(
+        tmp_path, [{"record_id": "U", "record_type": "device", "x": 46.6, "y": 39.8}], name="u.csv"
+    )
+    data = mineland.read_surveys(path, crs="EPSG:32638")
+    msg = validate(districts, data, today=TODAY).findings.query("check == 'other_crs'")["message"]
+    assert "look like lon/lat degrees" in msg.iloc[0]

@@ -424,6 +424,27 @@
       layers.density = image;
     }
 
+    if (cfg.findings) {
+      var severityColor = { error: "#C00000", warning: "#E07B00", info: "#2C7BB6" };
+      var findings = L.geoJSON(cfg.findings, {
+        style: function (f) {
+          var c = severityColor[f.properties.v[1]] || "#555";
+          return { color: c, weight: 2, fillColor: c, fillOpacity: 0.25 };
+        },
+        pointToLayer: function (f, latlng) {
+          var c = severityColor[f.properties.v[1]] || "#555";
+          return L.circleMarker(latlng, { radius: 7, color: c, weight: 2, fillOpacity: 0.5 });
+        },
+        onEachFeature: function (f, layer) {
+          layer.bindPopup(function () {
+            return recordTable("Finding", ["check", "severity", "record id", "message"], f.properties.v);
+          });
+        },
+      });
+      overlays[cfg.findingsLabel] = findings;
+      layers.findings = findings;
+    }
+
     cfg.points.forEach(function (group) {
       var layer = pointLayer(group);
       if (group.show) layer.addTo(map);
