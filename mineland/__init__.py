@@ -18,6 +18,7 @@ from .io import load_field_map, read_districts, read_surveys, write_table
 from .mapping import make_map, save_map
 from .raster import landcover_impact, rasterize_contamination
 from .records import SurveyData
+from .validate import ValidationReport, validate
 
 __all__ = [
     "Accounting",
@@ -28,6 +29,7 @@ __all__ = [
     "OutputError",
     "SchemaError",
     "SurveyData",
+    "ValidationReport",
     "__version__",
     "account",
     "landcover_impact",
@@ -38,6 +40,7 @@ __all__ = [
     "read_surveys",
     "save_map",
     "summarize",
+    "validate",
     "write_table",
 ]
 
