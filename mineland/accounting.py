@@ -232,11 +232,14 @@ def account(
     *,
     as_of: object = None,
     progress: Progress | None = None,
+    crs: pyproj.CRS | None = None,
 ) -> Accounting:
     """Work out the accounting classes and the per-district summary.
 
     See :func:`summarize` for the parameters; this returns an :class:`Accounting`
-    that also holds the class geometries (for maps) and diagnostics.
+    that also holds the class geometries (for maps) and diagnostics.  ``crs`` forces
+    the equal-area CRS (so that accountings at several dates can be combined);
+    by default one is fitted to the data.
     """
     as_of_ts = parse_as_of(as_of)
     steps = 6
@@ -256,9 +259,10 @@ def account(
     bounds = np.array(
         [dist.total_bounds, records.total_bounds if len(records) else dist.total_bounds]
     )
-    crs = equal_area_crs(
-        [bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()]
-    )
+    if crs is None:
+        crs = equal_area_crs(
+            [bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()]
+        )
 
     def project(geoms: np.ndarray) -> np.ndarray:
         return map_chunks(lambda chunk: _project(chunk, crs), geoms)

@@ -646,3 +646,61 @@ def validate_cmd(output, as_of, rejected_path, verbose, quiet, strict, start_dat
         path = write_report(report, output, inputs=inputs)
         click.echo(f"wrote {len(report.findings)} findings to {path}", err=True)
     sys.exit(report.exit_code(strict=strict))
+
+
+@main.command("progress")
+@common_input_options
+@click.option(
+    "--freq",
+    type=click.Choice(["year", "quarter", "month"]),
+    default="year",
+    show_default=True,
+    help="Length of the periods.",
+)
+@click.option("--start", callback=_valid_date, metavar="YYYY-MM-DD", help="First day covered.")
+@click.option("--end", callback=_valid_date, metavar="YYYY-MM-DD", help="Last day covered.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help=".csv, .json or .xlsx")
+@_friendly_errors
+def progress_cmd(output, as_of, rejected_path, verbose, quiet, freq, start, end, **source):
+    """Hectares released per district and period, and what remains at each period end.
+
+    \b
+    Example:
+      mineland progress data/boundaries/synthetic_districts.geojson data/surveys --freq quarter
+    """
+    from .progress import progress
+
+    _setup_logging(verbose, quiet)
+    inputs = input_paths(source)
+    if output is not None:
+        check_output_path(output, inputs)
+    with _Bar() as bar:
+        dist, data = load_inputs(bar, **source)
+        table = progress(dist, data, freq=freq, start=start, end=end)
+    report_rejected(data, rejected_path, output, inputs)
+    if output is not None:
+        out = table.assign(period_end=table["period_end"].dt.date.astype(str))
+        path = write_table(out, output, inputs=inputs)
+        click.echo(f"wrote {len(table)} rows to {path}", err=True)
+        return
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    totals = table.groupby("period_end").sum(numeric_only=True).reset_index()
+    t = Table(title=f"Progress by {freq} (all districts, ha)", header_style="bold")
+    cols = [
+        ("period_end", "period end"),
+        ("cleared_ha", "cleared"),
+        ("reduced_ha", "reduced"),
+        ("cancelled_ha", "cancelled"),
+        ("released_ha", "released to date"),
+        ("contaminated_ha", "contaminated at end"),
+        ("devices", "devices"),
+        ("incidents", "incidents"),
+    ]
+    for c, label in cols:
+        t.add_column(label, justify="left" if c == "period_end" else "right")
+    for _, r in totals.iterrows():
+        t.add_row(
+            str(r["period_end"].date()),
+            *(f"{r[c]:,.1f}" if c.endswith("_ha") else f"{int(r[c]):,}" for c, _ in cols[1:]),
+        )
+    console.print(t)
