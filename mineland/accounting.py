@@ -255,14 +255,10 @@ def account(
     records = _filter_as_of(records_all, as_of_ts)
     overlay_log = OverlayLog()
 
-    # one equal-area projection for everything
-    bounds = np.array(
-        [dist.total_bounds, records.total_bounds if len(records) else dist.total_bounds]
-    )
+    # one equal-area projection for everything, centred on the districts: the same
+    # at every as-of date, so that accountings at several dates add up exactly
     if crs is None:
-        crs = equal_area_crs(
-            [bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()]
-        )
+        crs = equal_area_crs(dist.total_bounds)
 
     def project(geoms: np.ndarray) -> np.ndarray:
         return map_chunks(lambda chunk: _project(chunk, crs), geoms)

@@ -33,8 +33,7 @@ def test_cumulative_figures_equal_summarize_at_each_period_end(demo):
         s = mineland.summarize(districts, surveys, as_of=t).set_index("district")
         g = group.set_index("district")
         for col in ("released_ha", "contaminated_ha"):
-            # the same accounting; only the centre of the equal-area projection differs
-            assert np.allclose(g[col], s.loc[g.index, col], rtol=1e-7, atol=1e-6), (t, col)
+            assert np.allclose(g[col], s.loc[g.index, col], rtol=1e-12, atol=1e-9), (t, col)
 
 
 def test_period_releases_add_up_to_the_cumulative(demo):
@@ -47,7 +46,8 @@ def test_period_releases_add_up_to_the_cumulative(demo):
         g = g.sort_values("period_end")
         flows = (g["cleared_ha"] + g["reduced_ha"] + g["cancelled_ha"]).cumsum()
         cumulative = g["released_ha"] - base["released_ha"].get(name, 0.0)
-        assert np.allclose(flows, cumulative, rtol=1e-6, atol=1e-4), name
+        # equal up to the slivers of overlays done on different dates
+        assert np.allclose(flows, cumulative, rtol=1e-4, atol=1e-3), name
     assert (table[["cleared_ha", "reduced_ha", "cancelled_ha"]] >= -1e-9).all().all()
     assert first == pd.Timestamp("2021-03-31")
 
