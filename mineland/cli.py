@@ -385,6 +385,11 @@ def summarize_cmd(output, as_of, rejected_path, verbose, quiet, **source):
     type=click.Path(path_type=Path),
     help="Land-cover raster: district popups list contaminated ha by class.",
 )
+@click.option(
+    "--timeline",
+    type=click.Choice(["year", "quarter", "month"]),
+    help="Add a time slider: contaminated land at the end of each period.",
+)
 @_friendly_errors
 def map_cmd(
     output,
@@ -399,6 +404,7 @@ def map_cmd(
     sources,
     density,
     landcover,
+    timeline,
     **source,
 ):
     """Write an interactive HTML map of the accounting.
@@ -435,6 +441,11 @@ def map_cmd(
 
             impact = landcover_impact(acc, None, landcover)
             all_sources.append(f"Land cover: {Path(landcover).name}")
+        table = None
+        if timeline:
+            from .progress import progress
+
+            table = progress(dist, data, freq=timeline, end=as_of)
         m = make_map(
             acc,
             metric=metric,
@@ -444,6 +455,7 @@ def map_cmd(
             density=grid,
             landcover=impact,
             findings=report,
+            progress=table,
         )
         path = save_map(m, output, offline=offline, inputs=inputs)
     report_rejected(data, rejected_path, output, inputs)
@@ -704,3 +716,36 @@ def progress_cmd(output, as_of, rejected_path, verbose, quiet, freq, start, end,
             *(f"{r[c]:,.1f}" if c.endswith("_ha") else f"{int(r[c]):,}" for c, _ in cols[1:]),
         )
     console.print(t)
+
+
+@main.command("report")
+@common_input_options
+@click.option(
+    "-o", "--output", required=True, type=click.Path(path_type=Path), help=".xlsx or .html"
+)
+@click.option("--title", help="Title of the report.")
+@_friendly_errors
+def report_cmd(output, as_of, rejected_path, verbose, quiet, title, **source):
+    """Write a report: a formatted Excel workbook or a printable HTML page.
+
+    Sheets: Summary (with totals), Progress by year, Validation, Validation findings,
+    Sources (inputs, CRS, as-of date, software version).  The HTML page has charts.
+
+    \b
+    Example:
+      mineland report data/boundaries/synthetic_districts.geojson data/surveys -o report.xlsx
+    """
+    from .io import write_report_file
+    from .report import build_report
+
+    _setup_logging(verbose, quiet)
+    if output.suffix.lower() not in (".xlsx", ".html"):
+        raise click.BadParameter("reports are written as .xlsx or .html", param_hint="-o")
+    inputs = input_paths(source)
+    check_output_path(output, inputs)
+    with _Bar() as bar:
+        dist, data = load_inputs(bar, **source)
+        rep = build_report(dist, data, as_of=as_of, title=title)
+        path = write_report_file(rep, output, inputs=inputs)
+    report_rejected(data, rejected_path, output, inputs)
+    click.echo(f"wrote {path}", err=True)

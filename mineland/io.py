@@ -37,6 +37,7 @@ __all__ = [
     "read_surveys",
     "write_raster",
     "write_report",
+    "write_report_file",
     "write_rejected",
     "write_table",
     "write_text",
@@ -713,4 +714,59 @@ def write_report(report, path: str | os.PathLike, *, inputs: Iterable[str | os.P
                 "</body></html>"
             )
             tmp.write_text(page, encoding="utf-8")
+    return out
+
+
+def write_report_file(report, path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = ()):
+    """Write a :class:`mineland.report.Report`: a formatted .xlsx workbook or .html page."""
+    from .report import report_html
+
+    out = check_output_path(path, inputs)
+    suffix = out.suffix.lower()
+    if suffix == ".html":
+        return write_text(out, report_html(report))
+    if suffix != ".xlsx":
+        raise OutputError(f"{out}: reports are written as .xlsx or .html")
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    sheets = {
+        "Summary": report.summary,
+        "Progress by year": report.progress,
+        "Validation": report.findings_summary,
+        "Validation findings": report.findings,
+        "Sources": report.sources,
+    }
+    with _atomic(out) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+        for name, frame in sheets.items():
+            neutralise_formulas(frame, xlsx=True).to_excel(xl, sheet_name=name, index=False)
+            ws = xl.sheets[name]
+            for cell in ws[1]:
+                cell.font = Font(bold=True)
+            ws.freeze_panes = "A2"
+            if ws.max_row > 1:
+                ws.auto_filter.ref = ws.dimensions
+            for k, col in enumerate(frame.columns, start=1):
+                letter = get_column_letter(k)
+                values = [str(col)] + [str(v) for v in frame[col].head(200)]
+                ws.column_dimensions[letter].width = min(60, max(8, max(map(len, values)) + 2))
+                fmt = None
+                if str(col).endswith("_ha"):
+                    fmt = "#,##0.0"
+                elif str(col).endswith("_pct"):
+                    fmt = "0.0"
+                elif str(col) in (
+                    "devices",
+                    "incidents",
+                    "killed",
+                    "injured",
+                    "hazard_records",
+                ):
+                    fmt = "#,##0"
+                if fmt:
+                    for row in ws.iter_rows(min_row=2, min_col=k, max_col=k):
+                        row[0].number_format = fmt
+            if name == "Summary" and ws.max_row > 1:
+                for cell in ws[ws.max_row]:
+                    cell.font = Font(bold=True)  # the totals row
     return out

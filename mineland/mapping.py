@@ -597,6 +597,27 @@ def _density_overlay(array: np.ndarray, profile: dict) -> dict:
     }
 
 
+def _timeline(table: pd.DataFrame | None, names: list[str]) -> dict | None:
+    """Per-period district colours (contaminated ha at each period end) for the slider."""
+    if table is None or len(table) == 0:
+        return None
+    wide = table.pivot_table(index="district", columns="period_end", values="contaminated_ha")
+    wide = wide.reindex(names).fillna(0.0)
+    color, steps = _color_steps(wide.to_numpy(dtype=float).ravel(), "contaminated_ha")
+    periods = [pd.Timestamp(c).date().isoformat() for c in wide.columns]
+    totals = table.groupby("period_end")["contaminated_ha"].sum().reindex(wide.columns)
+    released = table.groupby("period_end")["released_ha"].sum().reindex(wide.columns)
+    return {
+        "periods": periods,
+        "colors": {n: [color(float(v)) for v in wide.loc[n]] for n in names},
+        "labels": [
+            f"End of period {p}: {_fmt(t)} ha contaminated, {_fmt(r)} ha released to date"
+            for p, t, r in zip(periods, totals, released, strict=True)
+        ],
+        "steps": steps,
+    }
+
+
 def _findings_layer(report) -> tuple[str | None, str]:
     """Validation findings with a geometry, as GeoJSON for a map layer."""
     if report is None or len(report.findings) == 0:
@@ -693,6 +714,7 @@ def make_map(
     density: tuple[np.ndarray, dict] | None = None,
     landcover: pd.DataFrame | None = None,
     findings=None,
+    progress: pd.DataFrame | None = None,
 ) -> folium.Map:
     """An interactive Leaflet map of the accounting.
 
@@ -723,6 +745,9 @@ def make_map(
     findings
         A :class:`~mineland.validate.ValidationReport`: its findings that have a
         geometry become a layer (off by default), coloured by severity.
+    progress
+        The table of :func:`mineland.progress`: a time slider then colours the
+        districts by their contaminated hectares at the end of each period.
 
     Returns
     -------
@@ -842,6 +867,7 @@ def make_map(
         "panel": panel,
         "bounds": [[float(miny), float(minx)], [float(maxy), float(maxx)]],
         "density": overlay,
+        "timeline": _timeline(progress, list(inside["district"])),
         "findings": "@@FINDINGS@@" if findings_json else None,
         "findingsLabel": findings_label,
     }

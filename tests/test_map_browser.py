@@ -459,3 +459,32 @@ def test_findings_layer_shows_bad_records(browser, tmp_path):
     assert any(XSS_IMG in t for t in texts)
     assert page.js("() => window.__xss === undefined") is True
     assert page.errors == []
+
+
+def test_time_slider_recolours_districts(browser, tmp_path):
+    from mineland.progress import progress
+
+    districts = mineland.read_districts(DISTRICTS)
+    surveys = mineland.read_surveys(SURVEYS)
+    acc = mineland.account(districts, surveys)
+    table = progress(districts, surveys)
+    path = tmp_path / "time.html"
+    save_map(make_map(acc, tiles="none", progress=table), path, offline=True)
+    page = Page(browser, path)
+    name = districts["district"].iloc[0]
+    fill = "(n) => mineland.districtsByName[n].options.fillColor"
+    now = page.js(fill, name)
+    page.run("() => mineland.showPeriod(0)")
+    first = page.js(fill, name)
+    label = page.page.inner_text(".mineland-timeline-label")
+    year0 = table[table["period_end"] == table["period_end"].min()]
+    assert f"{year0['contaminated_ha'].sum():,.1f} ha contaminated" in label
+    total_now = acc.summary["contaminated_ha"].sum()
+    assert year0["contaminated_ha"].sum() < total_now  # releases were fewer, hazards fewer
+    page.page.locator(".mineland-timeline input").fill(str(table["period_end"].nunique()))
+    assert page.js(fill, name) == now and "Now" in page.page.inner_text(".mineland-timeline-label")
+    from mineland.mapping import _timeline
+
+    expected = _timeline(table, list(districts["district"]))["colors"][name][0]
+    assert first == expected
+    assert page.errors == []

@@ -277,6 +277,34 @@
     }).addTo(map);
   }
 
+  function addTimeline(map, districts, tl) {
+    // a slider over the period ends; the last position restores the map's own colours
+    var n = tl.periods.length;
+    control("bottomleft", function (div) {
+      div.classList.add("mineland-timeline");
+      el("div", "mineland-legend-title", "Contaminated land over time", div);
+      var input = el("input", "", null, div);
+      input.type = "range";
+      input.min = 0;
+      input.max = n;
+      input.value = n;
+      input.setAttribute("aria-label", "Period");
+      var label = el("div", "mineland-timeline-label", "Now (all records)", div);
+      function show(k) {
+        M.timelineIndex = k;
+        districts.resetStyle(); // the style function reads the period
+        label.textContent = k < n ? tl.labels[k] : "Now (all records)";
+      }
+      L.DomEvent.on(input, "input change", function () {
+        show(parseInt(input.value, 10));
+      });
+      M.showPeriod = function (k) {
+        input.value = k;
+        show(k);
+      };
+    }).addTo(map);
+  }
+
   /* ---------------------------------------------------------------- layers */
 
   function decodeRing(text) {
@@ -367,7 +395,9 @@
 
     var districts = L.geoJSON(cfg.districts, {
       style: function (f) {
-        return { color: "#333", weight: 1, fillColor: f.properties.color, fillOpacity: 0.55 };
+        var k = M.timelineIndex, tl = cfg.timeline;
+        var fill = tl && k !== undefined && k < tl.periods.length ? tl.colors[f.properties.name][k] : f.properties.color;
+        return { color: "#333", weight: 1, fillColor: fill, fillOpacity: 0.55 };
       },
       onEachFeature: function (f, layer) {
         layer.bindTooltip(f.properties.tooltip, { sticky: true }); // escaped by mineland
@@ -453,6 +483,7 @@
     });
 
     L.control.layers(bases, overlays, { collapsed: false, position: "topright" }).addTo(map);
+    if (cfg.timeline) addTimeline(map, districts, cfg.timeline);
     addSearch(map, districts, byName);
     addFullscreen(map);
     addMeasure(map);
