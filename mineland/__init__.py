@@ -16,6 +16,7 @@ from .accounting import Accounting, account, summarize
 from .errors import CRSError, DataError, InputFileError, MinelandError, OutputError, SchemaError
 from .io import load_field_map, read_districts, read_surveys, write_table
 from .mapping import make_map, save_map
+from .progress import progress
 from .raster import landcover_impact, rasterize_contamination
 from .records import SurveyData
 from .validate import ValidationReport, validate
@@ -35,6 +36,7 @@ __all__ = [
     "landcover_impact",
     "load_field_map",
     "make_map",
+    "progress",
     "rasterize_contamination",
     "read_districts",
     "read_surveys",
