@@ -239,7 +239,12 @@ def account(
     See :func:`summarize` for the parameters; this returns an :class:`Accounting`
     that also holds the class geometries (for maps) and diagnostics.  ``crs`` forces
     the equal-area CRS (so that accountings at several dates can be combined);
-    by default one is fitted to the data.
+    by default one is fitted to the districts.
+
+    Examples
+    --------
+    >>> acc = account(districts, surveys, as_of="2024-12-31")  # doctest: +SKIP
+    >>> acc.summary, acc.class_geometries("cleared")  # doctest: +SKIP
     """
     as_of_ts = parse_as_of(as_of)
     steps = 6

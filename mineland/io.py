@@ -327,7 +327,12 @@ def read_tables(
 
 
 def load_field_map(path: str | os.PathLike) -> dict[str, object]:
-    """Read a field map from a TOML or JSON file."""
+    """Read a field map from a TOML or JSON file.
+
+    Examples
+    --------
+    >>> read_surveys("imsma_export.shp", field_map=load_field_map("imsma.toml"))  # doctest: +SKIP
+    """
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"{path}: field map file not found")
@@ -515,7 +520,15 @@ def check_output_path(path: str | os.PathLike, inputs: Iterable[str | os.PathLik
 def write_table(
     frame: pd.DataFrame, path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = ()
 ) -> Path:
-    """Write a table by extension: .csv, .json, .geojson, .gpkg or .xlsx."""
+    """Write a table by extension: .csv, .json, .geojson, .gpkg or .xlsx.
+
+    Text cells that a spreadsheet would run as formulas are neutralised; an output
+    that is one of ``inputs`` is refused.
+
+    Examples
+    --------
+    >>> write_table(summarize(districts, surveys), "summary.xlsx")  # doctest: +SKIP
+    """
     out = check_output_path(path, inputs)
     suffix = out.suffix.lower()
     if suffix not in TABLE_FORMATS:

@@ -958,6 +958,10 @@ def save_map(
     With ``offline=True`` every script and style sheet is inlined from copies bundled
     with mineland, so the file works without a network (base map tiles aside; use
     ``tiles="none"`` for a map that makes no request at all).
+
+    Examples
+    --------
+    >>> save_map(make_map(account(districts, surveys)), "map.html", offline=True)  # doctest: +SKIP
     """
     from .io import check_output_path, write_text
 
