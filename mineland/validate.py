@@ -131,18 +131,15 @@ class _Findings:
         self.geoms: list[object] = []
 
     def add(self, check, message, *, source=None, row=None, record_id=None, geom=None, area=None):
-        self.rows.append(
-            {
-                "check": check,
-                "severity": CHECKS[check][0],
-                schema.SOURCE_FILE: source,
-                schema.SOURCE_ROW: None if row is None or pd.isna(row) else int(row),
-                "record_id": record_id,
-                "message": message,
-                "area_ha": area,
-            }
+        self.add_many(
+            check,
+            [message],
+            sources=[source],
+            rows=[row],
+            record_ids=[record_id],
+            geoms=[geom],
+            areas=[area],
         )
-        self.geoms.append(geom)
 
     def add_many(self, check, messages, *, sources, rows, record_ids, geoms, areas) -> None:
         """Many findings of one check at once (columns as sequences)."""
