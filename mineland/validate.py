@@ -72,6 +72,10 @@ CHECKS: dict[str, tuple[str, str]] = {
     "closed_hazard_unreleased": ("warning", "a hazard marked closed that is partly unreleased"),
     # district names
     "district_mismatch": ("warning", "the record's district attribute disagrees with its place"),
+    # the district layer itself
+    "district_repaired": ("warning", "an invalid district polygon repaired with make_valid"),
+    "district_dropped": ("warning", "a district feature without a polygon, left out"),
+    "district_unnamed": ("warning", "a district feature without a name"),
 }
 SEVERITIES = ("error", "warning", "info")
 _CLOSED = {"closed", "completed", "complete", "released", "cancelled", "canceled", "cleared"}
@@ -423,6 +427,14 @@ def validate(
     records = data.records
     f = _Findings()
     _from_rejected(data, f)
+    source = dist.attrs.get("source")
+    for name in dist.attrs.get("repaired", []):
+        f.add("district_repaired", f"district {name!r} was invalid and was repaired", source=source)
+    for text in dist.attrs.get("dropped", []):
+        f.add("district_dropped", text, source=source)
+    for name in dist["district"]:
+        if str(name).startswith("(unnamed feature "):
+            f.add("district_unnamed", f"a district has no name; shown as {name!r}", source=source)
     if len(records):
         _ids(records, f)
         _geometry_checks(records, f, max_vertex_gap_km)

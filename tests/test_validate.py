@@ -412,3 +412,16 @@ def test_reader_level_checks(tmp_path, districts):
     data = mineland.read_surveys(path, crs="EPSG:32638")
     msg = validate(districts, data, today=TODAY).findings.query("check == 'other_crs'")["message"]
     assert "look like lon/lat degrees" in msg.iloc[0]
+
+
+def test_district_layer_problems_are_findings(tmp_path):
+    bow = shapely.Polygon([(0, 0), (2000, 2000), (2000, 0), (0, 2000), (0, 0)])
+    d = districts_frame({"Bow": bow, "": sq(5000, 0)})
+    d = pd.concat(
+        [d, districts_frame({"Line": shapely.LineString([(0, 0), (1, 1)])})], ignore_index=True
+    )
+    d.to_file(tmp_path / "d.geojson", engine="pyogrio")
+    districts = mineland.read_districts(tmp_path / "d.geojson")
+    report = run_validate(tmp_path, districts, clean_rows())
+    checks = set(report.findings["check"])
+    assert {"district_repaired", "district_dropped", "district_unnamed"} <= checks
