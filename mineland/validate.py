@@ -134,7 +134,25 @@ class _Findings:
         self.rows: list[dict] = []
         self.geoms: list[object] = []
 
-    def add(self, check, message, *, source=None, row=None, record_id=None, geom=None, area=None):
+    def add(
+        self,
+        check,
+        message,
+        *,
+        rec=None,
+        source=None,
+        row=None,
+        record_id=None,
+        geom=None,
+        area=None,
+    ):
+        """One finding; ``rec`` (a record row) gives its file, row and record_id."""
+        if rec is not None:
+            source, row, record_id = (
+                rec[schema.SOURCE_FILE],
+                rec[schema.SOURCE_ROW],
+                rec["record_id"],
+            )
         self.add_many(
             check,
             [message],
@@ -237,9 +255,7 @@ def _from_rejected(data: SurveyData, f: _Findings) -> None:
         f.add(
             check,
             str(r["reason"]),
-            source=r[schema.SOURCE_FILE],
-            row=r[schema.SOURCE_ROW],
-            record_id=r["record_id"],
+            rec=r,
         )
     if "error" in data.sources.columns:
         for _, s in data.sources[data.sources["error"].notna()].iterrows():
@@ -275,9 +291,7 @@ def _ids(records: gpd.GeoDataFrame, f: _Findings) -> None:
                 "duplicate_id_variant",
                 f"record_id {str(r['record_id'])!r} differs only in case or spacing from "
                 + ", ".join(repr(v) for v in others),
-                source=r[schema.SOURCE_FILE],
-                row=r[schema.SOURCE_ROW],
-                record_id=r["record_id"],
+                rec=r,
             )
 
 
@@ -288,9 +302,7 @@ def _geometry_checks(records: gpd.GeoDataFrame, f: _Findings, max_gap_km: float)
         f.add(
             "repaired_geometry",
             str(r["repair"]),
-            source=r[schema.SOURCE_FILE],
-            row=r[schema.SOURCE_ROW],
-            record_id=r["record_id"],
+            rec=r,
             geom=r.geometry,
         )
     if len(areas):
@@ -316,9 +328,7 @@ def _geometry_checks(records: gpd.GeoDataFrame, f: _Findings, max_gap_km: float)
                     "long_edge",
                     f"consecutive vertices {dist[k] / 1000:,.1f} km apart, from "
                     f"({a[k, 0]:.6f}, {a[k, 1]:.6f}) to ({b[k, 0]:.6f}, {b[k, 1]:.6f})",
-                    source=r[schema.SOURCE_FILE],
-                    row=r[schema.SOURCE_ROW],
-                    record_id=r["record_id"],
+                    rec=r,
                     geom=shapely.LineString([a[k], b[k]]),
                 )
         keys = pd.Series(shapely.to_wkb(shapely.normalize(geoms), hex=True))
@@ -332,9 +342,7 @@ def _geometry_checks(records: gpd.GeoDataFrame, f: _Findings, max_gap_km: float)
                     "duplicate_geometry",
                     f"same geometry as record {r0['record_id']!r} ({r0[schema.SOURCE_FILE]} "
                     f"row {r0[schema.SOURCE_ROW]})",
-                    source=r[schema.SOURCE_FILE],
-                    row=r[schema.SOURCE_ROW],
-                    record_id=r["record_id"],
+                    rec=r,
                     geom=r.geometry,
                 )
             else:
@@ -347,18 +355,14 @@ def _date_checks(records, f: _Findings, today: pd.Timestamp, start: pd.Timestamp
         f.add(
             "future_date",
             f"date {r['date'].date()} is after today ({today.date()})",
-            source=r[schema.SOURCE_FILE],
-            row=r[schema.SOURCE_ROW],
-            record_id=r["record_id"],
+            rec=r,
         )
     if start is not None:
         for _, r in records[dates < start].iterrows():
             f.add(
                 "date_before_start",
                 f"date {r['date'].date()} is before the start {start.date()}",
-                source=r[schema.SOURCE_FILE],
-                row=r[schema.SOURCE_ROW],
-                record_id=r["record_id"],
+                rec=r,
             )
     if "hazard_id" in records.columns:
         hazards = records[records["record_type"].isin(schema.HAZARD_TYPES)]
@@ -373,9 +377,7 @@ def _date_checks(records, f: _Findings, today: pd.Timestamp, start: pd.Timestamp
                 "release_before_hazard",
                 f"released {r['date'].date()}, before its hazard {r['hazard_id']!r} was "
                 f"recorded ({hd.date()})",
-                source=r[schema.SOURCE_FILE],
-                row=r[schema.SOURCE_ROW],
-                record_id=r["record_id"],
+                rec=r,
             )
     n_undated = int(dates.isna().sum())
     if n_undated:
@@ -526,18 +528,14 @@ def _spatial_checks(acc, records: gpd.GeoDataFrame, dist: gpd.GeoDataFrame, f: _
                 f.add(
                     "swapped_lonlat",
                     "outside every district, but inside one with lon and lat swapped",
-                    source=r[schema.SOURCE_FILE],
-                    row=r[schema.SOURCE_ROW],
-                    record_id=r["record_id"],
+                    rec=r,
                     geom=geoms[i],
                 )
             else:
                 f.add(
                     "outside_districts",
                     f"outside every district, {distance[k] / 1000:,.2f} km from the nearest",
-                    source=r[schema.SOURCE_FILE],
-                    row=r[schema.SOURCE_ROW],
-                    record_id=r["record_id"],
+                    rec=r,
                     geom=geoms[i],
                 )
 
@@ -606,9 +604,7 @@ def _spatial_checks(acc, records: gpd.GeoDataFrame, dist: gpd.GeoDataFrame, f: _
                 f.add(
                     "closed_hazard_unreleased",
                     f"status {r['status']!r} but {area:,.2f} ha of it are not released",
-                    source=r[schema.SOURCE_FILE],
-                    row=r[schema.SOURCE_ROW],
-                    record_id=r["record_id"],
+                    rec=r,
                     geom=wgs(shapely.multipolygons(left)),
                     area=area,
                 )
@@ -625,8 +621,6 @@ def _spatial_checks(acc, records: gpd.GeoDataFrame, dist: gpd.GeoDataFrame, f: _
                 f.add(
                     "district_mismatch",
                     f"district attribute {str(given)!r} but the record lies in {actual!r}",
-                    source=r[schema.SOURCE_FILE],
-                    row=r[schema.SOURCE_ROW],
-                    record_id=r["record_id"],
+                    rec=r,
                     geom=geoms[i],
                 )
