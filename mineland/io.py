@@ -510,8 +510,13 @@ def check_output_path(path: str | os.PathLike, inputs: Iterable[str | os.PathLik
     target = out.resolve()
     for raw in inputs:
         src = Path(raw).resolve()
-        if target == src or (src.is_dir() and src in target.parents):
+        if target == src:
             raise OutputError(f"{out}: refusing to write over the input {raw}")
+        if src.is_dir() and src in target.parents:
+            raise OutputError(
+                f"{out}: refusing to write inside the input folder {raw} "
+                "(it would be read as input next time)"
+            )
     if out.exists() and out.is_dir():
         raise OutputError(f"{out}: is a folder")
     return out
