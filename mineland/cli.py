@@ -749,3 +749,47 @@ def report_cmd(output, as_of, rejected_path, verbose, quiet, title, **source):
         path = write_report_file(rep, output, inputs=inputs)
     report_rejected(data, rejected_path, output, inputs)
     click.echo(f"wrote {path}", err=True)
+
+
+@main.command("convert")
+@click.argument("surveys", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o", "--output", required=True, type=click.Path(path_type=Path), help="A new folder."
+)
+@click.option("--field-map", type=click.Path(path_type=Path), help="TOML/JSON field map.")
+@click.option("--crs", help="CRS of input files that declare none.")
+@click.option(
+    "--rows-per-part", type=int, default=250_000, show_default=True, help="Rows per file."
+)
+@click.option(
+    "--rejected",
+    "rejected_path",
+    type=click.Path(path_type=Path),
+    help="Where to write rejected rows.",
+)
+@click.option("-v", "--verbose", count=True)
+@click.option("-q", "--quiet", is_flag=True)
+@_friendly_errors
+def convert_cmd(surveys, output, field_map, crs, rows_per_part, rejected_path, verbose, quiet):
+    """Turn survey files into partitioned GeoParquet in the canonical schema.
+
+    \b
+    Example:
+      mineland convert data/surveys -o surveys.parquet
+    """
+    from .io import write_geoparquet
+
+    _setup_logging(verbose, quiet)
+    inputs = [*surveys] + ([field_map] if field_map else [])
+    check_output_path(output, inputs)
+    with _Bar() as bar:
+        data = read_surveys(*surveys, field_map=field_map, crs=crs, progress=bar.callback("read"))
+        click.echo(data.account(), err=True)
+        records = data.records.drop(columns=["repair"], errors="ignore")
+        path = write_geoparquet(records, output, rows_per_part=rows_per_part, inputs=inputs)
+    if len(data.rejected):
+        report_rejected(
+            data, rejected_path or output.with_name(f"{output.name}_rejected.csv"), None, inputs
+        )
+    parts = len(list(path.glob("part-*.parquet")))
+    click.echo(f"wrote {len(data.records):,} records in {parts} parts to {path}", err=True)

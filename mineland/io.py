@@ -38,6 +38,7 @@ __all__ = [
     "write_raster",
     "write_report",
     "write_report_file",
+    "write_geoparquet",
     "write_rejected",
     "write_table",
     "write_text",
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 #: File endings read through GDAL (a ``.gdb`` folder is a File Geodatabase).
 VECTOR_EXTENSIONS = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".kml", ".kmz", ".gdb")
+PARQUET_EXTENSIONS = (".parquet", ".geoparquet")
 CSV_EXTENSIONS = (".csv", ".tsv", ".txt")
 _WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape", "wkt_geom")
 _XY_COLUMNS = (
@@ -89,7 +91,9 @@ def find_input_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
         path = Path(raw)
         if not path.exists():
             raise InputFileError(f"{path}: no such file or folder")
-        if path.is_dir() and path.suffix.lower() != ".gdb":
+        if path.is_dir() and _is_parquet_dataset(path):
+            found.append(path)
+        elif path.is_dir() and path.suffix.lower() != ".gdb":
             inside = []
             for child in sorted(path.rglob("*")):
                 if any(p.suffix.lower() == ".gdb" for p in child.relative_to(path).parents):
@@ -97,6 +101,13 @@ def find_input_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
                 suffix = child.suffix.lower()
                 if child.is_dir() and suffix == ".gdb":
                     inside.append(child)
+                elif child.is_file() and suffix in PARQUET_EXTENSIONS:
+                    if not any(
+                        _is_parquet_dataset(p)
+                        for p in child.relative_to(path).parents
+                        if p != Path(".") and (path / p).is_dir()
+                    ):
+                        inside.append(child)
                 elif child.is_file() and suffix in VECTOR_EXTENSIONS + CSV_EXTENSIONS:
                     if suffix == ".json" and not _is_geojson_text(child):
                         log.info("%s: skipped, not GeoJSON", child)
@@ -117,6 +128,13 @@ def find_input_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
             seen.add(key)
             unique.append(p)
     return unique
+
+
+def _is_parquet_dataset(path: Path) -> bool:
+    """A folder of GeoParquet parts (what ``mineland convert`` writes)."""
+    return path.is_dir() and (
+        path.suffix.lower() in PARQUET_EXTENSIONS or any(path.glob("part-*.parquet"))
+    )
 
 
 # --------------------------------------------------------------------------- raw reading
@@ -160,10 +178,12 @@ def _gdal_warnings_to_log(path: Path):
         log.warning("%s: %s%s", path, text, f" ({count} times)" if count > 1 else "")
 
 
-def _read_layer(path: Path, layer: str | int | None) -> RawTable:
+def _read_layer(path: Path, layer: str | int | None, *, bbox=None) -> RawTable:
     try:
         with _gdal_warnings_to_log(path):
-            meta, _, wkb, field_data = pyogrio.raw.read(str(path), layer=layer, force_2d=True)
+            meta, _, wkb, field_data = pyogrio.raw.read(
+                str(path), layer=layer, force_2d=True, bbox=bbox
+            )
     except Exception as exc:  # pyogrio raises its own error types and OSError
         raise InputFileError(f"{path}: cannot read layer {layer!r}: {_first_line(exc)}") from None
     fields = list(meta["fields"])
@@ -305,19 +325,72 @@ class _StringIO:
         return self._buf.readline(*args)
 
 
+def _read_parquet(path: Path, bbox=None) -> RawTable:
+    try:
+        frame = gpd.read_parquet(path, bbox=bbox)
+    except Exception as exc:  # pyarrow raises many types
+        raise InputFileError(
+            f"{path}: not a readable GeoParquet file ({_first_line(exc)})"
+        ) from None
+    crs = None if frame.crs is None else pyproj.CRS.from_user_input(frame.crs)
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name)).reset_index(drop=True)
+    return RawTable(str(path), None, attrs, shapely.force_2d(geoms), crs)
+
+
+def _bbox_in(bbox, crs: pyproj.CRS | None):
+    """A lon/lat bounding box in another CRS (None when there is no box)."""
+    if bbox is None:
+        return None
+    if crs is None or crs.equals(pyproj.CRS.from_epsg(4326), ignore_axis_order=True):
+        return tuple(bbox)
+    t = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
+    return tuple(t.transform_bounds(*bbox, densify_pts=21))
+
+
+def _parquet_crs(path: Path) -> pyproj.CRS | None:
+    import pyarrow.parquet as pq
+
+    part = path if path.is_file() else next(iter(sorted(path.glob("*.parquet"))), None)
+    if part is None:
+        return None
+    try:
+        meta = json.loads(pq.read_schema(part).metadata[b"geo"])
+        column = meta["columns"][meta["primary_column"]]
+        return pyproj.CRS.from_user_input(column.get("crs") or "OGC:CRS84")
+    except (KeyError, TypeError, ValueError, OSError, pyproj.exceptions.CRSError):
+        return None
+
+
 def read_tables(
-    path: Path, *, layer: str | None = None, crs: object | None = None
+    path: Path,
+    *,
+    layer: str | None = None,
+    crs: object | None = None,
+    bbox: Sequence[float] | None = None,
 ) -> list[RawTable]:
-    """Read every spatial layer of one input (or the named one) into raw tables."""
+    """Read every spatial layer of one input (or the named one) into raw tables.
+
+    ``bbox`` (lon/lat) reads only the features that intersect it, through the
+    file's spatial index where it has one (GeoPackage, FlatGeobuf, GeoParquet...).
+    """
     suffix = path.suffix.lower()
     if path.is_file() and path.stat().st_size == 0:
         raise InputFileError(f"{path}: the file is empty")
     if suffix in CSV_EXTENSIONS:
         return [_read_csv(path, crs)]
+    if suffix in PARQUET_EXTENSIONS or _is_parquet_dataset(path):
+        return [_read_parquet(path, _bbox_in(bbox, _parquet_crs(path)))]
     if suffix not in VECTOR_EXTENSIONS:
         log.info("%s: unknown file ending; trying GDAL", path)
     layers = [layer] if layer is not None else _spatial_layers(path)
-    tables = [_read_layer(path, name) for name in layers]
+    tables = []
+    for name in layers:
+        box = None
+        if bbox is not None:
+            info_crs = pyogrio.read_info(str(path), layer=name).get("crs")
+            box = _bbox_in(bbox, pyproj.CRS.from_user_input(info_crs) if info_crs else None)
+        tables.append(_read_layer(path, name, bbox=box))
     if len(tables) == 1 and layer is None:
         tables[0].layer = None if len(layers) == 1 else tables[0].layer
     return tables
@@ -354,6 +427,7 @@ def read_surveys(
     crs: object | None = None,
     on_invalid: str = "fix",
     on_file_error: str = "raise",
+    bbox: Sequence[float] | None = None,
     progress: Progress | None = None,
 ) -> SurveyData:
     """Read mine action survey records from files and folders.
@@ -371,6 +445,10 @@ def read_surveys(
     on_invalid
         ``"fix"`` repairs invalid polygons with ``make_valid`` and notes it in the
         ``repair`` column, ``"reject"`` rejects them, ``"raise"`` raises.
+    bbox
+        ``(min lon, min lat, max lon, max lat)``: read only the features that
+        intersect this box (GeoPackage, FlatGeobuf, Shapefile and GeoParquet use their
+        spatial index), to work on a part of an input larger than memory.
     on_file_error
         ``"raise"`` (default) stops at a file that cannot be read or lacks a
         ``record_type`` column or a CRS; ``"reject"`` records it and goes on (what
@@ -398,7 +476,7 @@ def read_surveys(
         if progress:
             progress(f"reading {path.name}", k, len(files))
         try:
-            tables.extend(read_tables(path, crs=crs))
+            tables.extend(read_tables(path, crs=crs, bbox=bbox))
         except (InputFileError, SchemaError, CRSError) as exc:
             if on_file_error == "raise":
                 raise
@@ -787,4 +865,28 @@ def write_report_file(report, path: str | os.PathLike, *, inputs: Iterable[str |
             if name == "Summary" and ws.max_row > 1:
                 for cell in ws[ws.max_row]:
                     cell.font = Font(bold=True)  # the totals row
+    return out
+
+
+def write_geoparquet(
+    records: gpd.GeoDataFrame,
+    folder: str | os.PathLike,
+    *,
+    rows_per_part: int = 250_000,
+    inputs: Iterable[str | os.PathLike] = (),
+) -> Path:
+    """Write records as a partitioned GeoParquet dataset (``part-NNNNN.parquet``),
+    sorted along a Hilbert curve so that each part covers a compact area; every part
+    has a bounding-box covering column, so readers can skip parts by ``bbox``."""
+    out = check_output_path(folder, inputs)
+    if out.exists() and any(out.iterdir()):
+        raise OutputError(f"{out}: the folder exists and is not empty")
+    out.mkdir(parents=True, exist_ok=True)
+    if len(records):
+        order = np.argsort(records.geometry.hilbert_distance(), kind="stable")
+        records = records.iloc[order]
+    n_parts = max(1, -(-len(records) // rows_per_part))
+    for k in range(n_parts):
+        part = records.iloc[k * rows_per_part : (k + 1) * rows_per_part]
+        part.to_parquet(out / f"part-{k:05d}.parquet", write_covering_bbox=True, index=False)
     return out

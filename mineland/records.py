@@ -547,6 +547,9 @@ def _normalize_table(
     )
 
     keep = np.equal(reason, None)
+    provenance = (schema.SOURCE_FILE, schema.SOURCE_LAYER, schema.SOURCE_ROW, "repair")
+    # a file written by mineland keeps where its rows first came from
+    attrs = attrs.rename(columns={c: f"original_{c}" for c in provenance if c in attrs.columns})
     extra = [c for c in attrs.columns if c not in schema.CANONICAL_COLUMNS and c != "geometry"]
     data = {
         "record_id": ids,

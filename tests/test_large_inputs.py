@@ -1,0 +1,63 @@
+"""GeoParquet in and out, and reading only a bounding box."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+from conftest import ROOT
+
+import mineland
+from mineland.cli import main
+
+DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
+SURVEYS = ROOT / "data" / "surveys"
+BOX = (46.2, 39.5, 46.7, 39.9)
+
+
+def test_convert_round_trip_gives_the_same_hectares(tmp_path):
+    out = tmp_path / "surveys.parquet"
+    r = CliRunner().invoke(
+        main, ["convert", str(SURVEYS), "-o", str(out), "--rows-per-part", "1500"]
+    )
+    assert r.exit_code == 0, r.output
+    parts = sorted(out.glob("part-*.parquet"))
+    assert len(parts) == 4  # 5,310 records / 1,500
+    d = mineland.read_districts(DISTRICTS)
+    a = mineland.summarize(d, mineland.read_surveys(SURVEYS))
+    back = mineland.read_surveys(out)
+    b = mineland.summarize(d, back)
+    for col in ("contaminated_ha", "released_ha", "devices", "killed"):
+        assert b[col].sum() == pytest.approx(a[col].sum(), rel=1e-9)
+    assert "original_source_file" in back.records.columns
+    # a second conversion into the same folder is refused, as is writing over an input
+    r = CliRunner().invoke(main, ["convert", str(SURVEYS), "-o", str(out)])
+    assert r.exit_code == 2 and "folder" in r.stderr
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "parquet"])
+def test_bbox_reads_only_what_intersects(tmp_path, fmt):
+    full = mineland.read_surveys(SURVEYS).records
+    path = tmp_path / f"s.{fmt}"
+    if fmt == "gpkg":
+        full.to_crs(32638).to_file(path, engine="pyogrio")  # the box is lon/lat, the file UTM
+    else:
+        mineland.io.write_geoparquet(full, path, rows_per_part=1000)
+    part = mineland.read_surveys(path, bbox=BOX).records
+    expected = full[full.intersects(shapely.box(*BOX))]
+    assert set(expected["record_id"]) <= set(part["record_id"])
+    # the index may return a few more (bounding boxes touching the box), never the rest
+    assert len(part) < 0.5 * len(full)
+    assert len(part) <= len(expected) * 1.2 + 5
+
+
+def test_parquet_files_in_folders_are_found(tmp_path):
+    full = mineland.read_surveys(SURVEYS).records
+    (tmp_path / "in").mkdir()
+    full.iloc[:100].to_parquet(tmp_path / "in" / "a.parquet")
+    pd.DataFrame({"x": [1]}).to_csv(tmp_path / "in" / "notes.txt")
+    data = mineland.read_surveys(tmp_path / "in")
+    assert len(data.records) == 100
+    assert isinstance(data.records, gpd.GeoDataFrame)
