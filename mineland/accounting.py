@@ -233,13 +233,17 @@ def account(
     as_of: object = None,
     progress: Progress | None = None,
     crs: pyproj.CRS | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> Accounting:
     """Work out the accounting classes and the per-district summary.
 
     See :func:`summarize` for the parameters; this returns an :class:`Accounting`
     that also holds the class geometries (for maps) and diagnostics.  ``crs`` forces
     the equal-area CRS (so that accountings at several dates can be combined);
-    by default one is fitted to the districts.
+    by default one is fitted to the districts.  ``engine="dask"`` runs the class
+    arithmetic on dask (``scheduler``: a dask.distributed address); the class
+    geometries are then not kept (``classes`` is empty), the figures are the same.
 
     Examples
     --------
@@ -289,18 +293,27 @@ def account(
     if reinvalid.any():
         log.info("%d polygons became invalid when projected and were repaired", reinvalid.sum())
 
-    step("union and differences of the record classes", 2)
-    classes = _disjoint_classes(area_geoms, rtype, overlay_log)
-    step("releases and remaining hazards", 3)
-
-    step("areas per district", 4)
     n_zones = len(zones)
     table = {col: np.zeros(n_zones + 1) for col in CLASSES.values()}
-    with ThreadPoolExecutor(2) as pool:
-        zoned = pool.map(lambda name: area_by_zone(classes[name], zones, overlay_log), CLASSES)
-        for col, za in zip(CLASSES.values(), zoned, strict=True):
-            table[col][:n_zones] = za.per_zone / M2_PER_HA
-            table[col][n_zones] = za.outside / M2_PER_HA
+    if engine == "dask":
+        from .engine_dask import zone_class_areas
+
+        step("class arithmetic on dask", 2)
+        areas = zone_class_areas(area_geoms[is_area], rtype[is_area], zones, scheduler=scheduler)
+        for k, col in enumerate(CLASSES.values()):
+            table[col][:] = areas[:, k] / M2_PER_HA
+        classes = {name: np.empty(0, dtype=object) for name in CLASSES}
+    elif engine == "local":
+        step("union and differences of the record classes", 2)
+        classes = _disjoint_classes(area_geoms, rtype, overlay_log)
+        step("areas per district", 4)
+        with ThreadPoolExecutor(2) as pool:
+            zoned = pool.map(lambda name: area_by_zone(classes[name], zones, overlay_log), CLASSES)
+            for col, za in zip(CLASSES.values(), zoned, strict=True):
+                table[col][:n_zones] = za.per_zone / M2_PER_HA
+                table[col][n_zones] = za.outside / M2_PER_HA
+    else:
+        raise DataError(f"engine must be 'local' or 'dask', got {engine!r}")
 
     step("counting records, devices and incidents", 5)
     counts = {k: np.zeros(n_zones + 1, dtype=np.int64) for k in ("hazard_records", "devices")}
@@ -388,6 +401,8 @@ def summarize(
     *,
     as_of: object = None,
     progress: Progress | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Hectares of contaminated and released land per district.
 
@@ -401,6 +416,11 @@ def summarize(
     as_of
         Count only records dated on or before this day (undated records always count).
         A ``date``, ``datetime`` or ``"YYYY-MM-DD"``.
+    engine, scheduler
+        ``"local"`` (threads in this process) or ``"dask"`` (dask-geopandas spatial
+        partitions; ``scheduler`` is a dask.distributed address such as
+        ``"tcp://10.0.0.5:8786"``, by default dask's local threads).  Needs
+        ``pip install mineland[dask]``.
 
     Returns
     -------
@@ -415,7 +435,9 @@ def summarize(
     --------
     >>> summary = summarize(read_districts("d.gpkg"), read_surveys("s.gpkg"))  # doctest: +SKIP
     """
-    return account(districts, surveys, as_of=as_of, progress=progress).summary
+    return account(
+        districts, surveys, as_of=as_of, progress=progress, engine=engine, scheduler=scheduler
+    ).summary
 
 
 def total_row(summary: pd.DataFrame) -> pd.Series:

@@ -313,8 +313,18 @@ def main() -> None:
     type=click.Path(path_type=Path),
     help="Write the table: .csv, .json, .geojson, .gpkg or .xlsx.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where the accounting runs (dask needs mineland[dask]).",
+)
+@click.option(
+    "--scheduler", metavar="ADDRESS", help="dask.distributed scheduler, e.g. tcp://host:8786."
+)
 @_friendly_errors
-def summarize_cmd(output, as_of, rejected_path, verbose, quiet, **source):
+def summarize_cmd(output, as_of, rejected_path, verbose, quiet, engine, scheduler, **source):
     """Hectares contaminated and released per district.
 
     \b
@@ -328,9 +338,16 @@ def summarize_cmd(output, as_of, rejected_path, verbose, quiet, **source):
         check_output_path(output, inputs)
     with _Bar() as bar:
         dist, data = load_inputs(bar, **source)
-        acc = account(dist, data, as_of=as_of, progress=bar.callback("account"))
+        acc = account(
+            dist,
+            data,
+            as_of=as_of,
+            progress=bar.callback("account"),
+            engine=engine,
+            scheduler=scheduler,
+        )
         summary = acc.summary
-        report_validation(dist, data, acc, _hint(source))
+        report_validation(dist, data, acc if engine == "local" else None, _hint(source))
     report_rejected(data, rejected_path, output, inputs)
     meta = summary.attrs.get("mineland", {})
     if meta.get("records_undated"):
