@@ -2,8 +2,8 @@
 
 The plane is cut into disjoint zones, the districts plus tiles of the area outside
 them, so every piece of every record belongs to exactly one zone.  Records are
-partitioned spatially along a Hilbert curve into a dask-geopandas GeoDataFrame
-(persisted on the cluster, with its spatial partitions); each task
+partitioned spatially along a Hilbert curve and scattered to the workers once; each
+task
 takes a group of zones and only the record partitions whose extent meets them, clips
 the records to each zone and runs the same class arithmetic as the local engine.
 Because the zones are disjoint and clipping commutes with union and difference,
@@ -75,7 +75,6 @@ def zone_class_areas(
     dask.distributed cluster; otherwise on dask's local threads.
     """
     import dask
-    import dask_geopandas
     import geopandas as gpd
 
     from .accounting import CLASSES
@@ -89,41 +88,38 @@ def zone_class_areas(
     owner = np.concatenate([np.arange(n), np.full(len(tiles), n)])
     frame = gpd.GeoDataFrame({"record_type": rtype}, geometry=list(geoms))
     nparts = partitions or max(2, min(64, len(frame) // 20_000))
-    # Hilbert order, then contiguous partitions: each covers a compact area (what
-    # spatial_shuffle(by="hilbert") does, without sending the data around twice)
-    frame = frame.iloc[np.argsort(frame.geometry.hilbert_distance().to_numpy(), kind="stable")]
-    ddf = dask_geopandas.from_geopandas(frame, npartitions=nparts, sort=False)
-    client = None
-    if scheduler:
-        from distributed import Client
-
-        client = Client(scheduler)
-        ddf = client.persist(ddf)  # the records go to the workers once
-    ddf.calculate_spatial_partitions()
-    hulls = np.asarray(ddf.spatial_partitions.array, dtype=object)
-    parts = ddf.to_delayed()
-    centroids = shapely.centroid(all_zones)
-    order = np.argsort(
-        gpd.GeoSeries(centroids)
+    # spatial partitions: contiguous runs along a Hilbert curve, each covering a
+    # compact area (the ordering dask-geopandas' spatial_shuffle uses)
+    order = np.argsort(frame.geometry.hilbert_distance().to_numpy(), kind="stable")
+    chunks = [frame.iloc[idx] for idx in np.array_split(order, nparts) if len(idx)]
+    hulls = np.array([shapely.box(*c.total_bounds) for c in chunks], dtype=object)
+    zone_order = np.argsort(
+        gpd.GeoSeries(shapely.centroid(all_zones))
         .hilbert_distance(total_bounds=shapely.total_bounds(all_zones))
         .to_numpy()
     )
-    n_groups = groups or max(2, min(len(all_zones), 4 * nparts))
-    tasks, members = [], []
-    for group in np.array_split(order, n_groups):
-        if len(group) == 0:
-            continue
-        box = shapely.box(*shapely.total_bounds(all_zones[group]))
-        needed = [parts[i] for i in np.flatnonzero(shapely.intersects(hulls, box))]
-        tasks.append(dask.delayed(_group_task)(all_zones[group], *needed))
-        members.append(group)
-    if client is not None:
-        try:
-            outputs = client.compute(tasks, sync=True)
-        finally:
-            client.close()
+    n_groups = groups or max(2, min(len(all_zones), 4 * len(chunks)))
+    plan = []
+    for group in np.array_split(zone_order, n_groups):
+        if len(group):
+            box = shapely.box(*shapely.total_bounds(all_zones[group]))
+            plan.append((group, np.flatnonzero(shapely.intersects(hulls, box))))
+    if scheduler:
+        from distributed import Client
+
+        # a client of our own: the caller's default client is left alone
+        with Client(scheduler, set_as_default=False) as client:
+            scattered = client.scatter(chunks)
+            futures = [
+                client.submit(_group_task, all_zones[g], *[scattered[i] for i in need], pure=False)
+                for g, need in plan
+            ]
+            outputs = client.gather(futures)
     else:
+        tasks = [
+            dask.delayed(_group_task)(all_zones[g], *[chunks[i] for i in need]) for g, need in plan
+        ]
         outputs = dask.compute(*tasks, scheduler="threads")
-    for group, areas in zip(members, outputs, strict=True):
+    for (group, _), areas in zip(plan, outputs, strict=True):
         np.add.at(result, owner[group], areas)
     return result
