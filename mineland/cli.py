@@ -151,6 +151,13 @@ def common_input_options(fn):
             type=click.Path(path_type=Path),
             help="Where to write rejected rows (default: next to the output).",
         ),
+        click.option(
+            "--bbox",
+            type=float,
+            nargs=4,
+            metavar="W S E N",
+            help="Read only survey features meeting this lon/lat box (spatial index).",
+        ),
         click.option("-v", "--verbose", count=True, help="More messages (-vv for debugging)."),
         click.option("-q", "--quiet", is_flag=True, help="Only errors."),
     ]
@@ -179,6 +186,7 @@ def load_inputs(
     field_map,
     crs,
     on_invalid,
+    bbox=None,
     on_file_error="raise",
 ):
     """Read districts and surveys, print the input account line."""
@@ -189,6 +197,7 @@ def load_inputs(
         crs=crs,
         on_invalid=on_invalid,
         on_file_error=on_file_error,
+        bbox=bbox or None,
         progress=bar.callback("read"),
     )
     click.echo(plain(f"{len(dist)} districts from {districts}; {data.account()}"), err=True)

@@ -61,3 +61,13 @@ def test_parquet_files_in_folders_are_found(tmp_path):
     data = mineland.read_surveys(tmp_path / "in")
     assert len(data.records) == 100
     assert isinstance(data.records, gpd.GeoDataFrame)
+
+
+def test_bbox_on_the_command_line(tmp_path):
+    out = tmp_path / "s.csv"
+    args = ["summarize", str(DISTRICTS), str(SURVEYS), "-o", str(out), "--bbox", *map(str, BOX)]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    full = mineland.read_surveys(SURVEYS).records
+    n = int(r.stderr.split("read ")[1].split(" records")[0])
+    assert 0 < n < len(full)
