@@ -38,7 +38,7 @@ from .geometry import (
     subtract,
     union_parts,
 )
-from .records import WGS84, RawTable, SurveyData, normalize_records
+from .records import WGS84, SurveyData, as_survey_data
 
 __all__ = ["CLASSES", "Accounting", "account", "summarize"]
 
@@ -97,23 +97,10 @@ def parse_as_of(as_of: object) -> pd.Timestamp | None:
 
 
 def _as_records(surveys) -> gpd.GeoDataFrame:
-    if isinstance(surveys, SurveyData):
-        return surveys.records
-    if not isinstance(surveys, gpd.GeoDataFrame):
-        raise SchemaError("surveys must be a GeoDataFrame or the result of read_surveys()")
-    if surveys.attrs.get("mineland_normalized"):
-        return surveys
-    if surveys.crs is None:
+    if isinstance(surveys, gpd.GeoDataFrame) and surveys.crs is None:
         raise SchemaError("the survey GeoDataFrame has no CRS; set one with .set_crs()")
-    table = RawTable(
-        "surveys",
-        None,
-        pd.DataFrame(surveys.drop(columns=surveys.geometry.name)),
-        np.asarray(surveys.geometry.array, dtype=object),
-        pyproj.CRS.from_user_input(surveys.crs),
-    )
-    data = normalize_records([table])
-    if len(data.rejected):
+    data = as_survey_data(surveys)
+    if len(data.rejected) and not isinstance(surveys, SurveyData):
         reasons = data.rejected["reason"].value_counts().head(3)
         log.warning(
             "%d survey rows not used: %s",

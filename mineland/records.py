@@ -26,6 +26,7 @@ from .geometry import polygonal, repair
 __all__ = [
     "RawTable",
     "SurveyData",
+    "as_survey_data",
     "normalize_records",
     "parse_crs",
     "parse_dates",
@@ -703,3 +704,22 @@ def _reject_duplicate_ids(records: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, 
     kept = records.loc[~dup].reset_index(drop=True)
     kept.attrs = records.attrs
     return kept, rej
+
+
+def as_survey_data(surveys, *, on_file_error: str = "raise") -> SurveyData:
+    """Accept :func:`mineland.read_surveys`' result as it is, or check a GeoDataFrame
+    in the canonical schema the way the readers check a file."""
+    if isinstance(surveys, SurveyData):
+        return surveys
+    if not isinstance(surveys, gpd.GeoDataFrame):
+        raise SchemaError("surveys must be a GeoDataFrame or the result of read_surveys()")
+    if surveys.attrs.get("mineland_normalized"):
+        return SurveyData(surveys, _concat_rejected([]))
+    table = RawTable(
+        "surveys",
+        None,
+        pd.DataFrame(surveys.drop(columns=surveys.geometry.name)),
+        np.asarray(surveys.geometry.array, dtype=object),
+        None if surveys.crs is None else pyproj.CRS.from_user_input(surveys.crs),
+    )
+    return normalize_records([table], on_file_error=on_file_error)

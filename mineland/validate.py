@@ -30,7 +30,7 @@ from .geometry import (
     subtract,
     union_parts,
 )
-from .records import WGS84, RawTable, SurveyData, normalize_records
+from .records import WGS84, SurveyData, as_survey_data
 
 __all__ = ["CHECKS", "ValidationReport", "fold_name", "names_match", "validate"]
 
@@ -234,19 +234,6 @@ def names_match(a: object, b: object, *, threshold: float = 0.8) -> bool:
 # --------------------------------------------------------------------------- checks
 
 
-def _as_surveydata(surveys) -> SurveyData:
-    if isinstance(surveys, SurveyData):
-        return surveys
-    table = RawTable(
-        "surveys",
-        None,
-        pd.DataFrame(surveys.drop(columns=surveys.geometry.name)),
-        np.asarray(surveys.geometry.array, dtype=object),
-        None if surveys.crs is None else pyproj.CRS.from_user_input(surveys.crs),
-    )
-    return normalize_records([table], on_file_error="reject")
-
-
 def _from_rejected(data: SurveyData, f: _Findings) -> None:
     for _, r in data.rejected.iterrows():
         check = r.get("check")
@@ -424,7 +411,7 @@ def validate(
     >>> report = validate(read_districts("d.gpkg"), read_surveys("s"))  # doctest: +SKIP
     >>> report.summary  # doctest: +SKIP
     """
-    data = _as_surveydata(surveys)
+    data = as_survey_data(surveys, on_file_error="reject")
     dist = as_districts(districts)
     records = data.records
     f = _Findings()
