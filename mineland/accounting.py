@@ -73,6 +73,8 @@ class Accounting:
     districts: gpd.GeoDataFrame
     overlay_log: OverlayLog
     diagnostics: dict = field(default_factory=dict)
+    #: the districts in ``crs``, repaired and made disjoint, in summary order
+    zones: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
 
     def class_geometries(self, name: str) -> gpd.GeoSeries:
         """The polygons of one accounting class, in EPSG:4326."""
@@ -378,6 +380,7 @@ def account(
         districts=dist,
         overlay_log=overlay_log,
         diagnostics=diagnostics,
+        zones=zones,
     )
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from . import schema
-from .accounting import M2_PER_HA, Accounting, account, parse_as_of
+from .accounting import M2_PER_HA, account, parse_as_of
 from .districts import as_districts
 from .errors import DataError
 from .geometry import OverlayLog, area_by_zone, subtract, union_parts
@@ -28,14 +27,6 @@ FLOW_COUNTS = ("devices", "incidents", "killed", "injured")
 def _period_ends(start: pd.Timestamp, end: pd.Timestamp, freq: str) -> list[pd.Timestamp]:
     periods = pd.period_range(start, end, freq=FREQUENCIES[freq])
     return [p.end_time.normalize() for p in periods]
-
-
-def _zones(acc: Accounting) -> np.ndarray:
-    import pyproj
-
-    to_ea = pyproj.Transformer.from_crs("EPSG:4326", acc.crs, always_xy=True).transform
-    geoms = shapely.make_valid(np.asarray(acc.districts.geometry.array, dtype=object))
-    return shapely.transform(geoms, to_ea, interleaved=False)
 
 
 def progress(
@@ -96,7 +87,7 @@ def progress(
     )
     log = OverlayLog()
     previous = account(dist, records, as_of=baseline, crs=full.crs)
-    zones = _zones(full)
+    zones = full.zones
     names = list(dist["district"]) + [schema.OUTSIDE]
     rows = []
     for t in ends:

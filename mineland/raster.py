@@ -126,7 +126,7 @@ def density_grid(
             return geoms
         return shapely.transform(geoms, transform, interleaved=False)
 
-    zones = to_target(_zones(acc))
+    zones = to_target(acc.zones)
     parts = to_target(np.concatenate([acc.classes[k] for k in BY[by]]))
     everything = np.concatenate([zones, parts]) if len(parts) else zones
     minx, miny, maxx, maxy = shapely.total_bounds(everything)
@@ -160,13 +160,6 @@ def density_grid(
         "predictor": 3,
     }
     return density, profile
-
-
-def _zones(acc: Accounting) -> np.ndarray:
-    """District polygons in the accounting CRS, in summary order."""
-    to_ea = pyproj.Transformer.from_crs("EPSG:4326", acc.crs, always_xy=True).transform
-    geoms = np.asarray(acc.districts.geometry.array, dtype=object)
-    return shapely.transform(shapely.make_valid(geoms), to_ea, interleaved=False)
 
 
 def rasterize_contamination(
@@ -263,7 +256,7 @@ def landcover_impact(
         landcover = read_raster(landcover)
     names = _class_names(classes)
     acc = _as_accounting(districts, surveys, as_of)
-    zones = _zones(acc)
+    zones = acc.zones
     overlay_log = OverlayLog()
     groups = {
         "contaminated_ha": np.concatenate([acc.classes["cha"], acc.classes["sha"]]),
