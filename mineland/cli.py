@@ -6,6 +6,8 @@ import functools
 import logging
 import re
 import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -214,6 +216,27 @@ def _reason_kind(reason: str) -> str:
     return re.sub(r"\s+", " ", kind).strip()
 
 
+@dataclass
+class _Run:
+    bar: _Bar
+    dist: object
+    data: object
+    inputs: list[Path]
+
+
+@contextmanager
+def reading(source: dict, *, verbose, quiet, output=None, extra=(), on_file_error="raise"):
+    """What every reading command starts with: logging, the inputs (which outputs may
+    not overwrite), a progress bar, then the districts and surveys read."""
+    _setup_logging(verbose, quiet)
+    inputs = input_paths(source) + [Path(p) for p in extra if p]
+    if output is not None:
+        check_output_path(output, inputs)
+    with _Bar() as bar:
+        dist, data = load_inputs(bar, on_file_error=on_file_error, **source)
+        yield _Run(bar, dist, data, inputs)
+
+
 def report_validation(dist, data, acc, inputs_hint: str):
     """One line with the error and warning counts of the data, and how to see them."""
     from .validate import validate
@@ -341,12 +364,8 @@ def summarize_cmd(output, as_of, rejected_path, verbose, quiet, engine, schedule
       mineland summarize data/boundaries/synthetic_districts.geojson data/surveys
       mineland summarize districts.gpkg hazards.gpkg releases.shp --as-of 2024-12-31 -o out.xlsx
     """
-    _setup_logging(verbose, quiet)
-    inputs = input_paths(source)
-    if output is not None:
-        check_output_path(output, inputs)
-    with _Bar() as bar:
-        dist, data = load_inputs(bar, **source)
+    with reading(source, verbose=verbose, quiet=quiet, output=output) as run:
+        bar, dist, data, inputs = run.bar, run.dist, run.data, run.inputs
         acc = account(
             dist,
             data,
@@ -443,13 +462,10 @@ def map_cmd(
     from .accounting import account
     from .mapping import make_map, save_map
 
-    _setup_logging(verbose, quiet)
     if output.suffix.lower() not in (".html", ".htm"):
         raise click.BadParameter("the map is written as .html", param_hint="-o/--output")
-    inputs = input_paths(source) + ([landcover] if landcover else [])
-    check_output_path(output, inputs)
-    with _Bar() as bar:
-        dist, data = load_inputs(bar, **source)
+    with reading(source, verbose=verbose, quiet=quiet, output=output, extra=[landcover]) as run:
+        bar, dist, data, inputs = run.bar, run.dist, run.data, run.inputs
         acc = account(dist, data, as_of=as_of, progress=bar.callback("account"))
         report = report_validation(dist, data, acc, _hint(source))
         all_sources = [
@@ -515,11 +531,8 @@ def raster_cmd(output, as_of, rejected_path, verbose, quiet, resolution, grid_cr
     from .io import write_raster
     from .raster import density_grid
 
-    _setup_logging(verbose, quiet)
-    inputs = input_paths(source)
-    check_output_path(output, inputs)
-    with _Bar() as bar:
-        dist, data = load_inputs(bar, **source)
+    with reading(source, verbose=verbose, quiet=quiet, output=output) as run:
+        bar, dist, data, inputs = run.bar, run.dist, run.data, run.inputs
         acc = account(dist, data, as_of=as_of, progress=bar.callback("account"))
         array, profile = density_grid(acc, resolution=resolution, crs=grid_crs, by=by)
         tags = {
@@ -566,14 +579,11 @@ def impact_cmd(output, as_of, rejected_path, verbose, quiet, landcover, class_ta
     from .io import load_class_table, read_raster
     from .raster import landcover_impact
 
-    _setup_logging(verbose, quiet)
-    inputs = [*input_paths(source), landcover] + ([class_table] if class_table else [])
-    if output is not None:
-        check_output_path(output, inputs)
-    with _Bar() as bar:
+    extra = [landcover, class_table]
+    with reading(source, verbose=verbose, quiet=quiet, output=output, extra=extra) as run:
+        bar, dist, data, inputs = run.bar, run.dist, run.data, run.inputs
         raster = read_raster(landcover)
         classes = load_class_table(class_table) if class_table else None
-        dist, data = load_inputs(bar, **source)
         acc = account(dist, data, as_of=as_of, progress=bar.callback("account"))
         table = landcover_impact(acc, None, raster, classes=classes)
     report_rejected(data, rejected_path, output, inputs)
@@ -668,12 +678,10 @@ def validate_cmd(output, as_of, rejected_path, verbose, quiet, strict, start_dat
     from .io import write_report
     from .validate import validate
 
-    _setup_logging(verbose, quiet)
-    inputs = input_paths(source)
-    if output is not None:
-        check_output_path(output, inputs)
-    with _Bar() as bar:
-        dist, data = load_inputs(bar, on_file_error="reject", **source)
+    with reading(
+        source, verbose=verbose, quiet=quiet, output=output, on_file_error="reject"
+    ) as run:
+        dist, data, inputs = run.dist, run.data, run.inputs
         report = validate(dist, data, start_date=start_date)
     report_rejected(data, rejected_path, output, inputs)
     _print_validation(report)
@@ -708,12 +716,8 @@ def progress_cmd(output, as_of, rejected_path, verbose, quiet, freq, start, end,
     """
     from .progress import progress
 
-    _setup_logging(verbose, quiet)
-    inputs = input_paths(source)
-    if output is not None:
-        check_output_path(output, inputs)
-    with _Bar() as bar:
-        dist, data = load_inputs(bar, **source)
+    with reading(source, verbose=verbose, quiet=quiet, output=output) as run:
+        dist, data, inputs = run.dist, run.data, run.inputs
         table = progress(dist, data, freq=freq, start=start, end=end)
     report_rejected(data, rejected_path, output, inputs)
     if output is not None:
@@ -764,13 +768,10 @@ def report_cmd(output, as_of, rejected_path, verbose, quiet, title, **source):
     from .io import write_report_file
     from .report import build_report
 
-    _setup_logging(verbose, quiet)
     if output.suffix.lower() not in (".xlsx", ".html"):
         raise click.BadParameter("reports are written as .xlsx or .html", param_hint="-o")
-    inputs = input_paths(source)
-    check_output_path(output, inputs)
-    with _Bar() as bar:
-        dist, data = load_inputs(bar, **source)
+    with reading(source, verbose=verbose, quiet=quiet, output=output) as run:
+        dist, data, inputs = run.dist, run.data, run.inputs
         rep = build_report(dist, data, as_of=as_of, title=title)
         path = write_report_file(rep, output, inputs=inputs)
     report_rejected(data, rejected_path, output, inputs)
