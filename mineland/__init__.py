@@ -14,7 +14,7 @@ import logging
 from ._version import __version__
 from .accounting import Accounting, account, summarize
 from .errors import CRSError, DataError, InputFileError, MinelandError, OutputError, SchemaError
-from .io import load_field_map, read_districts, read_surveys, write_table
+from .io import load_field_map, read_districts, read_raster, read_surveys, write_table
 from .mapping import make_map, save_map
 from .progress import progress
 from .raster import landcover_impact, rasterize_contamination
@@ -39,6 +39,7 @@ __all__ = [
     "progress",
     "rasterize_contamination",
     "read_districts",
+    "read_raster",
     "read_surveys",
     "save_map",
     "summarize",

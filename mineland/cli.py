@@ -237,11 +237,31 @@ def reading(source: dict, *, verbose, quiet, output=None, extra=(), on_file_erro
         yield _Run(bar, dist, data, inputs)
 
 
+def secondary(what: str, fn, *args, **kwargs):
+    """Run a secondary step; if it fails, say so in one line and go on without it.
+
+    The primary result (the table, the map) is still written.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:  # any failure here must not take the primary result down
+        log.debug("%s failed", what, exc_info=True)
+        message = plain(f"{type(exc).__name__}: {exc}".splitlines()[0])
+        click.echo(f"warning: {what} failed and was left out ({message})", err=True)
+        return None
+
+
 def report_validation(dist, data, acc, inputs_hint: str):
     """One line with the error and warning counts of the data, and how to see them."""
+    return secondary("validation", _report_validation, dist, data, acc, inputs_hint)
+
+
+def _report_validation(dist, data, acc, inputs_hint: str):
     from .validate import validate
 
     report = validate(dist, data, accounting=acc)
+    for failure in report.failures:
+        click.echo(plain(f"warning: a validation check failed: {failure}"), err=True)
     if report.errors or report.warnings:
         click.echo(
             f"validation: {report.errors:,} errors, {report.warnings:,} warnings; "
@@ -473,21 +493,22 @@ def map_cmd(
             "Survey records: " + ", ".join(Path(s).name for s in source["surveys"]),
             *sources,
         ]
-        grid = impact = None
+        grid = impact = table = None
         if density:
             from .raster import density_grid
 
-            grid = density_grid(acc, resolution=density)
+            grid = secondary("the density layer", density_grid, acc, resolution=density)
         if landcover:
+            from .io import read_raster
             from .raster import landcover_impact
 
-            impact = landcover_impact(acc, None, landcover)
+            raster = read_raster(landcover)
+            impact = secondary("the land-cover breakdown", landcover_impact, acc, None, raster)
             all_sources.append(f"Land cover: {Path(landcover).name}")
-        table = None
         if timeline:
             from .progress import progress
 
-            table = progress(dist, data, freq=timeline, end=as_of)
+            table = secondary("the time slider", progress, dist, data, freq=timeline, end=as_of)
         m = make_map(
             acc,
             metric=metric,

@@ -12,7 +12,7 @@ import shapely
 
 from . import schema
 from .errors import CRSError, SchemaError
-from .geometry import polygonal, repair
+from .geometry import OverlayLog, polygonal, repair, union_all
 from .records import WGS84, to_wgs84
 
 __all__ = ["detect_name_field", "prepare_districts"]
@@ -123,8 +123,9 @@ def prepare_districts(
     for i, name in enumerate(names_k):
         order.setdefault(name, []).append(i)
     out_names, out_geoms, out_counts = [], [], []
+    overlay_log = OverlayLog()
     for name, idx in order.items():
-        geom = geoms_k[idx[0]] if len(idx) == 1 else shapely.union_all(geoms_k[idx])
+        geom = geoms_k[idx[0]] if len(idx) == 1 else union_all(geoms_k[idx], overlay_log, name)
         out_names.append(name)
         out_geoms.append(polygonal(np.array([geom], dtype=object))[0])
         out_counts.append(len(idx))

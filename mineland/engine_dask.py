@@ -16,6 +16,9 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from .classes import CLASSES, disjoint_classes
+from .geometry import OverlayLog, clip_by_zone, difference, intersection, union_all
+
 __all__ = ["zone_class_areas"]
 
 _OUTSIDE_TILES = 4  # the outside area is cut into this many × this many tiles
@@ -25,7 +28,8 @@ def _outside_tiles(geoms: np.ndarray, zones: np.ndarray) -> np.ndarray:
     everything = np.concatenate([geoms, zones])
     minx, miny, maxx, maxy = shapely.total_bounds(everything)
     extent = shapely.box(minx - 1, miny - 1, maxx + 1, maxy + 1)
-    outside = shapely.difference(extent, shapely.union_all(zones))
+    log = OverlayLog()
+    outside = difference(extent, union_all(zones, log, "districts"), log, "outside tiles")[0]
     xs = np.linspace(minx - 1, maxx + 1, _OUTSIDE_TILES + 1)
     ys = np.linspace(miny - 1, maxy + 1, _OUTSIDE_TILES + 1)
     cells = [
@@ -33,15 +37,12 @@ def _outside_tiles(geoms: np.ndarray, zones: np.ndarray) -> np.ndarray:
         for i in range(_OUTSIDE_TILES)
         for j in range(_OUTSIDE_TILES)
     ]
-    tiles = shapely.intersection(np.array(cells, dtype=object), outside)
+    tiles = intersection(np.array(cells, dtype=object), outside, log, "outside tiles")
     return tiles[~shapely.is_empty(tiles) & (shapely.area(tiles) > 0)]
 
 
 def _group_task(zones: np.ndarray, *frames) -> np.ndarray:
     """Class areas (m²) of each zone of a group, from the record partitions given."""
-    from .accounting import CLASSES, _disjoint_classes
-    from .geometry import OverlayLog, clip_by_zone
-
     log = OverlayLog()
     out = np.zeros((len(zones), len(CLASSES)))
     frames = [f for f in frames if len(f)]
@@ -54,7 +55,7 @@ def _group_task(zones: np.ndarray, *frames) -> np.ndarray:
         sel = iz == z
         if not sel.any():
             continue
-        classes = _disjoint_classes(pieces[sel], rtype[ip[sel]], log)
+        classes = disjoint_classes(pieces[sel], rtype[ip[sel]], log)
         out[z] = [float(shapely.area(classes[name]).sum()) for name in CLASSES]
     return out
 
@@ -76,8 +77,6 @@ def zone_class_areas(
     """
     import dask
     import geopandas as gpd
-
-    from .accounting import CLASSES
 
     n = len(zones)
     result = np.zeros((n + 1, len(CLASSES)))

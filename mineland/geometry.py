@@ -22,12 +22,16 @@ __all__ = [
     "OverlayLog",
     "area_by_zone",
     "clip_by_zone",
+    "difference",
+    "enclosed",
     "equal_area_crs",
     "explode_polygons",
+    "intersection",
     "map_chunks",
     "polygonal",
     "repair",
     "subtract",
+    "union_all",
     "union_parts",
 ]
 
@@ -109,9 +113,12 @@ def polygonal(geoms: np.ndarray) -> np.ndarray:
 def repair(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Make geometries valid with ``make_valid`` (never ``buffer(0)``).
 
-    Uses the *structure* method, which keeps both lobes of a bow-tie and unions
-    overlapping parts of a multipolygon.  Returns the repaired array and a boolean mask
-    of the geometries that were invalid.
+    Uses GEOS's default *linework* method, as PostGIS ``ST_MakeValid`` and QGIS "Fix
+    geometries" do, so that repaired hectares agree with theirs: the rings are noded
+    and every face they enclose an odd number of times is kept (both lobes of a
+    bow-tie; for a ring traced twice, only the band between the two tracings, which
+    validation reports with the drawn and the repaired area).  Returns the repaired
+    array and a boolean mask of the geometries that were invalid.
     """
     geoms = np.asarray(geoms, dtype=object)
     present = ~shapely.is_missing(geoms)
@@ -119,9 +126,19 @@ def repair(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     invalid[present] = ~shapely.is_valid(geoms[present])
     out = geoms.copy()
     if invalid.any():
-        fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
-        out[invalid] = fixed
+        out[invalid] = shapely.make_valid(geoms[invalid], method="linework")
     return out, invalid
+
+
+def enclosed(geoms: np.ndarray) -> np.ndarray:
+    """What the rings of invalid polygons enclose, for reporting a repair.
+
+    ``make_valid``'s *structure* method unions the shells and subtracts the holes:
+    for a ring traced twice it keeps the whole enclosed area, where the linework
+    repair (:func:`repair`) keeps only the band between the tracings.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    return polygonal(shapely.make_valid(geoms, method="structure", keep_collapsed=False))
 
 
 def explode_polygons(geoms: np.ndarray) -> np.ndarray:
@@ -195,6 +212,37 @@ def _pairwise(
         return np.concatenate(list(pool.map(lambda s: run(*s), spans)))
 
 
+def _pair_arrays(a, b) -> tuple[np.ndarray, np.ndarray]:
+    a = np.atleast_1d(np.asarray(a, dtype=object))
+    b = np.atleast_1d(np.asarray(b, dtype=object))
+    a, b = np.broadcast_arrays(a, b)
+    return a.copy(), b.copy()
+
+
+def intersection(
+    a: np.ndarray, b: np.ndarray, overlay_log: OverlayLog, what: str = "intersection"
+) -> np.ndarray:
+    """Element-wise ``a ∩ b`` with the retry path; an empty polygon where all fails."""
+    a, b = _pair_arrays(a, b)
+    return _pairwise(
+        shapely.intersection, a, b, overlay_log, what, fallback=lambda x, y: shapely.Polygon()
+    )
+
+
+def difference(
+    a: np.ndarray, b: np.ndarray, overlay_log: OverlayLog, what: str = "difference"
+) -> np.ndarray:
+    """Element-wise ``a − b`` with the retry path; ``a`` unchanged where all fails."""
+    a, b = _pair_arrays(a, b)
+    return _pairwise(shapely.difference, a, b, overlay_log, what, fallback=lambda x, y: x)
+
+
+def union_all(geoms: np.ndarray, overlay_log: OverlayLog, what: str = "union"):
+    """The union of polygons as one (Multi)Polygon, robust like :func:`union_parts`."""
+    parts = union_parts(geoms, overlay_log, what)
+    return shapely.multipolygons(parts) if len(parts) else shapely.MultiPolygon()
+
+
 def map_chunks(fn: Callable[[np.ndarray], np.ndarray], geoms: np.ndarray, axis: int = 0):
     """Apply a vectorised ``fn`` to chunks of ``geoms`` in threads; concatenate results."""
     geoms = np.asarray(geoms, dtype=object)
@@ -220,7 +268,8 @@ def union_parts(geoms: np.ndarray, overlay_log: OverlayLog, what: str = "union")
     try:
         merged = shapely.disjoint_subset_union_all(polys)
     except GEOSException as exc:
-        polys = shapely.make_valid(polys)
+        polys = polygonal(shapely.make_valid(polys))
+        polys = polys[~shapely.is_missing(polys)]
         try:
             merged = shapely.disjoint_subset_union_all(polys)
             overlay_log.add(what, f"{len(polys)} polygons", 0.0, str(exc))
@@ -242,6 +291,8 @@ def subtract(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog) ->
     """
     if len(parts) == 0 or len(cutters) == 0:
         return parts
+    if (shapely.get_type_id(cutters) != shapely.GeometryType.POLYGON.value).any():
+        cutters = explode_polygons(cutters)
     tree = shapely.STRtree(cutters)
     ia, ib = tree.query(parts, predicate="intersects")
     if len(ia) == 0:

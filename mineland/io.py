@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import tempfile
 import tomllib
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -24,6 +25,7 @@ from shapely.errors import GEOSException
 from . import schema
 from .districts import prepare_districts
 from .errors import CRSError, InputFileError, OutputError, SchemaError
+from .rasterdata import RasterData
 from .records import RawTable, SurveyData, normalize_records, parse_crs
 
 __all__ = [
@@ -229,6 +231,41 @@ def _sniff_delimiter(text: str) -> str:
     return max(counts, key=counts.get) if max(counts.values()) else ","
 
 
+_CURVED = re.compile(
+    r"^\s*(CURVEPOLYGON|MULTISURFACE|COMPOUNDCURVE|CIRCULARSTRING|MULTICURVE)", re.IGNORECASE
+)
+
+
+def _linearise_curves(geoms: np.ndarray, texts: np.ndarray, fixes: np.ndarray) -> None:
+    """Read curved WKT (CURVEPOLYGON, ...) through GDAL, which linearises the arcs.
+
+    GEOS cannot parse curves; GDAL's CSV driver reads the WKT and pyogrio returns
+    linear geometries.  Updates ``geoms`` and ``fixes`` in place.
+    """
+    todo = [
+        i
+        for i in np.flatnonzero(shapely.is_missing(geoms))
+        if isinstance(texts[i], str) and _CURVED.match(texts[i])
+    ]
+    if not todo:
+        return
+    lines = ["wkt"] + ['"' + str(texts[i]).replace('"', '""') + '"' for i in todo]
+    try:
+        with tempfile.TemporaryDirectory(prefix="mineland-") as tmp:
+            scratch = Path(tmp) / "curves.csv"
+            scratch.write_text("\n".join(lines), encoding="utf-8")
+            frame = pyogrio.read_dataframe(
+                scratch, GEOM_POSSIBLE_NAMES="wkt", KEEP_GEOM_COLUMNS="NO"
+            )
+    except Exception as exc:  # GDAL refused the text: the rows stay unreadable
+        log.debug("curved WKT could not be linearised: %s", exc)
+        return
+    for i, g in zip(todo, frame.geometry.array, strict=True):
+        if g is not None and not g.is_empty:
+            geoms[i] = g
+            fixes[i] = "curved geometry linearised (arcs replaced by short straight segments)"
+
+
 def _read_csv(path: Path, crs: object | None) -> RawTable:
     raw = path.read_bytes()
     if not raw.strip():
@@ -263,8 +300,12 @@ def _read_csv(path: Path, crs: object | None) -> RawTable:
     if wkt_col is not None:
         text_geoms = frame[wkt_col].astype(object).where(frame[wkt_col].notna(), None)
         text_geoms = text_geoms.to_numpy(dtype=object)
-        geoms = shapely.from_wkt(text_geoms, on_invalid="ignore")
-        for i in np.flatnonzero(shapely.is_missing(geoms) & ~pd.isna(text_geoms)):
+        # GEOS cannot parse curves (shapely raises even with on_invalid="ignore")
+        curved = np.array([isinstance(t, str) and bool(_CURVED.match(t)) for t in text_geoms])
+        plain_text = np.where(curved, None, text_geoms)
+        geoms = shapely.from_wkt(plain_text, on_invalid="ignore")
+        _linearise_curves(geoms, text_geoms, fixes)
+        for i in np.flatnonzero(shapely.is_missing(geoms) & ~pd.isna(text_geoms) & ~curved):
             try:
                 shapely.from_wkt(text_geoms[i])
                 message = "unreadable"
@@ -276,6 +317,8 @@ def _read_csv(path: Path, crs: object | None) -> RawTable:
                 fixes[i] = f"read after fixing: {message}"
             else:
                 errors[i] = f"{message} in {str(text_geoms[i])[:60]!r}"
+        for i in np.flatnonzero(curved & shapely.is_missing(geoms)):
+            errors[i] = f"curved geometry that cannot be read: {str(text_geoms[i])[:60]!r}"
         geoms = shapely.force_2d(geoms)
         attrs = frame.drop(columns=[wkt_col])
     elif xy is not None:
@@ -673,11 +716,15 @@ def write_rejected(
 # --------------------------------------------------------------------------- rasters
 
 
-def read_raster(path: str | os.PathLike, *, band: int = 1):
-    """Read one band of a raster (GeoTIFF or anything GDAL reads) into memory."""
-    import rasterio
+def read_raster(path: str | os.PathLike, *, band: int = 1) -> RasterData:
+    """Read one band of a raster (GeoTIFF or anything GDAL reads) into memory.
 
-    from .raster import RasterData
+    Examples
+    --------
+    >>> landcover = read_raster("worldcover.tif")  # doctest: +SKIP
+    >>> landcover_impact(districts, surveys, landcover)  # doctest: +SKIP
+    """
+    import rasterio
 
     path = Path(path)
     if not path.exists():

@@ -36,7 +36,8 @@ from ._version import __version__
 from .accounting import CLASSES, Accounting, account
 from .districts import prepare_districts
 from .errors import OutputError, SchemaError
-from .records import WGS84, SurveyData
+from .records import SurveyData
+from .zones import project
 
 __all__ = ["BASEMAPS", "CLASS_STYLE", "make_map", "save_map"]
 
@@ -357,16 +358,16 @@ def _class_layers(acc: Accounting) -> tuple[list[dict], float, str | None]:
     Returns the layers, the simplification tolerance used (m) and a note on the
     slivers that were not drawn, if any.
     """
-    to_wgs = _transformer(acc)
-    kept: dict[str, np.ndarray] = {}
+    kept: dict[str, list[tuple[np.ndarray, object]]] = {key: [] for key in CLASSES}
     n_small, small_m2 = 0, 0.0
-    for key in CLASSES:
-        geoms = acc.classes[key]
-        area = shapely.area(geoms) if len(geoms) else np.zeros(0)
-        small = area < MIN_DRAWN_M2
-        n_small += int(small.sum())
-        small_m2 += float(area[small].sum())
-        kept[key] = geoms[~small]
+    for region in acc.regions:
+        for key in CLASSES:
+            geoms = region.classes[key]
+            area = shapely.area(geoms) if len(geoms) else np.zeros(0)
+            small = area < MIN_DRAWN_M2
+            n_small += int(small.sum())
+            small_m2 += float(area[small].sum())
+            kept[key].append((geoms[~small], region.crs))
     note = None
     if n_small:
         note = (
@@ -377,12 +378,12 @@ def _class_layers(acc: Accounting) -> tuple[list[dict], float, str | None]:
     for tolerance in (0.5, 2.0, 5.0, 10.0, 25.0, 50.0):
         layers, size = [], 0
         for key in CLASSES:
-            geoms = kept[key]
-            if len(geoms):
-                simple = shapely.simplify(geoms, tolerance, preserve_topology=True)
-                data = encode_polygons(shapely.transform(simple, to_wgs, interleaved=False))
-            else:
-                data = encode_polygons(np.empty(0, dtype=object))
+            drawn = [
+                project(shapely.simplify(g, tolerance, preserve_topology=True), crs, inverse=True)
+                for g, crs in kept[key]
+                if len(g)
+            ]
+            data = encode_polygons(np.concatenate(drawn) if drawn else np.empty(0, dtype=object))
             size += sum(len(r) + 3 for r in data["rings"]) + 2 * len(data["parts"])
             label, color, opacity = CLASS_STYLE[key]
             layers.append(
@@ -399,12 +400,6 @@ def _class_layers(acc: Accounting) -> tuple[list[dict], float, str | None]:
             return layers, tolerance, note
     log.warning("accounting layers still take %.1f MB after simplifying to 50 m", size / 1e6)
     return layers, tolerance, note
-
-
-def _transformer(acc: Accounting):
-    import pyproj
-
-    return pyproj.Transformer.from_crs(acc.crs, WGS84, always_xy=True).transform
 
 
 def _district_geojson(

@@ -12,16 +12,28 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .accounting import M2_PER_HA, account, parse_as_of
+from .accounting import M2_PER_HA, account, areas_by_district, parse_as_of
+from .classes import METHODS
 from .districts import as_districts
 from .errors import DataError
-from .geometry import OverlayLog, area_by_zone, subtract, union_parts
+from .geometry import OverlayLog, subtract, union_parts
 
 __all__ = ["FREQUENCIES", "progress"]
 
 FREQUENCIES = {"year": "Y", "quarter": "Q", "month": "M"}
-METHODS = ("cleared", "reduced", "cancelled")
 FLOW_COUNTS = ("devices", "incidents", "killed", "injured")
+
+
+def _released_between(previous, current, n: int, log: OverlayLog) -> dict[str, np.ndarray]:
+    """Hectares per district (+ outside) released after ``previous``, by method."""
+    fresh: dict[str, list[np.ndarray]] = {m: [] for m in METHODS}
+    for before_r, now_r in zip(previous.regions, current.regions, strict=True):
+        before = union_parts(
+            np.concatenate([before_r.classes[m] for m in METHODS]), log, "released before"
+        )
+        for m in METHODS:
+            fresh[m].append(subtract(now_r.classes[m], before, log))
+    return {m: areas_by_district(fresh[m], current.zones, n, log) / M2_PER_HA for m in METHODS}
 
 
 def _period_ends(start: pd.Timestamp, end: pd.Timestamp, freq: str) -> list[pd.Timestamp]:
@@ -86,20 +98,12 @@ def progress(
         {"year": "YE", "quarter": "QE", "month": "ME"}[freq]
     )
     log = OverlayLog()
-    previous = account(dist, records, as_of=baseline, crs=full.crs)
-    zones = full.zones
+    previous = account(dist, records, as_of=baseline, regions=full.plan)
     names = list(dist["district"]) + [schema.OUTSIDE]
     rows = []
     for t in ends:
-        current = account(dist, records, as_of=t, crs=full.crs)
-        before = union_parts(
-            np.concatenate([previous.classes[m] for m in METHODS]), log, "released before"
-        )
-        new = {}
-        for m in METHODS:
-            fresh = subtract(current.classes[m], before, log)
-            za = area_by_zone(fresh, zones, log)
-            new[m] = np.append(za.per_zone, za.outside) / M2_PER_HA
+        current = account(dist, records, as_of=t, regions=full.plan)
+        new = _released_between(previous, current, len(dist), log)
         cur = current.summary.set_index("district")
         prev = previous.summary.set_index("district")
         for k, name in enumerate(names):

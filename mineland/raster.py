@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -21,9 +20,11 @@ from affine import Affine
 from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 
+from . import schema
 from .accounting import M2_PER_HA, Accounting, account
 from .errors import DataError, SchemaError
-from .geometry import OverlayLog, clip_by_zone, explode_polygons
+from .geometry import OverlayLog, clip_by_zone, explode_polygons, intersection, subtract
+from .rasterdata import RasterData
 
 __all__ = [
     "DENSITY_NODATA",
@@ -52,23 +53,12 @@ WORLDCOVER_CLASSES = {
 }
 DENSITY_NODATA = -1.0
 BY = {"all": ("cha", "sha"), "cha": ("cha",), "sha": ("sha",)}
+IMPACT_GROUPS = {
+    "contaminated_ha": ("cha", "sha"),
+    "released_ha": ("cleared", "reduced", "cancelled"),
+}
 #: Features given to exactextract at once are grouped into tiles of this many cells.
 _TILE_CELLS = 256
-
-
-@dataclass
-class RasterData:
-    """A single-band raster in memory (what :func:`mineland.io.read_raster` returns)."""
-
-    array: np.ndarray
-    transform: Affine
-    crs: pyproj.CRS
-    nodata: float | None
-    source: str = "raster"
-
-    @property
-    def res(self) -> tuple[float, float]:
-        return abs(self.transform.a), abs(self.transform.e)
 
 
 def _as_accounting(districts, surveys, as_of) -> Accounting:
@@ -106,6 +96,18 @@ def _coverage_sum(geoms: np.ndarray, shape: tuple[int, int], bounds, crs: pyproj
     return out.reshape(shape)
 
 
+def _in_crs(acc: Accounting, target: pyproj.CRS, pick) -> np.ndarray:
+    """``pick(region)`` of every region, transformed into ``target``."""
+    out = []
+    for region in acc.regions:
+        geoms = pick(region)
+        if len(geoms) and not region.crs.equals(target):
+            t = pyproj.Transformer.from_crs(region.crs, target, always_xy=True)
+            geoms = shapely.transform(geoms, t.transform, interleaved=False)
+        out.append(geoms)
+    return np.concatenate(out) if out else np.empty(0, dtype=object)
+
+
 def density_grid(
     acc: Accounting, *, resolution: float = 100.0, crs: object = None, by: str = "all"
 ) -> tuple[np.ndarray, dict]:
@@ -114,20 +116,18 @@ def density_grid(
         raise DataError(f"by must be one of {', '.join(BY)}, got {by!r}")
     if not resolution or resolution <= 0:
         raise DataError(f"resolution must be a positive number of metres, got {resolution!r}")
-    target = acc.crs if crs is None else pyproj.CRS.from_user_input(crs)
+    if crs is None and len(acc.regions) > 1:
+        raise DataError(
+            f"the data spans {len(acc.regions)} equal-area regions, so there is no single "
+            "equal-area grid; give a projected grid CRS (--grid-crs / crs=) or one region"
+        )
+    target = acc.regions[0].crs if crs is None else pyproj.CRS.from_user_input(crs)
     if not target.is_projected:
         raise DataError(f"the raster grid needs a projected CRS in metres, got {target.name}")
     if crs is not None and "Lambert Azimuthal Equal Area" not in target.to_wkt():
         log.warning("%s is not equal-area: cell areas on the ground differ", target.name)
-    transform = pyproj.Transformer.from_crs(acc.crs, target, always_xy=True).transform
-
-    def to_target(geoms):
-        if crs is None or len(geoms) == 0:
-            return geoms
-        return shapely.transform(geoms, transform, interleaved=False)
-
-    zones = to_target(acc.zones)
-    parts = to_target(np.concatenate([acc.classes[k] for k in BY[by]]))
+    zones = _in_crs(acc, target, lambda r: r.zones.zones)
+    parts = _in_crs(acc, target, lambda r: np.concatenate([r.classes[k] for k in BY[by]]))
     everything = np.concatenate([zones, parts]) if len(parts) else zones
     minx, miny, maxx, maxy = shapely.total_bounds(everything)
     r = float(resolution)
@@ -231,7 +231,7 @@ def landcover_impact(
     districts, surveys
         As for :func:`mineland.summarize` (or an :class:`Accounting` and ``None``).
     landcover
-        A :class:`RasterData` or the path of a categorical raster, in any CRS.  The
+        A categorical raster in any CRS, from :func:`mineland.read_raster`.  The
         vectors are reprojected to it; the categories are never resampled.
     classes
         Class code → name; ESA WorldCover's names by default.
@@ -241,80 +241,99 @@ def landcover_impact(
     pandas.DataFrame
         ``district``, ``class_value``, ``class_name``, ``contaminated_ha``,
         ``released_ha``.  Area outside the raster or on its nodata cells is reported
-        with ``class_name`` ``"(no land-cover data)"``, so each district's rows add up
-        to its summary figures.
+        with ``class_name`` ``"(no land-cover data)"``, and land outside every district
+        in ``(outside districts)`` rows, so the rows add up to the summary figures.
 
     Examples
     --------
-    >>> landcover_impact(districts, surveys, "worldcover.tif")  # doctest: +SKIP
+    >>> landcover_impact(districts, surveys, read_raster("worldcover.tif"))  # doctest: +SKIP
     """
-    if landcover is None:
-        raise DataError("landcover_impact needs a land-cover raster")
     if not isinstance(landcover, RasterData):
-        from .io import read_raster
-
-        landcover = read_raster(landcover)
-    names = _class_names(classes)
-    acc = _as_accounting(districts, surveys, as_of)
-    zones = acc.zones
-    overlay_log = OverlayLog()
-    groups = {
-        "contaminated_ha": np.concatenate([acc.classes["cha"], acc.classes["sha"]]),
-        "released_ha": np.concatenate(
-            [acc.classes["cleared"], acc.classes["reduced"], acc.classes["cancelled"]]
-        ),
-    }
-    feats, meta = [], []
-    for col, parts in groups.items():
-        pieces, _, iz = clip_by_zone(parts, zones, overlay_log)
-        keep = ~shapely.is_empty(pieces) if len(pieces) else np.zeros(0, dtype=bool)
-        for z in np.unique(iz[keep]):
-            geom = shapely.multipolygons(explode_polygons(pieces[keep][iz[keep] == z]))
-            feats.append(geom)
-            meta.append((int(z), col, shapely.area(geom) / M2_PER_HA))
-    rows: dict[tuple[str, int | None], dict] = {}
-    district_names = list(acc.districts["district"])
-    if feats:
-        to_raster = pyproj.Transformer.from_crs(acc.crs, landcover.crs, always_xy=True).transform
-        in_raster = shapely.transform(np.array(feats, dtype=object), to_raster, interleaved=False)
-        planar = shapely.area(in_raster)
-        dx, dy = landcover.res
-        h, w = landcover.array.shape
-        t = landcover.transform
-        bounds = (t.c, t.f + h * t.e, t.c + w * t.a, t.f)
-        nodata = landcover.nodata
-        if nodata is not None and np.issubdtype(landcover.array.dtype, np.integer):
-            nodata = int(nodata)
-        src = NumPyRasterSource(
-            landcover.array, *bounds, nodata=nodata, srs_wkt=landcover.crs.to_wkt()
+        raise DataError(
+            "landcover_impact takes a raster in memory; read the file with "
+            "mineland.read_raster(path) first"
         )
-        frame = gpd.GeoDataFrame(geometry=list(in_raster), crs=landcover.crs)
-        result = exact_extract(src, frame, ["coverage", "values"], output="pandas")
-        for k, (cov, vals) in enumerate(zip(result["coverage"], result["values"], strict=True)):
-            z, col, true_ha = meta[k]
-            cells = planar[k] / (dx * dy)  # how many cells the feature covers in all
-            cov = np.asarray(cov, dtype=float)
-            vals = np.asarray(vals, dtype=float)
-            valid = np.isfinite(vals)
-            if landcover.nodata is not None:
-                valid &= vals != landcover.nodata
-            values = np.unique(vals[valid])
-            shares = np.array([cov[valid & (vals == v)].sum() for v in values]) / max(cells, 1e-300)
-            if shares.sum() > 1 - 1e-4 and shares.sum() > 0:
-                shares = shares / shares.sum()  # covered in full: the rest is rounding
-            for v, share in zip(values, shares, strict=True):
-                key = (district_names[z], int(v))
-                rows.setdefault(key, {"contaminated_ha": 0.0, "released_ha": 0.0})
-                rows[key][col] += true_ha * share
-            rest = true_ha * (1.0 - shares.sum())
-            if rest > 0:
-                key = (district_names[z], None)
-                rows.setdefault(key, {"contaminated_ha": 0.0, "released_ha": 0.0})
-                rows[key][col] += rest
+    acc = _as_accounting(districts, surveys, as_of)
+    feats, meta = _impact_features(acc, landcover.crs)
+    rows: dict[tuple[int, int | None], dict] = {}
+    for (z, col, true_ha), shares in zip(meta, _class_shares(feats, landcover), strict=True):
+        for v, share in shares.items():
+            row = rows.setdefault((z, v), {"contaminated_ha": 0.0, "released_ha": 0.0})
+            row[col] += true_ha * share
+    return _impact_table(rows, list(acc.districts["district"]), _class_names(classes))
+
+
+def _impact_features(acc: Accounting, target: pyproj.CRS) -> tuple[np.ndarray, list[tuple]]:
+    """Remaining and released land per district (and outside), in the raster's CRS.
+
+    Returns the features and, for each, (district index or n for outside, column,
+    ellipsoidal hectares).
+    """
+    overlay_log = OverlayLog()
+    n = len(acc.districts)
+    feats, meta = [], []
+    for region in acc.regions:
+        zones, owner = region.zones.zones, region.zones.district
+        to_target = pyproj.Transformer.from_crs(region.crs, target, always_xy=True).transform
+        for col, keys in IMPACT_GROUPS.items():
+            parts = np.concatenate([region.classes[k] for k in keys])
+            pieces, _, iz = clip_by_zone(parts, zones, overlay_log)
+            outside = subtract(parts, zones, overlay_log) if len(zones) else parts
+            where = np.concatenate([owner[iz], np.full(len(outside), n)])
+            pieces = np.concatenate([pieces, outside])
+            keep = ~shapely.is_empty(pieces) if len(pieces) else np.zeros(0, dtype=bool)
+            for d in np.unique(where[keep]):
+                geom = shapely.multipolygons(explode_polygons(pieces[keep & (where == d)]))
+                feats.append(shapely.transform(geom, to_target, interleaved=False))
+                meta.append((int(d), col, shapely.area(geom) / M2_PER_HA))
+    return np.array(feats, dtype=object), meta
+
+
+def _class_shares(feats: np.ndarray, landcover: RasterData) -> list[dict[int | None, float]]:
+    """Per feature, the share of its area on each class (None: outside or nodata).
+
+    Shares come from exact cell coverage, relative to the coverage of all cells the
+    feature touches, times the share of the feature inside the raster's extent; so
+    land over cells with data is never put under "(no land-cover data)".
+    """
+    if len(feats) == 0:
+        return []
+    box = shapely.box(*landcover.bounds)
+    inside = shapely.area(intersection(feats, box, OverlayLog(), "raster extent"))
+    inside_share = np.divide(
+        inside, shapely.area(feats), out=np.zeros(len(feats)), where=shapely.area(feats) > 0
+    )
+    # no nodata for exactextract: it would leave those cells out of the coverage,
+    # and the shares are taken relative to the coverage of every cell touched
+    src = NumPyRasterSource(
+        landcover.array, *landcover.bounds, nodata=None, srs_wkt=landcover.crs.to_wkt()
+    )
+    frame = gpd.GeoDataFrame(geometry=list(feats), crs=landcover.crs)
+    result = exact_extract(src, frame, ["coverage", "values"], output="pandas")
+    out = []
+    for k, (cov, vals) in enumerate(zip(result["coverage"], result["values"], strict=True)):
+        cov, vals = np.asarray(cov, dtype=float), np.asarray(vals, dtype=float)
+        valid = np.isfinite(vals)
+        if landcover.nodata is not None:
+            valid &= vals != landcover.nodata
+        total = cov.sum()
+        shares: dict[int | None, float] = {}
+        if total > 0:
+            for v in np.unique(vals[valid]):
+                shares[int(v)] = inside_share[k] * cov[valid & (vals == v)].sum() / total
+        rest = 1.0 - sum(shares.values())
+        if rest > 1e-12:
+            shares[None] = rest
+        out.append(shares)
+    return out
+
+
+def _impact_table(rows: dict, district_names: list[str], names: dict[int, str]) -> pd.DataFrame:
+    labels = [*district_names, schema.OUTSIDE]
     table = pd.DataFrame(
         [
             {
-                "district": d,
+                "district": labels[d],
                 "class_value": v,
                 "class_name": "(no land-cover data)" if v is None else names.get(v, f"class {v}"),
                 **vals,
@@ -323,8 +342,7 @@ def landcover_impact(
         ],
         columns=["district", "class_value", "class_name", "contaminated_ha", "released_ha"],
     )
-    order = {n: i for i, n in enumerate(district_names)}
-    table["_order"] = table["district"].map(order)
+    table["_order"] = [labels.index(d) for d in table["district"]]
     table = table.sort_values(["_order", "class_value"], na_position="last").drop(columns="_order")
     table["class_value"] = table["class_value"].astype("Int64")
     return table.reset_index(drop=True)

@@ -21,7 +21,7 @@ import shapely
 
 from . import schema
 from .errors import CRSError, DataError, SchemaError
-from .geometry import polygonal, repair
+from .geometry import enclosed, polygonal, repair
 
 __all__ = [
     "RawTable",
@@ -498,10 +498,10 @@ def _normalize_table(
                     check[i] = "invalid_geometry"
             else:
                 fixed_poly = polygonal(fixed[was_invalid])
-                before = _geodesic_ha(geoms[bad_idx])
+                before = _geodesic_ha(enclosed(geoms[bad_idx]))
                 after = _geodesic_ha(fixed_poly)
                 for i, w, g, a, b in zip(bad_idx, why, fixed_poly, before, after, strict=True):
-                    repairs[i] = f"repaired with make_valid: {w}; area {a:,.4f} ha → {b:,.4f} ha"
+                    repairs[i] = _repair_note(w, a, b)
                     geoms[i] = g
                 collapsed = np.zeros(n, dtype=bool)
                 collapsed[bad_idx] = shapely.is_missing(fixed_poly) | shapely.is_empty(fixed_poly)
@@ -599,14 +599,29 @@ def _normalize_table(
     return used, rej
 
 
+def _repair_note(why: str, drawn: float, repaired: float) -> str:
+    """What a make_valid repair did, with the area its rings enclose and what is kept."""
+    note = f"repaired with make_valid: {why}; area {drawn:,.4f} ha → {repaired:,.4f} ha"
+    if drawn > 0 and not 0.5 <= repaired / drawn <= 2.0:
+        note += (
+            f" (the rings enclose {drawn:,.4f} ha but the repaired polygon, as PostGIS "
+            f"ST_MakeValid makes it, keeps {100 * repaired / drawn:,.1f}%: a ring traced twice "
+            "keeps only the band between its tracings; check the record)"
+        )
+    return note
+
+
 def _geodesic_ha(geoms) -> list[float]:
-    """Ellipsoidal areas (pyproj Geod) of lon/lat geometries, as drawn (rings as given)."""
+    """Ellipsoidal areas (pyproj Geod) of lon/lat geometries (0 for none or empty)."""
     out = []
     for g in geoms:
+        if g is None or g.is_empty:
+            out.append(0.0)
+            continue
         try:
             area, _ = _GEOD.geometry_area_perimeter(g)
             out.append(abs(area) / 10_000)
-        except (TypeError, ValueError, AttributeError):
+        except (TypeError, ValueError, AttributeError, pyproj.exceptions.GeodError):
             out.append(float("nan"))
     return out
 

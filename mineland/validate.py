@@ -8,6 +8,7 @@ where one applies.  Nothing is changed: the findings only describe.
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -21,18 +22,24 @@ import shapely
 
 from . import schema
 from .accounting import M2_PER_HA, account, parse_as_of
+from .classes import METHODS
 from .districts import as_districts
 from .geometry import (
     OverlayLog,
-    area_by_zone,
     clip_by_zone,
     explode_polygons,
+    intersection,
     subtract,
+    union_all,
     union_parts,
 )
 from .records import WGS84, SurveyData, as_survey_data
+from .zones import project
 
 __all__ = ["CHECKS", "ValidationReport", "fold_name", "names_match", "validate"]
+
+_LOG = logging.getLogger(__name__)
+_GEOD = pyproj.Geod(ellps="WGS84")
 
 #: check id -> (severity, what it means)
 CHECKS: dict[str, tuple[str, str]] = {
@@ -97,6 +104,8 @@ class ValidationReport:
     findings: gpd.GeoDataFrame
     conservation: pd.DataFrame
     options: dict = field(default_factory=dict)
+    #: checks that failed to run (the others still ran): "ErrorType: message"
+    failures: list[str] = field(default_factory=list)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -133,6 +142,8 @@ class _Findings:
     def __init__(self) -> None:
         self.rows: list[dict] = []
         self.geoms: list[object] = []
+        #: checks that could not run: "ErrorType: message"
+        self.failures: list[str] = []
 
     def add(
         self,
@@ -442,172 +453,240 @@ def validate(
         f.frame(),
         conservation,
         {"start_date": start_date, "today": str(today), "max_vertex_gap_km": max_vertex_gap_km},
+        f.failures,
     )
 
 
 def _spatial_checks(acc, records: gpd.GeoDataFrame, dist: gpd.GeoDataFrame, f: _Findings) -> None:
-    crs = acc.crs
-    to_ea = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True).transform
-    to_wgs = pyproj.Transformer.from_crs(crs, WGS84, always_xy=True).transform
+    """Checks on where things are; each runs on its own, so one failing spares the rest."""
     log = OverlayLog()
-    zones = shapely.transform(
-        shapely.make_valid(np.asarray(dist.geometry.array, dtype=object)), to_ea, interleaved=False
-    )
     names = list(dist["district"])
+    checks = [
+        lambda: _district_checks(acc, names, f, log),
+        lambda: _location_checks(records, dist, f),
+        lambda: _released_outside_hazard(acc, records, names, f, log),
+        lambda: _overlapping_hazards(acc, records, f, log),
+        lambda: _closed_unreleased(acc, records, f, log),
+        lambda: _district_mismatch(records, dist, f),
+    ]
+    for check in checks:
+        try:
+            check()
+        except Exception as exc:  # a failed check must not take the others down
+            _LOG.exception("a validation check failed")
+            f.failures.append(f"{type(exc).__name__}: {exc}")
 
-    def wgs(g):
-        return shapely.transform(g, to_wgs, interleaved=False)
 
-    # districts overlapping each other, and gaps between them
-    tree = shapely.STRtree(zones)
-    ia, ib = tree.query(zones, predicate="intersects")
-    for a, b in zip(ia, ib, strict=True):
-        if a < b:
-            shared = shapely.intersection(zones[a], zones[b])
+def _ha(area: float) -> str:
+    """Hectares with enough decimals that a small area does not read as 0.00."""
+    return f"{area:,.2f}" if area >= 0.01 else f"{area:.4f}"
+
+
+def _to_wgs(geoms, crs):
+    return project(np.atleast_1d(np.asarray(geoms, dtype=object)), crs, inverse=True)
+
+
+def _district_checks(acc, names: list[str], f: _Findings, log: OverlayLog) -> None:
+    """Districts overlapping each other, and gaps between them."""
+    for region in acc.regions:
+        for a, b, shared in region.zones.overlaps:
             area = shapely.area(shared) / M2_PER_HA
             if area > 1e-4:
                 f.add(
                     "district_overlap",
-                    f"districts {names[a]!r} and {names[b]!r} overlap by {area:,.2f} ha",
-                    record_id=None,
-                    geom=wgs(shared),
+                    f"districts {names[a]!r} and {names[b]!r} overlap by {_ha(area)} ha",
+                    geom=_to_wgs(shared, region.crs)[0],
                     area=area,
                 )
-    union = shapely.union_all(zones)
-    for poly in shapely.get_parts(union):
-        if not isinstance(poly, shapely.Polygon):
-            continue
-        for hole in poly.interiors:
-            gap = shapely.Polygon(hole)
+        union = union_parts(region.zones.zones, log, "districts")
+        holes = [shapely.Polygon(h) for p in union for h in p.interiors]
+        for gap in holes:
             area = gap.area / M2_PER_HA
             if area >= 0.01:
-                c = wgs(gap.representative_point())
+                c = _to_wgs(gap.representative_point(), region.crs)[0]
                 f.add(
                     "district_gap",
                     f"a gap of {area:,.2f} ha between districts near ({c.x:.5f}, {c.y:.5f})",
-                    geom=wgs(gap),
+                    geom=_to_wgs(gap, region.crs)[0],
                     area=area,
                 )
+
+
+def _location_checks(records: gpd.GeoDataFrame, dist: gpd.GeoDataFrame, f: _Findings) -> None:
+    """Records outside every district (with the geodesic distance), swapped lon/lat."""
     if len(records) == 0:
         return
-
-    # records outside every district, and swapped lon/lat
+    zones = np.asarray(dist.geometry.array, dtype=object)
+    tree = shapely.STRtree(zones)
     geoms = np.asarray(records.geometry.array, dtype=object)
-    projected = shapely.transform(geoms, to_ea, interleaved=False)
     hit = np.zeros(len(records), dtype=bool)
-    ir, _ = tree.query(projected, predicate="intersects")
-    hit[ir] = True
-    if (~hit).any():
-        idx = np.flatnonzero(~hit)
-        near_i, near_d = tree.query_nearest(projected[idx], return_distance=True, all_matches=False)
-        distance = np.full(len(idx), np.inf)
-        distance[near_i[0]] = near_d
-        swapped = shapely.transform(geoms[idx], lambda c: c[:, ::-1])
-        valid_swap = np.all(np.abs(shapely.bounds(swapped)[:, [1, 3]]) <= 90, axis=1)
-        sw_hit = np.zeros(len(idx), dtype=bool)
-        if valid_swap.any():
-            sp = shapely.transform(swapped[valid_swap], to_ea, interleaved=False)
-            j, _ = tree.query(sp, predicate="intersects")
-            sw_hit[np.flatnonzero(valid_swap)[j]] = True
-        for k, i in enumerate(idx):
-            r = records.iloc[i]
-            if sw_hit[k]:
-                f.add(
-                    "swapped_lonlat",
-                    "outside every district, but inside one with lon and lat swapped",
-                    rec=r,
-                    geom=geoms[i],
-                )
-            else:
-                f.add(
-                    "outside_districts",
-                    f"outside every district, {distance[k] / 1000:,.2f} km from the nearest",
-                    rec=r,
-                    geom=geoms[i],
-                )
+    hit[tree.query(geoms, predicate="intersects")[0]] = True
+    idx = np.flatnonzero(~hit)
+    if not len(idx):
+        return
+    near = tree.query_nearest(geoms[idx], all_matches=False)
+    distance = np.full(len(idx), np.nan)
+    line = shapely.shortest_line(geoms[idx][near[0]], zones[near[1]])
+    ends = shapely.get_coordinates(line).reshape(-1, 2, 2)
+    _, _, d = _GEOD.inv(ends[:, 0, 0], ends[:, 0, 1], ends[:, 1, 0], ends[:, 1, 1])
+    distance[near[0]] = d
+    swapped = shapely.transform(geoms[idx], lambda c: c[:, ::-1])
+    valid_swap = np.all(np.abs(shapely.bounds(swapped)[:, [1, 3]]) <= 90, axis=1)
+    sw_hit = np.zeros(len(idx), dtype=bool)
+    if valid_swap.any():
+        j, _ = tree.query(swapped[valid_swap], predicate="intersects")
+        sw_hit[np.flatnonzero(valid_swap)[j]] = True
+    for k, i in enumerate(idx):
+        r = records.iloc[i]
+        if sw_hit[k]:
+            message = "outside every district, but inside one with lon and lat swapped"
+            f.add("swapped_lonlat", message, rec=r, geom=geoms[i])
+        else:
+            message = f"outside every district, {distance[k] / 1000:,.2f} km from the nearest"
+            f.add("outside_districts", message, rec=r, geom=geoms[i])
 
-    # accounting checks on the polygons
+
+def _pieces_of(region, rtype: np.ndarray, kinds) -> tuple[np.ndarray, np.ndarray]:
+    """The region's record pieces of the given types, and their record rows."""
+    sel = np.isin(rtype[region.piece_record], kinds)
+    return region.pieces[sel], region.piece_record[sel]
+
+
+def _released_outside_hazard(acc, records, names: list[str], f: _Findings, log) -> None:
+    """Released land outside every hazard, per district, naming the release records."""
     rtype = records["record_type"].to_numpy(dtype=object)
-    hazard = np.isin(rtype, schema.HAZARD_TYPES)
-    released = np.concatenate([acc.classes[k] for k in ("cleared", "reduced", "cancelled")])
-    hazard_union = union_parts(projected[hazard], log, "hazards")
-    outside = subtract(released, hazard_union, log)
-    if len(outside):
-        pieces, _, iz = clip_by_zone(outside, zones, log)
-        for z in np.unique(iz):
-            sel = pieces[iz == z]
-            area = float(shapely.area(sel).sum()) / M2_PER_HA
-            if area >= 0.01:
-                f.add(
-                    "released_outside_hazard",
-                    f"{area:,.2f} ha released in {names[z]!r} lie outside every recorded hazard",
-                    geom=wgs(shapely.multipolygons(explode_polygons(sel))),
-                    area=area,
-                )
-        za = area_by_zone(outside, zones, log)
-        if za.outside / M2_PER_HA >= 0.01:
-            f.add(
-                "released_outside_hazard",
-                f"{za.outside / M2_PER_HA:,.2f} ha released outside every district and hazard",
-                area=za.outside / M2_PER_HA,
-            )
-    h_idx = np.flatnonzero(hazard)
-    if len(h_idx) > 1:
-        hp = projected[h_idx]
-        ht = shapely.STRtree(hp)
-        a, b = ht.query(hp, predicate="intersects")
-        keep = a < b
+    ids = records["record_id"].astype(str).to_numpy()
+    per_district: dict[int, dict] = {}
+    for region in acc.regions:
+        hazards, _ = _pieces_of(region, rtype, schema.HAZARD_TYPES)
+        released = np.concatenate([region.classes[k] for k in METHODS])
+        outside = subtract(released, union_parts(hazards, log, "hazards"), log)
+        if not len(outside):
+            continue
+        rel, rel_rec = _pieces_of(region, rtype, schema.RELEASE_TYPES)
+        owner = region.zones.district
+        pieces, _, iz = clip_by_zone(outside, region.zones.zones, log)
+        rest = subtract(outside, region.zones.zones, log) if len(region.zones.zones) else outside
+        pieces = np.concatenate([pieces, rest])
+        where = np.concatenate([owner[iz], np.full(len(rest), -1)])
+        ia, ib = shapely.STRtree(rel).query(pieces, predicate="intersects")
+        shared = shapely.area(intersection(pieces[ia], rel[ib], log, "released outside hazards"))
+        for d in np.unique(where):
+            entry = per_district.setdefault(int(d), {"geoms": [], "ha": 0.0, "records": {}})
+            sel = where == d
+            entry["geoms"].extend(_to_wgs(pieces[sel], region.crs))
+            entry["ha"] += float(shapely.area(pieces[sel]).sum()) / M2_PER_HA
+            for a, b, m2 in zip(ia, ib, shared, strict=True):
+                if where[a] == d and m2 > 0:
+                    rid = ids[rel_rec[b]]
+                    entry["records"][rid] = entry["records"].get(rid, 0.0) + m2 / M2_PER_HA
+    for d, entry in sorted(per_district.items()):
+        if entry["ha"] < 0.01:
+            continue
+        where = "outside every district and" if d < 0 else f"in {names[d]!r}"
+        listed = sorted(entry["records"].items(), key=lambda kv: -kv[1])
+        shown = ", ".join(f"{rid} ({ha:,.2f} ha)" for rid, ha in listed[:20])
+        more = f" and {len(listed) - 20} more" if len(listed) > 20 else ""
+        f.add(
+            "released_outside_hazard",
+            f"{entry['ha']:,.2f} ha released {where} outside every recorded hazard; "
+            f"release records: {shown}{more}",
+            record_id="; ".join(rid for rid, _ in listed),
+            geom=shapely.multipolygons(explode_polygons(np.array(entry["geoms"], dtype=object))),
+            area=entry["ha"],
+        )
+
+
+def _overlapping_hazards(acc, records, f: _Findings, log) -> None:
+    """SHA/CHA records overlapping each other: hectares recorded twice."""
+    rtype = records["record_type"].to_numpy(dtype=object)
+    pairs = []
+    for region in acc.regions:
+        hp, rec = _pieces_of(region, rtype, schema.HAZARD_TYPES)
+        if len(hp) < 2:
+            continue
+        a, b = shapely.STRtree(hp).query(hp, predicate="intersects")
+        keep = rec[a] < rec[b]
         a, b = a[keep], b[keep]
-        if len(a):
-            inter = shapely.intersection(hp[a], hp[b])
-            area = shapely.area(inter) / M2_PER_HA
-            k = np.flatnonzero(area >= 1e-4)
-            ids = records["record_id"].astype(str).to_numpy()[h_idx]
-            types = rtype[h_idx]
-            src = records[schema.SOURCE_FILE].to_numpy()[h_idx]
-            row = records[schema.SOURCE_ROW].to_numpy()[h_idx]
-            f.add_many(
-                "overlapping_hazards",
-                [
-                    f"{types[a[j]]} {ids[a[j]]!r} and {types[b[j]]} {ids[b[j]]!r} overlap: "
-                    f"{area[j]:,.4f} ha recorded twice"
-                    for j in k
-                ],
-                sources=src[b[k]],
-                rows=row[b[k]],
-                record_ids=ids[b[k]],
-                geoms=wgs(inter[k]) if len(k) else [],
-                areas=area[k].tolist(),
+        inter = intersection(hp[a], hp[b], log, "overlapping hazards")
+        area = shapely.area(inter) / M2_PER_HA
+        pairs.append(
+            pd.DataFrame({"a": rec[a], "b": rec[b], "ha": area, "geom": _to_wgs(inter, region.crs)})
+        )
+    if not pairs:
+        return
+    table = (
+        pd.concat(pairs).groupby(["a", "b"], sort=True).agg(ha=("ha", "sum"), geom=("geom", list))
+    )
+    table = table[table["ha"] >= 1e-4]
+    if not len(table):
+        return
+    ids = records["record_id"].astype(str).to_numpy()
+    a = table.index.get_level_values("a").to_numpy()
+    b = table.index.get_level_values("b").to_numpy()
+    f.add_many(
+        "overlapping_hazards",
+        [
+            f"{rtype[i]} {ids[i]!r} and {rtype[j]} {ids[j]!r} overlap: {ha:,.4f} ha recorded twice"
+            for i, j, ha in zip(a, b, table["ha"], strict=True)
+        ],
+        sources=records[schema.SOURCE_FILE].to_numpy()[b],
+        rows=records[schema.SOURCE_ROW].to_numpy()[b],
+        record_ids=ids[b],
+        geoms=[g[0] if len(g) == 1 else union_all(g, log, "overlap") for g in table["geom"]],
+        areas=table["ha"].tolist(),
+    )
+
+
+def _closed_unreleased(acc, records, f: _Findings, log) -> None:
+    """Hazards whose status says closed but whose land is partly not released."""
+    if "status" not in records.columns:
+        return
+    status = records["status"].astype(str).str.strip().str.casefold()
+    closed = (records["record_type"].isin(schema.HAZARD_TYPES) & status.isin(_CLOSED)).to_numpy()
+    left: dict[int, list] = {}
+    for region in acc.regions:
+        mine = closed[region.piece_record]
+        if not mine.any():
+            continue
+        released = union_parts(
+            np.concatenate([region.classes[k] for k in METHODS]), log, "releases"
+        )
+        for piece, i in zip(region.pieces[mine], region.piece_record[mine], strict=True):
+            rest = subtract(np.array([piece], dtype=object), released, log)
+            left.setdefault(int(i), []).extend(_to_wgs(rest, region.crs) if len(rest) else [])
+            left[int(i)].append(float(shapely.area(rest).sum()) if len(rest) else 0.0)
+    for i, items in left.items():
+        area = sum(x for x in items if isinstance(x, float)) / M2_PER_HA
+        if area >= 0.01:
+            r = records.iloc[i]
+            geoms = np.array([g for g in items if not isinstance(g, float)], dtype=object)
+            f.add(
+                "closed_hazard_unreleased",
+                f"status {r['status']!r} but {area:,.2f} ha of it are not released",
+                rec=r,
+                geom=shapely.multipolygons(explode_polygons(geoms)),
+                area=area,
             )
-    if "status" in records.columns:
-        status = records["status"].astype(str).str.strip().str.casefold()
-        closed = hazard & status.isin(_CLOSED).to_numpy()
-        r_union = union_parts(released, log, "releases")
-        for i in np.flatnonzero(closed):
-            left = subtract(np.array([projected[i]], dtype=object), r_union, log)
-            area = float(shapely.area(left).sum()) / M2_PER_HA if len(left) else 0.0
-            if area >= 0.01:
-                r = records.iloc[i]
-                f.add(
-                    "closed_hazard_unreleased",
-                    f"status {r['status']!r} but {area:,.2f} ha of it are not released",
-                    rec=r,
-                    geom=wgs(shapely.multipolygons(left)),
-                    area=area,
-                )
-    if "district" in records.columns:
-        anchor = shapely.point_on_surface(projected)
-        j, z = tree.query(anchor, predicate="intersects")
-        where = dict(zip(j, z, strict=False))
-        for i, given in enumerate(records["district"]):
-            if given is None or pd.isna(given) or i not in where:
-                continue
-            actual = names[where[i]]
-            if not names_match(given, actual):
-                r = records.iloc[i]
-                f.add(
-                    "district_mismatch",
-                    f"district attribute {str(given)!r} but the record lies in {actual!r}",
-                    rec=r,
-                    geom=geoms[i],
-                )
+
+
+def _district_mismatch(records, dist: gpd.GeoDataFrame, f: _Findings) -> None:
+    """A record's own district attribute disagrees with the district it lies in."""
+    if "district" not in records.columns or len(records) == 0:
+        return
+    names = list(dist["district"])
+    geoms = np.asarray(records.geometry.array, dtype=object)
+    tree = shapely.STRtree(np.asarray(dist.geometry.array, dtype=object))
+    j, z = tree.query(shapely.point_on_surface(geoms), predicate="intersects")
+    where = dict(zip(j, z, strict=False))
+    for i, given in enumerate(records["district"]):
+        if given is None or pd.isna(given) or i not in where:
+            continue
+        actual = names[where[i]]
+        if not names_match(given, actual):
+            f.add(
+                "district_mismatch",
+                f"district attribute {str(given)!r} but the record lies in {actual!r}",
+                rec=records.iloc[i],
+                geom=geoms[i],
+            )

@@ -64,9 +64,8 @@ NOTEBOOKS = {
         new_code_cell("plot_remaining(mineland.summarize(districts, surveys));"),
         new_markdown_cell("Land cover of what remains (synthetic ESA WorldCover classes):"),
         new_code_cell(
-            "impact = mineland.landcover_impact(\n"
-            f'    districts, surveys, "{DATA}/landcover/synthetic_landcover.tif"\n'
-            ")\n"
+            f'landcover = mineland.read_raster("{DATA}/landcover/synthetic_landcover.tif")\n'
+            "impact = mineland.landcover_impact(districts, surveys, landcover)\n"
             'impact.groupby("class_name")[["contaminated_ha", "released_ha"]].sum().round(1)'
         ),
     ],

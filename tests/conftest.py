@@ -71,3 +71,9 @@ def two_districts():
 @pytest.fixture
 def rng():
     return np.random.default_rng(42)
+
+
+@pytest.fixture(autouse=True)
+def _outside_the_repository(tmp_path_factory, monkeypatch):
+    """Every test runs in a scratch folder, so nothing it writes lands in the repo."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))

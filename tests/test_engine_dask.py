@@ -66,12 +66,11 @@ def test_seams_between_partitions_are_not_double_counted(cluster):
     )
     s = frame(rows)
     local = account(d, s)
-    geoms = np.asarray(s.to_crs(local.crs).geometry.array, dtype=object)
-    zones = local.zones
+    (region,) = local.regions
     many = zone_class_areas(
-        geoms,
-        s["record_type"].to_numpy(dtype=object),
-        zones,
+        region.pieces,
+        local.records["record_type"].to_numpy(dtype=object)[region.piece_record],
+        region.zones.zones,
         scheduler=cluster.scheduler_address,
         partitions=8,
         groups=5,

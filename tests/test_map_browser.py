@@ -399,7 +399,8 @@ def test_density_layer_and_landcover_in_popups(browser, tmp_path):
 
     districts = mineland.read_districts(DISTRICTS)
     acc = mineland.account(districts, mineland.read_surveys(SURVEYS))
-    impact = landcover_impact(acc, None, ROOT / "data" / "landcover" / "synthetic_landcover.tif")
+    landcover = mineland.read_raster(ROOT / "data" / "landcover" / "synthetic_landcover.tif")
+    impact = landcover_impact(acc, None, landcover)
     grid = density_grid(acc, resolution=250)
     path = tmp_path / "raster.html"
     save_map(make_map(acc, tiles="none", density=grid, landcover=impact), path, offline=True)

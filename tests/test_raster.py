@@ -118,7 +118,7 @@ def test_landcover_two_classes_hand_computed(tmp_path):
 
 def test_landcover_rows_add_up_to_the_summary():
     acc = mineland.account(mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS))
-    table = landcover_impact(acc, None, LANDCOVER)
+    table = landcover_impact(acc, None, mineland.read_raster(LANDCOVER))
     got = table.groupby("district")[["contaminated_ha", "released_ha"]].sum()
     want = acc.summary.set_index("district").loc[got.index]
     assert np.allclose(got["contaminated_ha"], want["contaminated_ha"], rtol=1e-6, atol=1e-6)

@@ -1,0 +1,178 @@
+"""Districts as disjoint, projected zones, region by region (pure computation).
+
+Each equal-area region (:mod:`mineland.regions`) holds the pieces of the districts
+that fall in it, projected, repaired and made disjoint: the zones on which hectares
+are measured.  A district that crosses a region border has one zone per region.
+Points (devices, incidents, record anchors) are assigned to districts through them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyproj
+import shapely
+
+from .geometry import (
+    OverlayLog,
+    explode_polygons,
+    intersection,
+    map_chunks,
+    polygonal,
+    repair,
+    subtract,
+    union_parts,
+)
+from .regions import Region, cut_by_regions, densify_geodesic, region_of_points, split_antimeridian
+
+__all__ = ["RegionZones", "assign_points", "prepare_geometries", "prepare_zones", "project"]
+
+log = logging.getLogger(__name__)
+
+WGS84 = pyproj.CRS.from_epsg(4326)
+M2_PER_HA = 10_000.0
+_SAID: set[str] = set()
+
+
+@dataclass
+class RegionZones:
+    """The district zones of one region."""
+
+    region: Region
+    #: district pieces in ``region.crs`` (metres), valid and pairwise disjoint
+    zones: np.ndarray
+    #: index of the district (row of the district table) of each zone
+    district: np.ndarray
+    #: overlapping district pairs: (earlier district, later district, shared polygon)
+    overlaps: list[tuple[int, int, object]] = field(default_factory=list)
+    _tree: shapely.STRtree | None = None
+
+    @property
+    def crs(self) -> pyproj.CRS:
+        return self.region.crs
+
+    @property
+    def tree(self) -> shapely.STRtree:
+        if self._tree is None:
+            self._tree = shapely.STRtree(self.zones)
+        return self._tree
+
+
+def project(geoms: np.ndarray, crs: pyproj.CRS, *, inverse: bool = False) -> np.ndarray:
+    """Lon/lat geometries into ``crs`` (or back with ``inverse``), in threads."""
+
+    def run(chunk: np.ndarray) -> np.ndarray:
+        # one transformer per chunk: pyproj transformers are not shared between threads
+        src, dst = (crs, WGS84) if inverse else (WGS84, crs)
+        t = pyproj.Transformer.from_crs(src, dst, always_xy=True)
+        return shapely.transform(chunk, t.transform, interleaved=False)
+
+    return map_chunks(run, np.asarray(geoms, dtype=object))
+
+
+def prepare_geometries(
+    geoms: np.ndarray, regions: list[Region], overlay_log: OverlayLog
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Lon/lat polygons cut into regions, densified, projected and repaired.
+
+    Returns per region the projected pieces and the index of the geometry each came
+    from.
+    """
+    geoms = densify_geodesic(np.asarray(geoms, dtype=object))
+    geoms, _ = split_antimeridian(geoms, overlay_log)
+    pieces, owner, region = cut_by_regions(geoms, regions, overlay_log)
+    out = []
+    for k, r in enumerate(regions):
+        sel = region == k
+        projected = project(pieces[sel], r.crs)
+        fixed, invalid = repair(projected)
+        if invalid.any():
+            fixed[invalid] = polygonal(fixed[invalid])
+            log.debug("%d polygons became invalid when projected and were repaired", invalid.sum())
+        keep = ~shapely.is_missing(fixed)
+        keep[keep] = ~shapely.is_empty(fixed[keep])
+        out.append((fixed[keep], owner[sel][keep]))
+    return out
+
+
+def prepare_zones(
+    districts: np.ndarray, names: list[str], regions: list[Region], overlay_log: OverlayLog
+) -> list[RegionZones]:
+    """The disjoint district zones of every region (``districts``: lon/lat)."""
+    out = []
+    for region, (pieces, owner) in zip(
+        regions, prepare_geometries(districts, regions, overlay_log), strict=True
+    ):
+        zones = np.array(
+            [shapely.multipolygons(explode_polygons(np.array([z], dtype=object))) for z in pieces],
+            dtype=object,
+        )
+        zones, overlaps = _make_disjoint(zones, owner, overlay_log)
+        out.append(RegionZones(region, zones, owner, overlaps))
+    _log_overlaps(out, names)
+    return out
+
+
+def _make_disjoint(
+    geoms: np.ndarray, owner: np.ndarray, overlay_log: OverlayLog
+) -> tuple[np.ndarray, list[tuple[int, int, object]]]:
+    """Give overlapping districts' shared area to the first of them (input order)."""
+    out = geoms.copy()
+    if len(geoms) < 2:
+        return out, []
+    ia, ib = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    later = owner[ia] > owner[ib]  # district ia loses to the earlier ib
+    ia, ib = ia[later], ib[later]
+    if not len(ia):
+        return out, []
+    shared = intersection(geoms[ia], geoms[ib], overlay_log, "district overlap")
+    real = shapely.area(shared) > 0
+    ia, ib, shared = ia[real], ib[real], shared[real]
+    for i in np.unique(ia):
+        cutters = union_parts(geoms[ib[ia == i]], overlay_log, "district overlap")
+        left = subtract(np.array([geoms[i]], dtype=object), cutters, overlay_log)
+        out[i] = shapely.multipolygons(left) if len(left) else shapely.MultiPolygon()
+    overlaps = [(int(owner[b]), int(owner[a]), g) for a, b, g in zip(ia, ib, shared, strict=True)]
+    return out, overlaps
+
+
+def _log_overlaps(regions: list[RegionZones], names: list[str]) -> None:
+    pairs = [(a, b, g) for rz in regions for a, b, g in rz.overlaps]
+    if not pairs:
+        return
+    total = sum(shapely.area(g) for _, _, g in pairs) / M2_PER_HA
+    if total < 0.005:  # below the figures shown: floating-point noise of shared borders
+        return
+    shown = sorted({(names[a], names[b]) for a, b, _ in pairs})
+    message = (
+        f"districts overlap by {total:,.2f} ha in total; the shared area is counted once, in "
+        f"the first district: {', '.join(f'{a} / {b}' for a, b in shown[:10])}"
+    )
+    if message not in _SAID:  # once per process, not once per as-of date
+        _SAID.add(message)
+        log.warning("%s", message)
+
+
+def overlap_ha(regions: list[RegionZones]) -> float:
+    """Hectares where districts overlap each other."""
+    return sum(float(shapely.area(g)) for rz in regions for _, _, g in rz.overlaps) / M2_PER_HA
+
+
+def assign_points(points: np.ndarray, regions: list[RegionZones]) -> np.ndarray:
+    """District index of each lon/lat point, -1 outside (first zone wins on a border)."""
+    out = np.full(len(points), -1, dtype=np.int64)
+    if len(points) == 0:
+        return out
+    where = region_of_points(points, [rz.region for rz in regions])
+    for k, rz in enumerate(regions):
+        sel = np.flatnonzero(where == k)
+        if not len(sel) or not len(rz.zones):
+            continue
+        ip, iz = rz.tree.query(project(points[sel], rz.crs), predicate="intersects")
+        order = np.lexsort((iz, ip))
+        ip, iz = ip[order], iz[order]
+        first = np.unique(ip, return_index=True)[1]
+        out[sel[ip[first]]] = rz.district[iz[first]]
+    return out
