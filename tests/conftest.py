@@ -77,3 +77,43 @@ def rng():
 def _outside_the_repository(tmp_path_factory, monkeypatch):
     """Every test runs in a scratch folder, so nothing it writes lands in the repo."""
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+def _psql(sql: str) -> str:
+    """Run SQL in the local PostGIS test database as the postgres user; rows as text."""
+    import subprocess
+
+    done = subprocess.run(
+        ["su", "postgres", "-c", "psql -X -q -At -v ON_ERROR_STOP=1 -d mineland_test"],
+        input=sql,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode:
+        raise RuntimeError(done.stderr.strip())
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def postgis():
+    """A PostGIS database to check hectares against ``ST_Area(geography)``.
+
+    Skipped where no PostgreSQL server runs, except in CI (which starts one).
+    """
+    import os
+    import shutil
+    import subprocess
+
+    try:
+        if not shutil.which("psql"):
+            raise RuntimeError("psql not installed")
+        subprocess.run(
+            ["su", "postgres", "-c", "createdb mineland_test"], capture_output=True, timeout=60
+        )
+        _psql("CREATE EXTENSION IF NOT EXISTS postgis;")
+    except Exception as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostGIS server: {exc}")
+    return _psql

@@ -182,3 +182,33 @@ def test_transformer_sanity():
     # TEST_LAEA is equal-area: a 1 km square there has 100 ha of cells at 100 m
     assert sq(0, 0).area / 1e4 == 100.0
     assert TEST_LAEA.is_projected
+
+
+def test_impact_adds_up_to_the_summary_with_the_outside_row():
+    # a raster that covers everything, with data in every cell: nothing may be reported
+    # as "(no land-cover data)", and the outside row closes the totals
+    x0, y0 = 600_000, 4_400_000
+    utm = pyproj.CRS.from_epsg(32638)
+    arr = np.full((40, 40), 40, dtype=np.uint8)
+    arr[:, 20:] = 10
+    lc = RasterData(arr, Affine(100, 0, x0 - 1000, 0, -100, y0 + 3000), utm, 0)
+    district = districts_frame({"D": shapely.box(x0, y0, x0 + 1500, y0 + 1500)}, crs=utm)
+    hazards = frame(
+        [
+            rec("in", "CHA", shapely.box(x0 + 100, y0 + 100, x0 + 600, y0 + 600)),
+            rec("across", "SHA", shapely.box(x0 + 1200, y0 + 200, x0 + 2200, y0 + 700)),
+            rec("done", "cleared", shapely.box(x0 + 1300, y0 + 300, x0 + 1900, y0 + 500)),
+        ],
+        crs=utm,
+    )
+    acc = mineland.account(district, hazards)
+    table = landcover_impact(acc, None, lc)
+    totals = acc.summary[["contaminated_ha", "released_ha"]].sum()
+    got = table[["contaminated_ha", "released_ha"]].sum()
+    assert got["contaminated_ha"] == pytest.approx(totals["contaminated_ha"], rel=1e-6)
+    assert got["released_ha"] == pytest.approx(totals["released_ha"], rel=1e-6)
+    assert mineland.schema.OUTSIDE in set(table["district"])
+    assert not (table["class_name"] == "(no land-cover data)").any()
+    outside = acc.summary.set_index("district").loc[mineland.schema.OUTSIDE]
+    rows = table[table["district"] == mineland.schema.OUTSIDE]
+    assert rows["contaminated_ha"].sum() == pytest.approx(outside["contaminated_ha"], rel=1e-6)
