@@ -206,7 +206,7 @@ def account(
         prepared, area_idx, rtype, zones, len(dist), engine, scheduler, overlay_log
     )
     step("counting records, devices and incidents", 5)
-    counts, points_outside = _counts(records, rtype, zones, len(dist))
+    counts, points_outside = _counts(records, rtype, parts, len(dist))
     step("summary", 6)
     summary, outside_area = _summary(dist, zones, table, counts, points_outside)
     diagnostics = {
@@ -284,15 +284,37 @@ def _zoned_areas(classes: dict, zones: np.ndarray, overlay_log) -> list[tuple[np
         return [(z.per_zone, z.outside) for z in za]
 
 
-def _counts(records, rtype, zones, n) -> tuple[dict[str, np.ndarray], int]:
+def _hazard_districts(parts: list[RegionAccounting], rtype, n: int) -> np.ndarray:
+    """The district (n: outside) of each SHA/CHA record: where a point on the surface
+    of its largest piece lies.  Measured on the projected pieces, so nothing is
+    projected again."""
+    found = []
+    for region in parts:
+        mine = np.isin(rtype[region.piece_record], schema.HAZARD_TYPES)
+        if not mine.any():
+            continue
+        pieces, rec = region.pieces[mine], region.piece_record[mine]
+        anchor = map_chunks(shapely.point_on_surface, pieces)
+        district = np.full(len(pieces), n, dtype=np.int64)
+        if len(region.zones.zones):
+            ip, iz = region.zones.tree.query(anchor, predicate="intersects")
+            order = np.lexsort((iz, ip))
+            first = np.unique(ip[order], return_index=True)[1]
+            district[ip[order][first]] = region.zones.district[iz[order][first]]
+        found.append(pd.DataFrame({"rec": rec, "m2": shapely.area(pieces), "d": district}))
+    if not found:
+        return np.empty(0, dtype=np.int64)
+    table = pd.concat(found).sort_values("m2", kind="stable").drop_duplicates("rec", keep="last")
+    return table["d"].to_numpy()
+
+
+def _counts(records, rtype, parts, n) -> tuple[dict[str, np.ndarray], int]:
     """Hazard records, devices, incidents and casualties per district (+ outside)."""
     names = ("hazard_records", "devices", "incidents", "killed", "injured")
     counts = {k: np.zeros(n + 1, dtype=np.int64) for k in names}
     geoms = np.asarray(records.geometry.array, dtype=object)
-    hazard = np.isin(rtype, schema.HAZARD_TYPES)
-    if hazard.any():
-        anchor = map_chunks(shapely.point_on_surface, geoms[hazard])
-        np.add.at(counts["hazard_records"], _slot(assign_points(anchor, zones), n), 1)
+    zones = [r.zones for r in parts]
+    np.add.at(counts["hazard_records"], _hazard_districts(parts, rtype, n), 1)
     points_outside = 0
     for rt in schema.POINT_TYPES:
         mask = rtype == rt

@@ -16,7 +16,7 @@ import numpy as np
 
 from .geometry import OverlayLog, subtract, union_parts
 
-__all__ = ["CLASSES", "METHODS", "disjoint_classes"]
+__all__ = ["CLASSES", "HAZARD", "METHODS", "disjoint_classes"]
 
 #: The disjoint accounting classes, in display order, with their summary column.
 CLASSES = {
@@ -26,6 +26,8 @@ CLASSES = {
     "reduced": "reduced_ha",
     "cancelled": "cancelled_ha",
 }
+#: The key of H = U(SHA ∪ CHA), kept beside the classes as disjoint parts.
+HAZARD = "hazard"
 #: The release classes, in order of precedence.
 METHODS = ("cleared", "reduced", "cancelled")
 
@@ -33,7 +35,8 @@ METHODS = ("cleared", "reduced", "cancelled")
 def disjoint_classes(
     geoms: np.ndarray, rtype: np.ndarray, overlay_log: OverlayLog
 ) -> dict[str, np.ndarray]:
-    """The five disjoint accounting classes as arrays of polygons (see module doc).
+    """The five disjoint accounting classes as arrays of polygons (see module doc),
+    plus H under the key :data:`HAZARD`.
 
     ``geoms`` are valid projected polygons, ``rtype`` their record types.  Remaining
     SHA is computed as U(SHA) − C − R, which equals H − C − R without building H.
@@ -72,4 +75,6 @@ def disjoint_classes(
             "cleared": u_cl.result(),
             "reduced": reduced.result(),
             "cancelled": cancelled.result(),
+            # H as disjoint parts, for validation (released land outside every hazard)
+            HAZARD: np.concatenate([sha_no_cha.result(), u_cha.result()]),
         }

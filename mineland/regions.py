@@ -72,13 +72,22 @@ def densify_geodesic(geoms: np.ndarray, max_segment_m: float = MAX_SEGMENT_M) ->
     geoms = np.asarray(geoms, dtype=object)
     out = geoms.copy()
     poly = np.isin(shapely.get_type_id(geoms), [3, 6])
+    if poly.any():  # a geometry smaller than one segment cannot have a long edge
+        b = shapely.bounds(geoms[poly])
+        poly[np.flatnonzero(poly)] = (
+            np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) * (_M_PER_DEG) > max_segment_m
+        )
     if not poly.any():
         return out
     idx = np.flatnonzero(poly)
     coords, owner = shapely.get_coordinates(geoms[idx], return_index=True)
-    step = np.hypot(*np.diff(coords, axis=0).T) * _M_PER_DEG if len(coords) > 1 else np.zeros(0)
     long = np.zeros(len(idx), dtype=bool)
-    long[owner[1:][step > max_segment_m]] = True
+    if len(coords) > 1:
+        step = np.hypot(*np.diff(coords, axis=0).T) * _M_PER_DEG
+        # steps between two geometries are not edges (a jump to a hole may count:
+        # that only rebuilds the geometry, whose rings are then densified properly)
+        same = owner[1:] == owner[:-1]
+        long[owner[1:][same & (step > max_segment_m)]] = True
     if not long.any():
         return out
     sub = idx[long]
@@ -139,8 +148,10 @@ def split_antimeridian(geoms: np.ndarray, overlay_log: OverlayLog) -> tuple[np.n
     """
     geoms = np.asarray(geoms, dtype=object)
     out = geoms.copy()
-    poly = np.isin(shapely.get_type_id(geoms), [3, 6])
     crossing = np.zeros(len(geoms), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        b = shapely.bounds(geoms)
+        poly = np.isin(shapely.get_type_id(geoms), [3, 6]) & ((b[:, 2] - b[:, 0]) > 180.0)
     if not poly.any():
         return out, crossing
     idx = np.flatnonzero(poly)

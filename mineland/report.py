@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -37,6 +38,21 @@ class Report:
     title: str = "Landmine contamination report"
 
 
+log = logging.getLogger(__name__)
+
+_EMPTY_PROGRESS = pd.DataFrame({"district": [], "period_end": pd.to_datetime([])})
+
+
+def _secondary(what: str, failed: list[str], fallback, fn, *args, **kwargs):
+    """A part of the report that may fail without taking the report down."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:  # the summary is still reported; the failure is listed
+        log.warning("report: %s failed and was left out: %s", what, exc)
+        failed.append(f"{what}: {type(exc).__name__}: {exc}")
+        return fallback
+
+
 def build_report(districts, surveys: SurveyData, /, *, as_of=None, title=None) -> Report:
     """Everything a report shows: summary with totals, progress by year, validation
     findings, sources and metadata, and the charts.
@@ -50,8 +66,12 @@ def build_report(districts, surveys: SurveyData, /, *, as_of=None, title=None) -
     totals = total_row(summary)
     totals["area_ha"] = summary["area_ha"].sum(skipna=True)
     summary = pd.concat([summary, totals.to_frame().T], ignore_index=True)
-    prog = progress(districts, surveys, freq="year", end=as_of)
-    checks = validate(districts, surveys)
+    failed: list[str] = []
+    prog = _secondary(
+        "progress", failed, _EMPTY_PROGRESS, progress, districts, surveys, freq="year", end=as_of
+    )
+    reuse = acc if as_of is None else None
+    checks = _secondary("validation", failed, None, validate, districts, surveys, accounting=reuse)
     meta = acc.summary.attrs.get("mineland", {})
     rows = [
         ("Report", title or "Landmine contamination report"),
@@ -71,16 +91,28 @@ def build_report(districts, surveys: SurveyData, /, *, as_of=None, title=None) -
     if len(files):
         files.insert(0, "item", "input file")
         sources = pd.concat([sources, files], ignore_index=True)
-    charts = {
-        "released_by_district": figure_png(plot_released(prog, by="district")),
-        "released_by_method": figure_png(plot_released(prog, by="method")),
-        "remaining": figure_png(plot_remaining(acc.summary)),
+    plots = {
+        "released_by_district": lambda: plot_released(prog, by="district"),
+        "released_by_method": lambda: plot_released(prog, by="method"),
+        "remaining": lambda: plot_remaining(acc.summary),
     }
-    findings = pd.DataFrame(checks.findings.drop(columns="geometry"))
+    charts = {}
+    for name, plot in plots.items():
+        png = _secondary(f"chart {name}", failed, None, lambda p=plot: figure_png(p()))
+        if png is not None:
+            charts[name] = png
+    if failed:
+        extra = pd.DataFrame({"item": "left out", "value": failed})
+        sources = pd.concat([sources, extra], ignore_index=True)
+    findings = (
+        pd.DataFrame(checks.findings.drop(columns="geometry"))
+        if checks is not None
+        else pd.DataFrame()
+    )
     return Report(
         summary,
-        prog.assign(period_end=prog["period_end"].dt.date),
-        checks.summary,
+        prog.assign(period_end=pd.to_datetime(prog["period_end"]).dt.date),
+        checks.summary if checks is not None else pd.DataFrame(),
         findings,
         sources,
         charts,
