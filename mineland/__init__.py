@@ -13,7 +13,15 @@ import logging
 
 from ._version import __version__
 from .accounting import Accounting, account, summarize
-from .errors import CRSError, DataError, InputFileError, MinelandError, OutputError, SchemaError
+from .errors import (
+    CRSError,
+    DataError,
+    InputFileError,
+    MinelandError,
+    MissingExtraError,
+    OutputError,
+    SchemaError,
+)
 from .io import load_field_map, read_districts, read_raster, read_surveys, write_table
 from .mapping import make_map, save_map
 from .progress import progress
@@ -27,6 +35,7 @@ __all__ = [
     "DataError",
     "InputFileError",
     "MinelandError",
+    "MissingExtraError",
     "OutputError",
     "SchemaError",
     "SurveyData",

@@ -24,6 +24,7 @@ import shapely
 from . import schema
 from .classes import CLASSES, disjoint_classes
 from .districts import as_districts
+from .engine_dask import require_dask, zone_class_areas
 from .errors import DataError, SchemaError
 from .geometry import OverlayLog, area_by_zone, map_chunks
 from .records import WGS84, SurveyData, as_survey_data
@@ -184,6 +185,8 @@ def account(
     """
     if engine not in ("local", "dask"):
         raise DataError(f"engine must be 'local' or 'dask', got {engine!r}")
+    if engine == "dask":
+        require_dask(scheduler)
     as_of_ts = parse_as_of(as_of)
     step = _stepper(progress)
     step("preparing", 0)
@@ -262,8 +265,6 @@ def _class_areas(
     for (pieces, owner), rz in zip(prepared, zones, strict=True):
         rec = area_idx[owner]
         if engine == "dask":
-            from .engine_dask import zone_class_areas
-
             m2 = zone_class_areas(pieces, rtype[rec], rz.zones, scheduler=scheduler)
             classes = {name: np.empty(0, dtype=object) for name in CLASSES}
             zoned = [(m2[:-1, k], m2[-1, k]) for k in range(len(CLASSES))]

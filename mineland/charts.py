@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import io
+import re
 
-import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-
-from . import schema  # noqa: E402
+from . import schema
 
 __all__ = ["figure_png", "plot_released", "plot_remaining"]
 
 METHOD_COLORS = {"cleared": "#1A9850", "reduced": "#2C7BB6", "cancelled": "#8073AC"}
 _HA = FuncFormatter(lambda v, _: f"{v:,.0f}")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def chart_label(text: object) -> str:
+    """Text from data, safe for matplotlib: no control characters, and ``$`` shown as
+    a dollar sign instead of starting mathtext (which fails on arbitrary text)."""
+    return _CONTROL.sub("", str(text)).replace("$", r"\$")
 
 
 def plot_released(table: pd.DataFrame, *, by: str = "district", top: int = 12) -> Figure:
@@ -29,7 +34,9 @@ def plot_released(table: pd.DataFrame, *, by: str = "district", top: int = 12) -
     --------
     >>> plot_released(progress(districts, surveys), by="method")  # doctest: +SKIP
     """
-    fig, ax = plt.subplots(figsize=(9, 5), layout="constrained")
+    # a Figure of its own, not pyplot: no global backend is set and nothing is kept
+    fig = Figure(figsize=(9, 5), layout="constrained")
+    ax = fig.subplots()
     if by == "method":
         flows = table.groupby("period_end")[[f"{m}_ha" for m in METHOD_COLORS]].sum()
         cumulative = flows.cumsum()
@@ -45,7 +52,7 @@ def plot_released(table: pd.DataFrame, *, by: str = "district", top: int = 12) -
         wide = table.pivot_table(index="period_end", columns="district", values="released_ha")
         order = wide.iloc[-1].sort_values(ascending=False).index[:top]
         for name in order:
-            ax.plot(wide.index, wide[name], marker="o", ms=3, label=str(name))
+            ax.plot(wide.index, wide[name], marker="o", ms=3, label=chart_label(name))
         ax.set_title("Released land to date, per district")
     else:
         raise ValueError(f"by must be 'district' or 'method', got {by!r}")
@@ -64,8 +71,9 @@ def plot_remaining(summary: pd.DataFrame) -> Figure:
     >>> plot_remaining(summarize(districts, surveys))  # doctest: +SKIP
     """
     rows = summary[summary["district"] != schema.OUTSIDE].sort_values("contaminated_ha")
-    fig, ax = plt.subplots(figsize=(9, max(3, 0.32 * len(rows) + 1)), layout="constrained")
-    names = [str(n) for n in rows["district"]]
+    fig = Figure(figsize=(9, max(3, 0.32 * len(rows) + 1)), layout="constrained")
+    ax = fig.subplots()
+    names = [chart_label(n) for n in rows["district"]]
     ax.barh(names, rows["cha_ha"], color="#FF0000", alpha=0.75, label="CHA")
     ax.barh(names, rows["sha_ha"], left=rows["cha_ha"], color="#F4A718", alpha=0.85, label="SHA")
     ax.set_xlabel("hectares")
@@ -77,8 +85,7 @@ def plot_remaining(summary: pd.DataFrame) -> Figure:
 
 
 def figure_png(fig: Figure, *, dpi: int = 110) -> bytes:
-    """A figure as PNG bytes (and closed)."""
+    """A figure as PNG bytes."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
-    plt.close(fig)
     return buf.getvalue()

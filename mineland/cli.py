@@ -20,7 +20,7 @@ from rich.text import Text
 
 from ._version import __version__
 from .accounting import account, parse_as_of, total_row
-from .errors import MinelandError
+from .errors import MinelandError, OutputError
 from .io import check_output_path, read_districts, read_surveys, write_rejected, write_table
 from .schema import SUMMARY_COLUMNS
 
@@ -225,15 +225,35 @@ class _Run:
 
 
 @contextmanager
-def reading(source: dict, *, verbose, quiet, output=None, extra=(), on_file_error="raise"):
+def reading(
+    source: dict,
+    *,
+    verbose,
+    quiet,
+    output=None,
+    rejected=None,
+    extra=(),
+    on_file_error="raise",
+    all_rejected_ok=False,
+):
     """What every reading command starts with: logging, the inputs (which outputs may
-    not overwrite), a progress bar, then the districts and surveys read."""
+    not overwrite), a progress bar, then the districts and surveys read.
+
+    A run in which every row was rejected stops here (exit 2), after writing the
+    rejected rows."""
     _setup_logging(verbose, quiet)
     inputs = input_paths(source) + [Path(p) for p in extra if p]
     if output is not None:
         check_output_path(output, inputs)
+    if rejected is not None:
+        check_output_path(Path(rejected), inputs)
+        if output is not None and Path(rejected).resolve() == Path(output).resolve():
+            raise OutputError(f"{rejected}: --rejected and -o name the same file")
     with _Bar() as bar:
         dist, data = load_inputs(bar, on_file_error=on_file_error, **source)
+        if data.n_read and not len(data.records) and not all_rejected_ok:
+            report_rejected(data, rejected, output, inputs)
+            raise MinelandError(f"every one of the {data.n_read:,} input rows was rejected")
         yield _Run(bar, dist, data, inputs)
 
 
@@ -384,7 +404,9 @@ def summarize_cmd(output, as_of, rejected_path, verbose, quiet, engine, schedule
       mineland summarize data/boundaries/synthetic_districts.geojson data/surveys
       mineland summarize districts.gpkg hazards.gpkg releases.shp --as-of 2024-12-31 -o out.xlsx
     """
-    with reading(source, verbose=verbose, quiet=quiet, output=output) as run:
+    with reading(
+        source, verbose=verbose, quiet=quiet, output=output, rejected=rejected_path
+    ) as run:
         bar, dist, data, inputs = run.bar, run.dist, run.data, run.inputs
         acc = account(
             dist,
@@ -441,7 +463,7 @@ def summarize_cmd(output, as_of, rejected_path, verbose, quiet, engine, schedule
 )
 @click.option(
     "--density",
-    type=float,
+    type=click.FloatRange(min=0, min_open=True),
     metavar="METRES",
     help="Add the contamination density raster at this cell size as a layer.",
 )
@@ -484,7 +506,14 @@ def map_cmd(
 
     if output.suffix.lower() not in (".html", ".htm"):
         raise click.BadParameter("the map is written as .html", param_hint="-o/--output")
-    with reading(source, verbose=verbose, quiet=quiet, output=output, extra=[landcover]) as run:
+    with reading(
+        source,
+        verbose=verbose,
+        quiet=quiet,
+        output=output,
+        rejected=rejected_path,
+        extra=[landcover],
+    ) as run:
         bar, dist, data, inputs = run.bar, run.dist, run.data, run.inputs
         acc = account(dist, data, as_of=as_of, progress=bar.callback("account"))
         report = report_validation(dist, data, acc, _hint(source))
@@ -529,7 +558,13 @@ def map_cmd(
 @main.command("raster")
 @common_input_options
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="GeoTIFF.")
-@click.option("--resolution", type=float, default=100.0, show_default=True, help="Cell size (m).")
+@click.option(
+    "--resolution",
+    type=click.FloatRange(min=0, min_open=True),
+    default=100.0,
+    show_default=True,
+    help="Cell size (m).",
+)
 @click.option(
     "--grid-crs", help="Projected CRS of the grid (default: equal-area fitted to the data)."
 )
@@ -552,7 +587,9 @@ def raster_cmd(output, as_of, rejected_path, verbose, quiet, resolution, grid_cr
     from .io import write_raster
     from .raster import density_grid
 
-    with reading(source, verbose=verbose, quiet=quiet, output=output) as run:
+    with reading(
+        source, verbose=verbose, quiet=quiet, output=output, rejected=rejected_path
+    ) as run:
         bar, dist, data, inputs = run.bar, run.dist, run.data, run.inputs
         acc = account(dist, data, as_of=as_of, progress=bar.callback("account"))
         array, profile = density_grid(acc, resolution=resolution, crs=grid_crs, by=by)
@@ -601,7 +638,9 @@ def impact_cmd(output, as_of, rejected_path, verbose, quiet, landcover, class_ta
     from .raster import landcover_impact
 
     extra = [landcover, class_table]
-    with reading(source, verbose=verbose, quiet=quiet, output=output, extra=extra) as run:
+    with reading(
+        source, verbose=verbose, quiet=quiet, output=output, rejected=rejected_path, extra=extra
+    ) as run:
         bar, dist, data, inputs = run.bar, run.dist, run.data, run.inputs
         raster = read_raster(landcover)
         classes = load_class_table(class_table) if class_table else None
@@ -700,7 +739,13 @@ def validate_cmd(output, as_of, rejected_path, verbose, quiet, strict, start_dat
     from .validate import validate
 
     with reading(
-        source, verbose=verbose, quiet=quiet, output=output, on_file_error="reject"
+        source,
+        verbose=verbose,
+        quiet=quiet,
+        output=output,
+        rejected=rejected_path,
+        on_file_error="reject",
+        all_rejected_ok=True,  # the findings say why, and errors give exit 1
     ) as run:
         dist, data, inputs = run.dist, run.data, run.inputs
         report = validate(dist, data, start_date=start_date)
@@ -737,7 +782,9 @@ def progress_cmd(output, as_of, rejected_path, verbose, quiet, freq, start, end,
     """
     from .progress import progress
 
-    with reading(source, verbose=verbose, quiet=quiet, output=output) as run:
+    with reading(
+        source, verbose=verbose, quiet=quiet, output=output, rejected=rejected_path
+    ) as run:
         dist, data, inputs = run.dist, run.data, run.inputs
         table = progress(dist, data, freq=freq, start=start, end=end)
     report_rejected(data, rejected_path, output, inputs)
@@ -791,7 +838,9 @@ def report_cmd(output, as_of, rejected_path, verbose, quiet, title, **source):
 
     if output.suffix.lower() not in (".xlsx", ".html"):
         raise click.BadParameter("reports are written as .xlsx or .html", param_hint="-o")
-    with reading(source, verbose=verbose, quiet=quiet, output=output) as run:
+    with reading(
+        source, verbose=verbose, quiet=quiet, output=output, rejected=rejected_path
+    ) as run:
         dist, data, inputs = run.dist, run.data, run.inputs
         rep = build_report(dist, data, as_of=as_of, title=title)
         path = write_report_file(rep, output, inputs=inputs)
@@ -807,7 +856,11 @@ def report_cmd(output, as_of, rejected_path, verbose, quiet, title, **source):
 @click.option("--field-map", type=click.Path(path_type=Path), help="TOML/JSON field map.")
 @click.option("--crs", help="CRS of input files that declare none.")
 @click.option(
-    "--rows-per-part", type=int, default=250_000, show_default=True, help="Rows per file."
+    "--rows-per-part",
+    type=click.IntRange(min=1),
+    default=250_000,
+    show_default=True,
+    help="Rows per file.",
 )
 @click.option(
     "--rejected",

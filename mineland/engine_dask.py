@@ -17,9 +17,23 @@ import numpy as np
 import shapely
 
 from .classes import CLASSES, disjoint_classes
+from .errors import MissingExtraError
 from .geometry import OverlayLog, clip_by_zone, difference, intersection, union_all
 
-__all__ = ["zone_class_areas"]
+__all__ = ["require_dask", "zone_class_areas"]
+
+
+def require_dask(scheduler: str | None = None) -> None:
+    """Fail early, with an install hint, when the dask extra is missing."""
+    modules = ["dask", "distributed"] if scheduler else ["dask"]
+    for name in modules:
+        try:
+            __import__(name)
+        except ImportError:
+            raise MissingExtraError(
+                f"the dask engine needs {name!r}: pip install 'mineland[dask]'"
+            ) from None
+
 
 _OUTSIDE_TILES = 4  # the outside area is cut into this many × this many tiles
 

@@ -12,6 +12,7 @@ __all__ = [
     "DataError",
     "InputFileError",
     "MinelandError",
+    "MissingExtraError",
     "OutputError",
     "SchemaError",
 ]
@@ -39,3 +40,7 @@ class DataError(MinelandError, ValueError):
 
 class OutputError(MinelandError, OSError):
     """An output cannot be written (unknown format, would overwrite an input...)."""
+
+
+class MissingExtraError(MinelandError, ImportError):
+    """An optional dependency is not installed; the message says how to install it."""

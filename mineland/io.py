@@ -640,6 +640,9 @@ def check_output_path(path: str | os.PathLike, inputs: Iterable[str | os.PathLik
             )
     if out.exists() and out.is_dir():
         raise OutputError(f"{out}: is a folder")
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise OutputError(f"{out}: the folder {parent} does not exist")
     return out
 
 

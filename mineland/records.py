@@ -244,6 +244,7 @@ def normalize_records(
         }
         for path, check, message in failures
     ]
+    _check_field_map(tables, field_map)
     for table in tables:
         try:
             used, rejected = _normalize_table(table, field_map, crs, on_invalid)
@@ -281,6 +282,35 @@ def normalize_records(
     if n_undated:
         log.info("%d records have no date; they count at every as-of date", n_undated)
     return SurveyData(records, rejected, pd.DataFrame(sources))
+
+
+def _check_field_map(tables: Sequence[RawTable], field_map) -> None:
+    """A field-map column that no input has is an error: every record would silently
+    lose that field (a wrong ``date`` column would make ``--as-of`` do nothing).  One
+    that only some inputs lack is a warning naming them."""
+    if not field_map or not tables:
+        return
+    missing: dict[tuple[str, str], list[tuple[str, list[str]]]] = {}
+    for table in tables:
+        frame, _ = schema.apply_field_map(
+            table.attributes.iloc[:0].copy(), field_map, source=table.source, warn=False
+        )
+        for canonical, foreign, close in frame.attrs.get("unmapped", []):
+            missing.setdefault((canonical, foreign), []).append((table.source, close))
+    for (canonical, foreign), where in missing.items():
+        hint = where[0][1]
+        suggestion = f"; closest: {', '.join(map(repr, hint))}" if hint else ""
+        if len(where) == len(tables):
+            raise SchemaError(
+                f"{where[0][0]}: the field map names column {foreign!r} (for {canonical}), "
+                f"which the file does not have{suggestion}"
+            )
+        log.warning(
+            "field map: column %r (for %s) is missing from %s",
+            foreign,
+            canonical,
+            ", ".join(src for src, _ in where),
+        )
 
 
 def _normalize_table(

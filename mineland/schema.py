@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import logging
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -9,6 +11,8 @@ from collections.abc import Mapping
 import pandas as pd
 
 from .errors import SchemaError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "AREA_TYPES",
@@ -177,8 +181,6 @@ def normalize_record_type(
 
 def suggest_record_type(value: object) -> str | None:
     """The canonical record type nearest to an unknown value, for error messages."""
-    import difflib
-
     text = clean_text(value)
     if text is None:
         return None
@@ -186,8 +188,43 @@ def suggest_record_type(value: object) -> str | None:
     return RECORD_TYPE_ALIASES[match[0]] if match else None
 
 
+def _find_column(columns, foreign: str, source: str, warn: bool = True):
+    """The column named ``foreign``: exactly, ignoring case, or truncated to 10."""
+    names = [str(c) for c in columns]
+    if foreign in names:
+        return foreign
+    folded = {n.casefold(): n for n in names}
+    if foreign.casefold() in folded:
+        return folded[foreign.casefold()]
+    short = foreign[:10].casefold()
+    if len(foreign) > 10 and short in folded:
+        if not warn:
+            return folded[short]
+        log.warning(
+            "%s: no column %r; using %r, its name truncated to 10 characters as a "
+            "Shapefile stores it",
+            source,
+            foreign,
+            folded[short],
+        )
+        return folded[short]
+    return None
+
+
+def closest_names(name: str, columns, n: int = 3) -> list[str]:
+    """The existing column names closest to ``name`` (case-insensitive)."""
+    names = [str(c) for c in columns if str(c) != "geometry"]
+    folded = {c.casefold(): c for c in names}
+    hits = difflib.get_close_matches(name.casefold(), list(folded), n=n, cutoff=0.5)
+    return [folded[h] for h in hits]
+
+
 def apply_field_map(
-    frame: pd.DataFrame, field_map: Mapping[str, object] | None, *, source: str = "input"
+    frame: pd.DataFrame,
+    field_map: Mapping[str, object] | None,
+    *,
+    source: str = "input",
+    warn: bool = True,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Rename foreign columns into the canonical schema.
 
@@ -196,9 +233,10 @@ def apply_field_map(
     ``"record_type_values"`` maps foreign type values to canonical ones, for example
     ``{"Minefield": "CHA"}``.  Returns the renamed frame and the value map.
 
-    A foreign column named in the map that the file lacks is not an error here: a file
-    may hold only some of the mapped fields.  Missing *required* columns are reported
-    by the reader.
+    A foreign name is matched exactly, then ignoring case, then as a Shapefile
+    truncates it to 10 characters (``DATE_COMPLETED`` → ``DATE_COMPL``, with a
+    warning).  The names the file lacks are listed in ``frame.attrs["unmapped"]``
+    as (canonical, foreign, closest existing names).
     """
     if not field_map:
         return frame, {}
@@ -206,7 +244,7 @@ def apply_field_map(
     if not isinstance(values, Mapping):
         raise SchemaError(f"{source}: field map 'record_type_values' must be a table/dict")
     renames: dict[str, str] = {}
-    lower = {str(c).casefold(): c for c in frame.columns}
+    unmapped: list[tuple[str, str, list[str]]] = []
     for canonical, foreign in field_map.items():
         if canonical in ("record_type_values", "values"):
             continue
@@ -216,13 +254,15 @@ def apply_field_map(
             raise SchemaError(
                 f"{source}: field map entry {canonical!r} must name a column, got {foreign!r}"
             )
-        actual = frame.columns[frame.columns == foreign]
-        col = actual[0] if len(actual) else lower.get(foreign.casefold())
-        if col is not None and col != canonical:
+        col = _find_column(frame.columns, foreign, source, warn)
+        if col is None:
+            unmapped.append((canonical, foreign, closest_names(foreign, frame.columns)))
+        elif col != canonical:
             renames[col] = canonical
     if renames:
         # a canonical column that is being replaced by a mapped one is kept under a new name
         clash = [c for c in renames.values() if c in frame.columns and c not in renames]
         frame = frame.rename(columns={c: f"{c}_original" for c in clash})
         frame = frame.rename(columns=renames)
+    frame.attrs["unmapped"] = unmapped
     return frame, {str(k): str(v) for k, v in values.items()}

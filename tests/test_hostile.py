@@ -174,8 +174,10 @@ def test_summarize_handles_records_that_are_all_rejected(tmp_path, district_file
     )
     runner = CliRunner()
     result = runner.invoke(main, ["summarize", str(district_file), str(surveys)])
-    assert result.exit_code == 0
+    # a table of zeros with exit 0 would look like good news: stop, say why
+    assert result.exit_code == 2
     assert "0 used, 1 rejected" in result.stderr
+    assert "every one of the 1 input rows was rejected" in result.stderr
 
 
 def test_sq_helper_is_what_it_says():
