@@ -696,6 +696,18 @@ class _MinelandLayers(MacroElement):
         )
 
 
+def _optional_layer(what: str, notes: list[str], fallback, fn, *args):
+    """Build one optional layer; if it fails, the map is made without it and says so."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # a layer must not take the map down
+        log.warning("map: the %s layer failed and was left out: %s", what, exc)
+        notes.append(
+            f"The {what} layer could not be drawn and was left out ({type(exc).__name__})."
+        )
+        return fallback
+
+
 def make_map(
     summary: gpd.GeoDataFrame | Accounting,
     surveys: SurveyData | gpd.GeoDataFrame | None = None,
@@ -765,17 +777,27 @@ def make_map(
         raise SchemaError("the summary has no districts to map")
 
     districts_json, steps = _district_geojson(table, metric, landcover)
-    overlay = _density_overlay(*density) if density is not None else None
-    classes, tolerance, sliver_note = _class_layers(acc) if acc is not None else ([], 0.0, None)
-    records = acc.records if acc is not None else None
     notes: list[str] = []
+
+    def optional(what: str, fallback, fn, *args):
+        return _optional_layer(what, notes, fallback, fn, *args)
+
+    overlay = optional("density", None, _density_overlay, *density) if density else None
+    classes, tolerance, sliver_note = (
+        optional("accounting", ([], 0.0, None), _class_layers, acc)
+        if acc is not None
+        else ([], 0.0, None)
+    )
+    records = acc.records if acc is not None else None
     raw_json, raw_fields = None, []
     points: list[dict] = []
     if records is not None:
-        raw_json, raw_fields, raw_note = _raw_layer(records, acc)
+        raw_json, raw_fields, raw_note = optional(
+            "raw records", (None, [], None), _raw_layer, records, acc
+        )
         if raw_note:
             notes.append(raw_note)
-        points = _point_groups(records)
+        points = optional("devices and incidents", [], _point_groups, records)
     if sliver_note:
         notes.append(sliver_note)
     if tolerance > 0.5:
@@ -847,7 +869,7 @@ def make_map(
         ],
         "density": overlay["legend"] if overlay else None,
     }
-    findings_json, findings_label = _findings_layer(findings)
+    findings_json, findings_label = optional("findings", (None, ""), _findings_layer, findings)
     raw_count = 0 if records is None else int(records["record_type"].isin(schema.AREA_TYPES).sum())
     cfg_small = {
         "baseLayers": base_layers,
@@ -862,7 +884,7 @@ def make_map(
         "panel": panel,
         "bounds": [[float(miny), float(minx)], [float(maxy), float(maxx)]],
         "density": overlay,
-        "timeline": _timeline(progress, list(inside["district"])),
+        "timeline": optional("time slider", None, _timeline, progress, list(inside["district"])),
         "findings": "@@FINDINGS@@" if findings_json else None,
         "findingsLabel": findings_label,
     }

@@ -30,7 +30,7 @@ __all__ = [
     "Region",
     "densify_geodesic",
     "plan_regions",
-    "cut_by_regions",
+    "regions_touched",
     "region_of_points",
     "split_antimeridian",
 ]
@@ -270,18 +270,18 @@ def region_of_points(points: np.ndarray, regions: list[Region]) -> np.ndarray:
     return out
 
 
-def cut_by_regions(
-    geoms: np.ndarray, regions: list[Region], overlay_log: OverlayLog
+def regions_touched(
+    geoms: np.ndarray, regions: list[Region]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cut lon/lat polygons along the region cells.
+    """Which regions each lon/lat geometry touches.
 
-    Returns the pieces, the index of the geometry and of the region of each piece.
-    With one region (no cells) every geometry is one piece of region 0.
+    Returns the geometry index, the region index and whether the geometry lies
+    wholly inside that region's cell, one row per (geometry, region) pair.  With one
+    region (no cells) every geometry lies wholly in region 0.
     """
-    geoms = np.asarray(geoms, dtype=object)
+    n = len(geoms)
     if len(regions) == 1 and regions[0].cell is None:
-        n = len(geoms)
-        return geoms, np.arange(n), np.zeros(n, dtype=np.int64)
+        return np.arange(n), np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
     cells = np.array([shapely.box(*r.cell) for r in regions], dtype=object)
     ig, ir = shapely.STRtree(cells).query(geoms, predicate="intersects")
     b = shapely.bounds(geoms[ig])
@@ -289,10 +289,4 @@ def cut_by_regions(
     whole = (
         (b[:, 0] >= c[:, 0]) & (b[:, 1] >= c[:, 1]) & (b[:, 2] <= c[:, 2]) & (b[:, 3] <= c[:, 3])
     )
-    pieces = geoms[ig].copy()
-    if (~whole).any():
-        boxes = np.array([r.box for r in regions], dtype=object)
-        cut = intersection(geoms[ig[~whole]], boxes[ir[~whole]], overlay_log, "cut by region")
-        pieces[~whole] = cut
-    keep = ~shapely.is_empty(pieces) & (shapely.area(pieces) > 0)
-    return pieces[keep], ig[keep], ir[keep]
+    return ig, ir, whole

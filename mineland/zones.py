@@ -25,7 +25,13 @@ from .geometry import (
     subtract,
     union_parts,
 )
-from .regions import Region, cut_by_regions, densify_geodesic, region_of_points, split_antimeridian
+from .regions import (
+    Region,
+    densify_geodesic,
+    region_of_points,
+    regions_touched,
+    split_antimeridian,
+)
 
 __all__ = ["RegionZones", "assign_points", "prepare_geometries", "prepare_zones", "project"]
 
@@ -82,17 +88,24 @@ def prepare_geometries(
     """
     geoms = densify_geodesic(np.asarray(geoms, dtype=object))
     geoms, _ = split_antimeridian(geoms, overlay_log)
-    pieces, owner, region = cut_by_regions(geoms, regions, overlay_log)
+    owner, where, whole = regions_touched(geoms, regions)
     out = []
     for k, r in enumerate(regions):
-        sel = region == k
-        projected = project(pieces[sel], r.crs)
+        sel = where == k
+        projected = project(geoms[owner[sel]], r.crs)
+        cut = ~whole[sel]
+        if cut.any():
+            # cut in the region's own projection, by the cell drawn in it, so that the
+            # pieces of districts and records share the very same cut edges
+            box = project(np.array([r.box], dtype=object), r.crs)[0]
+            projected[cut] = intersection(projected[cut], box, overlay_log, "cut by region")
         fixed, invalid = repair(projected)
         if invalid.any():
             fixed[invalid] = polygonal(fixed[invalid])
             log.debug("%d polygons became invalid when projected and were repaired", invalid.sum())
         keep = ~shapely.is_missing(fixed)
         keep[keep] = ~shapely.is_empty(fixed[keep])
+        keep[keep] = shapely.area(fixed[keep]) > 0
         out.append((fixed[keep], owner[sel][keep]))
     return out
 

@@ -160,3 +160,35 @@ def test_curved_wkt_is_linearised(tmp_path):
     (geom,) = data.records.geometry
     assert isinstance(geom, shapely.Polygon) and len(geom.exterior.coords) > 20
     assert "linearised" in data.records["repair"].iloc[0]
+
+
+def test_a_failing_map_layer_leaves_the_map_and_says_so(monkeypatch, tmp_path):
+    import mineland.mapping as mapping
+
+    def broken(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(mapping, "_point_groups", broken)
+    acc = mineland.account(
+        mineland.read_districts(DISTRICTS), mineland.read_surveys(ROOT / "data" / "surveys")
+    )
+    path = mineland.save_map(mineland.make_map(acc), tmp_path / "m.html")
+    text = path.read_text(encoding="utf-8")
+    assert "devices and incidents layer could not be drawn" in text
+    assert acc.summary["district"].iloc[0] in text  # the districts are still there
+
+
+def test_a_failing_validation_leaves_the_table(monkeypatch, tmp_path):
+    import importlib
+
+    validate_module = importlib.import_module("mineland.validate")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("side location conflict")
+
+    monkeypatch.setattr(validate_module, "validate", broken)
+    out = tmp_path / "s.csv"
+    result = run("summarize", DISTRICTS, ROOT / "data" / "surveys", "-o", out)
+    assert result.exit_code == 0
+    assert "validation failed and was left out" in result.output
+    assert len(pd.read_csv(out)) > 0

@@ -127,3 +127,16 @@ def test_densified_edges_follow_the_geodesic():
     south = coords[(coords[:, 0] > 12.5) & (coords[:, 0] < 31.5) & (coords[:, 1] < -15)]
     assert south[:, 1].min() < -16.0 - 0.1
     assert geod_ha(dense) == pytest.approx(geod_ha(poly), rel=1e-9)
+
+
+def test_a_release_across_a_region_border_leaves_nothing_outside():
+    # 19°–22° E crosses the 20° E border between two cells of the region grid
+    cleared = box(19.0, -14.0, 22.0, -10.5)
+    s = hazards_gdf()
+    s.loc[len(s)] = {"record_id": "c1", "record_type": "cleared", "geometry": cleared}
+    summary = mineland.summarize(districts_gdf(), s).set_index("district")
+    assert mineland.schema.OUTSIDE not in summary.index
+    assert summary.loc["Savanna", "cleared_ha"] == pytest.approx(geod_ha(cleared), rel=1e-5)
+    want = sum(geod_ha(h) for h in HAZARDS["Savanna"]) + geod_ha(cleared)
+    overlap = sum(geod_ha(h.intersection(cleared)) for h in HAZARDS["Savanna"])
+    assert summary.loc["Savanna", "recorded_ha"] == pytest.approx(want - overlap, rel=1e-4)
