@@ -32,7 +32,7 @@ class _Bar:
     """A rich progress bar on stderr, only when stderr is a terminal."""
 
     def __init__(self) -> None:
-        self.enabled = err_console.is_terminal
+        self.enabled = err_console.is_terminal and not _QUIET
         self.progress = Progress(
             TextColumn("{task.description:<40}"),
             BarColumn(),
@@ -72,7 +72,18 @@ class _SafeLogText(logging.Filter):
         return True
 
 
+_QUIET = False
+
+
+def note(message: str) -> None:
+    """An informational line on stderr; -q/--quiet leaves only errors and warnings."""
+    if not _QUIET:
+        click.echo(message, err=True)
+
+
 def _setup_logging(verbose: int, quiet: bool) -> None:
+    global _QUIET
+    _QUIET = bool(quiet)
     level = logging.ERROR if quiet else (logging.INFO if verbose else logging.WARNING)
     if verbose > 1:
         level = logging.DEBUG
@@ -202,10 +213,10 @@ def load_inputs(
         bbox=bbox or None,
         progress=bar.callback("read"),
     )
-    click.echo(plain(f"{len(dist)} districts from {districts}; {data.account()}"), err=True)
+    note(plain(f"{len(dist)} districts from {districts}; {data.account()}"))
     repaired = int(data.records["repair"].notna().sum()) if len(data.records) else 0
     if repaired:
-        click.echo(f"{repaired} geometries repaired on reading (column 'repair')", err=True)
+        note(f"{repaired} geometries repaired on reading (column 'repair')")
     return dist, data
 
 
@@ -267,7 +278,7 @@ def secondary(what: str, fn, *args, **kwargs):
     except Exception as exc:  # any failure here must not take the primary result down
         log.debug("%s failed", what, exc_info=True)
         message = plain(f"{type(exc).__name__}: {exc}".splitlines()[0])
-        click.echo(f"warning: {what} failed and was left out ({message})", err=True)
+        note(f"warning: {what} failed and was left out ({message})")
         return None
 
 
@@ -281,15 +292,14 @@ def _report_validation(dist, data, acc, inputs_hint: str):
 
     report = validate(dist, data, accounting=acc)
     for failure in report.failures:
-        click.echo(plain(f"warning: a validation check failed: {failure}"), err=True)
+        note(plain(f"warning: a validation check failed: {failure}"))
     if report.errors or report.warnings:
-        click.echo(
+        note(
             f"validation: {report.errors:,} errors, {report.warnings:,} warnings; "
-            f"details: mineland validate {inputs_hint}",
-            err=True,
+            f"details: mineland validate {inputs_hint}"
         )
     else:
-        click.echo("validation: no errors or warnings", err=True)
+        note("validation: no errors or warnings")
     return report
 
 
@@ -305,7 +315,7 @@ def report_rejected(data, rejected_path: Path | None, output: Path | None, input
     path = write_rejected(data.rejected, rejected_path, inputs=inputs)
     reasons = data.rejected["reason"].astype(str).map(_reason_kind).value_counts()
     top = "; ".join(f"{r} ({n})" for r, n in reasons.head(3).items())
-    click.echo(plain(f"{len(data.rejected)} rejected rows written to {path}: {top}"), err=True)
+    note(plain(f"{len(data.rejected)} rejected rows written to {path}: {top}"))
 
 
 def _fmt_ha(v) -> str:
@@ -421,12 +431,12 @@ def summarize_cmd(output, as_of, rejected_path, verbose, quiet, engine, schedule
     report_rejected(data, rejected_path, output, inputs)
     meta = summary.attrs.get("mineland", {})
     if meta.get("records_undated"):
-        click.echo(f"{meta['records_undated']} undated records count at every date", err=True)
+        note(f"{meta['records_undated']} undated records count at every date")
     if output is None:
         print_summary(summary, as_of)
     else:
         path = write_table(summary, output, inputs=inputs)
-        click.echo(f"wrote {len(summary)} rows to {path}", err=True)
+        note(f"wrote {len(summary)} rows to {path}")
 
 
 @main.command("map")
@@ -552,7 +562,7 @@ def map_cmd(
         path = save_map(m, output, offline=offline, inputs=inputs)
     report_rejected(data, rejected_path, output, inputs)
     size = path.stat().st_size / 1e6
-    click.echo(f"wrote {path} ({size:.1f} MB{', offline' if offline else ''})", err=True)
+    note(f"wrote {path} ({size:.1f} MB{', offline' if offline else ''})")
 
 
 @main.command("raster")
@@ -602,10 +612,9 @@ def raster_cmd(output, as_of, rejected_path, verbose, quiet, resolution, grid_cr
     report_rejected(data, rejected_path, output, inputs)
     cell_ha = resolution * resolution / 10_000
     covered = float(array[array > 0].sum()) * cell_ha
-    click.echo(
+    note(
         f"wrote {path}: {profile['width']} x {profile['height']} cells of {resolution:g} m, "
-        f"{covered:,.1f} ha of remaining contamination",
-        err=True,
+        f"{covered:,.1f} ha of remaining contamination"
     )
 
 
@@ -662,7 +671,7 @@ def impact_cmd(output, as_of, rejected_path, verbose, quiet, landcover, class_ta
         console.print(t)
     else:
         path = write_table(table, output, inputs=inputs)
-        click.echo(f"wrote {len(table)} rows to {path}", err=True)
+        note(f"wrote {len(table)} rows to {path}")
 
 
 def _print_validation(report) -> None:
@@ -756,7 +765,7 @@ def validate_cmd(output, as_of, rejected_path, verbose, quiet, strict, start_dat
         click.echo(f"internal error: rows not accounted for in {len(bad)} files", err=True)
     if output is not None:
         path = write_report(report, output, inputs=inputs)
-        click.echo(f"wrote {len(report.findings)} findings to {path}", err=True)
+        note(f"wrote {len(report.findings)} findings to {path}")
     sys.exit(report.exit_code(strict=strict))
 
 
@@ -782,16 +791,18 @@ def progress_cmd(output, as_of, rejected_path, verbose, quiet, freq, start, end,
     """
     from .progress import progress
 
+    if end and as_of and str(end) != str(as_of):
+        raise click.UsageError("give --end or --as-of (the same thing here), not both")
     with reading(
         source, verbose=verbose, quiet=quiet, output=output, rejected=rejected_path
     ) as run:
         dist, data, inputs = run.dist, run.data, run.inputs
-        table = progress(dist, data, freq=freq, start=start, end=end)
+        table = progress(dist, data, freq=freq, start=start, end=end or as_of)
     report_rejected(data, rejected_path, output, inputs)
     if output is not None:
         out = table.assign(period_end=table["period_end"].dt.date.astype(str))
         path = write_table(out, output, inputs=inputs)
-        click.echo(f"wrote {len(table)} rows to {path}", err=True)
+        note(f"wrote {len(table)} rows to {path}")
         return
     console = Console() if sys.stdout.isatty() else Console(width=160)
     totals = table.groupby("period_end").sum(numeric_only=True).reset_index()
@@ -845,7 +856,7 @@ def report_cmd(output, as_of, rejected_path, verbose, quiet, title, **source):
         rep = build_report(dist, data, as_of=as_of, title=title)
         path = write_report_file(rep, output, inputs=inputs)
     report_rejected(data, rejected_path, output, inputs)
-    click.echo(f"wrote {path}", err=True)
+    note(f"wrote {path}")
 
 
 @main.command("convert")
@@ -885,7 +896,7 @@ def convert_cmd(surveys, output, field_map, crs, rows_per_part, rejected_path, v
     check_output_path(output, inputs)
     with _Bar() as bar:
         data = read_surveys(*surveys, field_map=field_map, crs=crs, progress=bar.callback("read"))
-        click.echo(data.account(), err=True)
+        note(data.account())
         records = data.records.drop(columns=["repair"], errors="ignore")
         path = write_geoparquet(records, output, rows_per_part=rows_per_part, inputs=inputs)
     if len(data.rejected):
@@ -893,4 +904,4 @@ def convert_cmd(surveys, output, field_map, crs, rows_per_part, rejected_path, v
             data, rejected_path or output.with_name(f"{output.name}_rejected.csv"), None, inputs
         )
     parts = len(list(path.glob("part-*.parquet")))
-    click.echo(f"wrote {len(data.records):,} records in {parts} parts to {path}", err=True)
+    note(f"wrote {len(data.records):,} records in {parts} parts to {path}")

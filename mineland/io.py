@@ -7,8 +7,10 @@ import json
 import logging
 import os
 import re
+import shutil
 import tempfile
 import tomllib
+import uuid
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
@@ -86,6 +88,39 @@ def _is_geojson_text(path: Path) -> bool:
     return '"type"' in head and ("Feature" in head or "Polygon" in head or "Point" in head)
 
 
+_SIDECARS = {".dbf", ".shx", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd", ".xml", ".aux"}
+
+
+def _folder_files(path: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The survey files in a folder (recursively), and the files skipped with why."""
+    inside: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for child in sorted(path.rglob("*")):
+        rel = child.relative_to(path)
+        if any(p.suffix.lower() == ".gdb" for p in rel.parents):
+            continue
+        suffix = child.suffix.lower()
+        if child.is_dir():
+            if suffix == ".gdb":
+                inside.append(child)
+            continue
+        if ".partial" in child.name:
+            skipped.append((child, "unfinished output of an interrupted run"))
+        elif suffix in PARQUET_EXTENSIONS:
+            in_dataset = any(_is_parquet_dataset(path / p) for p in rel.parents if p != Path("."))
+            if not in_dataset:
+                inside.append(child)
+        elif suffix == ".json" and not _is_geojson_text(child):
+            skipped.append((child, "JSON but not GeoJSON"))
+        elif suffix in VECTOR_EXTENSIONS + CSV_EXTENSIONS and suffix != ".txt":
+            inside.append(child)
+        elif suffix in _SIDECARS and child.with_suffix(".shp").exists():
+            continue  # part of a Shapefile
+        elif not child.name.startswith("."):
+            skipped.append((child, "not a survey file format"))
+    return inside, skipped
+
+
 def find_input_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
     """Expand the given files and folders into the files to read, in a stable order."""
     found: list[Path] = []
@@ -96,27 +131,11 @@ def find_input_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
         if path.is_dir() and _is_parquet_dataset(path):
             found.append(path)
         elif path.is_dir() and path.suffix.lower() != ".gdb":
-            inside = []
-            for child in sorted(path.rglob("*")):
-                if any(p.suffix.lower() == ".gdb" for p in child.relative_to(path).parents):
-                    continue
-                suffix = child.suffix.lower()
-                if child.is_dir() and suffix == ".gdb":
-                    inside.append(child)
-                elif child.is_file() and suffix in PARQUET_EXTENSIONS:
-                    if not any(
-                        _is_parquet_dataset(p)
-                        for p in child.relative_to(path).parents
-                        if p != Path(".") and (path / p).is_dir()
-                    ):
-                        inside.append(child)
-                elif child.is_file() and suffix in VECTOR_EXTENSIONS + CSV_EXTENSIONS:
-                    if suffix == ".json" and not _is_geojson_text(child):
-                        log.info("%s: skipped, not GeoJSON", child)
-                        continue
-                    if suffix == ".txt":
-                        continue
-                    inside.append(child)
+            inside, skipped = _folder_files(path)
+            if skipped:
+                shown = "; ".join(f"{p.relative_to(path)} ({why})" for p, why in skipped[:10])
+                more = f"; and {len(skipped) - 10} more" if len(skipped) > 10 else ""
+                log.warning("%s: skipped %d files: %s%s", path, len(skipped), shown, more)
             if not inside:
                 raise InputFileError(f"{path}: the folder holds no supported survey files")
             found.extend(inside)
@@ -405,6 +424,33 @@ def _parquet_crs(path: Path) -> pyproj.CRS | None:
         return None
 
 
+def _clip_to_bbox(table: RawTable, bbox, crs) -> RawTable:
+    """Keep the rows of a table read whole (CSV) that meet ``bbox`` (lon/lat), as the
+    spatial readers do; rows whose geometry could not be read stay, to be rejected."""
+    if bbox is None or len(table) == 0:
+        return table
+    table_crs = table.crs or parse_crs(crs) or pyproj.CRS.from_epsg(4326)
+    box = shapely.box(*_bbox_in(bbox, table_crs))
+    geoms = np.asarray(table.geometry, dtype=object)
+    keep = shapely.is_missing(geoms)
+    keep[~keep] = shapely.intersects(geoms[~keep], box)
+    if keep.all():
+        return table
+    log.info(
+        "%s: %d of %d rows lie outside --bbox and were not read",
+        table.source,
+        int((~keep).sum()),
+        len(table),
+    )
+    table.attributes = table.attributes[keep].reset_index(drop=True)
+    table.geometry = geoms[keep]
+    for name in ("geometry_errors", "parse_fixes"):
+        value = getattr(table, name)
+        if value is not None:
+            setattr(table, name, np.asarray(value, dtype=object)[keep])
+    return table
+
+
 def read_tables(
     path: Path,
     *,
@@ -421,7 +467,7 @@ def read_tables(
     if path.is_file() and path.stat().st_size == 0:
         raise InputFileError(f"{path}: the file is empty")
     if suffix in CSV_EXTENSIONS:
-        return [_read_csv(path, crs)]
+        return [_clip_to_bbox(_read_csv(path, crs), bbox, crs)]
     if suffix in PARQUET_EXTENSIONS or _is_parquet_dataset(path):
         return [_read_parquet(path, _bbox_in(bbox, _parquet_crs(path)))]
     if suffix not in VECTOR_EXTENSIONS:
@@ -687,9 +733,17 @@ def write_table(
 
 @contextmanager
 def _atomic(out: Path):
-    """Write to a temporary file beside ``out`` and move it into place on success."""
-    tmp = out.with_name(f".{out.stem}.partial{out.suffix}")
-    tmp.unlink(missing_ok=True)
+    """Write to a temporary file beside ``out`` and move it into place on success.
+
+    The temporary name is unique to this process and call, so two runs writing the
+    same output never write into each other's file; a killed run leaves at most a
+    hidden ``.partial`` file, never a truncated output.  An existing GeoPackage is
+    copied first, so that writing one layer keeps the file's other layers.
+    """
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial{out.suffix}")
+    if out.suffix.lower() == ".gpkg" and out.is_file():
+        _check_geopackage(out)
+        shutil.copy2(out, tmp)
     try:
         yield tmp
         os.replace(tmp, out)
@@ -697,6 +751,16 @@ def _atomic(out: Path):
         raise OutputError(f"{out}: cannot write: {exc.strerror}") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _check_geopackage(path: Path) -> None:
+    try:
+        pyogrio.list_layers(str(path))
+    except Exception:  # not readable as a GeoPackage: do not replace what it is
+        raise OutputError(
+            f"{path}: exists and is not a GeoPackage mineland can add a layer to; "
+            "choose another name"
+        ) from None
 
 
 def write_text(path: Path, text: str) -> Path:
@@ -929,14 +993,21 @@ def write_geoparquet(
     sorted along a Hilbert curve so that each part covers a compact area; every part
     has a bounding-box covering column, so readers can skip parts by ``bbox``."""
     out = check_output_path(folder, inputs)
-    if out.exists() and any(out.iterdir()):
-        raise OutputError(f"{out}: the folder exists and is not empty")
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        raise OutputError(f"{out}: already exists")
     if len(records):
         order = np.argsort(records.geometry.hilbert_distance(), kind="stable")
         records = records.iloc[order]
     n_parts = max(1, -(-len(records) // rows_per_part))
-    for k in range(n_parts):
-        part = records.iloc[k * rows_per_part : (k + 1) * rows_per_part]
-        part.to_parquet(out / f"part-{k:05d}.parquet", write_covering_bbox=True, index=False)
+    # the parts go to a hidden folder renamed when complete: a killed run never
+    # leaves a folder that reads as a whole dataset
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial")
+    tmp.mkdir()
+    try:
+        for k in range(n_parts):
+            part = records.iloc[k * rows_per_part : (k + 1) * rows_per_part]
+            part.to_parquet(tmp / f"part-{k:05d}.parquet", write_covering_bbox=True, index=False)
+        os.rename(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return out

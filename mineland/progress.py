@@ -41,6 +41,26 @@ def _period_ends(start: pd.Timestamp, end: pd.Timestamp, freq: str) -> list[pd.T
     return [p.end_time.normalize() for p in periods]
 
 
+def _window(
+    lo: pd.Timestamp, hi: pd.Timestamp, freq: str, start, end
+) -> tuple[list[pd.Timestamp], pd.Timestamp]:
+    """The period ends and the baseline date (the day before the first period).
+
+    A window given with ``start``/``end`` is honoured exactly: the first period
+    begins on ``start`` and the last ends on ``end``.  Without them the periods are
+    whole (calendar years, quarters or months) around the dated records.
+    """
+    if hi < lo:
+        raise DataError(f"end {hi.date()} is before start {lo.date()}")
+    ends = _period_ends(lo, hi, freq)
+    if end is not None:
+        ends = [min(t, hi) for t in ends]
+    if start is not None:
+        return ends, lo - pd.Timedelta(days=1)
+    period = pd.Period(lo, freq=FREQUENCIES[freq])
+    return ends, period.start_time.normalize() - pd.Timedelta(days=1)
+
+
 def progress(
     districts,
     surveys,
@@ -87,16 +107,11 @@ def progress(
         dated = records[records["date"].notna()]
     start_ts = parse_as_of(start) if start is not None else None
     end_ts = parse_as_of(end) if end is not None else None
-    if start_ts is None:
-        start_ts = dated["date"].min() if len(dated) else pd.Timestamp.today().normalize()
-    if end_ts is None:
-        end_ts = dated["date"].max() if len(dated) else start_ts
-    if end_ts < start_ts:
-        raise DataError(f"end {end_ts.date()} is before start {start_ts.date()}")
-    ends = _period_ends(start_ts, end_ts, freq)
-    baseline = pd.Timestamp(ends[0]) - pd.tseries.frequencies.to_offset(
-        {"year": "YE", "quarter": "QE", "month": "ME"}[freq]
-    )
+    first = dated["date"].min() if len(dated) else pd.Timestamp.today().normalize()
+    last = dated["date"].max() if len(dated) else first
+    if end_ts is not None and start_ts is None and first > end_ts:
+        first = end_ts
+    ends, baseline = _window(start_ts or first, end_ts or last, freq, start_ts, end_ts)
     log = OverlayLog()
     previous = account(dist, records, as_of=baseline, regions=full.plan)
     names = list(dist["district"]) + [schema.OUTSIDE]

@@ -99,16 +99,22 @@ _ISO_SLASH = re.compile(r"^\d{4}/\d{1,2}/\d{1,2}([ T].*)?$")
 _DMY = re.compile(r"^\d{1,2}[./]\d{1,2}[./]\d{4}([ T].*)?$")
 
 
+#: Dates outside these years are placeholders (9999-12-31, 0001-01-01) or typing
+#: errors, never survey dates; they are rejected rather than read.
+DATE_YEARS = (1900, 2100)
+
+
 def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse dates written as ISO ``YYYY-MM-DD`` (or ``YYYY/MM/DD``) or day-first
     ``DD.MM.YYYY`` / ``DD/MM/YYYY``, with an optional time part that is ignored.
 
-    Returns the parsed dates (``datetime64``, NaT where blank) and a boolean mask of
-    the values that were not blank but could not be parsed.
+    Returns the parsed dates (``datetime64[ns]``, NaT where blank) and a boolean mask
+    of the values that were not blank but could not be used: unreadable, impossible
+    (30 February) or outside the years :data:`DATE_YEARS` (placeholders such as
+    ``9999-12-31``, which do not even fit pandas' nanosecond range).
     """
     if pd.api.types.is_datetime64_any_dtype(values):
-        out = values.dt.tz_localize(None) if values.dt.tz is not None else values
-        return out.dt.normalize().astype("datetime64[ns]"), pd.Series(False, index=values.index)
+        return _typed_dates(values)
     text = values.astype("string").str.strip()
     blank = text.isna() | (text == "")
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
@@ -129,9 +135,24 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return out, bad
 
 
+def _typed_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A date/datetime column as a file typed it (any resolution, any time zone)."""
+    if values.dt.tz is not None:
+        values = values.dt.tz_localize(None)
+    years = values.dt.year
+    bad = values.notna() & ((years < DATE_YEARS[0]) | (years > DATE_YEARS[1]))
+    kept = values.where(~bad)
+    return kept.dt.normalize().astype("datetime64[ns]"), bad
+
+
 def _ymd(y: pd.Series, m: pd.Series, d: pd.Series) -> pd.Series:
+    """Year, month and day columns as dates; NaT where impossible or out of range."""
     frame = pd.DataFrame({"year": y.astype(int), "month": m.astype(int), "day": d.astype(int)})
-    return pd.to_datetime(frame, errors="coerce")
+    plausible = frame["year"].between(*DATE_YEARS)
+    out = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    if plausible.any():
+        out[plausible] = pd.to_datetime(frame[plausible], errors="coerce")
+    return out
 
 
 # --------------------------------------------------------------------------- helpers
@@ -144,6 +165,9 @@ def to_wgs84(geoms: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
     return np.asarray(gpd.GeoSeries(geoms, crs=crs).to_crs(WGS84).array, dtype=object)
 
 
+_THOUSANDS = r"\d{1,3}(?:([ ,.\u00a0\u202f'])\d{3})(?:\1\d{3})*"
+
+
 def _count(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse a count column: returns Int64 values and a mask of bad (non-blank) values."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
@@ -152,6 +176,9 @@ def _count(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     else:
         text = values.astype("string").str.strip()
         blank = text.isna() | (text == "")
+        # thousands separators: 1,000 / 1.000 / 1 000 (also no-break spaces) are 1000
+        grouped = text.str.fullmatch(_THOUSANDS).fillna(False)
+        text = text.where(~grouped, text.str.replace(r"[ ,.\u00a0\u202f']", "", regex=True))
         num = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
     with np.errstate(invalid="ignore"):
         bad = ~blank & (
@@ -245,9 +272,12 @@ def normalize_records(
         for path, check, message in failures
     ]
     _check_field_map(tables, field_map)
+    labels = _source_labels(list(dict.fromkeys(t.source for t in tables)))
     for table in tables:
         try:
-            used, rejected = _normalize_table(table, field_map, crs, on_invalid)
+            used, rejected = _normalize_table(
+                table, field_map, crs, on_invalid, labels.get(table.source)
+            )
         except (SchemaError, CRSError) as exc:
             if on_file_error == "raise":
                 raise
@@ -313,10 +343,51 @@ def _check_field_map(tables: Sequence[RawTable], field_map) -> None:
         )
 
 
+def _record_ids(attrs: pd.DataFrame, table: RawTable, label: str, rows: np.ndarray) -> np.ndarray:
+    """The record ids as text; made from the file and row where missing.
+
+    Whole numbers stay whole (``17``, not ``17.0``, when a missing value made the
+    column floating point).  ``label`` tells files of the same name apart.
+    """
+    if "record_id" in attrs.columns:
+        raw = attrs["record_id"]
+        if pd.api.types.is_float_dtype(raw) and (raw.dropna() % 1 == 0).all():
+            raw = raw.astype("Int64")
+        ids = raw.astype(object).where(raw.notna(), None).map(schema.clean_text)
+    else:
+        log.warning("%s: no 'record_id' column; ids are made from file and row", table.source)
+        ids = pd.Series([None] * len(rows), dtype=object)
+    stem = label.rsplit("/", 1)[-1]
+    layer_tag = f":{table.layer}" if table.layer and table.layer != stem.rsplit(".", 1)[0] else ""
+    missing_id = ids.isna().to_numpy()
+    if missing_id.any():
+        ids = ids.astype(object)
+        ids[missing_id] = [f"{label}{layer_tag}#{r}" for r in rows[missing_id]]
+    return ids.to_numpy(dtype=object)
+
+
+def _source_labels(sources: Sequence[str]) -> dict[str, str]:
+    """The shortest path suffix that tells each source apart (``a/h.csv``, ``b/h.csv``)."""
+    parts = {s: s.replace("\\", "/").split("/") for s in sources}
+    out = {}
+    for s, p in parts.items():
+        for k in range(1, len(p) + 1):
+            tail = "/".join(p[-k:])
+            if sum(1 for q in parts.values() if "/".join(q[-k:]) == tail) == 1 or k == len(p):
+                out[s] = tail
+                break
+    return out
+
+
 def _normalize_table(
-    table: RawTable, field_map: Mapping[str, object] | None, crs: object | None, on_invalid: str
+    table: RawTable,
+    field_map: Mapping[str, object] | None,
+    crs: object | None,
+    on_invalid: str,
+    label: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     original = table.attributes.reset_index(drop=True)
+    label = label or table.source.replace("\\", "/").rsplit("/", 1)[-1]
     n = len(original)
     rows = np.arange(1, n + 1)
     attrs, value_map = schema.apply_field_map(original, field_map, source=table.source)
@@ -350,19 +421,7 @@ def _normalize_table(
         else:
             reason[mask] = message
 
-    # record ids
-    if "record_id" in attrs.columns:
-        ids = attrs["record_id"].map(schema.clean_text)
-    else:
-        log.warning("%s: no 'record_id' column; ids are made from file and row", table.source)
-        ids = pd.Series([None] * n, dtype=object)
-    stem = table.source.replace("\\", "/").rsplit("/", 1)[-1]
-    layer_tag = f":{table.layer}" if table.layer and table.layer != stem.rsplit(".", 1)[0] else ""
-    missing_id = ids.isna().to_numpy()
-    if missing_id.any():
-        ids = ids.astype(object)
-        ids[missing_id] = [f"{stem}{layer_tag}#{r}" for r in rows[missing_id]]
-    ids = ids.to_numpy(dtype=object)
+    ids = _record_ids(attrs, table, label, rows)
 
     # record types
     raw_types = attrs["record_type"]
@@ -553,7 +612,7 @@ def _normalize_table(
         raw_dates = attrs["date"]
         reject(
             bad_dates.to_numpy(),
-            lambda i: f"unparseable date {str(raw_dates.iloc[i])!r} (use YYYY-MM-DD)",
+            lambda i: _bad_date_reason(raw_dates.iloc[i]),
             "bad_date",
         )
     counts: dict[str, pd.Series] = {}
@@ -639,6 +698,21 @@ def _repair_note(why: str, drawn: float, repaired: float) -> str:
             "keeps only the band between its tracings; check the record)"
         )
     return note
+
+
+def _bad_date_reason(raw) -> str:
+    text = str(raw)
+    year = re.match(r"^\s*(\d{4})[-/]|^\s*\d{1,2}[./]\d{1,2}[./](\d{4})", text)
+    if year and not DATE_YEARS[0] <= int(year.group(1) or year.group(2)) <= DATE_YEARS[1]:
+        return (
+            f"date {text!r} is outside the years {DATE_YEARS[0]}–{DATE_YEARS[1]} "
+            "(a placeholder for an unknown date? leave it blank instead)"
+        )
+    if hasattr(raw, "year"):
+        return f"date {text!r} is outside the years {DATE_YEARS[0]}–{DATE_YEARS[1]}"
+    if _ISO.match(text) or _ISO_SLASH.match(text) or _DMY.match(text):
+        return f"date {text!r} does not exist"
+    return f"unparseable date {text!r} (use YYYY-MM-DD)"
 
 
 def _geodesic_ha(geoms) -> list[float]:

@@ -266,7 +266,14 @@ def _ids(records: gpd.GeoDataFrame, f: _Findings) -> None:
     stem = (
         records[schema.SOURCE_FILE].astype(str).str.replace("\\", "/").str.rsplit("/", n=1).str[-1]
     )
-    made = ids == stem + "#" + records[schema.SOURCE_ROW].astype(str)
+    rows = records[schema.SOURCE_ROW].astype(str)
+    made = pd.Series(
+        [
+            i.endswith(f"#{r}") and st in i
+            for i, r, st in zip(ids, rows, stem.astype(str), strict=True)
+        ],
+        index=ids.index,
+    )
     for src, n in records[made.to_numpy()].groupby(schema.SOURCE_FILE).size().items():
         f.add(
             "missing_record_id",

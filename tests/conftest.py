@@ -117,3 +117,19 @@ def postgis():
             raise
         pytest.skip(f"no PostGIS server: {exc}")
     return _psql
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging():
+    """The CLI configures the 'mineland' logger for its process; in-process CLI tests
+    must not leave that setting (say, -q's ERROR level) to the tests after them."""
+    import logging
+
+    import mineland.cli
+
+    logger = logging.getLogger("mineland")
+    handlers, level = list(logger.handlers), logger.level
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    mineland.cli._QUIET = False

@@ -192,3 +192,237 @@ def test_a_failing_validation_leaves_the_table(monkeypatch, tmp_path):
     assert result.exit_code == 0
     assert "validation failed and was left out" in result.output
     assert len(pd.read_csv(out)) > 0
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def device_csv(path, rows):
+    frame = pd.DataFrame(rows)
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    "raw, why",
+    [
+        ("9999-12-31", "outside the years"),
+        ("0001-01-01", "outside the years"),
+        ("1677-09-21", "outside the years"),
+        ("31.12.9999", "outside the years"),
+        ("2021-02-30", "does not exist"),
+        ("soon", "unparseable"),
+    ],
+)
+def test_placeholder_and_impossible_dates_are_rejected_with_their_value(tmp_path, raw, why):
+    path = device_csv(
+        tmp_path / "d.csv",
+        [
+            {
+                "record_id": "ok",
+                "record_type": "device",
+                "date": "2021-05-01",
+                "lon": 46.5,
+                "lat": 39.7,
+            },
+            {"record_id": "bad", "record_type": "device", "date": raw, "lon": 46.5, "lat": 39.7},
+        ],
+    )
+    data = mineland.read_surveys(path)
+    assert list(data.records["record_id"]) == ["ok"]
+    reason = data.rejected.set_index("record_id").loc["bad", "reason"]
+    assert why in reason and raw in reason
+
+
+def test_typed_dates_out_of_range_are_rejected(tmp_path):
+    import geopandas as gpd
+
+    frame = gpd.GeoDataFrame(
+        {
+            "record_id": ["a", "b"],
+            "record_type": ["device", "device"],
+            "date": pd.to_datetime(["2021-05-01", "2262-01-01"]).as_unit("ms"),
+        },
+        geometry=[shapely.Point(46.5, 39.7)] * 2,
+        crs=4326,
+    )
+    data = mineland.records.as_survey_data(frame)
+    assert list(data.records["record_id"]) == ["a"]
+    assert "outside the years" in data.rejected["reason"].iloc[0]
+
+
+@pytest.mark.parametrize("text", ["1,000", "1.000", "1 000", "1\u00a0000"])
+def test_thousands_separators_in_counts(tmp_path, text):
+    path = device_csv(
+        tmp_path / "d.csv",
+        [
+            {"record_id": "a", "record_type": "device", "quantity": text, "lon": 46.5, "lat": 39.7},
+        ],
+    )
+    data = mineland.read_surveys(path)
+    assert data.records["quantity"].tolist() == [1000]
+
+
+def test_fractional_counts_are_rejected_not_rounded(tmp_path):
+    path = device_csv(
+        tmp_path / "d.csv",
+        [
+            {
+                "record_id": "a",
+                "record_type": "device",
+                "quantity": "1,5",
+                "lon": 46.5,
+                "lat": 39.7,
+            },
+        ],
+    )
+    data = mineland.read_surveys(path)
+    assert len(data.records) == 0 and "whole number" in data.rejected["reason"].iloc[0]
+
+
+def test_integer_ids_stay_integers_and_same_named_files_keep_their_rows(tmp_path):
+    import geopandas as gpd
+
+    for folder in ("north", "south"):
+        (tmp_path / folder).mkdir()
+        gpd.GeoDataFrame(
+            {
+                "record_id": [17.0 if folder == "north" else 18.0, None],
+                "record_type": ["device", "device"],
+            },
+            geometry=[shapely.Point(46.5, 39.7)] * 2,
+            crs=4326,
+        ).to_file(tmp_path / folder / "hazards.gpkg")
+    data = mineland.read_surveys(tmp_path / "north", tmp_path / "south")
+    assert len(data.rejected) == 0
+    ids = sorted(data.records["record_id"])
+    assert "17" in ids and "18" in ids
+    made = [i for i in ids if "#" in i]
+    assert len(made) == 2 and len(set(made)) == 2
+    assert any(i.startswith("north/") for i in made) and any(i.startswith("south/") for i in made)
+
+
+def test_bbox_filters_csv_points_too(tmp_path):
+    path = device_csv(
+        tmp_path / "d.csv",
+        [
+            {"record_id": "in", "record_type": "device", "lon": 46.5, "lat": 39.7},
+            {"record_id": "out", "record_type": "device", "lon": 48.5, "lat": 41.0},
+        ],
+    )
+    data = mineland.read_surveys(path, bbox=(46.0, 39.0, 47.0, 40.0))
+    assert list(data.records["record_id"]) == ["in"] and len(data.rejected) == 0
+
+
+def test_a_folder_read_lists_what_it_skipped(tmp_path, caplog):
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "meta.json").write_text('{"not": "geojson"}')
+    (tmp_path / ".s.123.partial.csv").write_text("half a file")
+    device_csv(
+        tmp_path / "d.csv", [{"record_id": "a", "record_type": "device", "lon": 46.5, "lat": 39.7}]
+    )
+    with caplog.at_level("WARNING"):
+        data = mineland.read_surveys(tmp_path)
+    assert len(data.records) == 1
+    text = caplog.text
+    assert "skipped 3 files" in text and "notes.pdf" in text and "not GeoJSON" in text
+    assert "interrupted run" in text
+
+
+# --------------------------------------------------------------------------- options
+
+
+def test_progress_window_is_honoured_exactly():
+    d = mineland.read_districts(DISTRICTS)
+    s = mineland.read_surveys(ROOT / "data" / "surveys")
+    table = mineland.progress(d, s, freq="year", start="2021-03-15", end="2023-06-30")
+    ends = sorted(set(table["period_end"]))
+    assert ends[-1] == pd.Timestamp("2023-06-30")
+    assert all(pd.Timestamp("2021-03-15") <= t <= pd.Timestamp("2023-06-30") for t in ends)
+    # what the window released equals the difference of two accountings
+    before = mineland.summarize(d, s, as_of="2021-03-14")["released_ha"].sum()
+    after = mineland.summarize(d, s, as_of="2023-06-30")["released_ha"].sum()
+    flows = table[["cleared_ha", "reduced_ha", "cancelled_ha"]].to_numpy().sum()
+    assert flows == pytest.approx(after - before, rel=1e-6)
+
+
+def test_quiet_prints_nothing_but_errors(tmp_path):
+    result = CliRunner().invoke(
+        main,
+        [
+            "summarize",
+            str(DISTRICTS),
+            str(ROOT / "data" / "surveys"),
+            "-q",
+            "-o",
+            str(tmp_path / "s.csv"),
+        ],
+    )
+    assert result.exit_code == 0
+    assert result.stderr == ""
+
+
+def test_end_and_as_of_together_are_a_usage_error(tmp_path):
+    result = run(
+        "progress",
+        DISTRICTS,
+        ROOT / "data" / "surveys",
+        "--end",
+        "2023-01-01",
+        "--as-of",
+        "2024-01-01",
+    )
+    assert result.exit_code == 2 and "not both" in result.output
+
+
+# --------------------------------------------------------------------------- writers
+
+
+def test_gpkg_output_keeps_the_files_other_layers(tmp_path):
+    import geopandas as gpd
+    import pyogrio
+
+    out = tmp_path / "work.gpkg"
+    gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(0, 0)], crs=4326).to_file(
+        out, layer="my_layer"
+    )
+    result = run("summarize", DISTRICTS, ROOT / "data" / "surveys", "-q", "-o", out)
+    assert result.exit_code == 0, result.output
+    layers = {name for name, _ in pyogrio.list_layers(out)}
+    assert layers == {"my_layer", "work"}
+
+
+def test_two_writers_of_one_output_never_clash(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mineland.io import write_table
+
+    frames = [pd.DataFrame({"k": [i] * 50_000}) for i in range(6)]
+    out = tmp_path / "same.csv"
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda f: write_table(f, out), frames))
+    back = pd.read_csv(out)
+    assert len(back) == 50_000 and back["k"].nunique() == 1  # one whole file, not a mix
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_convert_leaves_no_folder_when_interrupted(tmp_path, monkeypatch):
+    from mineland import io
+
+    import geopandas as gpd
+
+    calls = {"n": 0}
+    real = gpd.GeoDataFrame.to_parquet
+
+    def dies_on_second_part(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_parquet", dies_on_second_part)
+    records = mineland.read_surveys(ROOT / "data" / "surveys").records.drop(columns="repair")
+    with pytest.raises(KeyboardInterrupt):
+        io.write_geoparquet(records, tmp_path / "out.parquet", rows_per_part=1000)
+    assert not (tmp_path / "out.parquet").exists()
+    assert not list(tmp_path.iterdir())
