@@ -171,6 +171,11 @@ def common_input_options(fn):
             metavar="W S E N",
             help="Read only survey features meeting this lon/lat box (spatial index).",
         ),
+        click.option(
+            "--accept-far",
+            is_flag=True,
+            help="Go on when most of a file's records lie far from every district.",
+        ),
         click.option("-v", "--verbose", count=True, help="More messages (-vv for debugging)."),
         click.option("-q", "--quiet", is_flag=True, help="Only errors."),
     ]
@@ -201,8 +206,12 @@ def load_inputs(
     on_invalid,
     bbox=None,
     on_file_error="raise",
+    accept_far=False,
 ):
-    """Read districts and surveys, print the input account line."""
+    """Read districts and surveys, print the input account line.
+
+    Stops (exit 2) when most records of a file lie far from every district, the sign
+    of a wrong CRS, unless ``accept_far`` (or when validating, which reports them)."""
     dist = read_districts(districts, name_field=name_field, layer=layer, crs=crs)
     data = read_surveys(
         *surveys,
@@ -214,6 +223,14 @@ def load_inputs(
         progress=bar.callback("read"),
     )
     note(plain(f"{len(dist)} districts from {districts}; {data.account()}"))
+    if on_file_error == "raise":
+        from .validate import far_files
+
+        far = far_files(dist, data)
+        if far and not accept_far:
+            raise MinelandError(plain(far[0]) + "; --accept-far goes on anyway")
+        for message in far:
+            note(plain(f"warning: {message}"))
     repaired = int(data.records["repair"].notna().sum()) if len(data.records) else 0
     if repaired:
         note(f"{repaired} geometries repaired on reading (column 'repair')")
@@ -381,7 +398,27 @@ def print_summary(summary: pd.DataFrame, as_of) -> None:
     console.print(table)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _OneLineUsage(click.Group):
+    """Usage errors as one line on stderr with exit 2, as every other error."""
+
+    def main(self, *args, **kwargs):
+        if kwargs.get("standalone_mode", True) is False:
+            return super().main(*args, **kwargs)
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+            sys.exit(0)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "mineland"
+            click.echo(f"mineland: error: {plain(exc.format_message())} (see {where} -h)", err=True)
+            sys.exit(2)
+        except click.exceptions.Abort:
+            click.echo("mineland: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_OneLineUsage, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mineland")
 def main() -> None:
     """Map landmine contamination: hectares contaminated and released per district."""

@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 VECTOR_EXTENSIONS = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".kml", ".kmz", ".gdb")
 PARQUET_EXTENSIONS = (".parquet", ".geoparquet")
 CSV_EXTENSIONS = (".csv", ".tsv", ".txt")
-_WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape", "wkt_geom")
+_WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape", "wkt_geom", "geometry_wkt")
 _XY_COLUMNS = (
     ("lon", "lat"),
     ("longitude", "latitude"),
@@ -361,6 +361,13 @@ def _read_csv(path: Path, crs: object | None) -> RawTable:
             f"column; columns are {', '.join(frame.columns)}"
         )
     table_crs = pyproj.CRS.from_epsg(4326) if crs_assumed else None
+    if "source_crs" in attrs.columns and wkt_col is not None:
+        # a rejected-rows file written by mineland says which CRS its WKT is in
+        named = attrs["source_crs"].dropna().unique()
+        if len(named) == 1:
+            table_crs = parse_crs(str(named[0]))
+            crs_assumed = False
+        attrs = attrs.drop(columns="source_crs")
     return RawTable(str(path), None, attrs, geoms, table_crs, errors, fixes, crs_assumed)
 
 

@@ -685,6 +685,7 @@ def _normalize_table(
     rej["geometry_wkt"] = [
         None if g is None else shapely.to_wkt(g, rounding_precision=-1) for g in src_geoms
     ]
+    rej["source_crs"] = _crs_text(table.crs or parse_crs(crs))
     return used, rej
 
 
@@ -698,6 +699,14 @@ def _repair_note(why: str, drawn: float, repaired: float) -> str:
             "keeps only the band between its tracings; check the record)"
         )
     return note
+
+
+def _crs_text(crs: pyproj.CRS | None) -> str | None:
+    """A CRS as short text that reads back (EPSG:n where there is a code)."""
+    if crs is None:
+        return None
+    code = crs.to_epsg()
+    return f"EPSG:{code}" if code else crs.to_wkt()
 
 
 def _bad_date_reason(raw) -> str:
@@ -760,6 +769,7 @@ def _whole_table_rejected(table: RawTable, reason: str, code: str) -> pd.DataFra
     rest = rest.rename(columns={c: f"{c}_original" for c in rest.columns if c in front.columns})
     out = pd.concat([front, rest], axis=1)
     out["geometry_wkt"] = [None if g is None else shapely.to_wkt(g) for g in table.geometry]
+    out["source_crs"] = _crs_text(table.crs)
     return out
 
 
@@ -803,7 +813,7 @@ def _reject_duplicate_ids(records: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, 
         return records, _concat_rejected([])
     first = records.loc[~dup].set_index(ids[~dup])
     bad = records.loc[dup]
-    rej = pd.DataFrame(
+    front = pd.DataFrame(
         {
             schema.SOURCE_FILE: bad[schema.SOURCE_FILE].to_numpy(),
             schema.SOURCE_LAYER: bad[schema.SOURCE_LAYER].to_numpy(),
@@ -815,10 +825,17 @@ def _reject_duplicate_ids(records: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, 
                 f"row {first.at[rid, schema.SOURCE_ROW]}"
                 for rid in ids[dup]
             ],
-            "record_type": bad["record_type"].to_numpy(),
-            "geometry_wkt": shapely.to_wkt(bad.geometry.to_numpy()),
         }
     )
+    # the record's own columns, as read, so the row can be fixed and read again
+    own = pd.DataFrame(
+        bad.drop(columns=[bad.geometry.name, *front.columns, "repair"], errors="ignore")
+    ).reset_index(drop=True)
+    if "date" in own.columns:
+        own["date"] = own["date"].dt.strftime("%Y-%m-%d")
+    rej = pd.concat([front, own], axis=1)
+    rej["geometry_wkt"] = shapely.to_wkt(bad.geometry.to_numpy())
+    rej["source_crs"] = "EPSG:4326"
     log.warning("%d records rejected for a duplicate record_id", len(rej))
     kept = records.loc[~dup].reset_index(drop=True)
     kept.attrs = records.attrs

@@ -36,7 +36,7 @@ from .geometry import (
 from .records import WGS84, SurveyData, as_survey_data
 from .zones import assign_points, project
 
-__all__ = ["CHECKS", "ValidationReport", "fold_name", "names_match", "validate"]
+__all__ = ["CHECKS", "ValidationReport", "far_files", "fold_name", "names_match", "validate"]
 
 _LOG = logging.getLogger(__name__)
 _GEOD = pyproj.Geod(ellps="WGS84")
@@ -736,3 +736,56 @@ def _district_mismatch(records, dist: gpd.GeoDataFrame, f: _Findings) -> None:
                 rec=records.iloc[i],
                 geom=geoms[i],
             )
+
+
+def far_files(
+    districts: gpd.GeoDataFrame, surveys: SurveyData, /, *, km: float = 100.0
+) -> list[str]:
+    """Input files most of whose records lie more than ``km`` from every district.
+
+    That is what a wrong CRS looks like (another UTM zone, swapped axes, a file
+    declared in the wrong system).  Returns one message per such file, with the
+    typical distance and a hint.
+
+    Examples
+    --------
+    >>> far_files(read_districts("d.gpkg"), read_surveys("s"))  # doctest: +SKIP
+    ['s.gpkg: 950 of 1,000 records lie more than 100 km from every district ...']
+    """
+    dist = as_districts(districts)
+    records = surveys.records
+    if len(records) == 0:
+        return []
+    zones = np.asarray(dist.geometry.array, dtype=object)
+    minx, miny, maxx, maxy = shapely.total_bounds(zones)
+    pad = km / 111.0 * 2  # generous: only what is surely far is measured
+    anchor = shapely.point_on_surface(np.asarray(records.geometry.array, dtype=object))
+    x, y = shapely.get_x(anchor), shapely.get_y(anchor)
+    maybe = (x < minx - pad) | (x > maxx + pad) | (y < miny - pad) | (y > maxy + pad)
+    messages = []
+    for source, idx in records.groupby(schema.SOURCE_FILE).indices.items():
+        cand = idx[maybe[idx]]
+        if len(cand) * 2 <= len(idx):
+            continue
+        tree = shapely.STRtree(zones)
+        near = tree.query_nearest(anchor[cand], all_matches=False)
+        line = shapely.shortest_line(anchor[cand][near[0]], zones[near[1]])
+        ends = shapely.get_coordinates(line).reshape(-1, 2, 2)
+        d = _GEOD.inv(ends[:, 0, 0], ends[:, 0, 1], ends[:, 1, 0], ends[:, 1, 1])[2] / 1000
+        far = d > km
+        if far.sum() * 2 <= len(idx):
+            continue
+        swapped = shapely.points(y[cand][far], x[cand][far])
+        back = len(tree.query(swapped, predicate="intersects")[0])
+        crs = surveys.sources.set_index("source_file")["crs"].get(source)
+        hint = (
+            "lon and lat look swapped"
+            if back * 2 > far.sum()
+            else f"the file's CRS is {crs or 'not declared'}: is it the right one (zone, "
+            "datum, a Gauss-Krüger zone prefix)?"
+        )
+        messages.append(
+            f"{source}: {int(far.sum()):,} of {len(idx):,} records lie more than {km:g} km "
+            f"from every district (median {np.median(d[far]):,.0f} km); {hint}"
+        )
+    return messages

@@ -426,3 +426,111 @@ def test_convert_leaves_no_folder_when_interrupted(tmp_path, monkeypatch):
         io.write_geoparquet(records, tmp_path / "out.parquet", rows_per_part=1000)
     assert not (tmp_path / "out.parquet").exists()
     assert not list(tmp_path.iterdir())
+
+
+# --------------------------------------------------------------------------- wrong CRS
+
+
+def test_swapped_lon_lat_file_stops_with_a_hint(tmp_path):
+    d = mineland.read_districts(DISTRICTS)
+    pts = d.geometry.representative_point()
+    path = device_csv(
+        tmp_path / "swapped.csv",
+        [
+            {"record_id": f"p{k}", "record_type": "device", "lon": p.y, "lat": p.x}
+            for k, p in enumerate(pts)
+        ],
+    )
+    result = run("summarize", DISTRICTS, path)
+    assert result.exit_code == 2
+    assert "swapped" in result.output and "--accept-far" in result.output
+    assert "km from every district" in result.output
+    accepted = run("summarize", DISTRICTS, path, "--accept-far")
+    assert accepted.exit_code == 0
+
+
+def test_file_declared_in_the_wrong_utm_zone_stops(tmp_path):
+    import geopandas as gpd
+
+    d = mineland.read_districts(DISTRICTS)
+    right = d.to_crs(32638).geometry.representative_point()
+    wrong = gpd.GeoDataFrame(
+        {"record_id": [f"p{k}" for k in range(len(right))], "record_type": "device"},
+        geometry=list(right),
+        crs=32639,  # the numbers are zone 38
+    )
+    path = tmp_path / "wrong_zone.gpkg"
+    wrong.to_file(path)
+    result = run("summarize", DISTRICTS, path)
+    assert result.exit_code == 2
+    assert "EPSG:32639" in result.output and "right one" in result.output
+
+
+def test_a_few_far_records_do_not_stop_the_run(tmp_path):
+    d = mineland.read_districts(DISTRICTS)
+    pts = d.geometry.representative_point()
+    rows = [
+        {"record_id": f"p{k}", "record_type": "device", "lon": p.x, "lat": p.y}
+        for k, p in enumerate(pts)
+    ]
+    rows.append({"record_id": "far", "record_type": "device", "lon": 10.0, "lat": 10.0})
+    result = run("summarize", DISTRICTS, device_csv(tmp_path / "s.csv", rows))
+    assert result.exit_code == 0
+
+
+def test_usage_errors_are_one_line_with_exit_2():
+    result = run("summarize", "--no-such-option")
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0
+    assert result.output.startswith("mineland: error:")
+
+
+def test_rejected_rows_round_trip(tmp_path):
+    d = mineland.read_districts(DISTRICTS)
+    c = d.geometry.iloc[0].representative_point()
+    rows = [
+        {
+            "record_id": "ok",
+            "record_type": "device",
+            "date": "2021-01-01",
+            "quantity": 2,
+            "organisation": "A",
+            "lon": c.x,
+            "lat": c.y,
+        },
+        {
+            "record_id": "typo",
+            "record_type": "devise",
+            "date": "2021-01-02",
+            "quantity": 3,
+            "organisation": "B",
+            "lon": c.x,
+            "lat": c.y,
+        },
+        {
+            "record_id": "ok",
+            "record_type": "incident",
+            "date": "2021-01-03",
+            "quantity": None,
+            "organisation": "C",
+            "lon": c.x,
+            "lat": c.y,
+        },
+    ]
+    src = device_csv(tmp_path / "in.csv", rows)
+    result = run("summarize", DISTRICTS, src, "-o", tmp_path / "s.csv")
+    assert result.exit_code == 0, result.output
+    rejected = pd.read_csv(tmp_path / "s_rejected.csv")
+    assert set(rejected["record_id"]) == {"typo", "ok"}
+    assert {"organisation", "date", "geometry_wkt", "reason"} <= set(rejected.columns)
+    dup = rejected[rejected["check"] == "duplicate_record_id"].iloc[0]
+    assert dup["organisation"] == "C"  # the duplicate keeps its own columns
+    # fix the rows in a spreadsheet, then read the file back as it is
+    rejected.loc[rejected["record_id"] == "typo", "record_type"] = "device"
+    rejected.loc[rejected["check"] == "duplicate_record_id", "record_id"] = "ok2"
+    fixed = tmp_path / "fixed.csv"
+    rejected.to_csv(fixed, index=False)
+    back = mineland.read_surveys(fixed)
+    assert len(back.rejected) == 0
+    assert set(back.records["record_id"]) == {"typo", "ok2"}
+    assert set(back.records["organisation"]) == {"B", "C"}
