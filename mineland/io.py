@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
@@ -25,6 +24,7 @@ import shapely
 from shapely.errors import GEOSException
 
 from . import schema
+from .csvtext import decode_csv, parse_csv, sniff_delimiter
 from .districts import prepare_districts
 from .errors import CRSError, InputFileError, OutputError, SchemaError
 from .rasterdata import RasterData
@@ -244,12 +244,6 @@ def _spatial_layers(path: Path) -> list[str]:
     return spatial
 
 
-def _sniff_delimiter(text: str) -> str:
-    first = text.splitlines()[0] if text else ""
-    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
-    return max(counts, key=counts.get) if max(counts.values()) else ","
-
-
 _CURVED = re.compile(
     r"^\s*(CURVEPOLYGON|MULTISURFACE|COMPOUNDCURVE|CIRCULARSTRING|MULTICURVE)", re.IGNORECASE
 )
@@ -289,25 +283,12 @@ def _read_csv(path: Path, crs: object | None) -> RawTable:
     raw = path.read_bytes()
     if not raw.strip():
         raise InputFileError(f"{path}: the file is empty")
-    if b"\x00" in raw[:4096]:
+    text = decode_csv(raw, str(path))
+    if "\x00" in text[:4096]:
         raise InputFileError(f"{path}: not a text CSV file (binary content)")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-        log.warning("%s: not valid UTF-8; decoded as Windows-1252, check names", path)
-    sep = _sniff_delimiter(text)
-    try:
-        frame = pd.read_csv(
-            _StringIO(text),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            quoting=csv.QUOTE_MINIMAL,
-        )
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise InputFileError(f"{path}: not a readable CSV file ({_first_line(exc)})") from None
+    frame, problems = parse_csv(text, sniff_delimiter(text))
+    if frame.shape[1] == 0:
+        raise InputFileError(f"{path}: not a readable CSV file (no header)")
     frame.columns = [str(c).strip() for c in frame.columns]
     folded = {c.casefold(): c for c in frame.columns}
     n = len(frame)
@@ -368,30 +349,14 @@ def _read_csv(path: Path, crs: object | None) -> RawTable:
             table_crs = parse_crs(str(named[0]))
             crs_assumed = False
         attrs = attrs.drop(columns="source_crs")
-    return RawTable(str(path), None, attrs, geoms, table_crs, errors, fixes, crs_assumed)
+    table = RawTable(str(path), None, attrs, geoms, table_crs, errors, fixes, crs_assumed)
+    table.row_errors = np.asarray(problems, dtype=object)
+    return table
 
 
 def _numbers(values: pd.Series) -> np.ndarray:
     text = values.astype("string").str.strip().str.replace(",", ".", regex=False)
     return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-
-
-class _StringIO:
-    """Minimal text buffer for pandas (avoids a copy of very large CSV text)."""
-
-    def __init__(self, text: str) -> None:
-        import io
-
-        self._buf = io.StringIO(text)
-
-    def read(self, *args):
-        return self._buf.read(*args)
-
-    def __iter__(self):
-        return iter(self._buf)
-
-    def readline(self, *args):
-        return self._buf.readline(*args)
 
 
 def _read_parquet(path: Path, bbox=None) -> RawTable:
@@ -451,7 +416,7 @@ def _clip_to_bbox(table: RawTable, bbox, crs) -> RawTable:
     )
     table.attributes = table.attributes[keep].reset_index(drop=True)
     table.geometry = geoms[keep]
-    for name in ("geometry_errors", "parse_fixes"):
+    for name in ("geometry_errors", "parse_fixes", "row_errors"):
         value = getattr(table, name)
         if value is not None:
             setattr(table, name, np.asarray(value, dtype=object)[keep])

@@ -57,6 +57,8 @@ class RawTable:
     parse_fixes: np.ndarray | None = None
     #: True when the CRS was assumed rather than declared (lon/lat CSV)
     crs_assumed: bool = False
+    #: per row: why the row itself could not be split into fields (None where it could)
+    row_errors: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.attributes)
@@ -422,6 +424,11 @@ def _normalize_table(
             reason[mask] = message
 
     ids = _record_ids(attrs, table, label, rows)
+    if table.row_errors is not None and len(table.row_errors) == n:
+        rows_bad = np.asarray(table.row_errors, dtype=object)
+        reject(
+            ~np.equal(rows_bad, None), lambda i: f"malformed row: {rows_bad[i]}", "malformed_row"
+        )
 
     # record types
     raw_types = attrs["record_type"]
@@ -439,6 +446,12 @@ def _normalize_table(
         )
 
     reject(np.equal(types, None), unknown_type, "unknown_record_type")
+
+    if table.row_errors is not None and len(table.row_errors) == n:
+        rows_bad = np.asarray(table.row_errors, dtype=object)
+        reject(
+            ~np.equal(rows_bad, None), lambda i: f"malformed row: {rows_bad[i]}", "malformed_row"
+        )
 
     # geometry: unreadable, missing, empty
     geoms = np.asarray(table.geometry, dtype=object).copy()

@@ -46,6 +46,7 @@ CHECKS: dict[str, tuple[str, str]] = {
     # schema
     "unreadable_file": ("error", "a file could not be read at all"),
     "missing_column": ("error", "a required column (record_type) is missing"),
+    "malformed_row": ("error", "a CSV row that cannot be split into its fields"),
     "missing_record_id": ("warning", "no record_id column: ids were made from file and row"),
     "unknown_record_type": ("error", "record_type is empty or not a known type"),
     "bad_date": ("error", "a date cannot be read"),

@@ -534,3 +534,59 @@ def test_rejected_rows_round_trip(tmp_path):
     assert len(back.rejected) == 0
     assert set(back.records["record_id"]) == {"typo", "ok2"}
     assert set(back.records["organisation"]) == {"B", "C"}
+
+
+# --------------------------------------------------------------------------- CSV dialects
+
+HEADER = "record_id,record_type,lon,lat,notes\n"
+
+
+def csv_bytes(tmp_path, body: bytes, name="s.csv"):
+    path = tmp_path / name
+    path.write_bytes(body)
+    return mineland.read_surveys(path)
+
+
+def test_stray_quote_keeps_every_row_accounted_for(tmp_path):
+    text = HEADER + (
+        "a,device,46.5,39.7,fine\n"
+        'b,device,46.5,39.7,"an unbalanced quote\n'
+        "c,device,46.5,39.7,after it\n"
+        "d,device,46.5,39.7,last\n"
+    )
+    data = csv_bytes(tmp_path, text.encode())
+    assert data.n_read == 4 and len(data.records) + len(data.rejected) == 4
+    assert set(data.records["record_id"]) == {"a", "b", "c", "d"}
+
+
+def test_multi_line_quoted_notes_stay_one_row(tmp_path):
+    text = HEADER + 'a,device,46.5,39.7,"two\nlines"\nb,device,46.5,39.7,x\n'
+    data = csv_bytes(tmp_path, text.encode())
+    assert list(data.records["record_id"]) == ["a", "b"]
+    assert data.records["notes"].iloc[0] == "two\nlines"
+
+
+def test_trailing_delimiters_do_not_shift_columns(tmp_path):
+    text = "record_id,record_type,lon,lat\na,device,46.5,39.7,\nb,device,46.6,39.8,,\n"
+    data = csv_bytes(tmp_path, text.encode())
+    assert list(data.records["record_id"]) == ["a", "b"]
+    assert data.records.geometry.x.round(1).tolist() == [46.5, 46.6]
+
+
+def test_a_row_with_too_many_fields_is_rejected_with_the_reason(tmp_path):
+    text = HEADER + "a,device,46.5,39.7,ok\nb,device,46.5,39.7,x,y,z\n"
+    data = csv_bytes(tmp_path, text.encode())
+    assert list(data.records["record_id"]) == ["a"]
+    assert "7 fields where the header has 5" in data.rejected["reason"].iloc[0]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-8-sig", "cp1251"])
+def test_encodings_of_real_exports(tmp_path, encoding):
+    text = HEADER + "a,device,46.5,39.7,Cəbrayıl rayonu\n"
+    if encoding == "cp1251":
+        text = HEADER + "a,device,46.5,39.7,Кельбаджарский район\n"
+    body = text.encode(encoding)
+    if encoding == "utf-16-le":
+        body = b"\xff\xfe" + body
+    data = csv_bytes(tmp_path, body)
+    assert data.records["notes"].iloc[0] == text.splitlines()[1].split(",")[-1]

@@ -1,0 +1,137 @@
+"""CSV text as real exports write it: encodings, delimiters, stray quotes.
+
+Pure computation on bytes and text; :mod:`mineland.io` reads the file.  Every
+physical row ends up as one row of the table, or as one row with the reason it
+could not be split into fields, so row counts always add up.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+
+import pandas as pd
+
+__all__ = ["decode_csv", "parse_csv", "sniff_delimiter"]
+
+log = logging.getLogger(__name__)
+
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+def decode_csv(raw: bytes, source: str = "CSV") -> str:
+    """Text of a CSV export: UTF-8 (with or without BOM), UTF-16/32 with a BOM (as
+    Excel's "Unicode text" writes), else Windows-1251 for Cyrillic text or
+    Windows-1252, with a warning."""
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            return raw[len(bom) :].decode(encoding, errors="replace")
+    if len(raw) > 3 and raw[1:4:2] == b"\x00\x00" and raw[0] != 0:
+        return raw.decode("utf-16-le", errors="replace")  # UTF-16 without a BOM
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    encoding = "cp1251" if _looks_cyrillic(raw) else "cp1252"
+    log.warning("%s: not valid UTF-8; decoded as %s, check the names", source, encoding)
+    return raw.decode(encoding, errors="replace")
+
+
+def _looks_cyrillic(raw: bytes) -> bool:
+    """Cyrillic words in Windows-1251 are runs of bytes ≥ 0xC0; Western European
+    text in Windows-1252 has single accented letters between ASCII ones."""
+    high = [i for i, b in enumerate(raw) if b >= 0xC0]
+    if not high:
+        return False
+    paired = sum(1 for i in high if (i + 1 < len(raw) and raw[i + 1] >= 0xC0))
+    return paired / len(high) > 0.5
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of the header line: the most frequent of , ; tab |."""
+    first = text.splitlines()[0] if text else ""
+    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
+    return max(counts, key=counts.get) if max(counts.values()) else ","
+
+
+def parse_csv(text: str, sep: str) -> tuple[pd.DataFrame, list[str | None]]:
+    """Rows of strings (blank cells missing) and, per row, why it is malformed.
+
+    A record whose quotes run over several physical lines and swallow what look like
+    whole rows (an unbalanced quote) is split back into its lines, each parsed on
+    its own.  Extra empty cells at the end of a row (a trailing delimiter) are
+    dropped; a row with another number of cells than the header is kept with its
+    reason, never shifted into the wrong columns.
+    """
+    records = _quote_aware_records(text, sep)
+    if not records:
+        return pd.DataFrame(), []
+    header = [h.strip() for h in records[0]]
+    while header and header[-1] == "":
+        header.pop()  # a trailing delimiter on the header line
+    width = len(header)
+    rows, problems = [], []
+    for fields in records[1:]:
+        if len(fields) == 1 and not fields[0].strip():
+            continue  # a blank line
+        cells = list(fields)
+        while len(cells) > width and cells[-1] == "":
+            cells.pop()
+        problem = None
+        if len(cells) != width:
+            problem = (
+                f"the row has {len(cells)} fields where the header has {width} "
+                "(a stray quote or delimiter?)"
+            )
+            cells = (cells + [""] * width)[:width]
+        rows.append(cells)
+        problems.append(problem)
+    frame = pd.DataFrame(rows, columns=_unique(header), dtype=object)
+    frame = frame.replace({"": None})
+    return frame, problems
+
+
+def _quote_aware_records(text: str, sep: str) -> list[list[str]]:
+    lines = text.splitlines()
+    out: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text), delimiter=sep, strict=False)
+    header_width = None
+    start = 0
+    for fields in reader:
+        end = reader.line_num
+        spanned = lines[start:end]
+        start = end
+        if header_width is None:
+            header_width = len(fields)
+        if len(spanned) > 1 and _swallowed_rows(fields, sep, header_width):
+            out.extend(
+                next(csv.reader([line], delimiter=sep, strict=False), [""]) for line in spanned
+            )
+            continue
+        out.append(fields)
+    return out
+
+
+def _swallowed_rows(fields: list[str], sep: str, width: int) -> bool:
+    """A quoted field spanning lines that holds whole rows: an unbalanced quote."""
+    return any(
+        "\n" in f and any(line.count(sep) >= max(1, width - 2) for line in f.split("\n")[1:])
+        for f in fields
+    )
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        name = name or "column"
+        k = seen.get(name, 0)
+        seen[name] = k + 1
+        out.append(name if k == 0 else f"{name}_{k + 1}")
+    return out
