@@ -22,7 +22,14 @@ from .errors import (
     OutputError,
     SchemaError,
 )
-from .io import load_field_map, read_districts, read_raster, read_surveys, write_table
+from .io import (
+    load_field_map,
+    load_sources,
+    read_districts,
+    read_raster,
+    read_surveys,
+    write_table,
+)
 from .mapping import make_map, save_map
 from .progress import progress
 from .raster import landcover_impact, rasterize_contamination
@@ -44,6 +51,7 @@ __all__ = [
     "account",
     "landcover_impact",
     "load_field_map",
+    "load_sources",
     "make_map",
     "progress",
     "rasterize_contamination",

@@ -13,7 +13,7 @@ import logging
 
 import pandas as pd
 
-__all__ = ["decode_csv", "parse_csv", "sniff_delimiter"]
+__all__ = ["decode_csv", "looks_cyrillic", "parse_csv", "sniff_delimiter"]
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +38,12 @@ def decode_csv(raw: bytes, source: str = "CSV") -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    encoding = "cp1251" if _looks_cyrillic(raw) else "cp1252"
+    encoding = "cp1251" if looks_cyrillic(raw) else "cp1252"
     log.warning("%s: not valid UTF-8; decoded as %s, check the names", source, encoding)
     return raw.decode(encoding, errors="replace")
 
 
-def _looks_cyrillic(raw: bytes) -> bool:
+def looks_cyrillic(raw: bytes) -> bool:
     """Cyrillic words in Windows-1251 are runs of bytes ≥ 0xC0; Western European
     text in Windows-1252 has single accented letters between ASCII ones."""
     high = [i for i, b in enumerate(raw) if b >= 0xC0]

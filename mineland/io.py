@@ -24,7 +24,7 @@ import shapely
 from shapely.errors import GEOSException
 
 from . import schema
-from .csvtext import decode_csv, parse_csv, sniff_delimiter
+from .csvtext import decode_csv, looks_cyrillic, parse_csv, sniff_delimiter
 from .districts import prepare_districts
 from .errors import CRSError, InputFileError, OutputError, SchemaError
 from .rasterdata import RasterData
@@ -36,6 +36,7 @@ __all__ = [
     "find_input_files",
     "load_class_table",
     "load_field_map",
+    "load_sources",
     "read_raster",
     "read_districts",
     "read_surveys",
@@ -199,11 +200,67 @@ def _gdal_warnings_to_log(path: Path):
         log.warning("%s: %s%s", path, text, f" ({count} times)" if count > 1 else "")
 
 
+def _shapefile_encoding(path: Path) -> str | None:
+    """The encoding of a Shapefile's .dbf when no .cpg says it.
+
+    UTF-8 when the text is valid UTF-8; else the code page in the .dbf header
+    (GDAL reads it); else, when the header names none, Windows-1251 for Cyrillic
+    text or Windows-1252, with a warning (post-Soviet exports are often cp1251).
+    """
+    if path.suffix.lower() != ".shp" or path.with_suffix(".cpg").exists():
+        return None
+    dbf = next(
+        (p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None
+    )
+    if dbf is None:
+        return None
+    raw = dbf.read_bytes()
+    body = raw[int.from_bytes(raw[8:10], "little") :] if len(raw) > 32 else b""
+    if max(body, default=0) < 0x80:
+        return None  # plain ASCII: nothing to decide
+    try:
+        body.decode("utf-8")
+        return "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    if len(raw) > 29 and raw[29] != 0:
+        return None  # the header names a code page; GDAL uses it
+    encoding = "cp1251" if looks_cyrillic(body) else "cp1252"
+    log.warning("%s: no .cpg and no code page in the .dbf; text read as %s", path, encoding)
+    return encoding
+
+
+def _shapefile_counts_differ(path: Path) -> str | None:
+    """A Shapefile whose .shx (shapes) and .dbf (attribute rows) disagree in count."""
+    if path.suffix.lower() != ".shp":
+        return None
+    shx, dbf = path.with_suffix(".shx"), path.with_suffix(".dbf")
+    if not (shx.exists() and dbf.exists()):
+        return None
+    shapes = (shx.stat().st_size - 100) // 8
+    with dbf.open("rb") as f:
+        head = f.read(8)
+    rows = int.from_bytes(head[4:8], "little") if len(head) == 8 else shapes
+    if shapes == rows:
+        return None
+    return (
+        f"the .shp has {shapes:,} shapes but the .dbf {rows:,} attribute rows; the "
+        f"{abs(shapes - rows):,} without a partner cannot be read: repair the Shapefile"
+    )
+
+
 def _read_layer(path: Path, layer: str | int | None, *, bbox=None) -> RawTable:
+    mismatch = _shapefile_counts_differ(path)
+    if mismatch:
+        log.warning("%s: %s", path, mismatch)
     try:
         with _gdal_warnings_to_log(path):
             meta, _, wkb, field_data = pyogrio.raw.read(
-                str(path), layer=layer, force_2d=True, bbox=bbox
+                str(path),
+                layer=layer,
+                force_2d=True,
+                bbox=bbox,
+                encoding=_shapefile_encoding(path),
             )
     except Exception as exc:  # pyogrio raises its own error types and OSError
         raise InputFileError(f"{path}: cannot read layer {layer!r}: {_first_line(exc)}") from None
@@ -222,7 +279,10 @@ def _read_layer(path: Path, layer: str | int | None, *, bbox=None) -> RawTable:
         except pyproj.exceptions.CRSError:
             raise CRSError(f"{path}: unreadable CRS {meta['crs']!r}") from None
     name = None if layer is None else str(layer)
-    return RawTable(str(path), name, attrs, geoms, crs, errors, fixes)
+    table = RawTable(str(path), name, attrs, geoms, crs, errors, fixes)
+    if mismatch:
+        table.notes.append(("shapefile_mismatch", mismatch))
+    return table
 
 
 def _first_line(exc: BaseException) -> str:
@@ -497,7 +557,9 @@ def read_surveys(
     ----------
     *paths
         Files (GeoPackage, GeoJSON, Shapefile or zipped Shapefile, FlatGeobuf, KML,
-        File Geodatabase, CSV) or folders, read in turn and concatenated.
+        File Geodatabase, CSV) or folders, read in turn and concatenated; or sources
+        manifests (``.toml``, see :func:`load_sources`) giving each input its own
+        CRS, field map and layer.
     field_map
         A dict, or a TOML/JSON file, mapping canonical column names to the file's
         column names; ``record_type_values`` maps foreign type values.
@@ -530,20 +592,20 @@ def read_surveys(
     crs = parse_crs(crs)
     if field_map is not None and not isinstance(field_map, Mapping):
         field_map = load_field_map(field_map)
-    files = find_input_files(paths)
+    inputs = _expand_inputs(paths)
     tables: list[RawTable] = []
     failures: list[tuple[str, str, str]] = []
-    for k, path in enumerate(files):
+    for k, (path, options) in enumerate(inputs):
         if progress:
-            progress(f"reading {path.name}", k, len(files))
+            progress(f"reading {path.name}", k, len(inputs))
         try:
-            tables.extend(read_tables(path, crs=crs, bbox=bbox))
+            tables.extend(_read_source(path, options, crs=crs, bbox=bbox))
         except (InputFileError, SchemaError, CRSError) as exc:
             if on_file_error == "raise":
                 raise
             failures.append((str(path), "unreadable_file", str(exc)))
     if progress:
-        progress("checking records", len(files), len(files))
+        progress("checking records", len(inputs), len(inputs))
     return normalize_records(
         tables,
         field_map=field_map,
@@ -552,6 +614,76 @@ def read_surveys(
         on_file_error=on_file_error,
         failures=failures,
     )
+
+
+#: what a ``[[source]]`` entry of a sources manifest may say
+_SOURCE_KEYS = {"path", "crs", "assign_crs", "field_map", "layer"}
+
+
+def _expand_inputs(paths) -> list[tuple[Path, dict]]:
+    """Files to read, each with the options of its manifest entry (none for plain
+    paths).  A ``.toml`` input holding ``[[source]]`` entries is a sources manifest."""
+    out: list[tuple[Path, dict]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.suffix.lower() == ".toml" and path.is_file():
+            for entry in load_sources(path):
+                files = find_input_files([entry["path"]])
+                out.extend((f, entry) for f in files)
+        else:
+            out.extend((f, {}) for f in find_input_files([path]))
+    return out
+
+
+def load_sources(path: str | os.PathLike) -> list[dict]:
+    """Read a sources manifest: one ``[[source]]`` table per input, with its own
+    ``crs`` (for a file that declares none), ``assign_crs`` (replaces a declared
+    one, as ``ogr2ogr -a_srs`` does), ``field_map`` (a table, or the path of a
+    field-map file) and ``layer``.  Paths are relative to the manifest.
+
+    Examples
+    --------
+    >>> read_surveys("sources.toml")  # doctest: +SKIP
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputFileError(f"{path}: not a readable sources manifest ({exc})") from None
+    entries = data.get("source")
+    if not isinstance(entries, list) or not entries:
+        raise SchemaError(f"{path}: a sources manifest needs [[source]] entries with a path")
+    out = []
+    for k, entry in enumerate(entries, 1):
+        unknown = set(entry) - _SOURCE_KEYS
+        if "path" not in entry or unknown:
+            what = f"unknown keys {sorted(unknown)}" if unknown else "no path"
+            raise SchemaError(
+                f"{path}: source {k} has {what}; keys are {', '.join(sorted(_SOURCE_KEYS))}"
+            )
+        entry = dict(entry)
+        entry["path"] = (path.parent / entry["path"]).resolve()
+        fmap = entry.get("field_map")
+        if fmap is not None and not isinstance(fmap, Mapping):
+            entry["field_map"] = load_field_map(path.parent / str(fmap))
+        for key in ("crs", "assign_crs"):
+            if key in entry:
+                entry[key] = parse_crs(entry[key])
+        out.append(entry)
+    return out
+
+
+def _read_source(path: Path, options: dict, *, crs, bbox) -> list[RawTable]:
+    """The tables of one input, carrying its manifest options for normalisation."""
+    own_crs = options.get("crs") or crs
+    tables = read_tables(path, layer=options.get("layer"), crs=own_crs, bbox=bbox)
+    for table in tables:
+        if options.get("assign_crs") is not None:
+            table.crs, table.crs_assumed = options["assign_crs"], False
+        elif options.get("crs") is not None and table.crs_assumed:
+            table.crs, table.crs_assumed = options["crs"], False  # says otherwise
+        table.options = {k: options[k] for k in ("crs", "field_map") if k in options}
+    return tables
 
 
 def read_districts(

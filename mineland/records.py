@@ -59,6 +59,10 @@ class RawTable:
     crs_assumed: bool = False
     #: per row: why the row itself could not be split into fields (None where it could)
     row_errors: np.ndarray | None = None
+    #: options of this input alone (a sources manifest): ``crs``, ``field_map``
+    options: dict = field(default_factory=dict)
+    #: problems of the file as a whole: (check, message)
+    notes: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.attributes)
@@ -273,12 +277,14 @@ def normalize_records(
         }
         for path, check, message in failures
     ]
-    _check_field_map(tables, field_map)
+    _check_field_maps(tables, field_map)
     labels = _source_labels(list(dict.fromkeys(t.source for t in tables)))
     for table in tables:
+        own_map = table.options.get("field_map", field_map)
+        own_crs = table.options.get("crs") or crs
         try:
             used, rejected = _normalize_table(
-                table, field_map, crs, on_invalid, labels.get(table.source)
+                table, own_map, own_crs, on_invalid, labels.get(table.source)
             )
         except (SchemaError, CRSError) as exc:
             if on_file_error == "raise":
@@ -297,6 +303,7 @@ def normalize_records(
                 "rows": len(table),
                 "used": len(used),
                 "rejected": len(rejected),
+                "note": "; ".join(f"{c}: {m}" for c, m in table.notes) or None,
             }
         )
     records = _concat_records(used_parts)
@@ -314,6 +321,16 @@ def normalize_records(
     if n_undated:
         log.info("%d records have no date; they count at every as-of date", n_undated)
     return SurveyData(records, rejected, pd.DataFrame(sources))
+
+
+def _check_field_maps(tables: Sequence[RawTable], field_map) -> None:
+    """Check each field map against the inputs it applies to."""
+    groups: dict[int, tuple[object, list[RawTable]]] = {}
+    for table in tables:
+        fmap = table.options.get("field_map", field_map)
+        groups.setdefault(id(fmap), (fmap, []))[1].append(table)
+    for fmap, group in groups.values():
+        _check_field_map(group, fmap)
 
 
 def _check_field_map(tables: Sequence[RawTable], field_map) -> None:

@@ -47,6 +47,7 @@ CHECKS: dict[str, tuple[str, str]] = {
     "unreadable_file": ("error", "a file could not be read at all"),
     "missing_column": ("error", "a required column (record_type) is missing"),
     "malformed_row": ("error", "a CSV row that cannot be split into its fields"),
+    "shapefile_mismatch": ("error", "a Shapefile whose shapes and attribute rows differ"),
     "missing_record_id": ("warning", "no record_id column: ids were made from file and row"),
     "unknown_record_type": ("error", "record_type is empty or not a known type"),
     "bad_date": ("error", "a date cannot be read"),
@@ -256,6 +257,15 @@ def _from_rejected(data: SurveyData, f: _Findings) -> None:
             str(r["reason"]),
             rec=r,
         )
+    if "note" in data.sources.columns:
+        for _, src in data.sources[data.sources["note"].notna()].iterrows():
+            for note in str(src["note"]).split("; "):
+                check, _, message = note.partition(": ")
+                f.add(
+                    check if check in CHECKS else "unreadable_file",
+                    message,
+                    source=src["source_file"],
+                )
     if "error" in data.sources.columns:
         for _, s in data.sources[data.sources["error"].notna()].iterrows():
             check, _, message = str(s["error"]).partition(": ")

@@ -590,3 +590,91 @@ def test_encodings_of_real_exports(tmp_path, encoding):
         body = b"\xff\xfe" + body
     data = csv_bytes(tmp_path, body)
     assert data.records["notes"].iloc[0] == text.splitlines()[1].split(",")[-1]
+
+
+# --------------------------------------------------------------------------- per-input options
+
+
+def test_sources_manifest_gives_each_input_its_crs_and_field_map(tmp_path):
+    import geopandas as gpd
+
+    d = mineland.read_districts(DISTRICTS)
+    p = d.geometry.iloc[0].representative_point()
+    utm = gpd.GeoSeries([p], crs=4326).to_crs(32638).iloc[0]
+    (tmp_path / "gps").mkdir()
+    device_csv(
+        tmp_path / "gps" / "points.csv",
+        [
+            {"ID": "g1", "TYPE": "UXO", "x": utm.x, "y": utm.y},  # metres, no CRS in the file
+        ],
+    )
+    device_csv(
+        tmp_path / "imsma.csv",
+        [
+            {"HAZ_ID": "h1", "KIND": "Minefield", "longitude": p.x, "latitude": p.y},
+        ],
+    )
+    (tmp_path / "imsma.toml").write_text(
+        'record_id = "HAZ_ID"\nrecord_type = "KIND"\n[record_type_values]\nMinefield = "device"\n'
+    )
+    (tmp_path / "sources.toml").write_text(
+        '[[source]]\npath = "gps/points.csv"\ncrs = "EPSG:32638"\n'
+        'field_map = { record_id = "ID", record_type = "TYPE" }\n\n'
+        '[[source]]\npath = "imsma.csv"\nfield_map = "imsma.toml"\n'
+    )
+    data = mineland.read_surveys(tmp_path / "sources.toml")
+    assert len(data.rejected) == 0
+    got = data.records.set_index("record_id")
+    assert set(got.index) == {"g1", "h1"}
+    assert got.loc["g1"].geometry.distance(p) < 1e-6  # UTM read as UTM, not degrees
+    assert got.loc["h1", "record_type"] == "device"
+    result = run("summarize", DISTRICTS, tmp_path / "sources.toml")
+    assert result.exit_code == 0, result.output
+
+
+def test_a_bad_manifest_is_a_one_line_error(tmp_path):
+    (tmp_path / "sources.toml").write_text('[[source]]\nfile = "x.csv"\n')
+    result = run("summarize", DISTRICTS, tmp_path / "sources.toml")
+    assert result.exit_code == 2 and "unknown keys" in result.output
+
+
+# --------------------------------------------------------------------------- Shapefiles
+
+
+def shapefile(tmp_path, name, notes, encoding):
+    import geopandas as gpd
+
+    g = gpd.GeoDataFrame(
+        {
+            "record_id": [f"r{k}" for k in range(len(notes))],
+            "record_type": "device",
+            "notes": notes,
+        },
+        geometry=[shapely.Point(46.5, 39.7)] * len(notes),
+        crs=4326,
+    )
+    path = tmp_path / f"{name}.shp"
+    g.to_file(path, encoding=encoding)
+    path.with_suffix(".cpg").unlink(missing_ok=True)
+    raw = bytearray(path.with_suffix(".dbf").read_bytes())
+    raw[29] = 0  # no code page in the header either, as real exports often have
+    path.with_suffix(".dbf").write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize("encoding", ["cp1251", "UTF-8"])
+def test_shapefile_text_without_cpg_is_decoded(tmp_path, encoding):
+    path = shapefile(tmp_path, "h", ["Кельбаджарский район"], encoding)
+    data = mineland.read_surveys(path)
+    assert data.records["notes"].tolist() == ["Кельбаджарский район"]
+
+
+def test_shapefile_whose_dbf_has_fewer_rows_is_a_finding(tmp_path):
+    path = shapefile(tmp_path, "m", ["a", "b", "c"], "UTF-8")
+    raw = bytearray(path.with_suffix(".dbf").read_bytes())
+    raw[4:8] = (2).to_bytes(4, "little")  # the .dbf now says 2 rows, the .shx has 3
+    path.with_suffix(".dbf").write_bytes(bytes(raw))
+    data = mineland.read_surveys(path)
+    report = mineland.validate(mineland.read_districts(DISTRICTS), data)
+    found = report.findings[report.findings["check"] == "shapefile_mismatch"]
+    assert len(found) == 1 and "3 shapes but the .dbf 2" in found["message"].iloc[0]
