@@ -398,6 +398,50 @@ def _source_labels(sources: Sequence[str]) -> dict[str, str]:
     return out
 
 
+@dataclass
+class _Rows:
+    """The rows of one table while they are checked: each check may reject some rows
+    (the first reason stands), and the geometry goes from read to WGS 84."""
+
+    table: RawTable
+    geoms: np.ndarray
+    reason: np.ndarray
+    check: np.ndarray
+    repairs: np.ndarray
+
+    @classmethod
+    def of(cls, table: RawTable) -> _Rows:
+        n = len(table)
+        empty = np.full(n, None, dtype=object)
+        geoms = np.asarray(table.geometry, dtype=object).copy()
+        return cls(table, geoms, empty.copy(), empty.copy(), empty.copy())
+
+    @property
+    def n(self) -> int:
+        return len(self.reason)
+
+    @property
+    def numbers(self) -> np.ndarray:
+        return np.arange(1, self.n + 1)
+
+    @property
+    def live(self) -> np.ndarray:
+        return np.equal(self.reason, None)
+
+    def reject(self, mask, message, code: str) -> None:
+        """Reject the rows in ``mask`` not rejected yet; ``message`` may be a function
+        of the row index."""
+        mask = np.asarray(mask, dtype=bool) & self.live
+        if not mask.any():
+            return
+        self.check[mask] = code
+        if callable(message):
+            for i in np.flatnonzero(mask):
+                self.reason[i] = message(i)
+        else:
+            self.reason[mask] = message
+
+
 def _normalize_table(
     table: RawTable,
     field_map: Mapping[str, object] | None,
@@ -405,16 +449,36 @@ def _normalize_table(
     on_invalid: str,
     label: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """One table: every row used, or rejected with its reason, in the order of the
+    checks below (the first reason found stands)."""
+    original, attrs, value_map = _canonical_columns(table, field_map)
+    rows = _Rows.of(table)
+    ids = _record_ids(attrs, table, label or _basename(table.source), rows.numbers)
+    _check_malformed(rows)
+    types = _check_types(rows, attrs["record_type"], value_map)
+    _check_geometry_present(rows)
+    _to_wgs84_checked(rows, crs)
+    _check_geometry_types(rows, types)
+    _check_validity(rows, types, ids, on_invalid)
+    dates = _check_dates(rows, attrs)
+    counts = _check_counts(rows, attrs, types)
+    used = _used_frame(rows, attrs, ids, types, dates, counts)
+    return used, _rejected_frame(rows, original, ids, crs)
+
+
+def _basename(source: str) -> str:
+    return source.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _canonical_columns(table: RawTable, field_map) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The field map applied, case and Shapefile-truncated variants of canonical names
+    recognised; a table without ``record_type`` cannot be read."""
     original = table.attributes.reset_index(drop=True)
-    label = label or table.source.replace("\\", "/").rsplit("/", 1)[-1]
-    n = len(original)
-    rows = np.arange(1, n + 1)
     attrs, value_map = schema.apply_field_map(original, field_map, source=table.source)
     lower = {str(c).casefold(): c for c in attrs.columns}
     for canonical in schema.CANONICAL_COLUMNS:
         if canonical in attrs.columns:
             continue
-        # case variants, and the 10-character names a Shapefile truncates to
         for variant in (canonical, canonical[:10]):
             if variant in lower and lower[variant] not in schema.CANONICAL_COLUMNS:
                 attrs = attrs.rename(columns={lower[variant]: canonical})
@@ -425,35 +489,27 @@ def _normalize_table(
             f"no 'record_type' column; columns are {', '.join(map(str, original.columns))}. "
             'Name the type column in a field map, e.g. record_type = "TYPE"'
         )
-    reason = np.full(n, None, dtype=object)
+    return original, attrs, value_map
 
-    check = np.full(n, None, dtype=object)
 
-    def reject(mask, message, code: str) -> None:
-        mask = np.asarray(mask, dtype=bool) & np.equal(reason, None)
-        if not mask.any():
-            return
-        check[mask] = code
-        if callable(message):
-            for i in np.flatnonzero(mask):
-                reason[i] = message(i)
-        else:
-            reason[mask] = message
-
-    ids = _record_ids(attrs, table, label, rows)
-    if table.row_errors is not None and len(table.row_errors) == n:
-        rows_bad = np.asarray(table.row_errors, dtype=object)
-        reject(
-            ~np.equal(rows_bad, None), lambda i: f"malformed row: {rows_bad[i]}", "malformed_row"
+def _check_malformed(rows: _Rows) -> None:
+    errors = rows.table.row_errors
+    if errors is not None and len(errors) == rows.n:
+        errors = np.asarray(errors, dtype=object)
+        rows.reject(
+            ~np.equal(errors, None), lambda i: f"malformed row: {errors[i]}", "malformed_row"
         )
 
-    # record types
-    raw_types = attrs["record_type"]
-    types = np.array([schema.normalize_record_type(v, value_map) for v in raw_types], dtype=object)
-    blank_type = raw_types.map(schema.clean_text).isna().to_numpy()
-    reject(blank_type, "record_type is empty", "unknown_record_type")
 
-    def unknown_type(i: int) -> str:
+def _check_types(rows: _Rows, raw_types: pd.Series, value_map: dict) -> np.ndarray:
+    types = np.array([schema.normalize_record_type(v, value_map) for v in raw_types], dtype=object)
+    rows.reject(
+        raw_types.map(schema.clean_text).isna().to_numpy(),
+        "record_type is empty",
+        "unknown_record_type",
+    )
+
+    def unknown(i: int) -> str:
         value = raw_types.iloc[i]
         hint = schema.suggest_record_type(value)
         return (
@@ -462,44 +518,45 @@ def _normalize_table(
             + f"; valid: {', '.join(schema.RECORD_TYPES)}"
         )
 
-    reject(np.equal(types, None), unknown_type, "unknown_record_type")
+    rows.reject(np.equal(types, None), unknown, "unknown_record_type")
+    return types
 
-    if table.row_errors is not None and len(table.row_errors) == n:
-        rows_bad = np.asarray(table.row_errors, dtype=object)
-        reject(
-            ~np.equal(rows_bad, None), lambda i: f"malformed row: {rows_bad[i]}", "malformed_row"
-        )
 
-    # geometry: unreadable, missing, empty
-    geoms = np.asarray(table.geometry, dtype=object).copy()
-    if table.geometry_errors is not None:
-        errs = np.asarray(table.geometry_errors, dtype=object)
-        reject(
+def _check_geometry_present(rows: _Rows) -> None:
+    """Unreadable, missing, empty or non-finite geometry."""
+    geoms = rows.geoms
+    if rows.table.geometry_errors is not None:
+        errs = np.asarray(rows.table.geometry_errors, dtype=object)
+        rows.reject(
             ~np.equal(errs, None),
             lambda i: f"unreadable geometry: {errs[i]}",
             "unreadable_geometry",
         )
     missing = shapely.is_missing(geoms)
-    reject(missing, "no geometry", "empty_geometry")
-    present = ~missing
-    empty = np.zeros(n, dtype=bool)
-    empty[present] = shapely.is_empty(geoms[present])
-    reject(empty, "empty geometry", "empty_geometry")
-    ok_geom = present & ~empty
-    finite = np.ones(n, dtype=bool)
-    if ok_geom.any():
-        b = shapely.bounds(geoms[ok_geom])
-        finite[ok_geom] = np.isfinite(b).all(axis=1)
-    reject(~finite, "geometry has non-finite (NaN or infinite) coordinates", "unreadable_geometry")
-    geoms[np.not_equal(reason, None)] = None
+    rows.reject(missing, "no geometry", "empty_geometry")
+    empty = np.zeros(rows.n, dtype=bool)
+    empty[~missing] = shapely.is_empty(geoms[~missing])
+    rows.reject(empty, "empty geometry", "empty_geometry")
+    ok = ~missing & ~empty
+    finite = np.ones(rows.n, dtype=bool)
+    if ok.any():
+        finite[ok] = np.isfinite(shapely.bounds(geoms[ok])).all(axis=1)
+    rows.reject(
+        ~finite, "geometry has non-finite (NaN or infinite) coordinates", "unreadable_geometry"
+    )
+    geoms[~rows.live] = None
 
-    # CRS: the file's own, else the declared one; then to WGS 84
+
+def _to_wgs84_checked(rows: _Rows, crs) -> None:
+    """The file's own CRS, else the declared one; coordinates that cannot be in it are
+    rejected with a hint; the rest goes to WGS 84."""
+    table, geoms = rows.table, rows.geoms
     source_crs = _resolve_crs(table, crs)
-    live = np.equal(reason, None)
+    live = rows.live
     if source_crs.is_geographic and live.any():
-        out = np.zeros(n, dtype=bool)
+        out = np.zeros(rows.n, dtype=bool)
         out[live] = _geographic_out_of_range(geoms[live])
-        reject(
+        rows.reject(
             out,
             lambda i: (
                 f"coordinates {_coord_summary(geoms[i])} are outside the valid range of "
@@ -508,165 +565,179 @@ def _normalize_table(
             "other_crs",
         )
         geoms[out] = None
-    live = np.equal(reason, None)
-    use = source_crs.area_of_use if source_crs.is_projected else None
-    if use is not None and live.any():
-        # small numbers in a metre CRS: degrees, when they land outside the CRS's area
-        degrees = np.zeros(n, dtype=bool)
-        b = shapely.bounds(geoms[live])
-        small = (np.abs(b[:, [0, 2]]) <= 180).all(axis=1) & (np.abs(b[:, [1, 3]]) <= 90).all(axis=1)
-        if small.any():
-            idx = np.flatnonzero(live)[small]
-            at = shapely.bounds(to_wgs84(geoms[idx], source_crs))
-            outside = (
-                (at[:, 2] < use.west - 1)
-                | (at[:, 0] > use.east + 1)
-                | (at[:, 3] < use.south - 1)
-                | (at[:, 1] > use.north + 1)
-            )
-            degrees[idx[outside]] = True
-        reject(
-            degrees,
-            lambda i: (
-                f"coordinates {_coord_summary(geoms[i])} look like lon/lat degrees, but the "
-                f"file's CRS is {source_crs.name} (metres); is the CRS wrong?"
-            ),
-            "other_crs",
-        )
-    live = np.equal(reason, None)
-    if live.any():
-        try:
-            geoms[live] = to_wgs84(geoms[live], source_crs)
-        except Exception as exc:  # pyproj raises several types
-            raise CRSError(
-                f"{table.source}: cannot transform from {source_crs.to_string()}: {exc}"
-            ) from None
-        bad = np.zeros(n, dtype=bool)
-        b = shapely.bounds(geoms[live])
-        bad[live] = ~np.isfinite(b).all(axis=1) | _geographic_out_of_range(geoms[live])
-        reject(
-            bad,
-            lambda i: (
-                f"coordinates {_coord_summary(table.geometry[i])} cannot be placed on Earth "
-                f"in {source_crs.name}; is the CRS wrong?"
-            ),
-            "other_crs",
-        )
+    _reject_degrees_in_metres(rows, source_crs)
+    live = rows.live
+    if not live.any():
+        return
+    try:
+        geoms[live] = to_wgs84(geoms[live], source_crs)
+    except Exception as exc:  # pyproj raises several types
+        raise CRSError(
+            f"{table.source}: cannot transform from {source_crs.to_string()}: {exc}"
+        ) from None
+    bad = np.zeros(rows.n, dtype=bool)
+    b = shapely.bounds(geoms[live])
+    bad[live] = ~np.isfinite(b).all(axis=1) | _geographic_out_of_range(geoms[live])
+    rows.reject(
+        bad,
+        lambda i: (
+            f"coordinates {_coord_summary(table.geometry[i])} cannot be placed on Earth "
+            f"in {source_crs.name}; is the CRS wrong?"
+        ),
+        "other_crs",
+    )
 
-    # geometry type against record type
-    live = np.equal(reason, None)
-    type_ids = np.full(n, -1)
+
+def _reject_degrees_in_metres(rows: _Rows, source_crs: pyproj.CRS) -> None:
+    """Small numbers in a metre CRS are degrees when they land outside its area."""
+    use = source_crs.area_of_use if source_crs.is_projected else None
+    live = rows.live
+    if use is None or not live.any():
+        return
+    geoms = rows.geoms
+    degrees = np.zeros(rows.n, dtype=bool)
+    b = shapely.bounds(geoms[live])
+    small = (np.abs(b[:, [0, 2]]) <= 180).all(axis=1) & (np.abs(b[:, [1, 3]]) <= 90).all(axis=1)
+    if small.any():
+        idx = np.flatnonzero(live)[small]
+        at = shapely.bounds(to_wgs84(geoms[idx], source_crs))
+        outside = (
+            (at[:, 2] < use.west - 1)
+            | (at[:, 0] > use.east + 1)
+            | (at[:, 3] < use.south - 1)
+            | (at[:, 1] > use.north + 1)
+        )
+        degrees[idx[outside]] = True
+    rows.reject(
+        degrees,
+        lambda i: (
+            f"coordinates {_coord_summary(geoms[i])} look like lon/lat degrees, but the "
+            f"file's CRS is {source_crs.name} (metres); is the CRS wrong?"
+        ),
+        "other_crs",
+    )
+
+
+def _check_geometry_types(rows: _Rows, types: np.ndarray) -> None:
+    """Area types need polygons (the polygons of a GeometryCollection are kept), points
+    need one point (a MultiPoint of one point is that point)."""
+    geoms, live = rows.geoms, rows.live
+    type_ids = np.full(rows.n, -1)
     type_ids[live] = shapely.get_type_id(geoms[live])
     is_area = np.isin(types, schema.AREA_TYPES)
     is_point = np.isin(types, schema.POINT_TYPES)
     GT = shapely.GeometryType
     polyish = np.isin(type_ids, [GT.POLYGON.value, GT.MULTIPOLYGON.value])
-    collection = type_ids == GT.GEOMETRYCOLLECTION.value
-    repairs = np.full(n, None, dtype=object)
-    if (live & is_area & collection).any():
-        idx = np.flatnonzero(live & is_area & collection)
+    collection = live & is_area & (type_ids == GT.GEOMETRYCOLLECTION.value)
+    if collection.any():
+        idx = np.flatnonzero(collection)
         geoms[idx] = polygonal(geoms[idx])
-        repairs[idx] = "kept the polygons of a GeometryCollection, dropped its other parts"
+        rows.repairs[idx] = "kept the polygons of a GeometryCollection, dropped its other parts"
         got = ~shapely.is_missing(geoms[idx])
         got[got] = ~shapely.is_empty(geoms[idx][got])
         polyish[idx[got]] = True
-    reject(
+    rows.reject(
         live & is_area & ~polyish,
         lambda i: f"{types[i]} record has {_geom_name(type_ids[i])} geometry; expected a polygon",
         "wrong_geometry_type",
     )
-    single_multipoint = np.zeros(n, dtype=bool)
-    mp = live & is_point & (type_ids == GT.MULTIPOINT.value)
-    if mp.any():
-        single_multipoint[mp] = shapely.get_num_geometries(geoms[mp]) == 1
-        geoms[single_multipoint] = shapely.get_geometry(geoms[single_multipoint], 0)
-    reject(
-        live & is_point & (type_ids != GT.POINT.value) & ~single_multipoint,
-        lambda i: (
-            f"{types[i]} record has {_geom_name(type_ids[i])} geometry"
-            + (
-                f" with {shapely.get_num_geometries(geoms[i])} points"
-                if type_ids[i] == GT.MULTIPOINT.value
-                else ""
-            )
-            + "; expected one point"
-        ),
-        "wrong_geometry_type",
+    single = np.zeros(rows.n, dtype=bool)
+    multipoint = live & is_point & (type_ids == GT.MULTIPOINT.value)
+    if multipoint.any():
+        single[multipoint] = shapely.get_num_geometries(geoms[multipoint]) == 1
+        geoms[single] = shapely.get_geometry(geoms[single], 0)
+
+    def why(i: int) -> str:
+        many = type_ids[i] == GT.MULTIPOINT.value
+        points = f" with {shapely.get_num_geometries(geoms[i])} points" if many else ""
+        return (
+            f"{types[i]} record has {_geom_name(type_ids[i])} geometry{points}; expected one point"
+        )
+
+    rows.reject(
+        live & is_point & (type_ids != GT.POINT.value) & ~single, why, "wrong_geometry_type"
     )
 
-    # validity of polygons
+
+def _check_validity(rows: _Rows, types: np.ndarray, ids: np.ndarray, on_invalid: str) -> None:
+    """Invalid polygons: repaired (noted in ``repair``), rejected, or an error."""
+    table, geoms = rows.table, rows.geoms
     if table.parse_fixes is not None:
         fixes = np.asarray(table.parse_fixes, dtype=object)
-        repairs[~np.equal(fixes, None)] = fixes[~np.equal(fixes, None)]
-    live = np.equal(reason, None) & is_area
-    if live.any():
-        idx = np.flatnonzero(live)
-        fixed, was_invalid = repair(geoms[idx])
-        if was_invalid.any():
-            bad_idx = idx[was_invalid]
-            why = shapely.is_valid_reason(geoms[bad_idx])
-            if on_invalid == "raise":
-                i = bad_idx[0]
-                raise DataError(
-                    f"{table.source}, row {rows[i]}, record_id {ids[i]!r}: invalid geometry "
-                    f"({why[0]}); use on_invalid='fix' to repair it with make_valid"
-                )
-            if on_invalid == "reject":
-                for i, w in zip(bad_idx, why, strict=True):
-                    reason[i] = f"invalid geometry: {w}"
-                    check[i] = "invalid_geometry"
-            else:
-                fixed_poly = polygonal(fixed[was_invalid])
-                before = _geodesic_ha(enclosed(geoms[bad_idx]))
-                after = _geodesic_ha(fixed_poly)
-                for i, w, g, a, b in zip(bad_idx, why, fixed_poly, before, after, strict=True):
-                    repairs[i] = _repair_note(w, a, b)
-                    geoms[i] = g
-                collapsed = np.zeros(n, dtype=bool)
-                collapsed[bad_idx] = shapely.is_missing(fixed_poly) | shapely.is_empty(fixed_poly)
-                reject(
-                    collapsed,
-                    lambda i: f"invalid geometry ({repairs[i]}) has no area left once repaired",
-                    "too_few_vertices",
-                )
-                n_rep = int(was_invalid.sum() - collapsed.sum())
-                if n_rep:
-                    log.warning(
-                        "%s: repaired %d invalid geometries with make_valid", table.source, n_rep
-                    )
-
-    # dates and counts
-    dates = pd.Series(pd.NaT, index=attrs.index, dtype="datetime64[ns]")
-    if "date" in attrs.columns:
-        dates, bad_dates = parse_dates(attrs["date"])
-        raw_dates = attrs["date"]
-        reject(
-            bad_dates.to_numpy(),
-            lambda i: _bad_date_reason(raw_dates.iloc[i]),
-            "bad_date",
+        rows.repairs[~np.equal(fixes, None)] = fixes[~np.equal(fixes, None)]
+    idx = np.flatnonzero(rows.live & np.isin(types, schema.AREA_TYPES))
+    if not len(idx):
+        return
+    fixed, was_invalid = repair(geoms[idx])
+    if not was_invalid.any():
+        return
+    bad_idx = idx[was_invalid]
+    why = shapely.is_valid_reason(geoms[bad_idx])
+    if on_invalid == "raise":
+        i = bad_idx[0]
+        raise DataError(
+            f"{table.source}, row {i + 1}, record_id {ids[i]!r}: invalid geometry "
+            f"({why[0]}); use on_invalid='fix' to repair it with make_valid"
         )
+    if on_invalid == "reject":
+        mask = np.zeros(rows.n, dtype=bool)
+        mask[bad_idx] = True
+        reasons = dict(zip(bad_idx, why, strict=True))
+        rows.reject(mask, lambda i: f"invalid geometry: {reasons[i]}", "invalid_geometry")
+        return
+    fixed_poly = polygonal(fixed[was_invalid])
+    before = _geodesic_ha(enclosed(geoms[bad_idx]))
+    after = _geodesic_ha(fixed_poly)
+    for i, w, g, a, b in zip(bad_idx, why, fixed_poly, before, after, strict=True):
+        rows.repairs[i] = _repair_note(w, a, b)
+        geoms[i] = g
+    collapsed = np.zeros(rows.n, dtype=bool)
+    collapsed[bad_idx] = shapely.is_missing(fixed_poly) | shapely.is_empty(fixed_poly)
+    rows.reject(
+        collapsed,
+        lambda i: f"invalid geometry ({rows.repairs[i]}) has no area left once repaired",
+        "too_few_vertices",
+    )
+    n_rep = int(was_invalid.sum() - collapsed.sum())
+    if n_rep:
+        log.warning("%s: repaired %d invalid geometries with make_valid", table.source, n_rep)
+
+
+def _check_dates(rows: _Rows, attrs: pd.DataFrame) -> pd.Series:
+    if "date" not in attrs.columns:
+        return pd.Series(pd.NaT, index=attrs.index, dtype="datetime64[ns]")
+    dates, bad = parse_dates(attrs["date"])
+    raw = attrs["date"]
+    rows.reject(bad.to_numpy(), lambda i: _bad_date_reason(raw.iloc[i]), "bad_date")
+    return dates
+
+
+def _check_counts(rows: _Rows, attrs: pd.DataFrame, types: np.ndarray) -> dict[str, pd.Series]:
+    """quantity (devices, 1 when blank), killed and injured (incidents)."""
     counts: dict[str, pd.Series] = {}
     for col in schema.COUNT_COLUMNS:
-        if col in attrs.columns:
-            values, bad = _count(attrs[col])
-            relevant = types == ("device" if col == "quantity" else "incident")
-            raw = attrs[col]
-            reject(
-                bad.to_numpy() & relevant,
-                lambda i, col=col, raw=raw: (
-                    f"{col} must be a whole number from 0 to {MAX_COUNT:,}, "
-                    f"got {str(raw.iloc[i])!r}"
-                ),
-                "bad_count",
-            )
-            counts[col] = values
-        else:
+        if col not in attrs.columns:
             counts[col] = pd.Series(pd.NA, index=attrs.index, dtype="Int64")
-    counts["quantity"] = counts["quantity"].where(
-        ~((types == "device") & counts["quantity"].isna().to_numpy()), 1
-    )
+            continue
+        values, bad = _count(attrs[col])
+        relevant = types == ("device" if col == "quantity" else "incident")
+        raw = attrs[col]
+        rows.reject(
+            bad.to_numpy() & relevant,
+            lambda i, col=col, raw=raw: (
+                f"{col} must be a whole number from 0 to {MAX_COUNT:,}, got {str(raw.iloc[i])!r}"
+            ),
+            "bad_count",
+        )
+        counts[col] = values
+    blank = (types == "device") & counts["quantity"].isna().to_numpy()
+    counts["quantity"] = counts["quantity"].where(~blank, 1)
+    return counts
 
-    keep = np.equal(reason, None)
+
+def _used_frame(rows: _Rows, attrs, ids, types, dates, counts) -> gpd.GeoDataFrame:
+    """The rows used, in the canonical schema, with their provenance."""
+    table, n = rows.table, rows.n
     provenance = (schema.SOURCE_FILE, schema.SOURCE_LAYER, schema.SOURCE_ROW, "repair")
     # a file written by mineland keeps where its rows first came from
     attrs = attrs.rename(columns={c: f"original_{c}" for c in provenance if c in attrs.columns})
@@ -688,22 +759,29 @@ def _normalize_table(
         data[col] = attrs[col].to_numpy()
     data[schema.SOURCE_FILE] = np.full(n, table.source, dtype=object)
     data[schema.SOURCE_LAYER] = np.full(n, table.layer, dtype=object)
-    data[schema.SOURCE_ROW] = rows
-    data["repair"] = repairs
+    data[schema.SOURCE_ROW] = rows.numbers
+    data["repair"] = rows.repairs
+    keep = rows.live
     frame = pd.DataFrame(data)
-    used = gpd.GeoDataFrame(frame[keep], geometry=geoms[keep], crs=WGS84)
+    used = gpd.GeoDataFrame(frame[keep], geometry=rows.geoms[keep], crs=WGS84)
     used.index = pd.RangeIndex(len(used))
     if table.crs_assumed:
         log.info("%s: no CRS declared; lon/lat columns read as WGS 84", table.source)
+    return used
 
+
+def _rejected_frame(rows: _Rows, original: pd.DataFrame, ids, crs) -> pd.DataFrame:
+    """The rows rejected: where they came from, why, their own columns, their geometry
+    as read (WKT) and its CRS, so that the file can be fixed and read again."""
+    table, keep = rows.table, rows.live
     front = pd.DataFrame(
         {
             schema.SOURCE_FILE: table.source,
             schema.SOURCE_LAYER: table.layer,
-            schema.SOURCE_ROW: rows[~keep],
+            schema.SOURCE_ROW: rows.numbers[~keep],
             "record_id": ids[~keep],
-            "reason": reason[~keep],
-            "check": check[~keep],
+            "reason": rows.reason[~keep],
+            "check": rows.check[~keep],
         }
     )
     rest = original.loc[~keep].reset_index(drop=True)
@@ -716,7 +794,7 @@ def _normalize_table(
         None if g is None else shapely.to_wkt(g, rounding_precision=-1) for g in src_geoms
     ]
     rej["source_crs"] = _crs_text(table.crs or parse_crs(crs))
-    return used, rej
+    return rej
 
 
 def _repair_note(why: str, drawn: float, repaired: float) -> str:
