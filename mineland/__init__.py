@@ -30,9 +30,7 @@ from .io import (
     read_surveys,
     write_table,
 )
-from .mapping import make_map, save_map
 from .progress import progress
-from .raster import landcover_impact, rasterize_contamination
 from .records import SurveyData
 from .validate import ValidationReport, validate
 
@@ -65,3 +63,20 @@ __all__ = [
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+#: functions whose modules pull in heavy libraries (folium, exactextract, rasterio):
+#: imported on first use, so that the command line starts fast
+_LAZY = {
+    "make_map": "mapping",
+    "save_map": "mapping",
+    "landcover_impact": "raster",
+    "rasterize_contamination": "raster",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'mineland' has no attribute {name!r}")

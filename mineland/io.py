@@ -261,6 +261,9 @@ def _read_layer(path: Path, layer: str | int | None, *, bbox=None) -> RawTable:
                 force_2d=True,
                 bbox=bbox,
                 encoding=_shapefile_encoding(path),
+                # dates as GDAL holds them: a value it cannot turn into a date
+                # (2021-02-30) is then rejected row by row, with its raw text
+                datetime_as_string=True,
             )
     except Exception as exc:  # pyogrio raises its own error types and OSError
         raise InputFileError(f"{path}: cannot read layer {layer!r}: {_first_line(exc)}") from None

@@ -108,3 +108,16 @@ def test_no_import_cycles_even_inside_functions():
 def test_the_cycle_check_finds_a_cycle():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_command_line_does_not_import_heavy_libraries():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mineland.cli; "
+        "print(','.join(m for m in ('folium', 'matplotlib', 'rasterio', 'exactextract', 'dask') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -678,3 +678,51 @@ def test_shapefile_whose_dbf_has_fewer_rows_is_a_finding(tmp_path):
     report = mineland.validate(mineland.read_districts(DISTRICTS), data)
     found = report.findings[report.findings["check"] == "shapefile_mismatch"]
     assert len(found) == 1 and "3 shapes but the .dbf 2" in found["message"].iloc[0]
+
+
+def test_typed_date_field_with_an_impossible_value_rejects_only_that_row(tmp_path):
+    import sqlite3
+
+    import geopandas as gpd
+
+    path = tmp_path / "typed.gpkg"
+    gpd.GeoDataFrame(
+        {
+            "record_id": ["a", "b"],
+            "record_type": ["device", "device"],
+            "date": pd.to_datetime(["2021-01-01", "2021-01-02"]),
+        },
+        geometry=[shapely.Point(46.5, 39.7)] * 2,
+        crs=4326,
+    ).to_file(path, layer="s")
+    con = sqlite3.connect(path)  # what a careless export leaves in a DATETIME column
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type='trigger'"):
+        con.execute(f'DROP TRIGGER "{name}"')
+    con.execute("UPDATE s SET date = '2021-02-30' WHERE record_id = 'b'")
+    con.commit()
+    con.close()
+    data = mineland.read_surveys(path)
+    assert list(data.records["record_id"]) == ["a"]
+    assert data.records["date"].iloc[0] == pd.Timestamp("2021-01-01")
+    assert "2021-02-30" in data.rejected["reason"].iloc[0]
+
+
+def test_a_killed_writer_leaves_no_truncated_output(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "big.csv"
+    out.write_text("the previous complete output\n")
+    code = (
+        "import pandas as pd; from mineland.io import write_table; "
+        f"write_table(pd.DataFrame({{'k': range(30_000_000)}}), {str(out)!r})"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(tmp_path.glob(".big.*partial*")):
+        time.sleep(0.05)  # wait until the writer is writing
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert out.read_text() == "the previous complete output\n"
