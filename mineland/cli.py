@@ -784,6 +784,10 @@ def validate_cmd(output, as_of, rejected_path, verbose, quiet, strict, start_dat
     from .io import write_report
     from .validate import validate
 
+    if as_of is not None:
+        raise click.UsageError(
+            "validate checks every record whatever its date; --as-of does not apply here"
+        )
     with reading(
         source,
         verbose=verbose,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -68,14 +69,30 @@ _GEOGRAPHIC_XY = {("lon", "lat"), ("longitude", "latitude"), ("long", "lat"), ("
 
 Progress = Callable[[str, int, int], None]
 
-# Never let GDAL fetch anything while reading: KML network links, remote refs.
-for _key, _value in {
+#: GDAL settings while mineland reads: never fetch anything (KML network links,
+#: remote references).  Set for the call only, then restored: importing or calling
+#: mineland leaves the process's GDAL configuration as it found it.
+_GDAL_OFFLINE = {
     "GDAL_HTTP_TIMEOUT": "1",
     "LIBKML_RESOLVE_STYLE": "NO",
     "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".mineland-never",
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
-}.items():
-    os.environ.setdefault(_key, _value)
+}
+
+
+def _offline_gdal(fn):
+    """Run a reader with :data:`_GDAL_OFFLINE` set, restoring the settings after."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        before = {key: pyogrio.get_gdal_config_option(key) for key in _GDAL_OFFLINE}
+        pyogrio.set_gdal_config_options(_GDAL_OFFLINE)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            pyogrio.set_gdal_config_options(before)
+
+    return wrapper
 
 
 # --------------------------------------------------------------------------- discovery
@@ -545,6 +562,7 @@ def load_field_map(path: str | os.PathLike) -> dict[str, object]:
     return data
 
 
+@_offline_gdal
 def read_surveys(
     *paths: str | os.PathLike,
     field_map: Mapping[str, object] | str | os.PathLike | None = None,
@@ -689,6 +707,7 @@ def _read_source(path: Path, options: dict, *, crs, bbox) -> list[RawTable]:
     return tables
 
 
+@_offline_gdal
 def read_districts(
     path: str | os.PathLike,
     /,

@@ -407,9 +407,9 @@ def test_two_writers_of_one_output_never_clash(tmp_path):
 
 
 def test_convert_leaves_no_folder_when_interrupted(tmp_path, monkeypatch):
-    from mineland import io
-
     import geopandas as gpd
+
+    from mineland import io
 
     calls = {"n": 0}
     real = gpd.GeoDataFrame.to_parquet
@@ -726,3 +726,17 @@ def test_a_killed_writer_leaves_no_truncated_output(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert out.read_text() == "the previous complete output\n"
+
+
+def test_validate_refuses_an_as_of_it_would_ignore():
+    result = run("validate", DISTRICTS, ROOT / "data" / "surveys", "--as-of", "2024-01-01")
+    assert result.exit_code == 2 and "--as-of does not apply" in result.output
+
+
+def test_reading_leaves_the_gdal_configuration_as_it_was():
+    import pyogrio
+
+    pyogrio.set_gdal_config_options({"LIBKML_RESOLVE_STYLE": None})
+    mineland.read_districts(DISTRICTS)
+    mineland.read_surveys(ROOT / "data" / "surveys")
+    assert pyogrio.get_gdal_config_option("LIBKML_RESOLVE_STYLE") is None
