@@ -20,6 +20,14 @@ _HA = FuncFormatter(lambda v, _: f"{v:,.0f}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+class Chart(Figure):
+    """A matplotlib Figure that shows itself as a PNG in Jupyter, without pyplot (no
+    global backend is set and no figure is kept by a figure manager)."""
+
+    def _repr_png_(self) -> bytes:
+        return figure_png(self)
+
+
 def chart_label(text: object) -> str:
     """Text from data, safe for matplotlib: no control characters, and ``$`` shown as
     a dollar sign instead of starting mathtext (which fails on arbitrary text)."""
@@ -34,8 +42,7 @@ def plot_released(table: pd.DataFrame, *, by: str = "district", top: int = 12) -
     --------
     >>> plot_released(progress(districts, surveys), by="method")  # doctest: +SKIP
     """
-    # a Figure of its own, not pyplot: no global backend is set and nothing is kept
-    fig = Figure(figsize=(9, 5), layout="constrained")
+    fig = Chart(figsize=(9, 5), layout="constrained")
     ax = fig.subplots()
     if by == "method":
         flows = table.groupby("period_end")[[f"{m}_ha" for m in METHOD_COLORS]].sum()
@@ -71,7 +78,7 @@ def plot_remaining(summary: pd.DataFrame) -> Figure:
     >>> plot_remaining(summarize(districts, surveys))  # doctest: +SKIP
     """
     rows = summary[summary["district"] != schema.OUTSIDE].sort_values("contaminated_ha")
-    fig = Figure(figsize=(9, max(3, 0.32 * len(rows) + 1)), layout="constrained")
+    fig = Chart(figsize=(9, max(3, 0.32 * len(rows) + 1)), layout="constrained")
     ax = fig.subplots()
     names = [chart_label(n) for n in rows["district"]]
     ax.barh(names, rows["cha_ha"], color="#FF0000", alpha=0.75, label="CHA")

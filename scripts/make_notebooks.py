@@ -59,9 +59,9 @@ NOTEBOOKS = {
             'table.pivot_table(index="district", columns=table["period_end"].dt.year,\n'
             '                  values="cleared_ha", aggfunc="sum").round(1)'
         ),
-        new_code_cell('plot_released(table, by="method");'),
-        new_code_cell('plot_released(table, by="district");'),
-        new_code_cell("plot_remaining(mineland.summarize(districts, surveys));"),
+        new_code_cell('plot_released(table, by="method")'),
+        new_code_cell('plot_released(table, by="district")'),
+        new_code_cell("plot_remaining(mineland.summarize(districts, surveys))"),
         new_markdown_cell("Land cover of what remains (synthetic ESA WorldCover classes):"),
         new_code_cell(
             f'landcover = mineland.read_raster("{DATA}/landcover/synthetic_landcover.tif")\n'
