@@ -629,6 +629,18 @@ def _by_district(parts: np.ndarray, zones, log) -> tuple[np.ndarray, np.ndarray]
     return pieces, where
 
 
+def _id_list(ids: list[str], limit: int = 2000) -> str:
+    """Record ids joined with "; ", cut to ``limit`` characters (a spreadsheet cell
+    holds at most 32,767) with how many more there are."""
+    out, used = [], 0
+    for k, rid in enumerate(ids):
+        if used + len(rid) + 2 > limit:
+            return "; ".join(out) + f"; … and {len(ids) - k} more"
+        out.append(rid)
+        used += len(rid) + 2
+    return "; ".join(out)
+
+
 def _report_released_outside(per_district: dict, names: list[str], f: _Findings) -> None:
     for d, entry in sorted(per_district.items()):
         if entry["ha"] < 0.01:
@@ -646,7 +658,7 @@ def _report_released_outside(per_district: dict, names: list[str], f: _Findings)
             "released_outside_hazard",
             f"{entry['ha']:,.2f} ha released {where} outside every recorded hazard; "
             f"release records: {shown}{more}",
-            record_id="; ".join(rid for rid, _ in listed),
+            record_id=_id_list([rid for rid, _ in listed]),
             geom=shapely.multipolygons(explode_polygons(np.array(entry["geoms"], dtype=object))),
             area=entry["ha"],
         )

@@ -740,3 +740,14 @@ def test_reading_leaves_the_gdal_configuration_as_it_was():
     mineland.read_districts(DISTRICTS)
     mineland.read_surveys(ROOT / "data" / "surveys")
     assert pyogrio.get_gdal_config_option("LIBKML_RESOLVE_STYLE") is None
+
+
+def test_record_id_lists_fit_a_spreadsheet_cell():
+    import importlib
+
+    validate_module = importlib.import_module("mineland.validate")
+    text = validate_module._id_list([f"R{i:06d}" for i in range(100_000)])
+    listed = text.split("; … and ")[0].split("; ")
+    assert len(text) < 32_767
+    assert text.endswith(f"and {100_000 - len(listed)} more")  # nothing lost silently
+    assert validate_module._id_list(["a", "b"]) == "a; b"
