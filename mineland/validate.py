@@ -782,9 +782,11 @@ def far_files(
     zones = np.asarray(dist.geometry.array, dtype=object)
     minx, miny, maxx, maxy = shapely.total_bounds(zones)
     pad = km / 111.0 * 2  # generous: only what is surely far is measured
-    anchor = shapely.point_on_surface(np.asarray(records.geometry.array, dtype=object))
-    x, y = shapely.get_x(anchor), shapely.get_y(anchor)
+    b = shapely.bounds(np.asarray(records.geometry.array, dtype=object))
+    x, y = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2  # cheap: the box centres
     maybe = (x < minx - pad) | (x > maxx + pad) | (y < miny - pad) | (y > maxy + pad)
+    anchor = np.full(len(records), None, dtype=object)
+    anchor[maybe] = shapely.points(x[maybe], y[maybe])
     messages = []
     for source, idx in records.groupby(schema.SOURCE_FILE).indices.items():
         cand = idx[maybe[idx]]
