@@ -282,6 +282,9 @@ def reading(
         if data.n_read and not len(data.records) and not all_rejected_ok:
             report_rejected(data, rejected, output, inputs)
             raise MinelandError(f"every one of the {data.n_read:,} input rows was rejected")
+        if not data.n_read and not source.get("bbox") and not all_rejected_ok:
+            # a table of zeros would look like good news
+            raise MinelandError("the survey inputs hold no records at all")
         yield _Run(bar, dist, data, inputs)
 
 

@@ -751,3 +751,10 @@ def test_record_id_lists_fit_a_spreadsheet_cell():
     assert len(text) < 32_767
     assert text.endswith(f"and {100_000 - len(listed)} more")  # nothing lost silently
     assert validate_module._id_list(["a", "b"]) == "a; b"
+
+
+def test_inputs_without_any_record_are_an_error(tmp_path):
+    path = tmp_path / "header_only.csv"
+    path.write_text("record_id,record_type,lon,lat\n")
+    result = run("summarize", DISTRICTS, path)
+    assert result.exit_code == 2 and "no records at all" in result.output
