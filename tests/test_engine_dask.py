@@ -114,3 +114,14 @@ def test_cli_engine(cluster, tmp_path):
     got = pd.read_csv(out)
     local = mineland.summarize(mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS))
     assert np.allclose(got["contaminated_ha"], local["contaminated_ha"], rtol=1e-6)
+
+
+def test_world_wide_regions_on_the_cluster(cluster):
+    from test_worldwide import districts_gdf, hazards_gdf
+
+    local = mineland.account(districts_gdf(), hazards_gdf())
+    assert len(local.regions) > 4
+    remote = mineland.summarize(
+        districts_gdf(), hazards_gdf(), engine="dask", scheduler=cluster.scheduler_address
+    )
+    assert_same(local.summary, remote)
