@@ -121,10 +121,25 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         return _typed_dates(values)
-    text = values.astype("string").str.strip()
-    blank = text.isna() | (text == "")
+    # a date column repeats few values: each distinct value is parsed once
+    codes, uniques = pd.factorize(values.astype("string").str.strip())
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     bad = pd.Series(False, index=values.index)
+    if len(uniques) == 0:
+        return out, bad
+    out_u, bad_u = _parse_date_text(pd.Series(uniques, dtype="string"))
+    known = codes >= 0
+    take = codes[known]
+    out[known] = out_u.to_numpy()[take]
+    bad[known] = bad_u.to_numpy()[take]
+    return out, bad
+
+
+def _parse_date_text(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """ISO or day-first dates from distinct, stripped text (see :func:`parse_dates`)."""
+    blank = text.isna() | (text == "")
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    bad = pd.Series(False, index=text.index)
     todo = text[~blank]
     if len(todo) == 0:
         return out, bad
@@ -372,7 +387,7 @@ def _record_ids(attrs: pd.DataFrame, table: RawTable, label: str, rows: np.ndarr
         raw = attrs["record_id"]
         if pd.api.types.is_float_dtype(raw) and (raw.dropna() % 1 == 0).all():
             raw = raw.astype("Int64")
-        ids = raw.astype(object).where(raw.notna(), None).map(schema.clean_text)
+        ids = pd.Series(schema.clean_texts(raw), dtype=object)
     else:
         log.warning("%s: no 'record_id' column; ids are made from file and row", table.source)
         ids = pd.Series([None] * len(rows), dtype=object)
@@ -502,9 +517,9 @@ def _check_malformed(rows: _Rows) -> None:
 
 
 def _check_types(rows: _Rows, raw_types: pd.Series, value_map: dict) -> np.ndarray:
-    types = np.array([schema.normalize_record_type(v, value_map) for v in raw_types], dtype=object)
+    types = schema.by_value(lambda v: schema.normalize_record_type(v, value_map), raw_types)
     rows.reject(
-        raw_types.map(schema.clean_text).isna().to_numpy(),
+        pd.isna(schema.by_value(schema.clean_text, raw_types)),
         "record_type is empty",
         "unknown_record_type",
     )

@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from .errors import SchemaError
@@ -156,6 +157,22 @@ def clean_text(value: object) -> str | None:
         pass
     text = unicodedata.normalize("NFC", str(value)).strip()
     return text or None
+
+
+def clean_texts(values) -> np.ndarray:
+    """:func:`clean_text` of a whole column at once (vectorised string operations)."""
+    text = pd.Series(values, copy=False).astype("string").str.normalize("NFC").str.strip()
+    out = text.to_numpy(dtype=object, na_value=None)
+    out[text.fillna("").to_numpy(dtype=object) == ""] = None
+    return out
+
+
+def by_value(fn, values: pd.Series) -> np.ndarray:
+    """``fn`` applied to each distinct value of a column once, spread to every row
+    (a column of record types or dates holds few distinct values)."""
+    codes, uniques = pd.factorize(pd.Series(values, copy=False), use_na_sentinel=True)
+    mapped = np.array([fn(u) for u in uniques] + [fn(None)], dtype=object)
+    return mapped[codes]  # code -1 (missing) takes the last entry, fn(None)
 
 
 def normalize_record_type(
