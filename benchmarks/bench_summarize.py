@@ -31,6 +31,7 @@ import pyogrio
 import mineland
 from mineland.accounting import CLASSES, account
 from mineland.demo import make_districts, make_surveys
+from mineland.regions import densify_geodesic
 
 EXTENT = (44.6, 38.4, 48.6, 41.8)
 
@@ -58,9 +59,14 @@ def generate(n: int, n_districts: int, out: Path) -> tuple[Path, Path, Path]:
 
 
 def naive(districts: gpd.GeoDataFrame, records: gpd.GeoDataFrame, crs) -> pd.DataFrame:
-    """dissolve + overlay, the way it is usually written with geopandas."""
-    g = records[records.geom_type.isin(["Polygon", "MultiPolygon"])].to_crs(crs)
-    d = districts[["district", "geometry"]].to_crs(crs)
+    """dissolve + overlay, the way it is usually written with geopandas.
+
+    The edges are given the same vertices on the geodesic as mineland gives them,
+    so that both pipelines measure the same polygons."""
+    g = records[records.geom_type.isin(["Polygon", "MultiPolygon"])]
+    g = g.set_geometry(densify_geodesic(np.asarray(g.geometry.array, dtype=object))).to_crs(crs)
+    d = districts[["district", "geometry"]]
+    d = d.set_geometry(densify_geodesic(np.asarray(d.geometry.array, dtype=object))).to_crs(crs)
     t = g["record_type"]
 
     def dis(mask) -> gpd.GeoDataFrame:
