@@ -20,7 +20,7 @@ from rich.text import Text
 
 from ._version import __version__
 from .accounting import account, parse_as_of, total_row
-from .errors import MinelandError, OutputError
+from .errors import MinelandError, OutputError, attempt
 from .io import check_output_path, read_districts, read_surveys, write_rejected, write_table
 from .schema import SUMMARY_COLUMNS
 
@@ -293,13 +293,12 @@ def secondary(what: str, fn, *args, **kwargs):
 
     The primary result (the table, the map) is still written.
     """
-    try:
-        return fn(*args, **kwargs)
-    except Exception as exc:  # any failure here must not take the primary result down
-        log.debug("%s failed", what, exc_info=True)
-        message = plain(f"{type(exc).__name__}: {exc}".splitlines()[0])
-        note(f"warning: {what} failed and was left out ({message})")
-        return None
+    failed: list[str] = []
+    result = attempt(what, fn, *args, failures=failed, **kwargs)
+    for failure in failed:
+        name, _, message = failure.partition(": ")
+        note(plain(f"warning: {name} failed and was left out ({message})"))
+    return result
 
 
 def report_validation(dist, data, acc, inputs_hint: str):

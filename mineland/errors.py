@@ -7,6 +7,9 @@ row or record_id, and the bad value.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 __all__ = [
     "CRSError",
     "DataError",
@@ -15,6 +18,7 @@ __all__ = [
     "MissingExtraError",
     "OutputError",
     "SchemaError",
+    "attempt",
 ]
 
 
@@ -44,3 +48,21 @@ class OutputError(MinelandError, OSError):
 
 class MissingExtraError(MinelandError, ImportError):
     """An optional dependency is not installed; the message says how to install it."""
+
+
+def attempt(what: str, fn: Callable, *args, failures: list[str], fallback=None, **kwargs):
+    """Run a secondary step (a validation check, a map layer, a chart) so that its
+    failure cannot take the primary result down.
+
+    On any exception, ``"what: ErrorType: message"`` is appended to ``failures`` (the
+    caller says it in one line where its user will see it) and ``fallback`` is
+    returned; the traceback goes to the debug log.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:  # deliberately broad: see the docstring
+        logging.getLogger("mineland").debug("%s failed", what, exc_info=True)
+        failures.append(
+            f"{what}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        )
+        return fallback

@@ -35,7 +35,7 @@ from . import schema
 from ._version import __version__
 from .accounting import CLASSES, Accounting, account
 from .districts import prepare_districts
-from .errors import OutputError, SchemaError
+from .errors import OutputError, SchemaError, attempt
 from .records import SurveyData
 from .zones import project
 
@@ -696,18 +696,6 @@ class _MinelandLayers(MacroElement):
         )
 
 
-def _optional_layer(what: str, notes: list[str], fallback, fn, *args):
-    """Build one optional layer; if it fails, the map is made without it and says so."""
-    try:
-        return fn(*args)
-    except Exception as exc:  # a layer must not take the map down
-        log.warning("map: the %s layer failed and was left out: %s", what, exc)
-        notes.append(
-            f"The {what} layer could not be drawn and was left out ({type(exc).__name__})."
-        )
-        return fallback
-
-
 def make_map(
     summary: gpd.GeoDataFrame | Accounting,
     surveys: SurveyData | gpd.GeoDataFrame | None = None,
@@ -779,8 +767,10 @@ def make_map(
     districts_json, steps = _district_geojson(table, metric, landcover)
     notes: list[str] = []
 
+    failed: list[str] = []  # optional layers that could not be drawn
+
     def optional(what: str, fallback, fn, *args):
-        return _optional_layer(what, notes, fallback, fn, *args)
+        return attempt(f"the {what} layer", fn, *args, failures=failed, fallback=fallback)
 
     overlay = optional("density", None, _density_overlay, *density) if density else None
     classes, tolerance, sliver_note = (
@@ -888,6 +878,10 @@ def make_map(
         "findings": "@@FINDINGS@@" if findings_json else None,
         "findingsLabel": findings_label,
     }
+    for failure in failed:  # the map is made without them, and says so
+        log.warning("map: %s", failure)
+        what = failure.split(": ", 1)[0]
+        notes.append(f"{what[0].upper()}{what[1:]} could not be drawn and was left out.")
     data = script_json(cfg_small)
     data = data.replace('"@@DISTRICTS@@"', districts_json, 1)
     if raw_json:

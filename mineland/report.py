@@ -18,6 +18,7 @@ from . import schema
 from ._version import __version__
 from .accounting import account, total_row
 from .charts import figure_png, plot_released, plot_remaining
+from .errors import attempt
 from .progress import progress
 from .records import SurveyData
 from .validate import validate
@@ -43,16 +44,6 @@ log = logging.getLogger(__name__)
 _EMPTY_PROGRESS = pd.DataFrame({"district": [], "period_end": pd.to_datetime([])})
 
 
-def _secondary(what: str, failed: list[str], fallback, fn, *args, **kwargs):
-    """A part of the report that may fail without taking the report down."""
-    try:
-        return fn(*args, **kwargs)
-    except Exception as exc:  # the summary is still reported; the failure is listed
-        log.warning("report: %s failed and was left out: %s", what, exc)
-        failed.append(f"{what}: {type(exc).__name__}: {exc}")
-        return fallback
-
-
 def build_report(districts, surveys: SurveyData, /, *, as_of=None, title=None) -> Report:
     """Everything a report shows: summary with totals, progress by year, validation
     findings, sources and metadata, and the charts.
@@ -67,11 +58,18 @@ def build_report(districts, surveys: SurveyData, /, *, as_of=None, title=None) -
     totals["area_ha"] = summary["area_ha"].sum(skipna=True)
     summary = pd.concat([summary, totals.to_frame().T], ignore_index=True)
     failed: list[str] = []
-    prog = _secondary(
-        "progress", failed, _EMPTY_PROGRESS, progress, districts, surveys, freq="year", end=as_of
+    prog = attempt(
+        "progress",
+        progress,
+        districts,
+        surveys,
+        freq="year",
+        end=as_of,
+        failures=failed,
+        fallback=_EMPTY_PROGRESS,
     )
     reuse = acc if as_of is None else None
-    checks = _secondary("validation", failed, None, validate, districts, surveys, accounting=reuse)
+    checks = attempt("validation", validate, districts, surveys, accounting=reuse, failures=failed)
     meta = acc.summary.attrs.get("mineland", {})
     rows = [
         ("Report", title or "Landmine contamination report"),
@@ -98,9 +96,11 @@ def build_report(districts, surveys: SurveyData, /, *, as_of=None, title=None) -
     }
     charts = {}
     for name, plot in plots.items():
-        png = _secondary(f"chart {name}", failed, None, lambda p=plot: figure_png(p()))
+        png = attempt(f"chart {name}", lambda p=plot: figure_png(p()), failures=failed)
         if png is not None:
             charts[name] = png
+    for failure in failed:
+        log.warning("report: left out %s", failure)
     if failed:
         extra = pd.DataFrame({"item": "left out", "value": failed})
         sources = pd.concat([sources, extra], ignore_index=True)

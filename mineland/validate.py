@@ -8,7 +8,6 @@ where one applies.  Nothing is changed: the findings only describe.
 from __future__ import annotations
 
 import difflib
-import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from . import schema
 from .accounting import M2_PER_HA, account, parse_as_of
 from .classes import HAZARD, METHODS
 from .districts import as_districts
+from .errors import attempt
 from .geometry import (
     OverlayLog,
     clip_by_zone,
@@ -38,7 +38,6 @@ from .zones import assign_points, project
 
 __all__ = ["CHECKS", "ValidationReport", "far_files", "fold_name", "names_match", "validate"]
 
-_LOG = logging.getLogger(__name__)
 _GEOD = pyproj.Geod(ellps="WGS84")
 
 #: check id -> (severity, what it means)
@@ -479,20 +478,16 @@ def _spatial_checks(acc, records: gpd.GeoDataFrame, dist: gpd.GeoDataFrame, f: _
     """Checks on where things are; each runs on its own, so one failing spares the rest."""
     log = OverlayLog()
     names = list(dist["district"])
-    checks = [
-        lambda: _district_checks(acc, names, f, log),
-        lambda: _location_checks(records, dist, f),
-        lambda: _released_outside_hazard(acc, records, names, f, log),
-        lambda: _overlapping_hazards(acc, records, f, log),
-        lambda: _closed_unreleased(acc, records, f, log),
-        lambda: _district_mismatch(records, dist, f),
-    ]
-    for check in checks:
-        try:
-            check()
-        except Exception as exc:  # a failed check must not take the others down
-            _LOG.exception("a validation check failed")
-            f.failures.append(f"{type(exc).__name__}: {exc}")
+    checks = {
+        "district overlaps and gaps": lambda: _district_checks(acc, names, f, log),
+        "location": lambda: _location_checks(records, dist, f),
+        "released outside hazards": lambda: _released_outside_hazard(acc, records, names, f, log),
+        "overlapping hazards": lambda: _overlapping_hazards(acc, records, f, log),
+        "closed hazards": lambda: _closed_unreleased(acc, records, f, log),
+        "district names": lambda: _district_mismatch(records, dist, f),
+    }
+    for what, check in checks.items():  # a failed check must not take the others down
+        attempt(what, check, failures=f.failures)
 
 
 def _ha(area: float) -> str:
