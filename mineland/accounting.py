@@ -32,6 +32,7 @@ from .regions import Region, plan_regions
 from .zones import (
     M2_PER_HA,
     RegionZones,
+    add_to_districts,
     assign_points,
     overlap_ha,
     prepare_geometries,
@@ -117,8 +118,7 @@ def areas_by_district(
     out = np.zeros(n_districts + 1)
     for parts, rz in zip(parts_per_region, regions, strict=True):
         za = area_by_zone(parts, rz.zones, overlay_log)
-        np.add.at(out, rz.district, za.per_zone)
-        out[n_districts] += za.outside
+        add_to_districts(out, rz, za.per_zone, za.outside)
     return out
 
 
@@ -260,29 +260,30 @@ def _class_areas(
     prepared, area_idx, rtype, zones, n, engine, scheduler, overlay_log
 ) -> tuple[list[RegionAccounting], dict[str, np.ndarray]]:
     """Class areas (ha) per district (+ outside), region by region."""
-    table = {col: np.zeros(n + 1) for col in CLASSES.values()}
-    out = []
+    out, dask_m2 = [], []
     for (pieces, owner), rz in zip(prepared, zones, strict=True):
         rec = area_idx[owner]
         if engine == "dask":
-            m2 = zone_class_areas(pieces, rtype[rec], rz.zones, scheduler=scheduler)
+            dask_m2.append(zone_class_areas(pieces, rtype[rec], rz.zones, scheduler=scheduler))
             classes = {name: np.empty(0, dtype=object) for name in CLASSES}
-            zoned = [(m2[:-1, k], m2[-1, k]) for k in range(len(CLASSES))]
         else:
             classes = disjoint_classes(pieces, rtype[rec], overlay_log)
-            zoned = _zoned_areas(classes, rz.zones, overlay_log)
-        for col, (per_zone, outside) in zip(CLASSES.values(), zoned, strict=True):
-            np.add.at(table[col], rz.district, per_zone / M2_PER_HA)
-            table[col][n] += outside / M2_PER_HA
         out.append(RegionAccounting(rz, pieces, rec, classes))
-    return out, table
+    if engine == "dask":
+        table = {}
+        for k, col in enumerate(CLASSES.values()):
+            table[col] = np.zeros(n + 1)
+            for m2, rz in zip(dask_m2, zones, strict=True):
+                add_to_districts(table[col], rz, m2[:-1, k], m2[-1, k])
+            table[col] /= M2_PER_HA
+        return out, table
 
+    def measure(name: str) -> np.ndarray:
+        parts = [r.classes[name] for r in out]
+        return areas_by_district(parts, zones, n, overlay_log) / M2_PER_HA
 
-def _zoned_areas(classes: dict, zones: np.ndarray, overlay_log) -> list[tuple[np.ndarray, float]]:
-    """(per-zone m², outside m²) of each class, two classes at a time in threads."""
-    with ThreadPoolExecutor(2) as pool:
-        za = pool.map(lambda name: area_by_zone(classes[name], zones, overlay_log), CLASSES)
-        return [(z.per_zone, z.outside) for z in za]
+    with ThreadPoolExecutor(2) as pool:  # GEOS releases the GIL
+        return out, dict(zip(CLASSES.values(), pool.map(measure, CLASSES), strict=True))
 
 
 def _hazard_districts(parts: list[RegionAccounting], rtype, n: int) -> np.ndarray:
@@ -295,13 +296,8 @@ def _hazard_districts(parts: list[RegionAccounting], rtype, n: int) -> np.ndarra
         if not mine.any():
             continue
         pieces, rec = region.pieces[mine], region.piece_record[mine]
-        anchor = map_chunks(shapely.point_on_surface, pieces)
-        district = np.full(len(pieces), n, dtype=np.int64)
-        if len(region.zones.zones):
-            ip, iz = region.zones.tree.query(anchor, predicate="intersects")
-            order = np.lexsort((iz, ip))
-            first = np.unique(ip[order], return_index=True)[1]
-            district[ip[order][first]] = region.zones.district[iz[order][first]]
+        district = region.zones.district_of(map_chunks(shapely.point_on_surface, pieces))
+        district[district < 0] = n
         found.append(pd.DataFrame({"rec": rec, "m2": shapely.area(pieces), "d": district}))
     if not found:
         return np.empty(0, dtype=np.int64)

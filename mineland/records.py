@@ -356,10 +356,8 @@ def _check_field_map(tables: Sequence[RawTable], field_map) -> None:
         return
     missing: dict[tuple[str, str], list[tuple[str, list[str]]]] = {}
     for table in tables:
-        frame, _ = schema.apply_field_map(
-            table.attributes.iloc[:0].copy(), field_map, source=table.source, warn=False
-        )
-        for canonical, foreign, close in frame.attrs.get("unmapped", []):
+        unmapped = schema.missing_fields(table.attributes.columns, field_map, source=table.source)
+        for canonical, foreign, close in unmapped:
             missing.setdefault((canonical, foreign), []).append((table.source, close))
     for (canonical, foreign), where in missing.items():
         hint = where[0][1]
@@ -762,7 +760,7 @@ def _used_frame(rows: _Rows, attrs, ids, types, dates, counts) -> gpd.GeoDataFra
         "record_type": types,
         "date": dates.to_numpy(),
         "device_type": (
-            attrs["device_type"].map(schema.clean_text).to_numpy(dtype=object)
+            schema.clean_texts(attrs["device_type"])
             if "device_type" in attrs.columns
             else np.full(n, None, dtype=object)
         ),

@@ -236,12 +236,41 @@ def closest_names(name: str, columns, n: int = 3) -> list[str]:
     return [folded[h] for h in hits]
 
 
+def _field_entries(field_map: Mapping[str, object], source: str) -> list[tuple[str, str]]:
+    """The (canonical, foreign column) pairs of a field map, checked."""
+    entries = []
+    for canonical, foreign in field_map.items():
+        if canonical in ("record_type_values", "values"):
+            continue
+        if canonical == "geometry":
+            raise SchemaError(f"{source}: field map may not rename 'geometry'")
+        if not isinstance(foreign, str):
+            raise SchemaError(
+                f"{source}: field map entry {canonical!r} must name a column, got {foreign!r}"
+            )
+        entries.append((canonical, foreign))
+    return entries
+
+
+def missing_fields(
+    columns, field_map: Mapping[str, object] | None, *, source: str = "input"
+) -> list[tuple[str, str, list[str]]]:
+    """The field-map entries whose column ``columns`` lacks: (canonical, foreign,
+    the closest existing names)."""
+    if not field_map:
+        return []
+    return [
+        (canonical, foreign, closest_names(foreign, columns))
+        for canonical, foreign in _field_entries(field_map, source)
+        if _find_column(columns, foreign, source, warn=False) is None
+    ]
+
+
 def apply_field_map(
     frame: pd.DataFrame,
     field_map: Mapping[str, object] | None,
     *,
     source: str = "input",
-    warn: bool = True,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Rename foreign columns into the canonical schema.
 
@@ -252,8 +281,8 @@ def apply_field_map(
 
     A foreign name is matched exactly, then ignoring case, then as a Shapefile
     truncates it to 10 characters (``DATE_COMPLETED`` → ``DATE_COMPL``, with a
-    warning).  The names the file lacks are listed in ``frame.attrs["unmapped"]``
-    as (canonical, foreign, closest existing names).
+    warning).  A name the file lacks is left out here; :func:`missing_fields`
+    says which.
     """
     if not field_map:
         return frame, {}
@@ -261,25 +290,13 @@ def apply_field_map(
     if not isinstance(values, Mapping):
         raise SchemaError(f"{source}: field map 'record_type_values' must be a table/dict")
     renames: dict[str, str] = {}
-    unmapped: list[tuple[str, str, list[str]]] = []
-    for canonical, foreign in field_map.items():
-        if canonical in ("record_type_values", "values"):
-            continue
-        if canonical == "geometry":
-            raise SchemaError(f"{source}: field map may not rename 'geometry'")
-        if not isinstance(foreign, str):
-            raise SchemaError(
-                f"{source}: field map entry {canonical!r} must name a column, got {foreign!r}"
-            )
-        col = _find_column(frame.columns, foreign, source, warn)
-        if col is None:
-            unmapped.append((canonical, foreign, closest_names(foreign, frame.columns)))
-        elif col != canonical:
+    for canonical, foreign in _field_entries(field_map, source):
+        col = _find_column(frame.columns, foreign, source)
+        if col is not None and col != canonical:
             renames[col] = canonical
     if renames:
         # a canonical column that is being replaced by a mapped one is kept under a new name
         clash = [c for c in renames.values() if c in frame.columns and c not in renames]
         frame = frame.rename(columns={c: f"{c}_original" for c in clash})
         frame = frame.rename(columns=renames)
-    frame.attrs["unmapped"] = unmapped
     return frame, {str(k): str(v) for k, v in values.items()}

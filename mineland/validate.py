@@ -34,7 +34,7 @@ from .geometry import (
     union_parts,
 )
 from .records import WGS84, SurveyData, as_survey_data
-from .zones import assign_points, project
+from .zones import project
 
 __all__ = ["CHECKS", "ValidationReport", "far_files", "fold_name", "names_match", "validate"]
 
@@ -525,6 +525,19 @@ def _district_checks(acc, names: list[str], f: _Findings, log: OverlayLog) -> No
                 )
 
 
+def _distance_m(geoms: np.ndarray, zones: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
+    """Geodesic distance (m) from each lon/lat geometry to the nearest of ``zones``
+    (lon/lat, indexed by ``tree``), measured between the nearest points."""
+    out = np.full(len(geoms), np.nan)
+    if len(geoms) == 0 or len(zones) == 0:
+        return out
+    near = tree.query_nearest(geoms, all_matches=False)
+    ends = shapely.get_coordinates(shapely.shortest_line(geoms[near[0]], zones[near[1]]))
+    ends = ends.reshape(-1, 2, 2)
+    out[near[0]] = _GEOD.inv(ends[:, 0, 0], ends[:, 0, 1], ends[:, 1, 0], ends[:, 1, 1])[2]
+    return out
+
+
 def _location_checks(records: gpd.GeoDataFrame, dist: gpd.GeoDataFrame, f: _Findings) -> None:
     """Records outside every district (with the geodesic distance), swapped lon/lat."""
     if len(records) == 0:
@@ -537,12 +550,7 @@ def _location_checks(records: gpd.GeoDataFrame, dist: gpd.GeoDataFrame, f: _Find
     idx = np.flatnonzero(~hit)
     if not len(idx):
         return
-    near = tree.query_nearest(geoms[idx], all_matches=False)
-    distance = np.full(len(idx), np.nan)
-    line = shapely.shortest_line(geoms[idx][near[0]], zones[near[1]])
-    ends = shapely.get_coordinates(line).reshape(-1, 2, 2)
-    _, _, d = _GEOD.inv(ends[:, 0, 0], ends[:, 0, 1], ends[:, 1, 0], ends[:, 1, 1])
-    distance[near[0]] = d
+    distance = _distance_m(geoms[idx], zones, tree)
     swapped = shapely.transform(geoms[idx], lambda c: c[:, ::-1])
     valid_swap = np.all(np.abs(shapely.bounds(swapped)[:, [1, 3]]) <= 90, axis=1)
     sw_hit = np.zeros(len(idx), dtype=bool)
@@ -582,9 +590,7 @@ def _released_outside_hazard(acc, records, names: list[str], f: _Findings, log) 
         # counted by where they lie, without overlays; the rest is cut by district
         sliver = shapely.area(outside) < 1.0
         pieces, where = _by_district(outside[~sliver], region.zones, log)
-        tiny = assign_points(
-            _to_wgs(shapely.point_on_surface(outside[sliver]), region.crs), [region.zones]
-        )
+        tiny = region.zones.district_of(shapely.point_on_surface(outside[sliver]))
         rel, rel_rec = _pieces_of(region, rtype, schema.RELEASE_TYPES)
         ia, ib = shapely.STRtree(rel).query(pieces, predicate="intersects")
         shared = shapely.area(intersection(pieces[ia], rel[ib], log, "released outside hazards"))
@@ -783,15 +789,12 @@ def far_files(
     anchor = np.full(len(records), None, dtype=object)
     anchor[maybe] = shapely.points(x[maybe], y[maybe])
     messages = []
+    tree = shapely.STRtree(zones)
     for source, idx in records.groupby(schema.SOURCE_FILE).indices.items():
         cand = idx[maybe[idx]]
         if len(cand) * 2 <= len(idx):
             continue
-        tree = shapely.STRtree(zones)
-        near = tree.query_nearest(anchor[cand], all_matches=False)
-        line = shapely.shortest_line(anchor[cand][near[0]], zones[near[1]])
-        ends = shapely.get_coordinates(line).reshape(-1, 2, 2)
-        d = _GEOD.inv(ends[:, 0, 0], ends[:, 0, 1], ends[:, 1, 0], ends[:, 1, 1])[2] / 1000
+        d = _distance_m(anchor[cand], zones, tree) / 1000
         far = d > km
         if far.sum() * 2 <= len(idx):
             continue

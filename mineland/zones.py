@@ -25,6 +25,7 @@ from .geometry import (
     subtract,
     union_parts,
 )
+from .records import WGS84
 from .regions import (
     Region,
     densify_geodesic,
@@ -33,11 +34,17 @@ from .regions import (
     split_antimeridian,
 )
 
-__all__ = ["RegionZones", "assign_points", "prepare_geometries", "prepare_zones", "project"]
+__all__ = [
+    "RegionZones",
+    "add_to_districts",
+    "assign_points",
+    "prepare_geometries",
+    "prepare_zones",
+    "project",
+]
 
 log = logging.getLogger(__name__)
 
-WGS84 = pyproj.CRS.from_epsg(4326)
 M2_PER_HA = 10_000.0
 _SAID: set[str] = set()
 
@@ -64,6 +71,19 @@ class RegionZones:
         if self._tree is None:
             self._tree = shapely.STRtree(self.zones)
         return self._tree
+
+    def district_of(self, points: np.ndarray) -> np.ndarray:
+        """District of each point in this region's projection, -1 outside every
+        zone; on a border the first zone wins."""
+        out = np.full(len(points), -1, dtype=np.int64)
+        if len(points) == 0 or len(self.zones) == 0:
+            return out
+        ip, iz = self.tree.query(points, predicate="intersects")
+        order = np.lexsort((iz, ip))
+        ip, iz = ip[order], iz[order]
+        first = np.unique(ip, return_index=True)[1]
+        out[ip[first]] = self.district[iz[first]]
+        return out
 
 
 def project(geoms: np.ndarray, crs: pyproj.CRS, *, inverse: bool = False) -> np.ndarray:
@@ -173,6 +193,13 @@ def overlap_ha(regions: list[RegionZones]) -> float:
     return sum(float(shapely.area(g)) for rz in regions for _, _, g in rz.overlaps) / M2_PER_HA
 
 
+def add_to_districts(totals: np.ndarray, zones: RegionZones, per_zone, outside: float) -> None:
+    """Add per-zone figures of one region to per-district ``totals`` (last slot:
+    outside every district)."""
+    np.add.at(totals, zones.district, per_zone)
+    totals[-1] += outside
+
+
 def assign_points(points: np.ndarray, regions: list[RegionZones]) -> np.ndarray:
     """District index of each lon/lat point, -1 outside (first zone wins on a border)."""
     out = np.full(len(points), -1, dtype=np.int64)
@@ -181,11 +208,6 @@ def assign_points(points: np.ndarray, regions: list[RegionZones]) -> np.ndarray:
     where = region_of_points(points, [rz.region for rz in regions])
     for k, rz in enumerate(regions):
         sel = np.flatnonzero(where == k)
-        if not len(sel) or not len(rz.zones):
-            continue
-        ip, iz = rz.tree.query(project(points[sel], rz.crs), predicate="intersects")
-        order = np.lexsort((iz, ip))
-        ip, iz = ip[order], iz[order]
-        first = np.unique(ip, return_index=True)[1]
-        out[sel[ip[first]]] = rz.district[iz[first]]
+        if len(sel):
+            out[sel] = rz.district_of(project(points[sel], rz.crs))
     return out
