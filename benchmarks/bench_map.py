@@ -31,7 +31,8 @@ from bench_summarize import generate  # noqa: E402
 
 import mineland  # noqa: E402
 from mineland.accounting import CLASSES  # noqa: E402
-from mineland.mapping import _VENDORED, CLASS_STYLE, _static, make_map, save_map  # noqa: E402
+from mineland.mapping import CLASS_STYLE, _static, make_map, save_map
+from mineland.mapping._offline import _VENDORED
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 

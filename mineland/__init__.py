@@ -5,14 +5,26 @@
 >>> districts = mineland.read_districts(path)  # doctest: +SKIP
 >>> surveys = mineland.read_surveys("data/surveys")  # doctest: +SKIP
 >>> summary = mineland.summarize(districts, surveys, as_of="2024-12-31")  # doctest: +SKIP
+
+The layout, from the vocabulary up:
+
+- ``errors``, ``schema``, ``labels``, ``crs``, ``dates``, ``geometry`` (the only overlay
+  kernel), ``regions``, ``zones``, ``classes``: vocabulary and kernels;
+- ``tables``, ``records``, ``record_checks``, ``districts``: raw tables to canonical data;
+- ``accounting`` and ``engines``: the per-district accounting, on one interface;
+- ``periods``, ``validation``, ``raster``: analyses over an :class:`Accounting`;
+- ``io``: every file read or written; ``render``: HTML, workbooks, charts, reports;
+  ``mapping``: the Leaflet map; ``cli``: the ``mineland`` command.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
+import warnings
 
 from ._version import __version__
-from .accounting import Accounting, account, summarize
+from .accounting import Accounting, AccountingCache, account, summarize
 from .errors import (
     CRSError,
     DataError,
@@ -30,12 +42,13 @@ from .io import (
     read_surveys,
     write_table,
 )
-from .progress import progress
-from .records import SurveyData
-from .validate import ValidationReport, validate
+from .periods import release_progress
+from .tables import SurveyData
+from .validation import ValidationReport, validate
 
 __all__ = [
     "Accounting",
+    "AccountingCache",
     "CRSError",
     "DataError",
     "InputFileError",
@@ -51,11 +64,13 @@ __all__ = [
     "load_field_map",
     "load_sources",
     "make_map",
-    "progress",
+    "plot_released",
+    "plot_remaining",
     "rasterize_contamination",
     "read_districts",
     "read_raster",
     "read_surveys",
+    "release_progress",
     "save_map",
     "summarize",
     "validate",
@@ -64,19 +79,63 @@ __all__ = [
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-#: functions whose modules pull in heavy libraries (folium, exactextract, rasterio):
-#: imported on first use, so that the command line starts fast
+#: functions whose modules pull in heavy libraries (folium, matplotlib, exactextract,
+#: rasterio): imported on first use, so that the command line starts fast
 _LAZY = {
     "make_map": "mapping",
     "save_map": "mapping",
     "landcover_impact": "raster",
     "rasterize_contamination": "raster",
+    "plot_released": "render.charts",
+    "plot_remaining": "render.charts",
 }
+
+#: the subpackages and modules, importable as attributes (``mineland.mapping``)
+_SUBMODULES = {
+    "accounting",
+    "classes",
+    "cli",
+    "crs",
+    "dates",
+    "demo",
+    "districts",
+    "engines",
+    "errors",
+    "geometry",
+    "io",
+    "labels",
+    "mapping",
+    "periods",
+    "raster",
+    "record_checks",
+    "records",
+    "regions",
+    "render",
+    "schema",
+    "tables",
+    "validation",
+    "zones",
+}
+
+
+def progress(districts, surveys, /, **options):
+    """Deprecated name of :func:`release_progress` (removed in 0.3).
+
+    Examples
+    --------
+    >>> table = mineland.release_progress(districts, surveys)  # doctest: +SKIP
+    """
+    warnings.warn(
+        "mineland.progress is deprecated; use mineland.release_progress",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return release_progress(districts, surveys, **options)
 
 
 def __getattr__(name: str):
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'mineland' has no attribute {name!r}")

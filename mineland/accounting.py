@@ -22,9 +22,9 @@ import pyproj
 import shapely
 
 from . import schema
-from .classes import CLASSES, disjoint_classes
+from .classes import CLASSES
 from .districts import as_districts
-from .engine_dask import require_dask, zone_class_areas
+from .engines import get_engine
 from .errors import DataError, SchemaError
 from .geometry import OverlayLog, area_by_zone, map_chunks
 from .records import WGS84, SurveyData, as_survey_data
@@ -40,7 +40,14 @@ from .zones import (
     project,
 )
 
-__all__ = ["CLASSES", "Accounting", "RegionAccounting", "account", "summarize"]
+__all__ = [
+    "CLASSES",
+    "Accounting",
+    "AccountingCache",
+    "RegionAccounting",
+    "account",
+    "summarize",
+]
 
 log = logging.getLogger(__name__)
 
@@ -183,10 +190,7 @@ def account(
     >>> acc = account(districts, surveys, as_of="2024-12-31")  # doctest: +SKIP
     >>> acc.summary, acc.class_geometries("cleared")  # doctest: +SKIP
     """
-    if engine not in ("local", "dask"):
-        raise DataError(f"engine must be 'local' or 'dask', got {engine!r}")
-    if engine == "dask":
-        require_dask(scheduler)
+    runner = get_engine(engine, scheduler=scheduler)
     as_of_ts = parse_as_of(as_of)
     step = _stepper(progress)
     step("preparing", 0)
@@ -205,9 +209,7 @@ def account(
         np.asarray(records.geometry.array, dtype=object)[area_idx], plan, overlay_log
     )
     step("union and differences of the record classes", 2)
-    parts, table = _class_areas(
-        prepared, area_idx, rtype, zones, len(dist), engine, scheduler, overlay_log
-    )
+    parts, table = _class_areas(prepared, area_idx, rtype, zones, len(dist), runner, overlay_log)
     step("counting records, devices and incidents", 5)
     counts, points_outside = _counts(records, rtype, parts, len(dist))
     step("summary", 6)
@@ -226,7 +228,8 @@ def account(
     }
     if len(overlay_log):
         log.warning(
-            "GEOS refused %d overlay operations; they were retried on a 1 cm grid", len(overlay_log)
+            "GEOS refused %d overlay operations; they were retried on grids of 1 cm up to 1 m",
+            len(overlay_log),
         )
     summary.attrs["mineland"] = {
         "as_of": None if as_of_ts is None else as_of_ts.date().isoformat(),
@@ -257,23 +260,20 @@ def _plan(dist, records, crs, regions) -> list[Region]:
 
 
 def _class_areas(
-    prepared, area_idx, rtype, zones, n, engine, scheduler, overlay_log
+    prepared, area_idx, rtype, zones, n, engine, overlay_log
 ) -> tuple[list[RegionAccounting], dict[str, np.ndarray]]:
-    """Class areas (ha) per district (+ outside), region by region."""
-    out, dask_m2 = [], []
+    """Class areas (ha) per district (+ outside), region by region, on ``engine``."""
+    out, measured = [], []
     for (pieces, owner), rz in zip(prepared, zones, strict=True):
         rec = area_idx[owner]
-        if engine == "dask":
-            dask_m2.append(zone_class_areas(pieces, rtype[rec], rz.zones, scheduler=scheduler))
-            classes = {name: np.empty(0, dtype=object) for name in CLASSES}
-        else:
-            classes = disjoint_classes(pieces, rtype[rec], overlay_log)
-        out.append(RegionAccounting(rz, pieces, rec, classes))
-    if engine == "dask":
+        result = engine.region_classes(pieces, rtype[rec], rz.zones, overlay_log)
+        out.append(RegionAccounting(rz, pieces, rec, result.classes))
+        measured.append(result.zone_m2)
+    if all(m is not None for m in measured):  # the engine measured the zones
         table = {}
         for k, col in enumerate(CLASSES.values()):
             table[col] = np.zeros(n + 1)
-            for m2, rz in zip(dask_m2, zones, strict=True):
+            for m2, rz in zip(measured, zones, strict=True):
                 add_to_districts(table[col], rz, m2[:-1, k], m2[-1, k])
             table[col] /= M2_PER_HA
         return out, table
@@ -407,6 +407,46 @@ def summarize(
     return account(
         districts, surveys, as_of=as_of, progress=progress, engine=engine, scheduler=scheduler
     ).summary
+
+
+class AccountingCache:
+    """Accountings of one dataset at several dates, each worked out once.
+
+    Every date shares the equal-area regions of the first accounting (planned from
+    all records), so their figures can be subtracted from one another.  A report,
+    the progress table, validation and the map ask it for the dates they need and
+    each distinct date is computed once.
+
+    Examples
+    --------
+    >>> cache = AccountingCache(districts, surveys)  # doctest: +SKIP
+    >>> cache.at(None).summary, cache.at("2024-12-31").summary  # doctest: +SKIP
+    """
+
+    def __init__(self, districts, surveys, /, *, progress: Progress | None = None) -> None:
+        self.districts = as_districts(districts)
+        self.records = _as_records(surveys)
+        self._progress = progress
+        self._done: dict[pd.Timestamp | None, Accounting] = {}
+
+    def at(self, as_of: object = None) -> Accounting:
+        """The accounting of the records dated on or before ``as_of`` (all: None)."""
+        key = parse_as_of(as_of)
+        if key not in self._done:
+            plan = next(iter(self._done.values())).plan if self._done else None
+            self._done[key] = account(
+                self.districts, self.records, as_of=key, regions=plan, progress=self._progress
+            )
+        return self._done[key]
+
+    def add(self, accounting: Accounting) -> None:
+        """Keep an accounting made elsewhere (with the same records) for its date."""
+        self._done.setdefault(accounting.as_of, accounting)
+
+    @property
+    def dates(self) -> list[pd.Timestamp | None]:
+        """The dates worked out so far."""
+        return list(self._done)
 
 
 def total_row(summary: pd.DataFrame) -> pd.Series:

@@ -149,15 +149,33 @@ def make_surveys(
     land = districts.to_crs(crs)
     union = shapely.union_all(shapely.make_valid(land.geometry.to_numpy()))
     shapely.prepare(union)
+    centres = _cluster_centres(rng, union, clusters or max(8, n_hazards // 60))
+    hazards, haz = _hazards(rng, union, centres, n_hazards, vertices, crs)
+    rel = _releases(rng, hazards, haz, release_share, crs)
+    points = pd.concat([_devices(rng, rel, crs), _incidents(rng, hazards, n_incidents, crs)])
+    return {
+        "hazards": haz.to_crs(WGS84),
+        "releases": rel.to_crs(WGS84).reset_index(drop=True),
+        "points": gpd.GeoDataFrame(
+            points.reset_index(drop=True), geometry="geometry", crs=crs
+        ).to_crs(WGS84),
+    }
+
+
+def _cluster_centres(rng, union, n_clusters: int) -> np.ndarray:
     minx, miny, maxx, maxy = union.bounds
-    n_clusters = clusters or max(8, n_hazards // 60)
     centres = []
     while len(centres) < n_clusters:
         x = rng.uniform(minx, maxx, 4 * n_clusters)
         y = rng.uniform(miny, maxy, 4 * n_clusters)
         ok = shapely.contains_xy(union, x, y)
         centres.extend(zip(x[ok], y[ok], strict=True))
-    centres = np.array(centres[:n_clusters])
+    return np.array(centres[:n_clusters])
+
+
+def _hazards(rng, union, centres, n_hazards: int, vertices: int, crs):
+    """Star-shaped SHA/CHA polygons around the cluster centres, mostly on land."""
+    n_clusters = len(centres)
     spread = rng.uniform(1500, 6000, n_clusters)
     which = rng.integers(0, n_clusters, n_hazards)
     cx = centres[which, 0] + rng.normal(0, 1, n_hazards) * spread[which]
@@ -183,11 +201,12 @@ def make_surveys(
         geometry=hazards,
         crs=crs,
     )
+    return hazards, haz
 
-    # releases: part of a hazard cut by a random half-plane, or the whole hazard
-    n_rel = int(round(release_share * n_hazards))
-    src = rng.choice(n_hazards, n_rel, replace=n_rel > n_hazards)
-    base = hazards[src]
+
+def _half_planes(rng, base: np.ndarray) -> np.ndarray:
+    """A random half-plane (a large square) through each polygon, near its centre."""
+    n_rel = len(base)
     c = shapely.centroid(base)
     bx, by = shapely.get_x(c), shapely.get_y(c)
     r = np.sqrt(shapely.area(base) / np.pi) * 3
@@ -195,7 +214,7 @@ def make_surveys(
     off = rng.uniform(-0.6, 0.6, n_rel) * r / 3
     nx, ny = np.cos(theta), np.sin(theta)
     px, py = bx + nx * off, by + ny * off
-    half = shapely.polygons(
+    return shapely.polygons(
         np.stack(
             [
                 np.stack([px - ny * r, py + nx * r], -1),
@@ -207,6 +226,15 @@ def make_surveys(
             axis=1,
         )
     )
+
+
+def _releases(rng, hazards: np.ndarray, haz, release_share: float, crs):
+    """Releases: part of a hazard cut by a random half-plane, or the whole hazard."""
+    n_hazards = len(hazards)
+    n_rel = int(round(release_share * n_hazards))
+    src = rng.choice(n_hazards, n_rel, replace=n_rel > n_hazards)
+    base = hazards[src]
+    half = _half_planes(rng, base)
     whole = rng.random(n_rel) < 0.3
     rel_geoms = np.where(whole, base, shapely.intersection(base, half))
     # a few task polygons drawn beyond the hazard (released land outside hazards)
@@ -220,7 +248,8 @@ def make_surveys(
     )
     keep = ~shapely.is_empty(rel_geoms) & (shapely.area(rel_geoms) > 100)
     rel_geoms = shapely.set_precision(rel_geoms, 0.01)
-    rel = gpd.GeoDataFrame(
+    width = len(str(n_hazards))
+    return gpd.GeoDataFrame(
         {
             "record_id": [f"REL-{i:0{width}d}" for i in range(1, n_rel + 1)],
             "record_type": rtype,
@@ -233,12 +262,14 @@ def make_surveys(
         crs=crs,
     )[keep]
 
-    # devices inside cleared land; incidents near hazards
+
+def _devices(rng, rel, crs) -> gpd.GeoDataFrame:
+    """Devices inside cleared land."""
     cleared = rel[rel["record_type"] == "cleared"]
     per = rng.poisson(1.2, len(cleared))
     dev_pts, owner = _points_in(rng, cleared.geometry.to_numpy(), per)
     n_dev = len(dev_pts)
-    dev = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         {
             "record_id": [f"DEV-{i:06d}" for i in range(1, n_dev + 1)],
             "record_type": "device",
@@ -253,10 +284,14 @@ def make_surveys(
         geometry=dev_pts,
         crs=crs,
     )
-    inc_src = rng.choice(n_hazards, n_incidents)
+
+
+def _incidents(rng, hazards: np.ndarray, n_incidents: int, crs) -> gpd.GeoDataFrame:
+    """Incidents near hazards."""
+    inc_src = rng.choice(len(hazards), n_incidents)
     inc_pts, _ = _points_in(rng, hazards[inc_src], np.ones(n_incidents, dtype=int))
     idates = _random_dates(rng, n_incidents, "1994-05-12", "2025-11-30")
-    inc = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         {
             "record_id": [f"INC-{i:05d}" for i in range(1, n_incidents + 1)],
             "record_type": "incident",
@@ -271,12 +306,6 @@ def make_surveys(
         geometry=inc_pts,
         crs=crs,
     )
-    points = pd.concat([dev, inc], ignore_index=True)
-    return {
-        "hazards": haz.to_crs(WGS84),
-        "releases": rel.to_crs(WGS84).reset_index(drop=True),
-        "points": gpd.GeoDataFrame(points, geometry="geometry", crs=crs).to_crs(WGS84),
-    }
 
 
 def make_landcover(bounds=KARABAKH_BOUNDS, *, resolution_deg: float = 0.004, seed: int = 5):

@@ -11,9 +11,9 @@ import pyproj
 import shapely
 
 from . import schema
+from .crs import WGS84, on_earth, to_wgs84
 from .errors import CRSError, SchemaError
 from .geometry import OverlayLog, polygonal, repair, union_all
-from .records import WGS84, to_wgs84
 
 __all__ = ["detect_name_field", "prepare_districts"]
 
@@ -29,7 +29,7 @@ def detect_name_field(columns, *, source: str = "districts") -> str:
             return folded[candidate.casefold()]
     raise SchemaError(
         f"{source}: no district name field found among {', '.join(cols) or '(no fields)'}; "
-        "name it with --name-field / name_field="
+        "name it with name_field="
     )
 
 
@@ -47,91 +47,28 @@ def prepare_districts(
     The result has the columns ``district``, ``features`` and ``geometry``; its
     ``attrs`` record the name field, the repairs and what was left out.
     """
-    if frame.crs is None:
-        if crs is None:
-            raise CRSError(
-                f"{source}: the district layer declares no coordinate reference system; "
-                "give one with --crs / crs="
-            )
-        frame = frame.set_crs(crs, allow_override=True)
+    frame = _with_crs(frame, crs, source)
     if name_field is None:
         name_field = detect_name_field(frame.columns, source=source)
     elif name_field not in frame.columns:
         cols = ", ".join(str(c) for c in frame.columns if c != "geometry")
         raise SchemaError(f"{source}: no field {name_field!r}; fields are {cols}")
-    n = len(frame)
-    names = frame[name_field].map(schema.clean_text).to_numpy(dtype=object)
-    rows = np.arange(1, n + 1)
-    unnamed = pd.isna(names)
-    if unnamed.any():
-        for i in np.flatnonzero(unnamed):
-            names[i] = f"(unnamed feature {rows[i]})"
-        log.warning(
-            "%s: %d features have no name; kept as '(unnamed feature N)'", source, unnamed.sum()
-        )
-    geoms = np.asarray(frame.geometry.array, dtype=object)
-    dropped: list[str] = []
-    usable = ~shapely.is_missing(geoms)
-    usable[usable] = ~shapely.is_empty(geoms[usable])
-    if usable.any():
-        bounds = shapely.bounds(geoms[usable])
-        usable[np.flatnonzero(usable)[~np.isfinite(bounds).all(axis=1)]] = False
-    src_crs = pyproj.CRS.from_user_input(frame.crs)
-    if usable.any():
-        try:
-            geoms[usable] = to_wgs84(geoms[usable], src_crs)
-        except Exception as exc:
-            raise CRSError(
-                f"{source}: cannot transform from {src_crs.to_string()}: {exc}"
-            ) from None
-    placed = usable.copy()
-    if usable.any():
-        b = shapely.bounds(geoms[usable])
-        on_earth = np.isfinite(b).all(axis=1) & (np.abs(b[:, [0, 2]]) <= 180.000001).all(axis=1)
-        on_earth &= (np.abs(b[:, [1, 3]]) <= 90.000001).all(axis=1)
-        placed[np.flatnonzero(usable)[~on_earth]] = False
-    off_earth = usable & ~placed
-    for i in np.flatnonzero(off_earth):
-        dropped.append(
-            f"row {rows[i]} ({names[i]}): coordinates cannot lie on Earth in "
-            f"{src_crs.name}; is the CRS right?"
-        )
-        geoms[i] = None
-    usable = placed
+    names = _names(frame[name_field], source)
+    geoms, placed, off, dropped = _on_earth(frame, names, source)
     fixed, invalid = repair(geoms)
     geoms = polygonal(fixed)
     has_area = ~shapely.is_missing(geoms)
     has_area[has_area] = ~shapely.is_empty(geoms[has_area]) & (shapely.area(geoms[has_area]) > 0)
-    keep = usable & has_area
-    for i in np.flatnonzero(~keep & ~off_earth):
-        dropped.append(f"row {rows[i]} ({names[i]}): no polygon geometry")
-    if dropped:
-        log.warning("%s: %d features left out: %s", source, len(dropped), "; ".join(dropped[:5]))
+    keep = placed & has_area
+    dropped += [
+        f"row {i + 1} ({names[i]}): no polygon geometry" for i in np.flatnonzero(~keep & ~off)
+    ]
     repaired = [str(names[i]) for i in np.flatnonzero(invalid & keep)]
-    if repaired:
-        log.warning(
-            "%s: repaired %d invalid district polygons with make_valid: %s",
-            source,
-            len(repaired),
-            ", ".join(repaired[:10]),
-        )
+    _say_left_out_and_repaired(source, dropped, repaired)
     if not keep.any():
         why = f": {dropped[0]}" if dropped else ""
         raise SchemaError(f"{source}: the layer has no usable polygon features{why}")
-    names_k, geoms_k = names[keep], geoms[keep]
-    order: dict[str, list[int]] = {}
-    for i, name in enumerate(names_k):
-        order.setdefault(name, []).append(i)
-    out_names, out_geoms, out_counts = [], [], []
-    overlay_log = OverlayLog()
-    for name, idx in order.items():
-        geom = geoms_k[idx[0]] if len(idx) == 1 else union_all(geoms_k[idx], overlay_log, name)
-        out_names.append(name)
-        out_geoms.append(polygonal(np.array([geom], dtype=object))[0])
-        out_counts.append(len(idx))
-    result = gpd.GeoDataFrame(
-        {"district": out_names, "features": out_counts}, geometry=out_geoms, crs=WGS84
-    )
+    result = _merge_same_names(names[keep], geoms[keep], source)
     result.attrs.update(
         {
             "source": source,
@@ -141,10 +78,94 @@ def prepare_districts(
             "mineland_districts": True,
         }
     )
+    return result
+
+
+def _with_crs(frame: gpd.GeoDataFrame, crs, source: str) -> gpd.GeoDataFrame:
+    if frame.crs is not None:
+        return frame
+    if crs is None:
+        raise CRSError(
+            f"{source}: the district layer declares no coordinate reference system; "
+            "give one with crs="
+        )
+    return frame.set_crs(crs, allow_override=True)
+
+
+def _names(values: pd.Series, source: str) -> np.ndarray:
+    """District names as clean text; a feature without one is '(unnamed feature N)'."""
+    names = values.map(schema.clean_text).to_numpy(dtype=object)
+    unnamed = pd.isna(names)
+    if unnamed.any():
+        for i in np.flatnonzero(unnamed):
+            names[i] = f"(unnamed feature {i + 1})"
+        log.warning(
+            "%s: %d features have no name; kept as '(unnamed feature N)'", source, unnamed.sum()
+        )
+    return names
+
+
+def _on_earth(frame: gpd.GeoDataFrame, names, source: str):
+    """The geometries in WGS 84, which of them lie on Earth, and why others were left
+    out (coordinates that cannot be on Earth in the layer's CRS)."""
+    geoms = np.asarray(frame.geometry.array, dtype=object).copy()
+    usable = ~shapely.is_missing(geoms)
+    usable[usable] = ~shapely.is_empty(geoms[usable])
+    if usable.any():
+        usable[np.flatnonzero(usable)[~np.isfinite(shapely.bounds(geoms[usable])).all(axis=1)]] = (
+            False
+        )
+    src_crs = pyproj.CRS.from_user_input(frame.crs)
+    if usable.any():
+        try:
+            geoms[usable] = to_wgs84(geoms[usable], src_crs)
+        except Exception as exc:
+            raise CRSError(
+                f"{source}: cannot transform from {src_crs.to_string()}: {exc}"
+            ) from None
+    placed = usable.copy()
+    placed[usable] = on_earth(geoms[usable])
+    dropped = []
+    off = usable & ~placed
+    for i in np.flatnonzero(off):
+        dropped.append(
+            f"row {i + 1} ({names[i]}): coordinates cannot lie on Earth in "
+            f"{src_crs.name}; is the CRS right?"
+        )
+        geoms[i] = None
+    return geoms, placed, off, dropped
+
+
+def _say_left_out_and_repaired(source: str, dropped: list[str], repaired: list[str]) -> None:
+    if dropped:
+        log.warning("%s: %d features left out: %s", source, len(dropped), "; ".join(dropped[:5]))
+    if repaired:
+        log.warning(
+            "%s: repaired %d invalid district polygons with make_valid: %s",
+            source,
+            len(repaired),
+            ", ".join(repaired[:10]),
+        )
+
+
+def _merge_same_names(names: np.ndarray, geoms: np.ndarray, source: str) -> gpd.GeoDataFrame:
+    """One row per name: features sharing a name are unioned into one district."""
+    order: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        order.setdefault(name, []).append(i)
+    out_names, out_geoms, out_counts = [], [], []
+    overlay_log = OverlayLog()
+    for name, idx in order.items():
+        geom = geoms[idx[0]] if len(idx) == 1 else union_all(geoms[idx], overlay_log, name)
+        out_names.append(name)
+        out_geoms.append(polygonal(np.array([geom], dtype=object))[0])
+        out_counts.append(len(idx))
     merged = [f"{n} ({c} features)" for n, c in zip(out_names, out_counts, strict=True) if c > 1]
     if merged:
         log.info("%s: features sharing a name merged: %s", source, ", ".join(merged))
-    return result
+    return gpd.GeoDataFrame(
+        {"district": out_names, "features": out_counts}, geometry=out_geoms, crs=WGS84
+    )
 
 
 def as_districts(districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -119,7 +119,7 @@ def density_grid(
     if crs is None and len(acc.regions) > 1:
         raise DataError(
             f"the data spans {len(acc.regions)} equal-area regions, so there is no single "
-            "equal-area grid; give a projected grid CRS (--grid-crs / crs=) or one region"
+            "equal-area grid; give a projected CRS for the grid, or keep the data in one region"
         )
     target = acc.regions[0].crs if crs is None else pyproj.CRS.from_user_input(crs)
     if not target.is_projected:
@@ -160,6 +160,20 @@ def density_grid(
         "predictor": 3,
     }
     return density, profile
+
+
+def density_hectares(array: np.ndarray, profile: dict) -> float:
+    """The hectares a density grid covers: the sum of its fractions times the cell area.
+
+    Examples
+    --------
+    >>> density_hectares(np.array([[0.5, 1.0]]), {"transform": Affine(100, 0, 0, 0, -100, 0)})
+    1.5
+    """
+    t = profile["transform"]
+    cell_ha = abs(t.a * t.e - t.b * t.d) / M2_PER_HA
+    valid = array > 0  # nodata is negative
+    return float(array[valid].sum(dtype=np.float64)) * cell_ha
 
 
 def rasterize_contamination(

@@ -125,11 +125,11 @@ def _fresh_logging():
     must not leave that setting (say, -q's ERROR level) to the tests after them."""
     import logging
 
-    import mineland.cli
+    import mineland.cli.console
 
     logger = logging.getLogger("mineland")
     handlers, level = list(logger.handlers), logger.level
     yield
     logger.handlers[:] = handlers
     logger.setLevel(level)
-    mineland.cli._QUIET = False
+    mineland.cli.console._QUIET = False

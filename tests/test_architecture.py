@@ -1,4 +1,5 @@
-"""The layout rules that keep the package readable: one overlay kernel, no cycles."""
+"""The layout rules that keep the package readable: one overlay kernel, no cycles,
+short modules and functions, no private names imported across modules."""
 
 from __future__ import annotations
 
@@ -61,16 +62,41 @@ def test_the_check_would_see_a_plain_overlay(tmp_path):
     assert len(plain_overlays(bad)) == 2
 
 
+def module_name(path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _resolve(path, node: ast.ImportFrom) -> list[str]:
+    """The mineland modules an import statement loads (a package means its __init__)."""
+    if node.level == 0:
+        base = node.module or ""
+        if not base.startswith("mineland"):
+            return []
+    else:
+        package = module_name(path).split(".")
+        if path.name != "__init__.py":
+            package = package[:-1]
+        package = package[: len(package) - (node.level - 1)]
+        base = ".".join(package + ([node.module] if node.module else []))
+    found = []
+    for alias in node.names if not node.module else [None]:
+        name = f"{base}.{alias.name}" if alias else base
+        target = ROOT.joinpath(*name.split("."))
+        if target.with_suffix(".py").is_file() or (target / "__init__.py").is_file():
+            found.append(name)
+        else:
+            found.append(base)
+    return found
+
+
 def internal_imports(path) -> set[str]:
     """The mineland modules a module imports, at the top or inside functions."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     out = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            if node.module:
-                out.add(node.module.split(".")[0])
-            else:
-                out.update(alias.name for alias in node.names)
+        if isinstance(node, ast.ImportFrom):
+            out.update(_resolve(path, node))
     return out
 
 
@@ -97,11 +123,8 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 
 def test_no_import_cycles_even_inside_functions():
-    graph = {
-        p.stem: internal_imports(p) - {p.stem}
-        for p in modules()
-        if p.parent == PACKAGE and p.stem != "__init__"
-    }
+    graph = {module_name(p): internal_imports(p) - {module_name(p)} for p in modules()}
+    graph["mineland"] -= set(graph)  # the package's own exports load its modules
     assert find_cycle(graph) is None, " → ".join(find_cycle(graph) or [])
 
 
@@ -121,3 +144,50 @@ def test_the_command_line_does_not_import_heavy_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+MAX_MODULE_LINES = 600
+MAX_FUNCTION_LINES = 80
+
+
+def long_functions(source: str) -> list[str]:
+    return [
+        f"{node.name}: {node.end_lineno - node.lineno + 1} lines"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+
+
+def test_no_function_is_longer_than_a_screen_or_two():
+    found = [f"{module_name(p)}.{hit}" for p in modules() for hit in long_functions(p.read_text())]
+    assert found == []
+
+
+def test_the_length_check_would_see_a_long_function():
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    assert long_functions(f"def f():\n{body}\n    return 0\n") == [
+        f"f: {MAX_FUNCTION_LINES + 2} lines"
+    ]
+    assert long_functions("def g():\n    return 0\n") == []
+
+
+def test_no_module_is_longer_than_a_sitting():
+    lengths = {module_name(p): len(p.read_text().splitlines()) for p in modules()}
+    assert {m: n for m, n in lengths.items() if n > MAX_MODULE_LINES} == {}
+
+
+def private_imports(path) -> list[str]:
+    """Names starting with an underscore imported from another mineland module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        f"{module_name(path)} imports {alias.name} from {node.module or '.'}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.level or "mineland" in (node.module or ""))
+        for alias in node.names
+        if alias.name.startswith("_") and alias.name != "__version__"
+    ]
+
+
+def test_no_private_name_is_imported_across_modules():
+    assert [hit for p in modules() for hit in private_imports(p)] == []

@@ -10,7 +10,7 @@ from conftest import ROOT, districts_frame, frame, sq
 import mineland
 from mineland.accounting import CLASSES, account
 from mineland.cli import main
-from mineland.engine_dask import zone_class_areas
+from mineland.engines.dask_engine import zone_class_areas
 
 distributed = pytest.importorskip("distributed")
 

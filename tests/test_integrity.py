@@ -168,7 +168,7 @@ def test_a_failing_map_layer_leaves_the_map_and_says_so(monkeypatch, tmp_path):
     def broken(*args):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(mapping, "_point_groups", broken)
+    monkeypatch.setattr(mapping, "point_groups", broken)
     acc = mineland.account(
         mineland.read_districts(DISTRICTS), mineland.read_surveys(ROOT / "data" / "surveys")
     )
@@ -181,7 +181,7 @@ def test_a_failing_map_layer_leaves_the_map_and_says_so(monkeypatch, tmp_path):
 def test_a_failing_validation_leaves_the_table(monkeypatch, tmp_path):
     import importlib
 
-    validate_module = importlib.import_module("mineland.validate")
+    validate_module = importlib.import_module("mineland.validation")
 
     def broken(*args, **kwargs):
         raise RuntimeError("side location conflict")
@@ -745,7 +745,7 @@ def test_reading_leaves_the_gdal_configuration_as_it_was():
 def test_record_id_lists_fit_a_spreadsheet_cell():
     import importlib
 
-    validate_module = importlib.import_module("mineland.validate")
+    validate_module = importlib.import_module("mineland.validation._spatial")
     text = validate_module._id_list([f"R{i:06d}" for i in range(100_000)])
     listed = text.split("; … and ")[0].split("; ")
     assert len(text) < 32_767

@@ -430,7 +430,7 @@ def test_density_layer_and_landcover_in_popups(browser, tmp_path):
 
 
 def test_findings_layer_shows_bad_records(browser, tmp_path):
-    from mineland.validate import validate
+    from mineland.validation import validate
 
     d = districts_frame({"A": sq(0, 0, 10_000)})
     s = frame(
@@ -463,12 +463,12 @@ def test_findings_layer_shows_bad_records(browser, tmp_path):
 
 
 def test_time_slider_recolours_districts(browser, tmp_path):
-    from mineland.progress import progress
+    from mineland.periods import release_progress
 
     districts = mineland.read_districts(DISTRICTS)
     surveys = mineland.read_surveys(SURVEYS)
     acc = mineland.account(districts, surveys)
-    table = progress(districts, surveys)
+    table = release_progress(districts, surveys)
     path = tmp_path / "time.html"
     save_map(make_map(acc, tiles="none", progress=table), path, offline=True)
     page = Page(browser, path)
@@ -484,8 +484,8 @@ def test_time_slider_recolours_districts(browser, tmp_path):
     assert year0["contaminated_ha"].sum() < total_now  # releases were fewer, hazards fewer
     page.page.locator(".mineland-timeline input").fill(str(table["period_end"].nunique()))
     assert page.js(fill, name) == now and "Now" in page.page.inner_text(".mineland-timeline-label")
-    from mineland.mapping import _timeline
+    from mineland.mapping._layers import timeline
 
-    expected = _timeline(table, list(districts["district"]))["colors"][name][0]
+    expected = timeline(table, list(districts["district"]))["colors"][name][0]
     assert first == expected
     assert page.errors == []

@@ -10,7 +10,7 @@ from conftest import ROOT, districts_frame, frame, sq
 
 import mineland
 from mineland.cli import main
-from mineland.progress import progress
+from mineland.periods import release_progress
 
 DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
 SURVEYS = ROOT / "data" / "surveys"
@@ -27,7 +27,7 @@ def demo():
 
 def test_cumulative_figures_equal_summarize_at_each_period_end(demo):
     districts, surveys = demo
-    table = progress(districts, surveys, freq="year")
+    table = release_progress(districts, surveys, freq="year")
     assert sorted(table["period_end"].dt.year.unique()) == [2021, 2022, 2023, 2024, 2025]
     for t, group in table.groupby("period_end"):
         s = mineland.summarize(districts, surveys, as_of=t).set_index("district")
@@ -38,7 +38,9 @@ def test_cumulative_figures_equal_summarize_at_each_period_end(demo):
 
 def test_period_releases_add_up_to_the_cumulative(demo):
     districts, surveys = demo
-    table = progress(districts, surveys, freq="quarter", start="2021-01-01", end="2025-12-31")
+    table = release_progress(
+        districts, surveys, freq="quarter", start="2021-01-01", end="2025-12-31"
+    )
     assert table["period_end"].nunique() == 20
     first = table["period_end"].min()
     base = mineland.summarize(districts, surveys, as_of="2020-12-31").set_index("district")
@@ -63,7 +65,7 @@ def test_recleared_land_is_credited_once_to_its_first_release():
             rec("dv", "device", sq(1500, 1500).centroid, "2022-05-01", quantity=4),
         ]
     )
-    t = progress(d, s, freq="year").set_index("period_end")
+    t = release_progress(d, s, freq="year").set_index("period_end")
     y21, y22 = t.loc["2021-12-31"], t.loc["2022-12-31"]
     assert y21["cancelled_ha"] == pytest.approx(100, rel=1e-5)
     assert y22["cleared_ha"] == pytest.approx(100, rel=1e-5)  # only the new land
@@ -77,9 +79,9 @@ def test_bad_options():
     d = districts_frame({"A": sq(0, 0, 10_000)})
     s = frame([rec("h", "CHA", sq(1000, 1000), "2021-01-01")])
     with pytest.raises(mineland.DataError, match="freq"):
-        progress(d, s, freq="week")
+        release_progress(d, s, freq="week")
     with pytest.raises(mineland.DataError, match="before start"):
-        progress(d, s, start="2022-01-01", end="2021-01-01")
+        release_progress(d, s, start="2022-01-01", end="2021-01-01")
 
 
 def test_progress_cli(tmp_path):

@@ -11,7 +11,7 @@ from conftest import ROOT
 import mineland
 from mineland.charts import figure_png, plot_released, plot_remaining
 from mineland.cli import main
-from mineland.progress import progress
+from mineland.periods import release_progress
 
 DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
 SURVEYS = ROOT / "data" / "surveys"
@@ -24,7 +24,7 @@ def demo():
 
 def test_charts_are_png(demo):
     d, s = demo
-    table = progress(d, s)
+    table = release_progress(d, s)
     for fig in (
         plot_released(table),
         plot_released(table, by="method"),

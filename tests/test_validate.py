@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 import mineland
 from mineland.cli import main
-from mineland.validate import CHECKS, fold_name, names_match, validate
+from mineland.validation import CHECKS, validate
+from mineland.validation.names import fold_name, names_match
 
 TODAY = "2026-01-01"
 
@@ -332,11 +333,11 @@ def test_report_text_is_escaped_and_neutralised(tmp_path, districts):
         {"record_id": "=cmd()", "record_type": "<script>x</script>", "wkt": wkt(sq(0, 0))}
     ]
     report = run_validate(tmp_path, districts, rows)
-    from mineland.io import write_report
+    from mineland.io import write_findings
 
-    html = write_report(report, tmp_path / "r.html").read_text()
+    html = write_findings(report, tmp_path / "r.html").read_text()
     assert "<script>x</script>" not in html and "&lt;script&gt;" in html
-    csv = pd.read_csv(write_report(report, tmp_path / "r.csv"))
+    csv = pd.read_csv(write_findings(report, tmp_path / "r.csv"))
     assert not csv["record_id"].astype(str).str.startswith("=").any()
 
 

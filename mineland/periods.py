@@ -1,4 +1,4 @@
-"""Progress over time: hectares released per period, what remains at each period end.
+"""Release progress over time: hectares released per period, what remains at each period end.
 
 Pure computation.  Each period end is an as-of date of :func:`mineland.account`, in
 one shared equal-area CRS.  Land released in a period is the part of the released
@@ -12,13 +12,12 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .accounting import M2_PER_HA, account, areas_by_district, parse_as_of
+from .accounting import M2_PER_HA, AccountingCache, areas_by_district, parse_as_of
 from .classes import METHODS
-from .districts import as_districts
 from .errors import DataError
 from .geometry import OverlayLog, subtract, union_parts
 
-__all__ = ["FREQUENCIES", "progress"]
+__all__ = ["FREQUENCIES", "release_progress"]
 
 FREQUENCIES = {"year": "Y", "quarter": "Q", "month": "M"}
 FLOW_COUNTS = ("devices", "incidents", "killed", "injured")
@@ -61,7 +60,7 @@ def _window(
     return ends, period.start_time.normalize() - pd.Timedelta(days=1)
 
 
-def progress(
+def release_progress(
     districts,
     surveys,
     /,
@@ -69,6 +68,7 @@ def progress(
     freq: str = "year",
     start: object = None,
     end: object = None,
+    accounts: AccountingCache | None = None,
 ) -> pd.DataFrame:
     """Released land per district and period, and what remains at each period end.
 
@@ -82,6 +82,9 @@ def progress(
         The first and last day covered (default: from the earliest to the latest
         dated release).  Land released before ``start`` (and undated releases) is in
         the cumulative figures but in no period.
+    accounts
+        An :class:`mineland.AccountingCache` of the same data, to reuse the
+        accountings it holds (and keep the ones worked out here).
 
     Returns
     -------
@@ -95,13 +98,26 @@ def progress(
 
     Examples
     --------
-    >>> table = progress(districts, surveys, freq="year")  # doctest: +SKIP
+    >>> table = release_progress(districts, surveys, freq="year")  # doctest: +SKIP
     """
     if freq not in FREQUENCIES:
         raise DataError(f"freq must be one of {', '.join(FREQUENCIES)}, got {freq!r}")
-    dist = as_districts(districts)
-    full = account(dist, surveys)
-    records = full.records
+    cache = accounts if accounts is not None else AccountingCache(districts, surveys)
+    ends, baseline = _periods(cache.at(None).records, freq, start, end)
+    log = OverlayLog()
+    previous = cache.at(baseline)
+    names = [*cache.districts["district"], schema.OUTSIDE]
+    rows = []
+    for t in ends:
+        current = cache.at(t)
+        new = _released_between(previous, current, len(cache.districts), log)
+        rows += _period_rows(t, names, new, previous.summary, current.summary)
+        previous = current
+    return _without_empty_outside(pd.DataFrame(rows))
+
+
+def _periods(records, freq: str, start, end) -> tuple[list[pd.Timestamp], pd.Timestamp]:
+    """The period ends and the baseline, from the dated releases (or any dated record)."""
     dated = records[records["record_type"].isin(schema.RELEASE_TYPES) & records["date"].notna()]
     if not len(dated):
         dated = records[records["date"].notna()]
@@ -111,28 +127,26 @@ def progress(
     last = dated["date"].max() if len(dated) else first
     if end_ts is not None and start_ts is None and first > end_ts:
         first = end_ts
-    ends, baseline = _window(start_ts or first, end_ts or last, freq, start_ts, end_ts)
-    log = OverlayLog()
-    previous = account(dist, records, as_of=baseline, regions=full.plan)
-    names = list(dist["district"]) + [schema.OUTSIDE]
+    return _window(start_ts or first, end_ts or last, freq, start_ts, end_ts)
+
+
+def _period_rows(t, names, new, prev_summary, cur_summary) -> list[dict]:
+    cur, prev = cur_summary.set_index("district"), prev_summary.set_index("district")
     rows = []
-    for t in ends:
-        current = account(dist, records, as_of=t, regions=full.plan)
-        new = _released_between(previous, current, len(dist), log)
-        cur = current.summary.set_index("district")
-        prev = previous.summary.set_index("district")
-        for k, name in enumerate(names):
-            row = {"district": name, "period_end": t}
-            for m in METHODS:
-                row[f"{m}_ha"] = float(new[m][k])
-            row["released_ha"] = float(cur["released_ha"].get(name, 0.0))
-            row["contaminated_ha"] = float(cur["contaminated_ha"].get(name, 0.0))
-            for c in FLOW_COUNTS:
-                row[c] = int(cur[c].get(name, 0)) - int(prev[c].get(name, 0))
-            rows.append(row)
-        previous = current
-    table = pd.DataFrame(rows)
-    # the outside row only when something is ever outside
+    for k, name in enumerate(names):
+        row = {"district": name, "period_end": t}
+        for m in METHODS:
+            row[f"{m}_ha"] = float(new[m][k])
+        row["released_ha"] = float(cur["released_ha"].get(name, 0.0))
+        row["contaminated_ha"] = float(cur["contaminated_ha"].get(name, 0.0))
+        for c in FLOW_COUNTS:
+            row[c] = int(cur[c].get(name, 0)) - int(prev[c].get(name, 0))
+        rows.append(row)
+    return rows
+
+
+def _without_empty_outside(table: pd.DataFrame) -> pd.DataFrame:
+    """The outside row only when something is ever outside."""
     outside = table["district"] == schema.OUTSIDE
     numeric = [c for c in table.columns if c not in ("district", "period_end")]
     if not table.loc[outside, numeric].abs().to_numpy().any():

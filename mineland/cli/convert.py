@@ -1,0 +1,57 @@
+"""``mineland convert``: survey files as partitioned GeoParquet in the canonical schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..io import check_output_path, read_surveys, write_geoparquet
+from .console import Bar, note, setup_logging
+from .options import friendly_errors, write_rejected_rows
+
+
+@click.command("convert")
+@click.argument("surveys", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o", "--output", required=True, type=click.Path(path_type=Path), help="A new folder."
+)
+@click.option("--field-map", type=click.Path(path_type=Path), help="TOML/JSON field map.")
+@click.option("--crs", help="CRS of input files that declare none.")
+@click.option(
+    "--rows-per-part",
+    type=click.IntRange(min=1),
+    default=250_000,
+    show_default=True,
+    help="Rows per file.",
+)
+@click.option(
+    "--rejected",
+    "rejected_path",
+    type=click.Path(path_type=Path),
+    help="Where to write rejected rows.",
+)
+@click.option("-v", "--verbose", count=True)
+@click.option("-q", "--quiet", is_flag=True)
+@friendly_errors
+def convert_cmd(surveys, output, field_map, crs, rows_per_part, rejected_path, verbose, quiet):
+    """Turn survey files into partitioned GeoParquet in the canonical schema.
+
+    \b
+    Example:
+      mineland convert data/surveys -o surveys.parquet
+    """
+    setup_logging(verbose, quiet)
+    inputs = [*surveys] + ([field_map] if field_map else [])
+    check_output_path(output, inputs)
+    with Bar() as bar:
+        data = read_surveys(*surveys, field_map=field_map, crs=crs, progress=bar.callback("read"))
+        note(data.account())
+        records = data.records.drop(columns=["repair"], errors="ignore")
+        path = write_geoparquet(records, output, rows_per_part=rows_per_part, inputs=inputs)
+    if len(data.rejected):
+        write_rejected_rows(
+            data, rejected_path or output.with_name(f"{output.name}_rejected.csv"), None, inputs
+        )
+    parts = len(list(path.glob("part-*.parquet")))
+    note(f"wrote {len(data.records):,} records in {parts} parts to {path}")

@@ -1,0 +1,37 @@
+"""The ``mineland`` command group: one module per command, registered here."""
+
+from __future__ import annotations
+
+import click
+
+from .._version import __version__
+from .convert import convert_cmd
+from .impact import impact_cmd
+from .map import map_cmd
+from .options import OneLineUsage
+from .progress import progress_cmd
+from .raster import raster_cmd
+from .report import report_cmd
+from .summarize import summarize_cmd
+from .validate import validate_cmd
+
+COMMANDS = (
+    summarize_cmd,
+    map_cmd,
+    raster_cmd,
+    impact_cmd,
+    validate_cmd,
+    progress_cmd,
+    report_cmd,
+    convert_cmd,
+)
+
+
+@click.group(cls=OneLineUsage, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mineland")
+def main() -> None:
+    """Map landmine contamination: hectares contaminated and released per district."""
+
+
+for _command in COMMANDS:
+    main.add_command(_command)

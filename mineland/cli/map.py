@@ -1,0 +1,138 @@
+"""``mineland map``: an interactive HTML map of the accounting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..accounting import AccountingCache
+from ..schema import SUMMARY_COLUMNS
+from .console import note
+from .options import (
+    common_input_options,
+    friendly_errors,
+    inputs_hint,
+    reading,
+    say_left_out,
+    validation_counts,
+    write_rejected_rows,
+)
+
+
+@click.command("map")
+@common_input_options
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The HTML file to write.",
+)
+@click.option("--title", help="Title of the map's panel.")
+@click.option(
+    "--metric",
+    type=click.Choice([c for c in SUMMARY_COLUMNS if c != "district"]),
+    default="contaminated_ha",
+    show_default=True,
+    help="Summary column that colours the districts.",
+)
+@click.option(
+    "--tiles",
+    type=click.Choice(["street", "satellite", "none"]),
+    default="street",
+    show_default=True,
+    help="Base map shown first; 'none' makes a map that requests no tiles at all.",
+)
+@click.option("--offline", is_flag=True, help="Inline every script and style: no CDN needed.")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="TEXT",
+    help="A data source or attribution to show on the map (repeatable).",
+)
+@click.option(
+    "--density",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="METRES",
+    help="Add the contamination density raster at this cell size as a layer.",
+)
+@click.option(
+    "--landcover",
+    type=click.Path(path_type=Path),
+    help="Land-cover raster: district popups list contaminated ha by class.",
+)
+@click.option(
+    "--timeline",
+    type=click.Choice(["year", "quarter", "month"]),
+    help="Add a time slider: contaminated land at the end of each period.",
+)
+@friendly_errors
+def map_cmd(
+    output,
+    as_of,
+    rejected_path,
+    verbose,
+    quiet,
+    title,
+    metric,
+    tiles,
+    offline,
+    sources,
+    density,
+    landcover,
+    timeline,
+    **source,
+):
+    """Write an interactive HTML map of the accounting.
+
+    \b
+    Examples:
+      mineland map data/boundaries/synthetic_districts.geojson data/surveys -o map.html
+      mineland map districts.gpkg surveys/ -o map.html --offline --tiles none --as-of 2024-12-31
+    """
+    from ..mapping import make_map, map_layers, save_map  # folium: only for maps
+
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise click.BadParameter("the map is written as .html", param_hint="-o/--output")
+    with reading(
+        source,
+        verbose=verbose,
+        quiet=quiet,
+        output=output,
+        rejected=rejected_path,
+        extra=[landcover],
+    ) as run:
+        dist, data, inputs = run.dist, run.data, run.inputs
+        cache = AccountingCache(dist, data, progress=run.bar.callback("account"))
+        acc = cache.at(as_of)
+        findings = validation_counts(dist, data, cache, inputs_hint(source))
+        failed: list[str] = []
+        layers = map_layers(
+            cache, as_of, density=density, landcover=landcover, timeline=timeline, failures=failed
+        )
+        say_left_out(failed)
+        m = make_map(
+            acc,
+            metric=metric,
+            title=title,
+            tiles=tiles,
+            sources=map_sources(source, landcover, sources),
+            findings=findings,
+            **layers,
+        )
+        path = save_map(m, output, offline=offline, inputs=inputs)
+    write_rejected_rows(data, rejected_path, output, inputs)
+    size = path.stat().st_size / 1e6
+    note(f"wrote {path} ({size:.1f} MB{', offline' if offline else ''})")
+
+
+def map_sources(source: dict, landcover, extra) -> list[str]:
+    """The sources the map's panel names: files by name, never by their full path."""
+    names = [
+        f"District boundaries: {Path(source['districts']).name}",
+        "Survey records: " + ", ".join(Path(s).name for s in source["surveys"]),
+        *extra,
+    ]
+    return names + ([f"Land cover: {Path(landcover).name}"] if landcover else [])

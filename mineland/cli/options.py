@@ -1,0 +1,292 @@
+"""What every reading command shares: its arguments and options, reading the inputs,
+one-line errors, and the secondary steps that may fail without stopping a run."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from .. import validation
+from ..accounting import parse_as_of
+from ..errors import MinelandError, OutputError, attempt
+from ..io import check_output_path, read_districts, read_surveys, write_rejected
+from ..validation.far import far_files
+from .console import Bar, note, plain, setup_logging
+
+_PARAMETER = re.compile(r"\b(name_field|layer|crs)=")
+
+
+def as_flags(message: str) -> str:
+    """A library message speaks of parameters (``crs=``); the command line of flags."""
+    return _PARAMETER.sub(lambda m: "--" + m.group(1).replace("_", "-"), message)
+
+
+def friendly_errors(fn):
+    """Show library errors as one line and exit 2; never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except MinelandError as exc:
+            click.echo(f"mineland: error: {as_flags(plain(exc))}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("mineland: interrupted", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # an unexpected failure: still one line
+            if logging.getLogger("mineland").level <= logging.DEBUG:
+                raise
+            first = plain(str(exc).strip().splitlines()[0]) if str(exc).strip() else ""
+            click.echo(
+                f"mineland: internal error: {type(exc).__name__}: {first} "
+                "(run with -vv for details)",
+                err=True,
+            )
+            sys.exit(1)
+
+    return wrapper
+
+
+def valid_date(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return parse_as_of(value)
+    except MinelandError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def common_input_options(fn):
+    """DISTRICTS SURVEYS... and the options every reading command shares."""
+    options = [
+        click.argument("districts", type=click.Path(dir_okay=True, path_type=Path)),
+        click.argument("surveys", nargs=-1, required=True, type=click.Path(path_type=Path)),
+        click.option("--name-field", help="District name field (detected when not given)."),
+        click.option("--layer", help="Layer of the district file, if it has several."),
+        click.option(
+            "--field-map",
+            type=click.Path(path_type=Path),
+            help="TOML or JSON file renaming foreign columns and type values.",
+        ),
+        click.option("--crs", help="CRS of input files that declare none, e.g. EPSG:32638."),
+        click.option(
+            "--as-of",
+            callback=valid_date,
+            metavar="YYYY-MM-DD",
+            help="Count only records dated on or before this day (undated always count).",
+        ),
+        click.option(
+            "--on-invalid",
+            type=click.Choice(["fix", "reject"]),
+            default="fix",
+            show_default=True,
+            help="Repair invalid polygons with make_valid, or reject them.",
+        ),
+        click.option(
+            "--rejected",
+            "rejected_path",
+            type=click.Path(path_type=Path),
+            help="Where to write rejected rows (default: next to the output).",
+        ),
+        click.option(
+            "--bbox",
+            type=float,
+            nargs=4,
+            metavar="W S E N",
+            help="Read only survey features meeting this lon/lat box (spatial index).",
+        ),
+        click.option(
+            "--accept-far",
+            is_flag=True,
+            help="Go on when most of a file's records lie far from every district.",
+        ),
+        click.option("-v", "--verbose", count=True, help="More messages (-vv for debugging)."),
+        click.option("-q", "--quiet", is_flag=True, help="Only errors."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def inputs_hint(source: dict) -> str:
+    return " ".join(str(p) for p in [source["districts"], *source["surveys"]])
+
+
+def input_paths(source: dict) -> list[Path]:
+    """Every file the command reads (outputs may not overwrite any of them)."""
+    paths = [source["districts"], *source["surveys"]]
+    return paths + ([source["field_map"]] if source.get("field_map") else [])
+
+
+def load_inputs(
+    bar: Bar,
+    *,
+    districts,
+    surveys,
+    name_field,
+    layer,
+    field_map,
+    crs,
+    on_invalid,
+    bbox=None,
+    on_file_error="raise",
+    accept_far=False,
+):
+    """Read districts and surveys, print the input account line.
+
+    Stops (exit 2) when most records of a file lie far from every district, the sign
+    of a wrong CRS, unless ``accept_far`` (or when validating, which reports them)."""
+    dist = read_districts(districts, name_field=name_field, layer=layer, crs=crs)
+    data = read_surveys(
+        *surveys,
+        field_map=field_map,
+        crs=crs,
+        on_invalid=on_invalid,
+        on_file_error=on_file_error,
+        bbox=bbox or None,
+        progress=bar.callback("read"),
+    )
+    note(plain(f"{len(dist)} districts from {districts}; {data.account()}"))
+    if on_file_error == "raise":
+        far = far_files(dist, data)
+        if far and not accept_far:
+            raise MinelandError(plain(far[0]) + "; --accept-far goes on anyway")
+        for message in far:
+            note(plain(f"warning: {message}"))
+    repaired = int(data.records["repair"].notna().sum()) if len(data.records) else 0
+    if repaired:
+        note(f"{repaired} geometries repaired on reading (column 'repair')")
+    return dist, data
+
+
+def _reason_kind(reason: str) -> str:
+    """A rejection reason without its values, to count reasons of one kind together."""
+    kind = re.sub(r"\([^)]*\)", "", reason).split(":")[0].split(";")[0]
+    kind = re.sub(r"'[^']*'|-?\d[\d.,]*", "…", kind)
+    return re.sub(r"\s+", " ", kind).strip()
+
+
+@dataclass
+class _Run:
+    bar: Bar
+    dist: object
+    data: object
+    inputs: list[Path]
+
+
+@contextmanager
+def reading(
+    source: dict,
+    *,
+    verbose,
+    quiet,
+    output=None,
+    rejected=None,
+    extra=(),
+    on_file_error="raise",
+    all_rejected_ok=False,
+):
+    """What every reading command starts with: logging, the inputs (which outputs may
+    not overwrite), a progress bar, then the districts and surveys read.
+
+    A run in which every row was rejected stops here (exit 2), after writing the
+    rejected rows."""
+    setup_logging(verbose, quiet)
+    inputs = input_paths(source) + [Path(p) for p in extra if p]
+    if output is not None:
+        check_output_path(output, inputs)
+    if rejected is not None:
+        check_output_path(Path(rejected), inputs)
+        if output is not None and Path(rejected).resolve() == Path(output).resolve():
+            raise OutputError(f"{rejected}: --rejected and -o name the same file")
+    with Bar() as bar:
+        dist, data = load_inputs(bar, on_file_error=on_file_error, **source)
+        if data.n_read and not len(data.records) and not all_rejected_ok:
+            write_rejected_rows(data, rejected, output, inputs)
+            raise MinelandError(f"every one of the {data.n_read:,} input rows was rejected")
+        if not data.n_read and not source.get("bbox") and not all_rejected_ok:
+            # a table of zeros would look like good news
+            raise MinelandError("the survey inputs hold no records at all")
+        yield _Run(bar, dist, data, inputs)
+
+
+def secondary(what: str, fn, *args, **kwargs):
+    """Run a secondary step; if it fails, say so in one line and go on without it.
+
+    The primary result (the table, the map) is still written.
+    """
+    failed: list[str] = []
+    result = attempt(what, fn, *args, failures=failed, **kwargs)
+    say_left_out(failed)
+    return result
+
+
+def say_left_out(failures: list[str]) -> None:
+    """One line per secondary step that failed ("what: why")."""
+    for failure in failures:
+        name, _, message = failure.partition(": ")
+        note(plain(f"warning: {name} failed and was left out ({message})"))
+
+
+def validation_counts(dist, data, acc, inputs_hint: str):
+    """One line with the error and warning counts of the data, and how to see them."""
+    return secondary("validation", _validation_counts, dist, data, acc, inputs_hint)
+
+
+def _validation_counts(dist, data, acc, inputs_hint: str):
+    report = validation.validate(dist, data, accounting=acc)
+    for failure in report.failures:
+        note(plain(f"warning: a validation check failed: {failure}"))
+    if report.errors or report.warnings:
+        note(
+            f"validation: {report.errors:,} errors, {report.warnings:,} warnings; "
+            f"details: mineland validate {inputs_hint}"
+        )
+    else:
+        note("validation: no errors or warnings")
+    return report
+
+
+def write_rejected_rows(data, rejected_path: Path | None, output: Path | None, inputs) -> None:
+    if not len(data.rejected):
+        return
+    if rejected_path is None:
+        rejected_path = (
+            output.with_name(f"{output.stem}_rejected.csv")
+            if output is not None
+            else Path("mineland_rejected.csv")
+        )
+    path = write_rejected(data.rejected, rejected_path, inputs=inputs)
+    reasons = data.rejected["reason"].astype(str).map(_reason_kind).value_counts()
+    top = "; ".join(f"{r} ({n})" for r, n in reasons.head(3).items())
+    note(plain(f"{len(data.rejected)} rejected rows written to {path}: {top}"))
+
+
+class OneLineUsage(click.Group):
+    """Usage errors as one line on stderr with exit 2, as every other error."""
+
+    def main(self, *args, **kwargs):
+        if kwargs.get("standalone_mode", True) is False:
+            return super().main(*args, **kwargs)
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+            sys.exit(0)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "mineland"
+            click.echo(f"mineland: error: {plain(exc.format_message())} (see {where} -h)", err=True)
+            sys.exit(2)
+        except click.exceptions.Abort:
+            click.echo("mineland: interrupted", err=True)
+            sys.exit(130)

@@ -1,0 +1,71 @@
+"""``mineland progress``: hectares released per district and period."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..io import write_table
+from ..periods import release_progress
+from .console import note
+from .options import common_input_options, friendly_errors, reading, valid_date, write_rejected_rows
+
+
+@click.command("progress")
+@common_input_options
+@click.option(
+    "--freq",
+    type=click.Choice(["year", "quarter", "month"]),
+    default="year",
+    show_default=True,
+    help="Length of the periods.",
+)
+@click.option("--start", callback=valid_date, metavar="YYYY-MM-DD", help="First day covered.")
+@click.option("--end", callback=valid_date, metavar="YYYY-MM-DD", help="Last day covered.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help=".csv, .json or .xlsx")
+@friendly_errors
+def progress_cmd(output, as_of, rejected_path, verbose, quiet, freq, start, end, **source):
+    """Hectares released per district and period, and what remains at each period end.
+
+    \b
+    Example:
+      mineland progress data/boundaries/synthetic_districts.geojson data/surveys --freq quarter
+    """
+    if end and as_of and str(end) != str(as_of):
+        raise click.UsageError("give --end or --as-of (the same thing here), not both")
+    with reading(
+        source, verbose=verbose, quiet=quiet, output=output, rejected=rejected_path
+    ) as run:
+        dist, data, inputs = run.dist, run.data, run.inputs
+        table = release_progress(dist, data, freq=freq, start=start, end=end or as_of)
+    write_rejected_rows(data, rejected_path, output, inputs)
+    if output is not None:
+        out = table.assign(period_end=table["period_end"].dt.date.astype(str))
+        path = write_table(out, output, inputs=inputs)
+        note(f"wrote {len(table)} rows to {path}")
+        return
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    totals = table.groupby("period_end").sum(numeric_only=True).reset_index()
+    t = Table(title=f"Progress by {freq} (all districts, ha)", header_style="bold")
+    cols = [
+        ("period_end", "period end"),
+        ("cleared_ha", "cleared"),
+        ("reduced_ha", "reduced"),
+        ("cancelled_ha", "cancelled"),
+        ("released_ha", "released to date"),
+        ("contaminated_ha", "contaminated at end"),
+        ("devices", "devices"),
+        ("incidents", "incidents"),
+    ]
+    for c, label in cols:
+        t.add_column(label, justify="left" if c == "period_end" else "right")
+    for _, r in totals.iterrows():
+        t.add_row(
+            str(r["period_end"].date()),
+            *(f"{r[c]:,.1f}" if c.endswith("_ha") else f"{int(r[c]):,}" for c, _ in cols[1:]),
+        )
+    console.print(t)

@@ -1,0 +1,63 @@
+"""``mineland raster``: the contamination density as a GeoTIFF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .._version import __version__
+from ..accounting import account
+from ..io import write_raster
+from .console import note
+from .options import common_input_options, friendly_errors, reading, write_rejected_rows
+
+
+@click.command("raster")
+@common_input_options
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="GeoTIFF.")
+@click.option(
+    "--resolution",
+    type=click.FloatRange(min=0, min_open=True),
+    default=100.0,
+    show_default=True,
+    help="Cell size (m).",
+)
+@click.option(
+    "--grid-crs", help="Projected CRS of the grid (default: equal-area fitted to the data)."
+)
+@click.option(
+    "--by",
+    type=click.Choice(["all", "cha", "sha"]),
+    default="all",
+    show_default=True,
+    help="Which remaining contamination to count.",
+)
+@friendly_errors
+def raster_cmd(output, as_of, rejected_path, verbose, quiet, resolution, grid_crs, by, **source):
+    """Write the exact contamination density (0-1 per cell) as a GeoTIFF.
+
+    \b
+    Example:
+      mineland raster data/boundaries/synthetic_districts.geojson data/surveys -o density.tif
+    """
+    from ..raster import density_grid, density_hectares  # exactextract: only here
+
+    with reading(
+        source, verbose=verbose, quiet=quiet, output=output, rejected=rejected_path
+    ) as run:
+        bar, dist, data, inputs = run.bar, run.dist, run.data, run.inputs
+        acc = account(dist, data, as_of=as_of, progress=bar.callback("account"))
+        array, profile = density_grid(acc, resolution=resolution, crs=grid_crs, by=by)
+        tags = {
+            "description": f"fraction of each cell covered by remaining contamination ({by})",
+            "as_of": acc.summary.attrs["mineland"]["as_of"] or "all records",
+            "software": f"mineland {__version__}",
+        }
+        path = write_raster(array, profile, output, inputs=inputs, tags=tags)
+    write_rejected_rows(data, rejected_path, output, inputs)
+    covered = density_hectares(array, profile)
+    note(
+        f"wrote {path}: {profile['width']} x {profile['height']} cells of {resolution:g} m, "
+        f"{covered:,.1f} ha of remaining contamination"
+    )

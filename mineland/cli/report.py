@@ -1,0 +1,42 @@
+"""``mineland report``: a formatted workbook or a printable HTML page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..io import write_report
+from .console import note
+from .options import common_input_options, friendly_errors, reading, write_rejected_rows
+
+
+@click.command("report")
+@common_input_options
+@click.option(
+    "-o", "--output", required=True, type=click.Path(path_type=Path), help=".xlsx or .html"
+)
+@click.option("--title", help="Title of the report.")
+@friendly_errors
+def report_cmd(output, as_of, rejected_path, verbose, quiet, title, **source):
+    """Write a report: a formatted Excel workbook or a printable HTML page.
+
+    Sheets: Summary (with totals), Progress by year, Validation, Validation findings,
+    Sources (inputs, CRS, as-of date, software version).  The HTML page has charts.
+
+    \b
+    Example:
+      mineland report data/boundaries/synthetic_districts.geojson data/surveys -o report.xlsx
+    """
+    from ..render.report import build_report  # matplotlib: only for reports
+
+    if output.suffix.lower() not in (".xlsx", ".html"):
+        raise click.BadParameter("reports are written as .xlsx or .html", param_hint="-o")
+    with reading(
+        source, verbose=verbose, quiet=quiet, output=output, rejected=rejected_path
+    ) as run:
+        dist, data, inputs = run.dist, run.data, run.inputs
+        rep = build_report(dist, data, as_of=as_of, title=title)
+        path = write_report(rep, output, inputs=inputs)
+    write_rejected_rows(data, rejected_path, output, inputs)
+    note(f"wrote {path}")

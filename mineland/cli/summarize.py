@@ -1,0 +1,71 @@
+"""``mineland summarize``: hectares contaminated and released per district."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..accounting import account
+from ..io import write_table
+from .console import note, print_summary
+from .options import (
+    common_input_options,
+    friendly_errors,
+    inputs_hint,
+    reading,
+    validation_counts,
+    write_rejected_rows,
+)
+
+
+@click.command("summarize")
+@common_input_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write the table: .csv, .json, .geojson, .gpkg or .xlsx.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where the accounting runs (dask needs mineland[dask]).",
+)
+@click.option(
+    "--scheduler", metavar="ADDRESS", help="dask.distributed scheduler, e.g. tcp://host:8786."
+)
+@friendly_errors
+def summarize_cmd(output, as_of, rejected_path, verbose, quiet, engine, scheduler, **source):
+    """Hectares contaminated and released per district.
+
+    \b
+    Examples:
+      mineland summarize data/boundaries/synthetic_districts.geojson data/surveys
+      mineland summarize districts.gpkg hazards.gpkg releases.shp --as-of 2024-12-31 -o out.xlsx
+    """
+    with reading(
+        source, verbose=verbose, quiet=quiet, output=output, rejected=rejected_path
+    ) as run:
+        bar, dist, data, inputs = run.bar, run.dist, run.data, run.inputs
+        acc = account(
+            dist,
+            data,
+            as_of=as_of,
+            progress=bar.callback("account"),
+            engine=engine,
+            scheduler=scheduler,
+        )
+        summary = acc.summary
+        validation_counts(dist, data, acc if engine == "local" else None, inputs_hint(source))
+    write_rejected_rows(data, rejected_path, output, inputs)
+    meta = summary.attrs.get("mineland", {})
+    if meta.get("records_undated"):
+        note(f"{meta['records_undated']} undated records count at every date")
+    if output is None:
+        print_summary(summary, as_of)
+    else:
+        path = write_table(summary, output, inputs=inputs)
+        note(f"wrote {len(summary)} rows to {path}")

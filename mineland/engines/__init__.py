@@ -1,0 +1,40 @@
+"""Where the class arithmetic runs: one interface, several engines.
+
+An engine takes the projected, valid pieces of the area records of one equal-area
+region with their record types and the region's disjoint district zones, and returns
+:class:`RegionClasses`: the disjoint polygons of each accounting class (kept for maps
+and progress) and/or their areas per zone.  The accounting adds up zones into
+districts the same way whatever the engine.
+
+- ``"local"`` (:mod:`.local`): in this process; keeps the class polygons.
+- ``"dask"`` (:mod:`.dask_engine`): on dask's threads or a dask.distributed cluster; returns
+  areas only.
+"""
+
+from __future__ import annotations
+
+from ..errors import DataError
+from .base import Engine, RegionClasses
+
+__all__ = ["ENGINES", "Engine", "RegionClasses", "get_engine"]
+
+ENGINES = ("local", "dask")
+
+
+def get_engine(name: str, *, scheduler: str | None = None) -> Engine:
+    """The engine called ``name``; ``scheduler`` is a dask.distributed address.
+
+    Examples
+    --------
+    >>> get_engine("local").name
+    'local'
+    """
+    if name == "local":
+        from .local import LocalEngine
+
+        return LocalEngine()
+    if name == "dask":
+        from .dask_engine import DaskEngine  # needs the optional dask extra
+
+        return DaskEngine(scheduler)
+    raise DataError(f"engine must be one of {', '.join(ENGINES)}, got {name!r}")

@@ -1,0 +1,31 @@
+"""What every engine returns, and the interface it has."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+__all__ = ["Engine", "RegionClasses"]
+
+
+@dataclass
+class RegionClasses:
+    """What an engine returns for one region."""
+
+    #: the disjoint polygons of each class (empty arrays when the engine keeps none)
+    classes: dict[str, np.ndarray]
+    #: m² per zone (rows; a last row for outside every zone) and class (columns, in
+    #: the order of :data:`mineland.classes.CLASSES`); None when not measured here
+    zone_m2: np.ndarray | None = None
+
+
+class Engine(Protocol):
+    """The interface every engine has."""
+
+    name: str
+
+    def region_classes(
+        self, pieces: np.ndarray, types: np.ndarray, zones: np.ndarray, overlay_log
+    ) -> RegionClasses: ...

@@ -1,0 +1,45 @@
+"""Files in and out: the only package that touches the file system.
+
+- :mod:`.read`: districts and survey records from files and folders;
+- :mod:`.files`: finding input files, sources manifests, field maps;
+- :mod:`._gdal`, :mod:`._csv`, :mod:`._parquet`: one reader per kind of file;
+- :mod:`.raster`: rasters (rasterio, imported on first use);
+- :mod:`.write`: outputs, atomically and never over an input.
+"""
+
+from __future__ import annotations
+
+from ._parquet import write_geoparquet
+from .files import VECTOR_EXTENSIONS, find_input_files, load_field_map, load_sources
+from .raster import load_class_table, read_raster, write_raster
+from .read import read_districts, read_surveys, read_tables
+from .write import (
+    check_output_path,
+    neutralise_formulas,
+    write_findings,
+    write_rejected,
+    write_report,
+    write_table,
+    write_text,
+)
+
+__all__ = [
+    "VECTOR_EXTENSIONS",
+    "check_output_path",
+    "find_input_files",
+    "load_class_table",
+    "load_field_map",
+    "load_sources",
+    "neutralise_formulas",
+    "read_districts",
+    "read_raster",
+    "read_surveys",
+    "read_tables",
+    "write_findings",
+    "write_geoparquet",
+    "write_raster",
+    "write_rejected",
+    "write_report",
+    "write_table",
+    "write_text",
+]

@@ -1,0 +1,238 @@
+"""Reading vector layers through GDAL (pyogrio): offline settings scoped to each read,
+Shapefile encodings and counts, curved geometries, GDAL's warnings sent to the log."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import tempfile
+import warnings
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+import shapely
+from shapely.errors import GEOSException
+
+from ..csvtext import looks_cyrillic
+from ..errors import CRSError, InputFileError
+from ..records import RawTable
+
+log = logging.getLogger(__name__)
+
+#: GDAL settings while mineland reads: never fetch anything (KML network links,
+#: remote references).  Set for the call only, then restored: importing or calling
+#: mineland leaves the process's GDAL configuration as it found it.
+_GDAL_OFFLINE = {
+    "GDAL_HTTP_TIMEOUT": "1",
+    "LIBKML_RESOLVE_STYLE": "NO",
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".mineland-never",
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+}
+
+
+class offline_gdal(contextlib.ContextDecorator):
+    """GDAL settings for reading, scoped to a block (as ``rasterio.Env`` is): inside it
+    GDAL fetches nothing (:data:`_GDAL_OFFLINE`); on leaving, the settings are as they
+    were.  Use as ``with offline_gdal():`` or as a decorator ``@offline_gdal()``.
+    Nesting is safe: each level restores what it found."""
+
+    def __init__(self) -> None:
+        self._saved: list[dict] = []  # a decorator's block may be entered recursively
+
+    def __enter__(self):
+        self._saved.append({key: pyogrio.get_gdal_config_option(key) for key in _GDAL_OFFLINE})
+        pyogrio.set_gdal_config_options(_GDAL_OFFLINE)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        pyogrio.set_gdal_config_options(self._saved.pop())
+        return False
+
+
+def _parse_wkb(wkb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parse WKB; return geometries, parse errors and what had to be fixed, per row."""
+    n = len(wkb)
+    errors = np.full(n, None, dtype=object)
+    fixes = np.full(n, None, dtype=object)
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    failed = np.flatnonzero(shapely.is_missing(geoms) & ~np.equal(wkb, None))
+    for i in failed:
+        try:
+            shapely.from_wkb(wkb[i])
+            message = "unreadable"
+        except (GEOSException, ValueError, TypeError) as exc:
+            message = str(exc).split("\n")[0]
+        fixed = shapely.from_wkb(wkb[i], on_invalid="fix")
+        if fixed is not None and not shapely.is_empty(fixed):
+            geoms[i] = fixed
+            fixes[i] = f"read after fixing: {message}"
+        else:
+            errors[i] = message
+    return geoms, errors, fixes
+
+
+@contextmanager
+def _gdal_warnings_to_log(path: Path):
+    """GDAL's warnings (laundered names, odd headers) become log messages on the file."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    messages: dict[str, int] = {}
+    for w in caught:
+        text = str(w.message).strip()
+        if "Non closed ring" in text:
+            text = "polygon rings that were not closed have been closed on reading"
+        messages[text] = messages.get(text, 0) + 1
+    for text, count in messages.items():
+        log.warning("%s: %s%s", path, text, f" ({count} times)" if count > 1 else "")
+
+
+def _shapefile_encoding(path: Path) -> str | None:
+    """The encoding of a Shapefile's .dbf when no .cpg says it.
+
+    UTF-8 when the text is valid UTF-8; else the code page in the .dbf header
+    (GDAL reads it); else, when the header names none, Windows-1251 for Cyrillic
+    text or Windows-1252, with a warning (post-Soviet exports are often cp1251).
+    """
+    if path.suffix.lower() != ".shp" or path.with_suffix(".cpg").exists():
+        return None
+    dbf = next(
+        (p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None
+    )
+    if dbf is None:
+        return None
+    raw = dbf.read_bytes()
+    body = raw[int.from_bytes(raw[8:10], "little") :] if len(raw) > 32 else b""
+    if max(body, default=0) < 0x80:
+        return None  # plain ASCII: nothing to decide
+    try:
+        body.decode("utf-8")
+        return "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    if len(raw) > 29 and raw[29] != 0:
+        return None  # the header names a code page; GDAL uses it
+    encoding = "cp1251" if looks_cyrillic(body) else "cp1252"
+    log.warning("%s: no .cpg and no code page in the .dbf; text read as %s", path, encoding)
+    return encoding
+
+
+def _shapefile_counts_differ(path: Path) -> str | None:
+    """A Shapefile whose .shx (shapes) and .dbf (attribute rows) disagree in count."""
+    if path.suffix.lower() != ".shp":
+        return None
+    shx, dbf = path.with_suffix(".shx"), path.with_suffix(".dbf")
+    if not (shx.exists() and dbf.exists()):
+        return None
+    shapes = (shx.stat().st_size - 100) // 8
+    with dbf.open("rb") as f:
+        head = f.read(8)
+    rows = int.from_bytes(head[4:8], "little") if len(head) == 8 else shapes
+    if shapes == rows:
+        return None
+    return (
+        f"the .shp has {shapes:,} shapes but the .dbf {rows:,} attribute rows; the "
+        f"{abs(shapes - rows):,} without a partner cannot be read: repair the Shapefile"
+    )
+
+
+def read_layer(path: Path, layer: str | int | None, *, bbox=None) -> RawTable:
+    mismatch = _shapefile_counts_differ(path)
+    if mismatch:
+        log.warning("%s: %s", path, mismatch)
+    try:
+        with _gdal_warnings_to_log(path):
+            meta, _, wkb, field_data = pyogrio.raw.read(
+                str(path),
+                layer=layer,
+                force_2d=True,
+                bbox=bbox,
+                encoding=_shapefile_encoding(path),
+                # dates as GDAL holds them: a value it cannot turn into a date
+                # (2021-02-30) is then rejected row by row, with its raw text
+                datetime_as_string=True,
+            )
+    except Exception as exc:  # pyogrio raises its own error types and OSError
+        raise InputFileError(f"{path}: cannot read layer {layer!r}: {first_line(exc)}") from None
+    fields = list(meta["fields"])
+    attrs = pd.DataFrame(
+        {name: values for name, values in zip(fields, field_data, strict=True)} if fields else {},
+        index=pd.RangeIndex(len(wkb) if wkb is not None else 0),
+    )
+    if wkb is None:
+        wkb = np.full(len(attrs), None, dtype=object)
+    geoms, errors, fixes = _parse_wkb(np.asarray(wkb, dtype=object))
+    crs = None
+    if meta.get("crs"):
+        try:
+            crs = pyproj.CRS.from_user_input(meta["crs"])
+        except pyproj.exceptions.CRSError:
+            raise CRSError(f"{path}: unreadable CRS {meta['crs']!r}") from None
+    name = None if layer is None else str(layer)
+    table = RawTable(str(path), name, attrs, geoms, crs, errors, fixes)
+    if mismatch:
+        table.notes.append(("shapefile_mismatch", mismatch))
+    return table
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def spatial_layers(path: Path) -> list[str]:
+    try:
+        with _gdal_warnings_to_log(path):
+            layers = pyogrio.list_layers(str(path))
+    except Exception as exc:
+        raise InputFileError(f"{path}: not a readable vector dataset ({first_line(exc)})") from None
+    spatial = [str(name) for name, gtype in layers if gtype is not None]
+    if not spatial:
+        raise InputFileError(f"{path}: the file holds no layer with geometries")
+    return spatial
+
+
+CURVED = re.compile(
+    r"^\s*(CURVEPOLYGON|MULTISURFACE|COMPOUNDCURVE|CIRCULARSTRING|MULTICURVE)", re.IGNORECASE
+)
+
+
+def linearise_curves(geoms: np.ndarray, texts: np.ndarray, fixes: np.ndarray) -> None:
+    """Read curved WKT (CURVEPOLYGON, ...) through GDAL, which linearises the arcs.
+
+    GEOS cannot parse curves; GDAL's CSV driver reads the WKT and pyogrio returns
+    linear geometries.  Updates ``geoms`` and ``fixes`` in place.
+    """
+    todo = [
+        i
+        for i in np.flatnonzero(shapely.is_missing(geoms))
+        if isinstance(texts[i], str) and CURVED.match(texts[i])
+    ]
+    if not todo:
+        return
+    lines = ["wkt"] + ['"' + str(texts[i]).replace('"', '""') + '"' for i in todo]
+    try:
+        with tempfile.TemporaryDirectory(prefix="mineland-") as tmp:
+            scratch = Path(tmp) / "curves.csv"
+            scratch.write_text("\n".join(lines), encoding="utf-8")
+            frame = pyogrio.read_dataframe(
+                scratch, GEOM_POSSIBLE_NAMES="wkt", KEEP_GEOM_COLUMNS="NO"
+            )
+    except Exception as exc:  # GDAL refused the text: the rows stay unreadable
+        log.debug("curved WKT could not be linearised: %s", exc)
+        return
+    for i, g in zip(todo, frame.geometry.array, strict=True):
+        if g is not None and not g.is_empty:
+            geoms[i] = g
+            fixes[i] = "curved geometry linearised (arcs replaced by short straight segments)"
+
+
+def polygon_layers(path: Path, layers: Sequence[str]) -> list[str]:
+    info = pyogrio.list_layers(str(path))
+    return [str(n) for n, g in info if g and "polygon" in str(g).lower() and str(n) in layers]

@@ -1,0 +1,182 @@
+"""Finding input files: folders, supported extensions, sources manifests and field maps."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from ..errors import InputFileError, SchemaError
+from ..records import parse_crs
+from ._gdal import first_line
+
+log = logging.getLogger(__name__)
+
+#: File endings read through GDAL (a ``.gdb`` folder is a File Geodatabase).
+VECTOR_EXTENSIONS = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".kml", ".kmz", ".gdb")
+
+
+PARQUET_EXTENSIONS = (".parquet", ".geoparquet")
+
+
+CSV_EXTENSIONS = (".csv", ".tsv", ".txt")
+
+
+def _is_geojson_text(path: Path) -> bool:
+    try:
+        head = path.read_bytes()[:4096].decode("utf-8", "ignore")
+    except OSError:
+        return False
+    return '"type"' in head and ("Feature" in head or "Polygon" in head or "Point" in head)
+
+
+_SIDECARS = {".dbf", ".shx", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd", ".xml", ".aux"}
+
+
+def _folder_files(path: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The survey files in a folder (recursively), and the files skipped with why."""
+    inside: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for child in sorted(path.rglob("*")):
+        rel = child.relative_to(path)
+        if any(p.suffix.lower() == ".gdb" for p in rel.parents):
+            continue
+        suffix = child.suffix.lower()
+        if child.is_dir():
+            if suffix == ".gdb":
+                inside.append(child)
+            continue
+        if ".partial" in child.name:
+            skipped.append((child, "unfinished output of an interrupted run"))
+        elif suffix in PARQUET_EXTENSIONS:
+            in_dataset = any(is_parquet_dataset(path / p) for p in rel.parents if p != Path("."))
+            if not in_dataset:
+                inside.append(child)
+        elif suffix == ".json" and not _is_geojson_text(child):
+            skipped.append((child, "JSON but not GeoJSON"))
+        elif suffix in VECTOR_EXTENSIONS + CSV_EXTENSIONS and suffix != ".txt":
+            inside.append(child)
+        elif suffix in _SIDECARS and child.with_suffix(".shp").exists():
+            continue  # part of a Shapefile
+        elif not child.name.startswith("."):
+            skipped.append((child, "not a survey file format"))
+    return inside, skipped
+
+
+def find_input_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Expand the given files and folders into the files to read, in a stable order."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise InputFileError(f"{path}: no such file or folder")
+        if path.is_dir() and is_parquet_dataset(path):
+            found.append(path)
+        elif path.is_dir() and path.suffix.lower() != ".gdb":
+            inside, skipped = _folder_files(path)
+            if skipped:
+                shown = "; ".join(f"{p.relative_to(path)} ({why})" for p, why in skipped[:10])
+                more = f"; and {len(skipped) - 10} more" if len(skipped) > 10 else ""
+                log.warning("%s: skipped %d files: %s%s", path, len(skipped), shown, more)
+            if not inside:
+                raise InputFileError(f"{path}: the folder holds no supported survey files")
+            found.extend(inside)
+        else:
+            found.append(path)
+    seen: set[Path] = set()
+    unique = []
+    for p in found:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def load_field_map(path: str | os.PathLike) -> dict[str, object]:
+    """Read a field map from a TOML or JSON file.
+
+    Examples
+    --------
+    >>> read_surveys("imsma_export.shp", field_map=load_field_map("imsma.toml"))  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: field map file not found")
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SchemaError(f"{path}: not a valid field map: {first_line(exc)}") from None
+    if not isinstance(data, dict):
+        raise SchemaError(f"{path}: a field map must be a table of column names")
+    return data
+
+
+#: what a ``[[source]]`` entry of a sources manifest may say
+_SOURCE_KEYS = {"path", "crs", "assign_crs", "field_map", "layer"}
+
+
+def expand_inputs(paths) -> list[tuple[Path, dict]]:
+    """Files to read, each with the options of its manifest entry (none for plain
+    paths).  A ``.toml`` input holding ``[[source]]`` entries is a sources manifest."""
+    out: list[tuple[Path, dict]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.suffix.lower() == ".toml" and path.is_file():
+            for entry in load_sources(path):
+                files = find_input_files([entry["path"]])
+                out.extend((f, entry) for f in files)
+        else:
+            out.extend((f, {}) for f in find_input_files([path]))
+    return out
+
+
+def load_sources(path: str | os.PathLike) -> list[dict]:
+    """Read a sources manifest: one ``[[source]]`` table per input, with its own
+    ``crs`` (for a file that declares none), ``assign_crs`` (replaces a declared
+    one, as ``ogr2ogr -a_srs`` does), ``field_map`` (a table, or the path of a
+    field-map file) and ``layer``.  Paths are relative to the manifest.
+
+    Examples
+    --------
+    >>> read_surveys("sources.toml")  # doctest: +SKIP
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputFileError(f"{path}: not a readable sources manifest ({exc})") from None
+    entries = data.get("source")
+    if not isinstance(entries, list) or not entries:
+        raise SchemaError(f"{path}: a sources manifest needs [[source]] entries with a path")
+    out = []
+    for k, entry in enumerate(entries, 1):
+        unknown = set(entry) - _SOURCE_KEYS
+        if "path" not in entry or unknown:
+            what = f"unknown keys {sorted(unknown)}" if unknown else "no path"
+            raise SchemaError(
+                f"{path}: source {k} has {what}; keys are {', '.join(sorted(_SOURCE_KEYS))}"
+            )
+        entry = dict(entry)
+        entry["path"] = (path.parent / entry["path"]).resolve()
+        fmap = entry.get("field_map")
+        if fmap is not None and not isinstance(fmap, Mapping):
+            entry["field_map"] = load_field_map(path.parent / str(fmap))
+        for key in ("crs", "assign_crs"):
+            if key in entry:
+                entry[key] = parse_crs(entry[key])
+        out.append(entry)
+    return out
+
+
+def is_parquet_dataset(path: Path) -> bool:
+    """A folder of GeoParquet parts (what ``mineland convert`` writes)."""
+    return path.is_dir() and (
+        path.suffix.lower() in PARQUET_EXTENSIONS or any(path.glob("part-*.parquet"))
+    )

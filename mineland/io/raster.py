@@ -1,0 +1,94 @@
+"""Reading and writing rasters (rasterio, imported on first use)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyproj
+
+from ..errors import CRSError, InputFileError, OutputError, SchemaError
+from ..rasterdata import RasterData
+from ._gdal import first_line
+from .write import atomic, check_output_path
+
+
+def read_raster(path: str | os.PathLike, *, band: int = 1) -> RasterData:
+    """Read one band of a raster (GeoTIFF or anything GDAL reads) into memory.
+
+    Examples
+    --------
+    >>> landcover = read_raster("worldcover.tif")  # doctest: +SKIP
+    >>> landcover_impact(districts, surveys, landcover)  # doctest: +SKIP
+    """
+    import rasterio
+
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
+    try:
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                raise CRSError(f"{path}: the raster declares no coordinate reference system")
+            array = src.read(band)
+            crs = pyproj.CRS.from_user_input(src.crs.to_wkt())
+            return RasterData(array, src.transform, crs, src.nodata, str(path))
+    except rasterio.errors.RasterioError as exc:
+        raise InputFileError(f"{path}: not a readable raster ({first_line(exc)})") from None
+
+
+def write_raster(
+    array: np.ndarray,
+    profile: dict,
+    path: str | os.PathLike,
+    *,
+    inputs: Iterable[str | os.PathLike] = (),
+    tags: Mapping[str, str] | None = None,
+    overviews: Sequence[int] = (2, 4, 8, 16),
+) -> Path:
+    """Write a single-band GeoTIFF with overviews (average resampling)."""
+    import rasterio
+    from rasterio.enums import Resampling
+
+    out = check_output_path(path, inputs)
+    if out.suffix.lower() not in (".tif", ".tiff"):
+        raise OutputError(f"{out}: rasters are written as GeoTIFF (.tif)")
+    with atomic(out) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(array, 1)
+        usable = [f for f in overviews if min(array.shape) // f >= 1]
+        if usable:
+            dst.build_overviews(usable, Resampling.average)
+            dst.update_tags(ns="rio_overview", resampling="average")
+        if tags:
+            dst.update_tags(**{k: str(v) for k, v in tags.items()})
+    return out
+
+
+def load_class_table(path: str | os.PathLike) -> dict[int, str]:
+    """Land-cover class names from a CSV (``value,name``) or TOML (``10 = "Trees"``) file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: class table not found")
+    if path.suffix.lower() == ".toml":
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SchemaError(f"{path}: not a valid class table: {first_line(exc)}") from None
+        data = data.get("classes", data)
+    else:
+        frame = pd.read_csv(path, dtype=str)
+        cols = [c.casefold() for c in frame.columns]
+        if len(cols) < 2:
+            raise SchemaError(f"{path}: a class table needs two columns: value, name")
+        data = dict(zip(frame.iloc[:, 0], frame.iloc[:, 1], strict=True))
+    out = {}
+    for k, v in data.items():
+        try:
+            out[int(str(k).strip())] = str(v).strip()
+        except ValueError:
+            raise SchemaError(f"{path}: class value {k!r} is not a whole number") from None
+    return out

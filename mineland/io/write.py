@@ -1,0 +1,224 @@
+"""Writing outputs: atomically, never over an input, with spreadsheet formulas neutralised."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+
+from .. import schema
+from ..errors import OutputError
+from ..render.html import findings_page, report_page
+from ..render.xlsx import style_sheet
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+TABLE_FORMATS = (".csv", ".json", ".geojson", ".gpkg", ".xlsx")
+
+
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _safe_cell(value: object, *, xlsx: bool) -> object:
+    if not isinstance(value, str):
+        return value
+    if xlsx:
+        value = _XLSX_ILLEGAL.sub("\N{REPLACEMENT CHARACTER}", value)
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def neutralise_formulas(frame: pd.DataFrame, *, xlsx: bool = False) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with a quote.
+
+    With ``xlsx=True`` also replace the control characters a workbook cannot hold.
+    """
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: _safe_cell(v, xlsx=xlsx)).astype(object)
+    out.columns = [_safe_cell(str(c), xlsx=xlsx) for c in out.columns]
+    return out
+
+
+def check_output_path(path: str | os.PathLike, inputs: Iterable[str | os.PathLike] = ()) -> Path:
+    """Refuse an output path that is one of the inputs (or inside an input folder)."""
+    out = Path(path)
+    target = out.resolve()
+    for raw in inputs:
+        src = Path(raw).resolve()
+        if target == src:
+            raise OutputError(f"{out}: refusing to write over the input {raw}")
+        if src.is_dir() and src in target.parents:
+            raise OutputError(
+                f"{out}: refusing to write inside the input folder {raw} "
+                "(it would be read as input next time)"
+            )
+    if out.exists() and out.is_dir():
+        raise OutputError(f"{out}: is a folder")
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise OutputError(f"{out}: the folder {parent} does not exist")
+    return out
+
+
+def write_table(
+    frame: pd.DataFrame, path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = ()
+) -> Path:
+    """Write a table by extension: .csv, .json, .geojson, .gpkg or .xlsx.
+
+    Text cells that a spreadsheet would run as formulas are neutralised; an output
+    that is one of ``inputs`` is refused.
+
+    Examples
+    --------
+    >>> write_table(summarize(districts, surveys), "summary.xlsx")  # doctest: +SKIP
+    """
+    out = check_output_path(path, inputs)
+    suffix = out.suffix.lower()
+    if suffix not in TABLE_FORMATS:
+        raise OutputError(
+            f"{out}: unknown output format {suffix!r}; use {', '.join(TABLE_FORMATS)}"
+        )
+    if out.parent and not out.parent.exists():
+        raise OutputError(f"{out}: folder {out.parent} does not exist")
+    plain = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+    if suffix in (".gpkg", ".geojson") and not isinstance(frame, gpd.GeoDataFrame):
+        raise OutputError(f"{out}: {suffix} needs geometries")
+    with atomic(out) as tmp:
+        if suffix == ".csv":
+            neutralise_formulas(plain).to_csv(tmp, index=False, encoding="utf-8")
+        elif suffix == ".xlsx":
+            neutralise_formulas(plain, xlsx=True).to_excel(tmp, index=False, sheet_name="summary")
+        elif suffix == ".json":
+            tmp.write_text(
+                plain.to_json(orient="records", force_ascii=False, indent=1, date_format="iso"),
+                encoding="utf-8",
+            )
+        else:
+            driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
+            frame.to_file(tmp, driver=driver, engine="pyogrio", layer=out.stem)
+    return out
+
+
+@contextmanager
+def atomic(out: Path):
+    """Write to a temporary file beside ``out`` and move it into place on success.
+
+    The temporary name is unique to this process and call, so two runs writing the
+    same output never write into each other's file; a killed run leaves at most a
+    hidden ``.partial`` file, never a truncated output.  An existing GeoPackage is
+    copied first, so that writing one layer keeps the file's other layers.
+    """
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial{out.suffix}")
+    if out.suffix.lower() == ".gpkg" and out.is_file():
+        _check_geopackage(out)
+        shutil.copy2(out, tmp)
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    except PermissionError as exc:
+        raise OutputError(f"{out}: cannot write: {exc.strerror}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _check_geopackage(path: Path) -> None:
+    try:
+        pyogrio.list_layers(str(path))
+    except Exception:  # not readable as a GeoPackage: do not replace what it is
+        raise OutputError(
+            f"{path}: exists and is not a GeoPackage mineland can add a layer to; "
+            "choose another name"
+        ) from None
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write a text file (UTF-8) atomically; the path has been checked by the caller."""
+    with atomic(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_rejected(
+    rejected: pd.DataFrame, path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = ()
+) -> Path:
+    """Write rejected rows (original columns plus ``reason``) as CSV for fixing."""
+    out = check_output_path(path, inputs)
+    with atomic(out) as tmp:
+        neutralise_formulas(rejected).to_csv(tmp, index=False, encoding="utf-8")
+    return out
+
+
+FINDINGS_FORMATS = (".csv", ".xlsx", ".gpkg", ".html")
+
+
+def write_findings(
+    result, path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = ()
+) -> Path:
+    """Write validation findings: .csv (findings), .xlsx (summary, findings, files),
+    .gpkg (findings with their geometries) or .html (a readable page)."""
+    out = check_output_path(path, inputs)
+    suffix = out.suffix.lower()
+    if suffix not in FINDINGS_FORMATS:
+        raise OutputError(
+            f"{out}: unknown findings format {suffix!r}; use {', '.join(FINDINGS_FORMATS)}"
+        )
+    findings = result.findings
+    plain = pd.DataFrame(findings.drop(columns="geometry", errors="ignore"))
+    wkt = [
+        None if g is None else shapely.to_wkt(g, rounding_precision=7) for g in findings.geometry
+    ]
+    with atomic(out) as tmp:
+        if suffix == ".csv":
+            neutralise_formulas(plain.assign(geometry_wkt=wkt)).to_csv(
+                tmp, index=False, encoding="utf-8"
+            )
+        elif suffix == ".xlsx":  # the geometries are in the .gpkg
+            sheets = {"summary": result.summary, "findings": plain, "files": result.conservation}
+            _write_workbook(tmp, sheets)
+        elif suffix == ".gpkg":
+            gdf = findings.copy()
+            gdf[schema.SOURCE_ROW] = gdf[schema.SOURCE_ROW].astype("float64")
+            gdf.to_file(tmp, driver="GPKG", layer="findings", engine="pyogrio")
+        else:
+            tmp.write_text(findings_page(result, plain), encoding="utf-8")
+    return out
+
+
+def _write_workbook(tmp: Path, sheets: dict, *, totals: str | None = None) -> None:
+    """Sheets with formulas neutralised, styled (:func:`mineland.render.xlsx.style_sheet`)."""
+    with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+        for name, frame in sheets.items():
+            neutralise_formulas(frame, xlsx=True).to_excel(xl, sheet_name=name, index=False)
+            style_sheet(xl.sheets[name], frame, bold_last_row=name == totals)
+
+
+def write_report(report, path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = ()):
+    """Write a :class:`mineland.render.report.Report`: a formatted .xlsx workbook or a
+    printable .html page."""
+    out = check_output_path(path, inputs)
+    suffix = out.suffix.lower()
+    if suffix == ".html":
+        return write_text(out, report_page(report))
+    if suffix != ".xlsx":
+        raise OutputError(f"{out}: reports are written as .xlsx or .html")
+    sheets = {
+        "Summary": report.summary,
+        "Progress by year": report.progress,
+        "Validation": report.findings_summary,
+        "Validation findings": report.findings,
+        "Sources": report.sources,
+    }
+    with atomic(out) as tmp:
+        _write_workbook(tmp, sheets, totals="Summary")
+    return out

@@ -1,0 +1,81 @@
+"""Words and colours shared by every output: the map, charts, tables and workbooks.
+
+One place for how a summary column is labelled and formatted and how an accounting
+class is coloured, so that the terminal table, the workbook, the charts and the map
+always agree.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CLASS_STYLE",
+    "METHOD_COLORS",
+    "METRIC_LABELS",
+    "SHORT_LABELS",
+    "number_format",
+]
+
+#: Accounting classes: label, fill colour, fill opacity.  CHA and SHA follow
+#: IMAS TN 07.11/01; the released classes use colours that contrast with both.
+CLASS_STYLE = {
+    "cha": ("Remaining CHA", "#FF0000", 0.5),
+    "sha": ("Remaining SHA", "#F4A718", 0.5),
+    "cleared": ("Cleared", "#1A9850", 0.55),
+    "reduced": ("Reduced (technical survey)", "#2C7BB6", 0.5),
+    "cancelled": ("Cancelled (non-technical survey)", "#8073AC", 0.45),
+}
+
+#: The colour of each release method, as on the map.
+METHOD_COLORS = {m: CLASS_STYLE[m][1] for m in ("cleared", "reduced", "cancelled")}
+
+#: Summary columns as a legend or chart says them, with their unit.
+METRIC_LABELS = {
+    "contaminated_ha": "Contaminated land (ha)",
+    "sha_ha": "Remaining SHA (ha)",
+    "cha_ha": "Remaining CHA (ha)",
+    "released_ha": "Released land (ha)",
+    "cleared_ha": "Cleared land (ha)",
+    "reduced_ha": "Reduced land (ha)",
+    "cancelled_ha": "Cancelled land (ha)",
+    "recorded_ha": "Recorded land (ha)",
+    "released_pct": "Released share of recorded land (%)",
+    "hazard_records": "Hazard records",
+    "devices": "Devices found",
+    "incidents": "Incidents",
+    "killed": "People killed",
+    "injured": "People injured",
+    "area_ha": "District area (ha)",
+}
+
+#: Summary columns as a table header says them (the terminal table).
+SHORT_LABELS = {
+    "district": "district",
+    "contaminated_ha": "contaminated ha",
+    "sha_ha": "SHA ha",
+    "cha_ha": "CHA ha",
+    "released_ha": "released ha",
+    "cleared_ha": "cleared ha",
+    "reduced_ha": "reduced ha",
+    "cancelled_ha": "cancelled ha",
+    "released_pct": "released %",
+    "hazard_records": "hazards",
+    "devices": "devices",
+    "incidents": "incidents",
+    "killed": "killed",
+    "injured": "injured",
+}
+
+_COUNTS = {"devices", "incidents", "killed", "injured", "hazard_records", "quantity"}
+
+
+def number_format(column: object) -> str | None:
+    """How a column's numbers are shown: one decimal for hectares and shares, thousands
+    separators for counts (an Excel number format); None for other columns."""
+    name = str(column)
+    if name.endswith("_ha"):
+        return "#,##0.0"
+    if name.endswith("_pct"):
+        return "0.0"
+    if name in _COUNTS:
+        return "#,##0"
+    return None

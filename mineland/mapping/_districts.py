@@ -1,0 +1,162 @@
+"""The district choropleth: class breaks, colours, popups and tooltips."""
+
+from __future__ import annotations
+
+import html
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .. import schema
+from ._geojson import geojson_collection, round_coords
+
+_RELEASE_METRICS = ("released_ha", "cleared_ha", "reduced_ha", "cancelled_ha", "released_pct")
+
+
+_REDS = ["#FFF5B8", "#FECC5C", "#FD8D3C", "#F03B20", "#BD0026"]
+
+
+_GREENS = ["#EDF8E9", "#BAE4B3", "#74C476", "#31A354", "#006D2C"]
+
+
+_ZERO = "#F2F2F2"
+
+
+def fmt_number(value, digits: int = 1) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{float(value):,.{digits}f}"
+
+
+def fmt_int(value) -> str:
+    return "–" if value is None or pd.isna(value) else f"{int(value):,}"
+
+
+def class_breaks(values: np.ndarray, n: int = 5) -> list[float]:
+    """Class breaks for a choropleth: quantiles of the non-zero values, rounded."""
+    positive = values[np.isfinite(values) & (values > 0)]
+    if len(positive) == 0:
+        return []
+    qs = np.quantile(positive, np.linspace(0, 1, n + 1)[1:])
+    out: list[float] = []
+    for q in qs:
+        nice = float(f"{q:.2g}") if q >= 1 else round(float(q), 2)
+        nice = max(nice, float(q)) if q == qs[-1] else nice
+        if not out or nice > out[-1]:
+            out.append(nice)
+    out[-1] = max(out[-1], float(positive.max()))
+    return out
+
+
+def color_steps(values: np.ndarray, metric: str):
+    palette = _GREENS if metric in _RELEASE_METRICS else _REDS
+    breaks = class_breaks(values)
+    colors = palette[-len(breaks) :] if breaks else []
+    unit = " ha" if metric.endswith("_ha") else (" %" if metric.endswith("_pct") else "")
+
+    def color(v: float) -> str:
+        if not np.isfinite(v) or v <= 0 or not breaks:
+            return _ZERO
+        for b, c in zip(breaks, colors, strict=True):
+            if v <= b:
+                return c
+        return colors[-1]
+
+    steps = [{"color": _ZERO, "label": f"0{unit}"}]
+    lo = 0.0
+    for b, c in zip(breaks, colors, strict=True):
+        steps.append(
+            {
+                "color": c,
+                "label": (
+                    f"{'> 0' if lo == 0 else fmt_number(lo, 0 if lo >= 10 else 1)} – "
+                    f"{fmt_number(b, 0 if b >= 10 else 1)}{unit}"
+                ),
+            }
+        )
+        lo = b
+    return color, steps
+
+
+def _landcover_rows(impact: pd.DataFrame | None, district: str) -> str:
+    """Popup rows: remaining contamination of one district by land-cover class."""
+    if impact is None:
+        return ""
+    sub = impact[(impact["district"] == district) & (impact["contaminated_ha"] > 0.005)]
+    if len(sub) == 0:
+        return ""
+    e = html.escape
+    sub = sub.sort_values("contaminated_ha", ascending=False)
+    body = "".join(
+        f'<tr><th>· {e(str(r["class_name"]))}</th><td data-lc="{e(str(r["class_name"]))}">'
+        f"{e(fmt_number(r['contaminated_ha']))} ha</td></tr>"
+        for _, r in sub.iterrows()
+    )
+    return f'<tr class="strong"><th>Contaminated by land cover</th><td></td></tr>{body}'
+
+
+def district_popup(row: pd.Series, impact: pd.DataFrame | None = None) -> str:
+    e = html.escape
+    rows = [
+        ("contaminated_ha", "Contaminated", fmt_number(row["contaminated_ha"]) + " ha", "strong"),
+        ("sha_ha", "· remaining SHA", fmt_number(row["sha_ha"]) + " ha", ""),
+        ("cha_ha", "· remaining CHA", fmt_number(row["cha_ha"]) + " ha", ""),
+        ("released_ha", "Released", fmt_number(row["released_ha"]) + " ha", "strong"),
+        ("cleared_ha", "· cleared", fmt_number(row["cleared_ha"]) + " ha", ""),
+        ("reduced_ha", "· reduced", fmt_number(row["reduced_ha"]) + " ha", ""),
+        ("cancelled_ha", "· cancelled", fmt_number(row["cancelled_ha"]) + " ha", ""),
+        ("released_pct", "Released share", fmt_number(row["released_pct"]) + " %", ""),
+        ("recorded_ha", "Recorded land", fmt_number(row["recorded_ha"]) + " ha", ""),
+        ("area_ha", "District area", fmt_number(row["area_ha"]) + " ha", ""),
+        ("hazard_records", "Hazard records", fmt_int(row["hazard_records"]), ""),
+        ("devices", "Devices found", fmt_int(row["devices"]), ""),
+        ("incidents", "Incidents", fmt_int(row["incidents"]), ""),
+        ("killed", "Killed", fmt_int(row["killed"]), ""),
+        ("injured", "Injured", fmt_int(row["injured"]), ""),
+    ]
+    body = "".join(
+        f'<tr class="{cls}"><th>{e(label)}</th><td data-col="{col}">{e(value)}</td></tr>'
+        for col, label, value, cls in rows
+    )
+    body += _landcover_rows(impact, str(row["district"]))
+    return (
+        f'<div class="mineland-popup"><h3 data-col="district">{e(str(row["district"]))}</h3>'
+        f"<table>{body}</table></div>"
+    )
+
+
+def _district_tooltip(row: pd.Series) -> str:
+    e = html.escape
+    return (
+        f"<strong>{e(str(row['district']))}</strong><br>"
+        f"Contaminated: {e(fmt_number(row['contaminated_ha']))} ha<br>"
+        f"Released: {e(fmt_number(row['released_ha']))} ha"
+    )
+
+
+def district_geojson(
+    summary: gpd.GeoDataFrame, metric: str, impact: pd.DataFrame | None = None
+) -> tuple[str, list[dict]]:
+    inside = summary[summary["district"] != schema.OUTSIDE].reset_index(drop=True)
+    values = inside[metric].to_numpy(dtype=float)
+    color, steps = color_steps(values, metric)
+    geoms = np.asarray(inside.geometry.array, dtype=object)
+    try:
+        if len(geoms) > 1 and bool(shapely.coverage_is_valid(geoms)):
+            geoms = shapely.coverage_simplify(geoms, 1e-4)  # about 10 m; keeps shared edges
+        else:
+            geoms = shapely.simplify(geoms, 1e-4, preserve_topology=True)
+    except shapely.errors.GEOSException:
+        pass
+    props = [
+        {
+            "name": str(row["district"]),
+            "color": color(float(row[metric])),
+            "tooltip": _district_tooltip(row),
+            "popup": district_popup(row, impact),
+        }
+        for _, row in inside.iterrows()
+    ]
+    return geojson_collection(round_coords(geoms), props), steps

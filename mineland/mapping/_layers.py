@@ -1,0 +1,245 @@
+"""The accounting layers, the records, devices and incidents, findings and the time slider."""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .. import schema
+from ..accounting import CLASSES, Accounting, account
+from ..districts import prepare_districts
+from ..errors import SchemaError
+from ..labels import CLASS_STYLE
+from ..zones import project
+from ._districts import color_steps, fmt_number
+from ._geojson import encode_polygons, geojson_collection, round_coords
+
+log = logging.getLogger(__name__)
+
+#: Bytes of GeoJSON the accounting layers may take before shapes are simplified more.
+CLASS_BUDGET = 12_000_000
+
+
+#: Above this many records the raw-records layer is left out (with a note).
+RAW_LIMIT = 20_000
+
+
+#: At most this many validation findings are drawn (errors first); the label says so.
+FINDINGS_LIMIT = 5_000
+
+
+def resolve_inputs(summary, surveys) -> tuple[gpd.GeoDataFrame, Accounting | None]:
+    if isinstance(summary, Accounting):
+        return summary.summary, summary
+    if not isinstance(summary, gpd.GeoDataFrame) or "district" not in summary.columns:
+        raise SchemaError("make_map needs the result of summarize() or account()")
+    if surveys is None:
+        return summary, None
+    inside = summary[summary["district"] != schema.OUTSIDE]
+    districts = prepare_districts(inside[["district", "geometry"]], name_field="district")
+    as_of = summary.attrs.get("mineland", {}).get("as_of")
+    acc = account(districts, surveys, as_of=as_of)
+    return acc.summary, acc
+
+
+#: Parts of the accounting geometry smaller than this (m²) are not drawn: slivers
+#: left where two records' edges almost coincide.  They still count in the hectares.
+MIN_DRAWN_M2 = 1.0
+
+
+def class_layers(acc: Accounting) -> tuple[list[dict], float, str | None]:
+    """Accounting geometry per class, simplified for display within the byte budget.
+
+    Each class is one MultiPolygon feature (compact), coordinates rounded to 1e-5°.
+    Returns the layers, the simplification tolerance used (m) and a note on the
+    slivers that were not drawn, if any.
+    """
+    kept: dict[str, list[tuple[np.ndarray, object]]] = {key: [] for key in CLASSES}
+    n_small, small_m2 = 0, 0.0
+    for region in acc.regions:
+        for key in CLASSES:
+            geoms = region.classes[key]
+            area = shapely.area(geoms) if len(geoms) else np.zeros(0)
+            small = area < MIN_DRAWN_M2
+            n_small += int(small.sum())
+            small_m2 += float(area[small].sum())
+            kept[key].append((geoms[~small], region.crs))
+    note = None
+    if n_small:
+        note = (
+            f"{n_small:,} slivers smaller than {MIN_DRAWN_M2:g} m² ({small_m2:,.0f} m² in all) "
+            "are not drawn; they are counted in the hectares."
+        )
+    layers: list[dict] = []
+    for tolerance in (0.5, 2.0, 5.0, 10.0, 25.0, 50.0):
+        layers, size = [], 0
+        for key in CLASSES:
+            drawn = [
+                project(shapely.simplify(g, tolerance, preserve_topology=True), crs, inverse=True)
+                for g, crs in kept[key]
+                if len(g)
+            ]
+            data = encode_polygons(np.concatenate(drawn) if drawn else np.empty(0, dtype=object))
+            size += sum(len(r) + 3 for r in data["rings"]) + 2 * len(data["parts"])
+            label, color, opacity = CLASS_STYLE[key]
+            layers.append(
+                {
+                    "key": key,
+                    "label": label,
+                    "color": color,
+                    "opacity": opacity,
+                    "show": True,
+                    "data": data,
+                }
+            )
+        if size <= CLASS_BUDGET:
+            return layers, tolerance, note
+    log.warning("accounting layers still take %.1f MB after simplifying to 50 m", size / 1e6)
+    return layers, tolerance, note
+
+
+def point_groups(records: gpd.GeoDataFrame) -> list[dict]:
+    groups = []
+    spec = {
+        "device": (
+            "devices",
+            "Devices found",
+            "#6A3D9A",
+            ["record_id", "date", "device_type", "quantity", "organisation", "notes"],
+        ),
+        "incident": (
+            "incidents",
+            "Incidents (casualties)",
+            "#111111",
+            ["record_id", "date", "killed", "injured", "device_type", "organisation", "notes"],
+        ),
+    }
+    for rtype, (key, label, color, fields) in spec.items():
+        sub = records[records["record_type"] == rtype]
+        fields = [f for f in fields if f in sub.columns]
+        data = []
+        if len(sub):
+            xy = np.round(shapely.get_coordinates(sub.geometry.to_numpy()), 6)
+            columns = [_display_values(sub[f]) for f in fields]
+            for i in range(len(sub)):
+                data.append([float(xy[i, 1]), float(xy[i, 0]), *(c[i] for c in columns)])
+        title = "Device" if rtype == "device" else "Incident"
+        groups.append(
+            {
+                "key": key,
+                "label": f"{label} ({len(sub):,})",
+                "color": color,
+                "show": True,
+                "title": title,
+                "fields": [f.replace("_", " ") for f in fields],
+                "data": data,
+            }
+        )
+    return groups
+
+
+def _display_values(col: pd.Series) -> list:
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return [None if pd.isna(v) else v.date().isoformat() for v in col]
+    out = []
+    for v in col.to_numpy(dtype=object):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            out.append(None)
+        elif isinstance(v, (int, np.integer)):
+            out.append(int(v))
+        elif isinstance(v, (float, np.floating)):
+            out.append(float(v) if np.isfinite(v) else None)
+        else:
+            out.append(str(v))
+    return out
+
+
+_RAW_SKIP = {"geometry", schema.SOURCE_LAYER, "repair"}
+
+
+def raw_layer(
+    records: gpd.GeoDataFrame, acc: Accounting
+) -> tuple[str | None, list[str], str | None]:
+    areas = records[records["record_type"].isin(schema.AREA_TYPES)]
+    if len(areas) == 0:
+        return None, [], None
+    if len(areas) > RAW_LIMIT:
+        note = (
+            f"The raw-records layer is left out: {len(areas):,} area records are more than "
+            f"{RAW_LIMIT:,}, which would make the map too heavy to open."
+        )
+        return None, [], note
+    fields = ["record_id", "record_type", "date"] + [
+        c
+        for c in areas.columns
+        if c not in _RAW_SKIP and c not in ("record_id", "record_type", "date")
+    ]
+    fields = [
+        f
+        for f in fields
+        if f not in ("device_type", "quantity", "killed", "injured") or areas[f].notna().any()
+    ]
+    columns = [_display_values(areas[f]) for f in fields]
+    props = [{"v": [c[i] for c in columns]} for i in range(len(areas))]
+    geoms = shapely.simplify(
+        np.asarray(areas.geometry.array, dtype=object), 1e-6, preserve_topology=True
+    )
+    return (
+        geojson_collection(round_coords(geoms), props),
+        [f.replace("_", " ") for f in fields],
+        None,
+    )
+
+
+def timeline(table: pd.DataFrame | None, names: list[str]) -> dict | None:
+    """Per-period district colours (contaminated ha at each period end) for the slider."""
+    if table is None or len(table) == 0:
+        return None
+    wide = table.pivot_table(index="district", columns="period_end", values="contaminated_ha")
+    wide = wide.reindex(names).fillna(0.0)
+    color, steps = color_steps(wide.to_numpy(dtype=float).ravel(), "contaminated_ha")
+    periods = [pd.Timestamp(c).date().isoformat() for c in wide.columns]
+    totals = table.groupby("period_end")["contaminated_ha"].sum().reindex(wide.columns)
+    released = table.groupby("period_end")["released_ha"].sum().reindex(wide.columns)
+    return {
+        "periods": periods,
+        "colors": {n: [color(float(v)) for v in wide.loc[n]] for n in names},
+        "labels": [
+            f"End of period {p}: {fmt_number(t)} ha contaminated, "
+            f"{fmt_number(r)} ha released to date"
+            for p, t, r in zip(periods, totals, released, strict=True)
+        ],
+        "steps": steps,
+    }
+
+
+def findings_layer(report) -> tuple[str | None, str]:
+    """Validation findings with a geometry, as GeoJSON for a map layer."""
+    if report is None or len(report.findings) == 0:
+        return None, ""
+    f = report.findings[~report.findings.geometry.is_empty & report.findings.geometry.notna()]
+    if len(f) == 0:
+        return None, ""
+    total = len(f)
+    order = f["severity"].map({"error": 0, "warning": 1, "info": 2}).fillna(3)
+    f = f.assign(_o=order).sort_values("_o", kind="stable").head(FINDINGS_LIMIT).drop(columns="_o")
+    props = [
+        {
+            "v": [
+                r["check"],
+                r["severity"],
+                r["record_id"] if isinstance(r["record_id"], str) else None,
+                r["message"],
+            ]
+        }
+        for _, r in f.iterrows()
+    ]
+    geoms = round_coords(np.asarray(f.geometry.array, dtype=object), 6)
+    errors = int((f["severity"] == "error").sum())
+    shown = f"{len(f):,}" if len(f) == total else f"worst {len(f):,} of {total:,}"
+    label = f"Data-quality findings ({shown}; {errors:,} errors)"
+    return geojson_collection(geoms, props), label

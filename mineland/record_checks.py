@@ -1,0 +1,377 @@
+"""The checks every row of a survey table goes through, in order: each rejects the rows it
+finds wrong, with a reason, and the first reason stands (:class:`Rows`)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from . import schema
+from .crs import coord_summary, crs_hint, off_earth, resolve_crs, to_wgs84
+from .dates import bad_date_reason, parse_dates
+from .errors import CRSError, DataError
+from .geometry import enclosed, polygonal, repair
+from .tables import RawTable
+
+log = logging.getLogger(__name__)
+
+ON_INVALID = ("fix", "raise", "reject")
+
+
+_GEOD = pyproj.Geod(ellps="WGS84")
+
+
+#: Counts above this are typing errors, not devices or casualties.
+MAX_COUNT = 1_000_000
+
+
+_THOUSANDS = r"\d{1,3}(?:([ ,.\u00a0\u202f'])\d{3})(?:\1\d{3})*"
+
+
+def parse_count(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse a count column: returns Int64 values and a mask of bad (non-blank) values."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        num = pd.to_numeric(values, errors="coerce")
+        blank = num.isna()
+    else:
+        text = values.astype("string").str.strip()
+        blank = text.isna() | (text == "")
+        # thousands separators: 1,000 / 1.000 / 1 000 (also no-break spaces) are 1000
+        grouped = text.str.fullmatch(_THOUSANDS).fillna(False)
+        text = text.where(~grouped, text.str.replace(r"[ ,.\u00a0\u202f']", "", regex=True))
+        num = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+    with np.errstate(invalid="ignore"):
+        bad = ~blank & (
+            num.isna() | (num < 0) | (num != np.floor(num)) | ~np.isfinite(num) | (num > MAX_COUNT)
+        )
+    out = num.where(~bad & ~blank).round().astype("Int64")
+    return out, bad
+
+
+@dataclass
+class Rows:
+    """The rows of one table while they are checked: each check may reject some rows
+    (the first reason stands), and the geometry goes from read to WGS 84."""
+
+    table: RawTable
+    geoms: np.ndarray
+    reason: np.ndarray
+    check: np.ndarray
+    repairs: np.ndarray
+
+    @classmethod
+    def of(cls, table: RawTable) -> Rows:
+        n = len(table)
+        empty = np.full(n, None, dtype=object)
+        geoms = np.asarray(table.geometry, dtype=object).copy()
+        return cls(table, geoms, empty.copy(), empty.copy(), empty.copy())
+
+    @property
+    def n(self) -> int:
+        return len(self.reason)
+
+    @property
+    def numbers(self) -> np.ndarray:
+        return np.arange(1, self.n + 1)
+
+    @property
+    def live(self) -> np.ndarray:
+        return np.equal(self.reason, None)
+
+    def reject(self, mask, message, code: str) -> None:
+        """Reject the rows in ``mask`` not rejected yet; ``message`` may be a function
+        of the row index."""
+        mask = np.asarray(mask, dtype=bool) & self.live
+        if not mask.any():
+            return
+        self.check[mask] = code
+        if callable(message):
+            for i in np.flatnonzero(mask):
+                self.reason[i] = message(i)
+        else:
+            self.reason[mask] = message
+
+
+def check_malformed(rows: Rows) -> None:
+    errors = rows.table.row_errors
+    if errors is not None and len(errors) == rows.n:
+        errors = np.asarray(errors, dtype=object)
+        rows.reject(
+            ~np.equal(errors, None), lambda i: f"malformed row: {errors[i]}", "malformed_row"
+        )
+
+
+def check_types(rows: Rows, raw_types: pd.Series, value_map: dict) -> np.ndarray:
+    types = schema.by_value(lambda v: schema.normalize_record_type(v, value_map), raw_types)
+    rows.reject(
+        pd.isna(schema.by_value(schema.clean_text, raw_types)),
+        "record_type is empty",
+        "unknown_record_type",
+    )
+
+    def unknown(i: int) -> str:
+        value = raw_types.iloc[i]
+        hint = schema.suggest_record_type(value)
+        return (
+            f"unknown record_type {str(value)!r}"
+            + (f" (did you mean {hint!r}?)" if hint else "")
+            + f"; valid: {', '.join(schema.RECORD_TYPES)}"
+        )
+
+    rows.reject(np.equal(types, None), unknown, "unknown_record_type")
+    return types
+
+
+def check_geometry_present(rows: Rows) -> None:
+    """Unreadable, missing, empty or non-finite geometry."""
+    geoms = rows.geoms
+    if rows.table.geometry_errors is not None:
+        errs = np.asarray(rows.table.geometry_errors, dtype=object)
+        rows.reject(
+            ~np.equal(errs, None),
+            lambda i: f"unreadable geometry: {errs[i]}",
+            "unreadable_geometry",
+        )
+    missing = shapely.is_missing(geoms)
+    rows.reject(missing, "no geometry", "empty_geometry")
+    empty = np.zeros(rows.n, dtype=bool)
+    empty[~missing] = shapely.is_empty(geoms[~missing])
+    rows.reject(empty, "empty geometry", "empty_geometry")
+    ok = ~missing & ~empty
+    finite = np.ones(rows.n, dtype=bool)
+    if ok.any():
+        finite[ok] = np.isfinite(shapely.bounds(geoms[ok])).all(axis=1)
+    rows.reject(
+        ~finite, "geometry has non-finite (NaN or infinite) coordinates", "unreadable_geometry"
+    )
+    geoms[~rows.live] = None
+
+
+def to_wgs84_checked(rows: Rows, crs) -> None:
+    """The file's own CRS, else the declared one; coordinates that cannot be in it are
+    rejected with a hint; the rest goes to WGS 84."""
+    table, geoms = rows.table, rows.geoms
+    source_crs = resolve_crs(table, crs)
+    live = rows.live
+    if source_crs.is_geographic and live.any():
+        out = np.zeros(rows.n, dtype=bool)
+        out[live] = off_earth(geoms[live])
+        rows.reject(
+            out,
+            lambda i: (
+                f"coordinates {coord_summary(geoms[i])} are outside the valid range of "
+                f"{source_crs.name}; {crs_hint(geoms[i])}"
+            ),
+            "other_crs",
+        )
+        geoms[out] = None
+    reject_degrees_in_metres(rows, source_crs)
+    live = rows.live
+    if not live.any():
+        return
+    try:
+        geoms[live] = to_wgs84(geoms[live], source_crs)
+    except Exception as exc:  # pyproj raises several types
+        raise CRSError(
+            f"{table.source}: cannot transform from {source_crs.to_string()}: {exc}"
+        ) from None
+    bad = np.zeros(rows.n, dtype=bool)
+    b = shapely.bounds(geoms[live])
+    bad[live] = ~np.isfinite(b).all(axis=1) | off_earth(geoms[live])
+    rows.reject(
+        bad,
+        lambda i: (
+            f"coordinates {coord_summary(table.geometry[i])} cannot be placed on Earth "
+            f"in {source_crs.name}; is the CRS wrong?"
+        ),
+        "other_crs",
+    )
+
+
+def reject_degrees_in_metres(rows: Rows, source_crs: pyproj.CRS) -> None:
+    """Small numbers in a metre CRS are degrees when they land outside its area."""
+    use = source_crs.area_of_use if source_crs.is_projected else None
+    live = rows.live
+    if use is None or not live.any():
+        return
+    geoms = rows.geoms
+    degrees = np.zeros(rows.n, dtype=bool)
+    b = shapely.bounds(geoms[live])
+    small = (np.abs(b[:, [0, 2]]) <= 180).all(axis=1) & (np.abs(b[:, [1, 3]]) <= 90).all(axis=1)
+    if small.any():
+        idx = np.flatnonzero(live)[small]
+        at = shapely.bounds(to_wgs84(geoms[idx], source_crs))
+        outside = (
+            (at[:, 2] < use.west - 1)
+            | (at[:, 0] > use.east + 1)
+            | (at[:, 3] < use.south - 1)
+            | (at[:, 1] > use.north + 1)
+        )
+        degrees[idx[outside]] = True
+    rows.reject(
+        degrees,
+        lambda i: (
+            f"coordinates {coord_summary(geoms[i])} look like lon/lat degrees, but the "
+            f"file's CRS is {source_crs.name} (metres); is the CRS wrong?"
+        ),
+        "other_crs",
+    )
+
+
+def check_geometry_types(rows: Rows, types: np.ndarray) -> None:
+    """Area types need polygons (the polygons of a GeometryCollection are kept), points
+    need one point (a MultiPoint of one point is that point)."""
+    geoms, live = rows.geoms, rows.live
+    type_ids = np.full(rows.n, -1)
+    type_ids[live] = shapely.get_type_id(geoms[live])
+    is_area = np.isin(types, schema.AREA_TYPES)
+    is_point = np.isin(types, schema.POINT_TYPES)
+    GT = shapely.GeometryType
+    polyish = np.isin(type_ids, [GT.POLYGON.value, GT.MULTIPOLYGON.value])
+    collection = live & is_area & (type_ids == GT.GEOMETRYCOLLECTION.value)
+    if collection.any():
+        idx = np.flatnonzero(collection)
+        geoms[idx] = polygonal(geoms[idx])
+        rows.repairs[idx] = "kept the polygons of a GeometryCollection, dropped its other parts"
+        got = ~shapely.is_missing(geoms[idx])
+        got[got] = ~shapely.is_empty(geoms[idx][got])
+        polyish[idx[got]] = True
+    rows.reject(
+        live & is_area & ~polyish,
+        lambda i: (
+            f"{types[i]} record has {geometry_name(type_ids[i])} geometry; expected a polygon"
+        ),
+        "wrong_geometry_type",
+    )
+    single = np.zeros(rows.n, dtype=bool)
+    multipoint = live & is_point & (type_ids == GT.MULTIPOINT.value)
+    if multipoint.any():
+        single[multipoint] = shapely.get_num_geometries(geoms[multipoint]) == 1
+        geoms[single] = shapely.get_geometry(geoms[single], 0)
+
+    def why(i: int) -> str:
+        many = type_ids[i] == GT.MULTIPOINT.value
+        points = f" with {shapely.get_num_geometries(geoms[i])} points" if many else ""
+        return (
+            f"{types[i]} record has {geometry_name(type_ids[i])} geometry{points}; "
+            "expected one point"
+        )
+
+    rows.reject(
+        live & is_point & (type_ids != GT.POINT.value) & ~single, why, "wrong_geometry_type"
+    )
+
+
+def check_validity(rows: Rows, types: np.ndarray, ids: np.ndarray, on_invalid: str) -> None:
+    """Invalid polygons: repaired (noted in ``repair``), rejected, or an error."""
+    table, geoms = rows.table, rows.geoms
+    if table.parse_fixes is not None:
+        fixes = np.asarray(table.parse_fixes, dtype=object)
+        rows.repairs[~np.equal(fixes, None)] = fixes[~np.equal(fixes, None)]
+    idx = np.flatnonzero(rows.live & np.isin(types, schema.AREA_TYPES))
+    if not len(idx):
+        return
+    fixed, was_invalid = repair(geoms[idx])
+    if not was_invalid.any():
+        return
+    bad_idx = idx[was_invalid]
+    why = shapely.is_valid_reason(geoms[bad_idx])
+    if on_invalid == "raise":
+        i = bad_idx[0]
+        raise DataError(
+            f"{table.source}, row {i + 1}, record_id {ids[i]!r}: invalid geometry "
+            f"({why[0]}); use on_invalid='fix' to repair it with make_valid"
+        )
+    if on_invalid == "reject":
+        mask = np.zeros(rows.n, dtype=bool)
+        mask[bad_idx] = True
+        reasons = dict(zip(bad_idx, why, strict=True))
+        rows.reject(mask, lambda i: f"invalid geometry: {reasons[i]}", "invalid_geometry")
+        return
+    fixed_poly = polygonal(fixed[was_invalid])
+    before = geodesic_ha(enclosed(geoms[bad_idx]))
+    after = geodesic_ha(fixed_poly)
+    for i, w, g, a, b in zip(bad_idx, why, fixed_poly, before, after, strict=True):
+        rows.repairs[i] = repair_note(w, a, b)
+        geoms[i] = g
+    collapsed = np.zeros(rows.n, dtype=bool)
+    collapsed[bad_idx] = shapely.is_missing(fixed_poly) | shapely.is_empty(fixed_poly)
+    rows.reject(
+        collapsed,
+        lambda i: f"invalid geometry ({rows.repairs[i]}) has no area left once repaired",
+        "too_few_vertices",
+    )
+    n_rep = int(was_invalid.sum() - collapsed.sum())
+    if n_rep:
+        log.warning("%s: repaired %d invalid geometries with make_valid", table.source, n_rep)
+
+
+def check_dates(rows: Rows, attrs: pd.DataFrame) -> pd.Series:
+    if "date" not in attrs.columns:
+        return pd.Series(pd.NaT, index=attrs.index, dtype="datetime64[ns]")
+    dates, bad = parse_dates(attrs["date"])
+    raw = attrs["date"]
+    rows.reject(bad.to_numpy(), lambda i: bad_date_reason(raw.iloc[i]), "bad_date")
+    return dates
+
+
+def check_counts(rows: Rows, attrs: pd.DataFrame, types: np.ndarray) -> dict[str, pd.Series]:
+    """quantity (devices, 1 when blank), killed and injured (incidents)."""
+    counts: dict[str, pd.Series] = {}
+    for col in schema.COUNT_COLUMNS:
+        if col not in attrs.columns:
+            counts[col] = pd.Series(pd.NA, index=attrs.index, dtype="Int64")
+            continue
+        values, bad = parse_count(attrs[col])
+        relevant = types == ("device" if col == "quantity" else "incident")
+        raw = attrs[col]
+        rows.reject(
+            bad.to_numpy() & relevant,
+            lambda i, col=col, raw=raw: (
+                f"{col} must be a whole number from 0 to {MAX_COUNT:,}, got {str(raw.iloc[i])!r}"
+            ),
+            "bad_count",
+        )
+        counts[col] = values
+    blank = (types == "device") & counts["quantity"].isna().to_numpy()
+    counts["quantity"] = counts["quantity"].where(~blank, 1)
+    return counts
+
+
+def repair_note(why: str, drawn: float, repaired: float) -> str:
+    """What a make_valid repair did, with the area its rings enclose and what is kept."""
+    note = f"repaired with make_valid: {why}; area {drawn:,.4f} ha → {repaired:,.4f} ha"
+    if drawn > 0 and not 0.5 <= repaired / drawn <= 2.0:
+        note += (
+            f" (the rings enclose {drawn:,.4f} ha but the repaired polygon, as PostGIS "
+            f"ST_MakeValid makes it, keeps {100 * repaired / drawn:,.1f}%: a ring traced twice "
+            "keeps only the band between its tracings; check the record)"
+        )
+    return note
+
+
+def geodesic_ha(geoms) -> list[float]:
+    """Ellipsoidal areas (pyproj Geod) of lon/lat geometries (0 for none or empty)."""
+    out = []
+    for g in geoms:
+        if g is None or g.is_empty:
+            out.append(0.0)
+            continue
+        try:
+            area, _ = _GEOD.geometry_area_perimeter(g)
+            out.append(abs(area) / 10_000)
+        except (TypeError, ValueError, AttributeError, pyproj.exceptions.GeodError):
+            out.append(float("nan"))
+    return out
+
+
+def geometry_name(type_id: int) -> str:
+    try:
+        return shapely.GeometryType(int(type_id)).name.title().replace("string", "String")
+    except ValueError:
+        return "no"

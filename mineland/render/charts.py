@@ -1,0 +1,98 @@
+"""PNG charts of progress and remaining contamination (matplotlib, no display)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from .. import schema
+from ..labels import METHOD_COLORS
+
+__all__ = ["figure_png", "plot_released", "plot_remaining"]
+
+_HA = FuncFormatter(lambda v, _: f"{v:,.0f}")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class Chart(Figure):
+    """A matplotlib Figure that shows itself as a PNG in Jupyter, without pyplot (no
+    global backend is set and no figure is kept by a figure manager)."""
+
+    def _repr_png_(self) -> bytes:
+        return figure_png(self)
+
+
+def chart_label(text: object) -> str:
+    """Text from data, safe for matplotlib: no control characters, and ``$`` shown as
+    a dollar sign instead of starting mathtext (which fails on arbitrary text)."""
+    return _CONTROL.sub("", str(text)).replace("$", r"\$")
+
+
+def plot_released(table: pd.DataFrame, *, by: str = "district", top: int = 12) -> Figure:
+    """Cumulative released hectares over time, one line per district, or stacked by
+    method (``by="method"``).  ``table`` is the result of :func:`mineland.progress`.
+
+    Examples
+    --------
+    >>> plot_released(release_progress(districts, surveys), by="method")  # doctest: +SKIP
+    """
+    fig = Chart(figsize=(9, 5), layout="constrained")
+    ax = fig.subplots()
+    if by == "method":
+        flows = table.groupby("period_end")[[f"{m}_ha" for m in METHOD_COLORS]].sum()
+        cumulative = flows.cumsum()
+        ax.stackplot(
+            cumulative.index,
+            *(cumulative[f"{m}_ha"] for m in METHOD_COLORS),
+            labels=[m.capitalize() for m in METHOD_COLORS],
+            colors=list(METHOD_COLORS.values()),
+            alpha=0.85,
+        )
+        ax.set_title("Land released in the periods shown, by method (cumulative)")
+    elif by == "district":
+        wide = table.pivot_table(index="period_end", columns="district", values="released_ha")
+        order = wide.iloc[-1].sort_values(ascending=False).index[:top]
+        for name in order:
+            ax.plot(wide.index, wide[name], marker="o", ms=3, label=chart_label(name))
+        ax.set_title("Released land to date, per district")
+    else:
+        raise ValueError(f"by must be 'district' or 'method', got {by!r}")
+    ax.set_ylabel("hectares")
+    ax.yaxis.set_major_formatter(_HA)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncols=2 if by == "district" else 1, loc="upper left")
+    return fig
+
+
+def plot_remaining(summary: pd.DataFrame) -> Figure:
+    """Remaining contamination per district: horizontal bars of CHA and SHA hectares.
+
+    Examples
+    --------
+    >>> plot_remaining(summarize(districts, surveys))  # doctest: +SKIP
+    """
+    rows = summary[summary["district"] != schema.OUTSIDE].sort_values("contaminated_ha")
+    fig = Chart(figsize=(9, max(3, 0.32 * len(rows) + 1)), layout="constrained")
+    ax = fig.subplots()
+    names = [chart_label(n) for n in rows["district"]]
+    ax.barh(names, rows["cha_ha"], color="#FF0000", alpha=0.75, label="CHA")
+    ax.barh(names, rows["sha_ha"], left=rows["cha_ha"], color="#F4A718", alpha=0.85, label="SHA")
+    ax.set_xlabel("hectares")
+    ax.xaxis.set_major_formatter(_HA)
+    ax.set_title("Remaining contamination per district")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right")
+    return fig
+
+
+def figure_png(fig: Figure, *, dpi: int = 110) -> bytes:
+    """A figure as PNG bytes."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()

@@ -1,0 +1,95 @@
+"""HTML tables and pages; every text from data is escaped."""
+
+from __future__ import annotations
+
+import base64
+import html
+
+import pandas as pd
+
+from .. import schema
+
+__all__ = ["findings_page", "html_table", "report_page"]
+
+_e = html.escape
+
+
+def _cell(value: object) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return "<td></td>"
+    if isinstance(value, bool):
+        return f"<td>{'yes' if value else 'no'}</td>"
+    if isinstance(value, float):
+        return f'<td class="num">{value:,.1f}</td>'
+    if isinstance(value, int):
+        return f'<td class="num">{value:,}</td>'
+    return f"<td>{_e(str(value))}</td>"
+
+
+def html_table(frame: pd.DataFrame, *, max_rows: int | None = None) -> str:
+    """A table with escaped text, numbers right-aligned (hectares to 0.1), and a note
+    when only the first ``max_rows`` rows are shown."""
+    shown = frame if max_rows is None else frame.head(max_rows)
+    head = "".join(f"<th>{_e(str(c))}</th>" for c in shown.columns)
+    body = "".join(
+        "<tr>" + "".join(_cell(v) for v in row) + "</tr>"
+        for row in shown.astype(object).itertuples(index=False)
+    )
+    more = (
+        f"<p class='note'>First {max_rows:,} of {len(frame):,} rows.</p>"
+        if max_rows is not None and len(frame) > max_rows
+        else ""
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
+
+
+STYLE = (
+    "body{font:13px system-ui,sans-serif;margin:2em;color:#222}"
+    "table{border-collapse:collapse;margin:0.5em 0 1.5em}"
+    "th,td{border:1px solid #ccc;padding:2px 6px;text-align:left}th{background:#f2f2f2}"
+    "td.num{text-align:right;font-variant-numeric:tabular-nums}"
+    "figure{margin:1em 0}img{max-width:100%}.note{color:#555}"
+    ".disclaimer{background:#fff3cd;border-left:4px solid #F4A718;padding:6px 10px}"
+    "@media print{h2{page-break-before:always}h2:first-of-type{page-break-before:auto}}"
+)
+
+
+def page(title: str, body: str) -> str:
+    """A whole HTML page around ``body`` (already HTML), with the shared style."""
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{_e(title)}</h1>{body}</body></html>"
+    )
+
+
+def findings_page(result, findings: pd.DataFrame) -> str:
+    """Validation findings as a readable page: counts, files, then every finding."""
+    return page(
+        "Validation findings",
+        f"<p>{result.errors:,} errors, {result.warnings:,} warnings.</p>"
+        f"<h2>Summary</h2>{html_table(result.summary)}"
+        f"<h2>Files: rows = used + rejected</h2>{html_table(result.conservation)}"
+        f"<h2>Findings</h2>{html_table(findings)}",
+    )
+
+
+def report_page(report) -> str:
+    """A :class:`mineland.render.report.Report` as a printable page: tables and charts."""
+    charts = "".join(
+        f'<figure><img alt="{_e(name)}" src="data:image/png;base64,'
+        f'{base64.b64encode(png).decode()}"></figure>'
+        for name, png in report.charts.items()
+    )
+    wide = report.summary[[c for c in schema.SUMMARY_COLUMNS if c in report.summary.columns]]
+    return page(
+        report.title,
+        "<p class='disclaimer'>Indicative only: not for navigation or for clearance "
+        "decisions in the field. Areas are ellipsoidal hectares.</p>"
+        f"<h2>Summary by district</h2>{html_table(wide)}"
+        f"<h2>Charts</h2>{charts}"
+        f"<h2>Progress by year</h2>{html_table(report.progress)}"
+        f"<h2>Validation findings</h2>{html_table(report.findings_summary)}"
+        f"{html_table(report.findings, max_rows=500)}"
+        f"<h2>Sources and metadata</h2>{html_table(report.sources)}",
+    )

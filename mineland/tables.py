@@ -1,0 +1,67 @@
+"""The data containers: a table as read from a file (:class:`RawTable`) and survey
+records in the canonical schema with their rejected rows (:class:`SurveyData`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+
+
+@dataclass
+class RawTable:
+    """One layer as read from a file, before any interpretation."""
+
+    source: str
+    layer: str | None
+    attributes: pd.DataFrame
+    geometry: np.ndarray
+    crs: pyproj.CRS | None
+    #: per row: why the geometry could not be read (None where it could)
+    geometry_errors: np.ndarray | None = None
+    #: per row: what the parser had to fix to read it (None where nothing)
+    parse_fixes: np.ndarray | None = None
+    #: True when the CRS was assumed rather than declared (lon/lat CSV)
+    crs_assumed: bool = False
+    #: per row: why the row itself could not be split into fields (None where it could)
+    row_errors: np.ndarray | None = None
+    #: options of this input alone (a sources manifest): ``crs``, ``field_map``
+    options: dict = field(default_factory=dict)
+    #: problems of the file as a whole: (check, message)
+    notes: list = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.attributes)
+
+
+@dataclass
+class SurveyData:
+    """What :func:`mineland.read_surveys` returns.
+
+    ``records`` is a GeoDataFrame (EPSG:4326) of the rows used, ``rejected`` a
+    DataFrame of the rows not used with a ``reason``, and ``sources`` one row per file
+    and layer with its row counts.  Unpacks as ``records, rejected``.
+    """
+
+    records: gpd.GeoDataFrame
+    rejected: pd.DataFrame
+    sources: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __iter__(self):
+        yield self.records
+        yield self.rejected
+
+    @property
+    def n_read(self) -> int:
+        return len(self.records) + len(self.rejected)
+
+    def account(self) -> str:
+        """One line: how many records were read from how many files, used and rejected."""
+        files = self.sources["source_file"].nunique() if len(self.sources) else 0
+        return (
+            f"read {self.n_read} records from {files} file{'s' if files != 1 else ''}: "
+            f"{len(self.records)} used, {len(self.rejected)} rejected"
+        )

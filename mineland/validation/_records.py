@@ -1,0 +1,166 @@
+"""Checks of single records: rows rejected on reading, ids, geometry and dates."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from .. import schema
+from ..records import SurveyData
+from .checks import CHECKS, Findings
+
+
+def from_rejected(data: SurveyData, f: Findings) -> None:
+    for _, r in data.rejected.iterrows():
+        check = r.get("check")
+        if not isinstance(check, str) or check not in CHECKS:
+            check = "unknown_record_type" if "record_type" in str(r["reason"]) else "empty_geometry"
+        f.add(
+            check,
+            str(r["reason"]),
+            rec=r,
+        )
+    if "note" in data.sources.columns:
+        for _, src in data.sources[data.sources["note"].notna()].iterrows():
+            for note in str(src["note"]).split("; "):
+                check, _, message = note.partition(": ")
+                f.add(
+                    check if check in CHECKS else "unreadable_file",
+                    message,
+                    source=src["source_file"],
+                )
+    if "error" in data.sources.columns:
+        for _, s in data.sources[data.sources["error"].notna()].iterrows():
+            check, _, message = str(s["error"]).partition(": ")
+            f.add(check if check in CHECKS else "unreadable_file", message, source=s["source_file"])
+
+
+def id_checks(records: gpd.GeoDataFrame, f: Findings) -> None:
+    ids = records["record_id"].astype(str)
+    stem = (
+        records[schema.SOURCE_FILE].astype(str).str.replace("\\", "/").str.rsplit("/", n=1).str[-1]
+    )
+    rows = records[schema.SOURCE_ROW].astype(str)
+    made = pd.Series(
+        [
+            i.endswith(f"#{r}") and st in i
+            for i, r, st in zip(ids, rows, stem.astype(str), strict=True)
+        ],
+        index=ids.index,
+    )
+    for src, n in records[made.to_numpy()].groupby(schema.SOURCE_FILE).size().items():
+        f.add(
+            "missing_record_id",
+            f"{n} records have no record_id; made from file and row",
+            source=src,
+        )
+    key = ids.str.strip().str.casefold().str.replace(r"\s+", " ", regex=True)
+    clash = key.duplicated(keep=False).to_numpy()
+    if not clash.any():
+        return
+    sub = records[clash]
+    variants = sub.groupby(key[clash].to_numpy())["record_id"].agg(
+        lambda v: sorted(set(map(str, v)))
+    )
+    for _, r in sub.iterrows():
+        group = variants[key[r.name]] if r.name in key.index else []
+        others = [v for v in group if v != str(r["record_id"])]
+        if others:
+            f.add(
+                "duplicate_id_variant",
+                f"record_id {str(r['record_id'])!r} differs only in case or spacing from "
+                + ", ".join(repr(v) for v in others),
+                rec=r,
+            )
+
+
+def geometry_checks(records: gpd.GeoDataFrame, f: Findings, max_gap_km: float) -> None:
+    geod = pyproj.Geod(ellps="WGS84")
+    areas = records[records["record_type"].isin(schema.AREA_TYPES)]
+    for _, r in records[records["repair"].notna()].iterrows():
+        f.add(
+            "repaired_geometry",
+            str(r["repair"]),
+            rec=r,
+            geom=r.geometry,
+        )
+    if len(areas):
+        geoms = np.asarray(areas.geometry.array, dtype=object)
+        rings, owner = shapely.get_rings(
+            shapely.get_parts(geoms, return_index=True)[0], return_index=True
+        )
+        part_owner = shapely.get_parts(geoms, return_index=True)[1]
+        coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+        same = ring_of[1:] == ring_of[:-1]
+        a, b = coords[:-1][same], coords[1:][same]
+        if len(a):
+            _, _, dist = geod.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
+            long = np.flatnonzero(dist > max_gap_km * 1000)
+            seen = set()
+            for k in long:
+                rec = part_owner[owner[ring_of[1:][same][k]]]
+                if rec in seen:
+                    continue
+                seen.add(rec)
+                r = areas.iloc[rec]
+                f.add(
+                    "long_edge",
+                    f"consecutive vertices {dist[k] / 1000:,.1f} km apart, from "
+                    f"({a[k, 0]:.6f}, {a[k, 1]:.6f}) to ({b[k, 0]:.6f}, {b[k, 1]:.6f})",
+                    rec=r,
+                    geom=shapely.LineString([a[k], b[k]]),
+                )
+        keys = pd.Series(shapely.to_wkb(shapely.normalize(geoms), hex=True))
+        repeated = keys.duplicated(keep=False).to_numpy()
+        first: dict[str, int] = {}
+        for i in np.flatnonzero(repeated):
+            k = keys.iloc[i]
+            if k in first:
+                r0, r = areas.iloc[first[k]], areas.iloc[i]
+                f.add(
+                    "duplicate_geometry",
+                    f"same geometry as record {r0['record_id']!r} ({r0[schema.SOURCE_FILE]} "
+                    f"row {r0[schema.SOURCE_ROW]})",
+                    rec=r,
+                    geom=r.geometry,
+                )
+            else:
+                first[k] = i
+
+
+def date_checks(records, f: Findings, today: pd.Timestamp, start: pd.Timestamp | None) -> None:
+    dates = records["date"]
+    for _, r in records[dates > today].iterrows():
+        f.add(
+            "future_date",
+            f"date {r['date'].date()} is after today ({today.date()})",
+            rec=r,
+        )
+    if start is not None:
+        for _, r in records[dates < start].iterrows():
+            f.add(
+                "date_before_start",
+                f"date {r['date'].date()} is before the start {start.date()}",
+                rec=r,
+            )
+    if "hazard_id" in records.columns:
+        hazards = records[records["record_type"].isin(schema.HAZARD_TYPES)]
+        hazard_date = pd.Series(hazards["date"].to_numpy(), index=hazards["record_id"].astype(str))
+        hazard_date = hazard_date[~hazard_date.index.duplicated()]
+        releases = records[records["record_type"].isin(schema.RELEASE_TYPES)]
+        linked = releases["hazard_id"].astype("string").str.strip()
+        hd_all = linked.map(hazard_date)
+        early = (releases["date"] < hd_all).fillna(False).to_numpy(dtype=bool)
+        for (_, r), hd in zip(releases[early].iterrows(), hd_all[early], strict=True):
+            f.add(
+                "release_before_hazard",
+                f"released {r['date'].date()}, before its hazard {r['hazard_id']!r} was "
+                f"recorded ({hd.date()})",
+                rec=r,
+            )
+    n_undated = int(dates.isna().sum())
+    if n_undated:
+        f.add("undated_records", f"{n_undated} records have no date; they count at every date")
