@@ -1,4 +1,4 @@
-"""Per-district land accounting (DESIGN §3): the heart of mineland.
+"""Per-district land accounting: the heart of mineland.
 
 Pure computation on GeoDataFrames.  Areas are ellipsoidal hectares: every polygon
 gets vertices on its geodesic edges and is measured in a Lambert azimuthal
@@ -386,10 +386,10 @@ def summarize(
         Count only records dated on or before this day (undated records always count).
         A ``date``, ``datetime`` or ``"YYYY-MM-DD"``.
     engine, scheduler
-        ``"local"`` (threads in this process) or ``"dask"`` (dask-geopandas spatial
-        partitions; ``scheduler`` is a dask.distributed address such as
-        ``"tcp://10.0.0.5:8786"``, by default dask's local threads).  Needs
-        ``pip install mineland[dask]``.
+        ``"local"`` (threads in this process) or ``"dask"`` (the records cut into
+        spatial partitions along a Hilbert curve, see :mod:`mineland.engines`;
+        ``scheduler`` is a dask.distributed address such as ``"tcp://10.0.0.5:8786"``,
+        by default dask's local threads).  Needs ``pip install mineland[dask]``.
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""The disjoint accounting classes of DESIGN §3 (pure computation, one projection).
+"""The disjoint accounting classes (pure computation, one projection).
 
 With U(x) the union of a set of polygons::
 

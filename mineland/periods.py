@@ -23,16 +23,18 @@ FREQUENCIES = {"year": "Y", "quarter": "Q", "month": "M"}
 FLOW_COUNTS = ("devices", "incidents", "killed", "injured")
 
 
-def _released_between(previous, current, n: int, log: OverlayLog) -> dict[str, np.ndarray]:
+def _released_between(previous, current, n: int, overlay_log: OverlayLog) -> dict[str, np.ndarray]:
     """Hectares per district (+ outside) released after ``previous``, by method."""
     fresh: dict[str, list[np.ndarray]] = {m: [] for m in METHODS}
     for before_r, now_r in zip(previous.regions, current.regions, strict=True):
         before = union_parts(
-            np.concatenate([before_r.classes[m] for m in METHODS]), log, "released before"
+            np.concatenate([before_r.classes[m] for m in METHODS]), overlay_log, "released before"
         )
         for m in METHODS:
-            fresh[m].append(subtract(now_r.classes[m], before, log))
-    return {m: areas_by_district(fresh[m], current.zones, n, log) / M2_PER_HA for m in METHODS}
+            fresh[m].append(subtract(now_r.classes[m], before, overlay_log))
+    return {
+        m: areas_by_district(fresh[m], current.zones, n, overlay_log) / M2_PER_HA for m in METHODS
+    }
 
 
 def _period_ends(start: pd.Timestamp, end: pd.Timestamp, freq: str) -> list[pd.Timestamp]:
@@ -104,13 +106,13 @@ def release_progress(
         raise DataError(f"freq must be one of {', '.join(FREQUENCIES)}, got {freq!r}")
     cache = accounts if accounts is not None else AccountingCache(districts, surveys)
     ends, baseline = _periods(cache.at(None).records, freq, start, end)
-    log = OverlayLog()
+    overlay_log = OverlayLog()
     previous = cache.at(baseline)
     names = [*cache.districts["district"], schema.OUTSIDE]
     rows = []
     for t in ends:
         current = cache.at(t)
-        new = _released_between(previous, current, len(cache.districts), log)
+        new = _released_between(previous, current, len(cache.districts), overlay_log)
         rows += _period_rows(t, names, new, previous.summary, current.summary)
         previous = current
     return _without_empty_outside(pd.DataFrame(rows))

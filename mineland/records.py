@@ -167,8 +167,17 @@ def _check_field_map(tables: Sequence[RawTable], field_map) -> None:
         )
 
 
+def generated_id(label: str, layer: str | None, row: int) -> str:
+    """The id of a record that has none: its file (``label``), its layer when the file
+    has several (a GeoPackage), and its row, as ``label[:layer]#row``."""
+    stem = label.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    layer_tag = f":{layer}" if layer and layer != stem else ""
+    return f"{label}{layer_tag}#{row}"
+
+
 def _record_ids(attrs: pd.DataFrame, table: RawTable, label: str, rows: np.ndarray) -> np.ndarray:
-    """The record ids as text; made from the file and row where missing.
+    """The record ids as text; made from the file and row where missing
+    (:func:`generated_id`), which the table's notes say, for validation to report.
 
     Whole numbers stay whole (``17``, not ``17.0``, when a missing value made the
     column floating point).  ``label`` tells files of the same name apart.
@@ -181,12 +190,16 @@ def _record_ids(attrs: pd.DataFrame, table: RawTable, label: str, rows: np.ndarr
     else:
         log.warning("%s: no 'record_id' column; ids are made from file and row", table.source)
         ids = pd.Series([None] * len(rows), dtype=object)
-    stem = label.rsplit("/", 1)[-1]
-    layer_tag = f":{table.layer}" if table.layer and table.layer != stem.rsplit(".", 1)[0] else ""
     missing_id = ids.isna().to_numpy()
     if missing_id.any():
         ids = ids.astype(object)
-        ids[missing_id] = [f"{label}{layer_tag}#{r}" for r in rows[missing_id]]
+        ids[missing_id] = [generated_id(label, table.layer, r) for r in rows[missing_id]]
+        table.notes.append(
+            (
+                "missing_record_id",
+                f"{int(missing_id.sum())} records have no record_id; made from file and row",
+            )
+        )
     return ids.to_numpy(dtype=object)
 
 
@@ -288,51 +301,73 @@ def _used_frame(rows: Rows, attrs, ids, types, dates, counts) -> gpd.GeoDataFram
     return used
 
 
-def _rejected_frame(rows: Rows, original: pd.DataFrame, ids, crs) -> pd.DataFrame:
-    """The rows rejected: where they came from, why, their own columns, their geometry
-    as read (WKT) and its CRS, so that the file can be fixed and read again."""
-    table, keep = rows.table, rows.live
+def rejected_rows(
+    *,
+    source_file,
+    source_layer,
+    rows,
+    reasons,
+    checks,
+    own: pd.DataFrame,
+    geoms,
+    crs: str | None,
+    record_ids=None,
+) -> pd.DataFrame:
+    """The one shape of rejected rows: where each came from (file, layer, row), its id,
+    why (``reason``, ``check``), its own columns as read (names that clash get
+    ``_original``), its geometry as read (WKT, full precision) and that CRS, so that
+    the file can be fixed and read again.  Without ``record_ids`` the ids are the
+    rows' own ``record_id`` column, when they have one."""
+    own = own.reset_index(drop=True)
+    if record_ids is None:
+        record_ids = own["record_id"].to_numpy() if "record_id" in own.columns else None
     front = pd.DataFrame(
         {
-            schema.SOURCE_FILE: table.source,
-            schema.SOURCE_LAYER: table.layer,
-            schema.SOURCE_ROW: rows.numbers[~keep],
-            "record_id": ids[~keep],
-            "reason": rows.reason[~keep],
-            "check": rows.check[~keep],
+            schema.SOURCE_FILE: source_file,
+            schema.SOURCE_LAYER: source_layer,
+            schema.SOURCE_ROW: rows,
+            "record_id": record_ids,
+            "reason": reasons,
+            "check": checks,
         }
     )
-    rest = original.loc[~keep].reset_index(drop=True)
-    if "record_id" in rest.columns:
-        rest = rest.drop(columns="record_id")
-    rest = rest.rename(columns={c: f"{c}_original" for c in rest.columns if c in front.columns})
-    rej = pd.concat([front, rest], axis=1)
-    src_geoms = np.asarray(table.geometry, dtype=object)[~keep]
-    rej["geometry_wkt"] = [
-        None if g is None else shapely.to_wkt(g, rounding_precision=-1) for g in src_geoms
+    own = own.drop(columns="record_id", errors="ignore")
+    own = own.rename(columns={c: f"{c}_original" for c in own.columns if c in front.columns})
+    out = pd.concat([front, own], axis=1)
+    out["geometry_wkt"] = [
+        None if g is None else shapely.to_wkt(g, rounding_precision=-1) for g in geoms
     ]
-    rej["source_crs"] = crs_text(table.crs or parse_crs(crs))
-    return rej
+    out["source_crs"] = crs
+    return out
+
+
+def _rejected_frame(rows: Rows, original: pd.DataFrame, ids, crs) -> pd.DataFrame:
+    """The rows of one table that the checks rejected."""
+    table, keep = rows.table, rows.live
+    return rejected_rows(
+        source_file=table.source,
+        source_layer=table.layer,
+        rows=rows.numbers[~keep],
+        record_ids=ids[~keep],
+        reasons=rows.reason[~keep],
+        checks=rows.check[~keep],
+        own=original.loc[~keep],
+        geoms=np.asarray(table.geometry, dtype=object)[~keep],
+        crs=crs_text(table.crs or parse_crs(crs)),
+    )
 
 
 def _whole_table_rejected(table: RawTable, reason: str, code: str) -> pd.DataFrame:
-    n = len(table)
-    front = pd.DataFrame(
-        {
-            schema.SOURCE_FILE: table.source,
-            schema.SOURCE_LAYER: table.layer,
-            schema.SOURCE_ROW: np.arange(1, n + 1),
-            "record_id": None,
-            "reason": reason,
-            "check": code,
-        }
+    return rejected_rows(
+        source_file=table.source,
+        source_layer=table.layer,
+        rows=np.arange(1, len(table) + 1),
+        reasons=reason,
+        checks=code,
+        own=table.attributes,
+        geoms=table.geometry,
+        crs=crs_text(table.crs),
     )
-    rest = table.attributes.reset_index(drop=True)
-    rest = rest.rename(columns={c: f"{c}_original" for c in rest.columns if c in front.columns})
-    out = pd.concat([front, rest], axis=1)
-    out["geometry_wkt"] = [None if g is None else shapely.to_wkt(g) for g in table.geometry]
-    out["source_crs"] = crs_text(table.crs)
-    return out
 
 
 def _concat_records(parts: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
@@ -368,29 +403,24 @@ def _reject_duplicate_ids(records: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, 
         return records, _concat_rejected([])
     first = records.loc[~dup].set_index(ids[~dup])
     bad = records.loc[dup]
-    front = pd.DataFrame(
-        {
-            schema.SOURCE_FILE: bad[schema.SOURCE_FILE].to_numpy(),
-            schema.SOURCE_LAYER: bad[schema.SOURCE_LAYER].to_numpy(),
-            schema.SOURCE_ROW: bad[schema.SOURCE_ROW].to_numpy(),
-            "record_id": bad["record_id"].to_numpy(),
-            "check": "duplicate_record_id",
-            "reason": [
-                f"duplicate record_id {rid!r}; first used in {first.at[rid, schema.SOURCE_FILE]} "
-                f"row {first.at[rid, schema.SOURCE_ROW]}"
-                for rid in ids[dup]
-            ],
-        }
-    )
     # the record's own columns, as read, so the row can be fixed and read again
-    own = pd.DataFrame(
-        bad.drop(columns=[bad.geometry.name, *front.columns, "repair"], errors="ignore")
-    ).reset_index(drop=True)
+    own = pd.DataFrame(bad.drop(columns=[bad.geometry.name, "repair"], errors="ignore"))
     if "date" in own.columns:
         own["date"] = own["date"].dt.strftime("%Y-%m-%d")
-    rej = pd.concat([front, own], axis=1)
-    rej["geometry_wkt"] = shapely.to_wkt(bad.geometry.to_numpy())
-    rej["source_crs"] = "EPSG:4326"
+    rej = rejected_rows(
+        source_file=bad[schema.SOURCE_FILE].to_numpy(),
+        source_layer=bad[schema.SOURCE_LAYER].to_numpy(),
+        rows=bad[schema.SOURCE_ROW].to_numpy(),
+        reasons=[
+            f"duplicate record_id {rid!r}; first used in {first.at[rid, schema.SOURCE_FILE]} "
+            f"row {first.at[rid, schema.SOURCE_ROW]}"
+            for rid in ids[dup]
+        ],
+        checks="duplicate_record_id",
+        own=own.drop(columns=[schema.SOURCE_FILE, schema.SOURCE_LAYER, schema.SOURCE_ROW]),
+        geoms=bad.geometry.to_numpy(),
+        crs="EPSG:4326",
+    )
     log.warning("%d records rejected for a duplicate record_id", len(rej))
     kept = records.loc[~dup].reset_index(drop=True)
     kept.attrs = records.attrs

@@ -3,6 +3,7 @@ records in the canonical schema with their rejected rows (:class:`SurveyData`)."
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -58,10 +59,23 @@ class SurveyData:
     def n_read(self) -> int:
         return len(self.records) + len(self.rejected)
 
-    def account(self) -> str:
-        """One line: how many records were read from how many files, used and rejected."""
+    def describe(self) -> str:
+        """One line: how many records were read from how many files, used and rejected.
+
+        Examples
+        --------
+        >>> SurveyData(gpd.GeoDataFrame(geometry=[]), pd.DataFrame()).describe()
+        'read 0 records from 0 files: 0 used, 0 rejected'
+        """
         files = self.sources["source_file"].nunique() if len(self.sources) else 0
         return (
             f"read {self.n_read} records from {files} file{'s' if files != 1 else ''}: "
             f"{len(self.records)} used, {len(self.rejected)} rejected"
         )
+
+    def account(self) -> str:
+        """Deprecated name of :meth:`describe` (removed in 0.3)."""
+        warnings.warn(
+            "SurveyData.account() is deprecated; use describe()", DeprecationWarning, stacklevel=2
+        )
+        return self.describe()

@@ -24,7 +24,7 @@ NOTEBOOKS = {
             "import mineland\n\n"
             f'districts = mineland.read_districts("{BOUNDARIES}")\n'
             f'surveys = mineland.read_surveys("{DATA}/surveys")\n'
-            "print(surveys.account())"
+            "print(surveys.describe())"
         ),
         new_code_cell(
             'summary = mineland.summarize(districts, surveys, as_of="2024-12-31")\n'

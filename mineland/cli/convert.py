@@ -46,7 +46,7 @@ def convert_cmd(surveys, output, field_map, crs, rows_per_part, rejected_path, v
     check_output_path(output, inputs)
     with Bar() as bar:
         data = read_surveys(*surveys, field_map=field_map, crs=crs, progress=bar.callback("read"))
-        note(data.account())
+        note(data.describe())
         records = data.records.drop(columns=["repair"], errors="ignore")
         path = write_geoparquet(records, output, rows_per_part=rows_per_part, inputs=inputs)
     if len(data.rejected):

@@ -156,7 +156,7 @@ def load_inputs(
         bbox=bbox or None,
         progress=bar.callback("read"),
     )
-    note(plain(f"{len(dist)} districts from {districts}; {data.account()}"))
+    note(plain(f"{len(dist)} districts from {districts}; {data.describe()}"))
     if on_file_error == "raise":
         far = far_files(dist, data)
         if far and not accept_far:

@@ -44,8 +44,10 @@ def _outside_tiles(geoms: np.ndarray, zones: np.ndarray) -> np.ndarray:
     everything = np.concatenate([geoms, zones])
     minx, miny, maxx, maxy = shapely.total_bounds(everything)
     extent = shapely.box(minx - 1, miny - 1, maxx + 1, maxy + 1)
-    log = OverlayLog()
-    outside = difference(extent, union_all(zones, log, "districts"), log, "outside tiles")[0]
+    overlay_log = OverlayLog()
+    outside = difference(
+        extent, union_all(zones, overlay_log, "districts"), overlay_log, "outside tiles"
+    )[0]
     xs = np.linspace(minx - 1, maxx + 1, _OUTSIDE_TILES + 1)
     ys = np.linspace(miny - 1, maxy + 1, _OUTSIDE_TILES + 1)
     cells = [
@@ -53,25 +55,25 @@ def _outside_tiles(geoms: np.ndarray, zones: np.ndarray) -> np.ndarray:
         for i in range(_OUTSIDE_TILES)
         for j in range(_OUTSIDE_TILES)
     ]
-    tiles = intersection(np.array(cells, dtype=object), outside, log, "outside tiles")
+    tiles = intersection(np.array(cells, dtype=object), outside, overlay_log, "outside tiles")
     return tiles[~shapely.is_empty(tiles) & (shapely.area(tiles) > 0)]
 
 
 def _group_task(zones: np.ndarray, *frames) -> np.ndarray:
     """Class areas (m²) of each zone of a group, from the record partitions given."""
-    log = OverlayLog()
+    overlay_log = OverlayLog()
     out = np.zeros((len(zones), len(CLASSES)))
     frames = [f for f in frames if len(f)]
     if not frames:
         return out
     geoms = np.concatenate([np.asarray(f.geometry.array, dtype=object) for f in frames])
     rtype = np.concatenate([f["record_type"].to_numpy(dtype=object) for f in frames])
-    pieces, ip, iz = clip_by_zone(geoms, zones, log)
+    pieces, ip, iz = clip_by_zone(geoms, zones, overlay_log)
     for z in range(len(zones)):
         sel = iz == z
         if not sel.any():
             continue
-        classes = disjoint_classes(pieces[sel], rtype[ip[sel]], log)
+        classes = disjoint_classes(pieces[sel], rtype[ip[sel]], overlay_log)
         out[z] = [float(shapely.area(classes[name]).sum()) for name in CLASSES]
     return out
 

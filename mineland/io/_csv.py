@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from shapely.errors import GEOSException
 
 from ..csvtext import decode_csv, parse_csv, sniff_delimiter
 from ..errors import InputFileError, SchemaError
 from ..records import RawTable, parse_crs
-from ._gdal import CURVED, first_line, linearise_curves
+from ._gdal import CURVED, linearise_curves
+from ._parse import parse_geometries
 
 _WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape", "wkt_geom", "geometry_wkt")
 
@@ -54,21 +54,10 @@ def read_csv(path: Path, crs: object | None) -> RawTable:
         text_geoms = text_geoms.to_numpy(dtype=object)
         # GEOS cannot parse curves (shapely raises even with on_invalid="ignore")
         curved = np.array([isinstance(t, str) and bool(CURVED.match(t)) for t in text_geoms])
-        plain_text = np.where(curved, None, text_geoms)
-        geoms = shapely.from_wkt(plain_text, on_invalid="ignore")
+        geoms, errors, fixes = parse_geometries(
+            text_geoms, shapely.from_wkt, skip=curved, show_value=True
+        )
         linearise_curves(geoms, text_geoms, fixes)
-        for i in np.flatnonzero(shapely.is_missing(geoms) & ~pd.isna(text_geoms) & ~curved):
-            try:
-                shapely.from_wkt(text_geoms[i])
-                message = "unreadable"
-            except (GEOSException, ValueError, TypeError) as exc:
-                message = first_line(exc)
-            fixed = shapely.from_wkt(text_geoms[i], on_invalid="fix")
-            if fixed is not None and not shapely.is_empty(fixed):
-                geoms[i] = fixed
-                fixes[i] = f"read after fixing: {message}"
-            else:
-                errors[i] = f"{message} in {str(text_geoms[i])[:60]!r}"
         for i in np.flatnonzero(curved & shapely.is_missing(geoms)):
             errors[i] = f"curved geometry that cannot be read: {str(text_geoms[i])[:60]!r}"
         geoms = shapely.force_2d(geoms)

@@ -17,11 +17,11 @@ import pandas as pd
 import pyogrio
 import pyproj
 import shapely
-from shapely.errors import GEOSException
 
 from ..csvtext import looks_cyrillic
 from ..errors import CRSError, InputFileError
 from ..records import RawTable
+from ._parse import first_line, parse_geometries
 
 log = logging.getLogger(__name__)
 
@@ -53,28 +53,6 @@ class offline_gdal(contextlib.ContextDecorator):
     def __exit__(self, *exc) -> bool:
         pyogrio.set_gdal_config_options(self._saved.pop())
         return False
-
-
-def _parse_wkb(wkb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Parse WKB; return geometries, parse errors and what had to be fixed, per row."""
-    n = len(wkb)
-    errors = np.full(n, None, dtype=object)
-    fixes = np.full(n, None, dtype=object)
-    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
-    failed = np.flatnonzero(shapely.is_missing(geoms) & ~np.equal(wkb, None))
-    for i in failed:
-        try:
-            shapely.from_wkb(wkb[i])
-            message = "unreadable"
-        except (GEOSException, ValueError, TypeError) as exc:
-            message = str(exc).split("\n")[0]
-        fixed = shapely.from_wkb(wkb[i], on_invalid="fix")
-        if fixed is not None and not shapely.is_empty(fixed):
-            geoms[i] = fixed
-            fixes[i] = f"read after fixing: {message}"
-        else:
-            errors[i] = message
-    return geoms, errors, fixes
 
 
 @contextmanager
@@ -167,7 +145,7 @@ def read_layer(path: Path, layer: str | int | None, *, bbox=None) -> RawTable:
     )
     if wkb is None:
         wkb = np.full(len(attrs), None, dtype=object)
-    geoms, errors, fixes = _parse_wkb(np.asarray(wkb, dtype=object))
+    geoms, errors, fixes = parse_geometries(np.asarray(wkb, dtype=object), shapely.from_wkb)
     crs = None
     if meta.get("crs"):
         try:
@@ -179,11 +157,6 @@ def read_layer(path: Path, layer: str | int | None, *, bbox=None) -> RawTable:
     if mismatch:
         table.notes.append(("shapefile_mismatch", mismatch))
     return table
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def spatial_layers(path: Path) -> list[str]:

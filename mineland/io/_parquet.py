@@ -18,7 +18,7 @@ import shapely
 
 from ..errors import InputFileError, OutputError
 from ..records import RawTable, parse_crs
-from ._gdal import first_line
+from ._parse import first_line
 from .write import check_output_path
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import InputFileError, SchemaError
 from ..records import parse_crs
-from ._gdal import first_line
+from ._parse import first_line
 
 log = logging.getLogger(__name__)
 

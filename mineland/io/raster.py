@@ -13,7 +13,7 @@ import pyproj
 
 from ..errors import CRSError, InputFileError, OutputError, SchemaError
 from ..rasterdata import RasterData
-from ._gdal import first_line
+from ._parse import first_line
 from .write import atomic, check_output_path
 
 

@@ -39,24 +39,9 @@ def from_rejected(data: SurveyData, f: Findings) -> None:
 
 
 def id_checks(records: gpd.GeoDataFrame, f: Findings) -> None:
+    """Ids that differ only in case or spacing.  (Ids made from file and row are
+    reported from the readers' notes, as ``missing_record_id``.)"""
     ids = records["record_id"].astype(str)
-    stem = (
-        records[schema.SOURCE_FILE].astype(str).str.replace("\\", "/").str.rsplit("/", n=1).str[-1]
-    )
-    rows = records[schema.SOURCE_ROW].astype(str)
-    made = pd.Series(
-        [
-            i.endswith(f"#{r}") and st in i
-            for i, r, st in zip(ids, rows, stem.astype(str), strict=True)
-        ],
-        index=ids.index,
-    )
-    for src, n in records[made.to_numpy()].groupby(schema.SOURCE_FILE).size().items():
-        f.add(
-            "missing_record_id",
-            f"{n} records have no record_id; made from file and row",
-            source=src,
-        )
     key = ids.str.strip().str.casefold().str.replace(r"\s+", " ", regex=True)
     clash = key.duplicated(keep=False).to_numpy()
     if not clash.any():

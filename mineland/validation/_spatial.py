@@ -34,14 +34,16 @@ _CLOSED = {"closed", "completed", "complete", "released", "cancelled", "canceled
 
 def spatial_checks(acc, records: gpd.GeoDataFrame, dist: gpd.GeoDataFrame, f: Findings) -> None:
     """Checks on where things are; each runs on its own, so one failing spares the rest."""
-    log = OverlayLog()
+    overlay_log = OverlayLog()
     names = list(dist["district"])
     checks = {
-        "district overlaps and gaps": lambda: _district_checks(acc, names, f, log),
+        "district overlaps and gaps": lambda: _district_checks(acc, names, f, overlay_log),
         "location": lambda: _location_checks(records, dist, f),
-        "released outside hazards": lambda: _released_outside_hazard(acc, records, names, f, log),
-        "overlapping hazards": lambda: _overlapping_hazards(acc, records, f, log),
-        "closed hazards": lambda: _closed_unreleased(acc, records, f, log),
+        "released outside hazards": lambda: _released_outside_hazard(
+            acc, records, names, f, overlay_log
+        ),
+        "overlapping hazards": lambda: _overlapping_hazards(acc, records, f, overlay_log),
+        "closed hazards": lambda: _closed_unreleased(acc, records, f, overlay_log),
         "district names": lambda: _district_mismatch(records, dist, f),
     }
     for what, check in checks.items():  # a failed check must not take the others down
@@ -57,7 +59,7 @@ def _to_wgs(geoms, crs):
     return project(np.atleast_1d(np.asarray(geoms, dtype=object)), crs, inverse=True)
 
 
-def _district_checks(acc, names: list[str], f: Findings, log: OverlayLog) -> None:
+def _district_checks(acc, names: list[str], f: Findings, overlay_log: OverlayLog) -> None:
     """Districts overlapping each other, and gaps between them."""
     for region in acc.regions:
         for a, b, shared in region.zones.overlaps:
@@ -69,7 +71,7 @@ def _district_checks(acc, names: list[str], f: Findings, log: OverlayLog) -> Non
                     geom=_to_wgs(shared, region.crs)[0],
                     area=area,
                 )
-        union = union_parts(region.zones.zones, log, "districts")
+        union = union_parts(region.zones.zones, overlay_log, "districts")
         holes = [shapely.Polygon(h) for p in union for h in p.interiors]
         for gap in holes:
             area = gap.area / M2_PER_HA
@@ -131,7 +133,7 @@ def _pieces_of(region, rtype: np.ndarray, kinds) -> tuple[np.ndarray, np.ndarray
     return region.pieces[sel], region.piece_record[sel]
 
 
-def _released_outside_hazard(acc, records, names: list[str], f: Findings, log) -> None:
+def _released_outside_hazard(acc, records, names: list[str], f: Findings, overlay_log) -> None:
     """Released land outside every hazard, per district, naming the release records."""
     rtype = records["record_type"].to_numpy(dtype=object)
     ids = records["record_id"].astype(str).to_numpy()
@@ -139,19 +141,23 @@ def _released_outside_hazard(acc, records, names: list[str], f: Findings, log) -
     for region in acc.regions:
         hazards = region.classes.get(HAZARD)
         if hazards is None:  # the dask engine keeps no geometry
-            hazards = union_parts(_pieces_of(region, rtype, schema.HAZARD_TYPES)[0], log, "H")
+            hazards = union_parts(
+                _pieces_of(region, rtype, schema.HAZARD_TYPES)[0], overlay_log, "H"
+            )
         released = np.concatenate([region.classes[k] for k in METHODS])
-        outside = subtract(released, hazards, log)
+        outside = subtract(released, hazards, overlay_log)
         if not len(outside):
             continue
         # slivers under 1 m² (a release whose edge almost follows its hazard's) are
         # counted by where they lie, without overlays; the rest is cut by district
         sliver = shapely.area(outside) < 1.0
-        pieces, where = _by_district(outside[~sliver], region.zones, log)
+        pieces, where = _by_district(outside[~sliver], region.zones, overlay_log)
         tiny = region.zones.district_of(shapely.point_on_surface(outside[sliver]))
         rel, rel_rec = _pieces_of(region, rtype, schema.RELEASE_TYPES)
         ia, ib = shapely.STRtree(rel).query(pieces, predicate="intersects")
-        shared = shapely.area(intersection(pieces[ia], rel[ib], log, "released outside hazards"))
+        shared = shapely.area(
+            intersection(pieces[ia], rel[ib], overlay_log, "released outside hazards")
+        )
         by_record = (
             pd.DataFrame({"d": where[ia], "rid": ids[rel_rec[ib]], "ha": shared / M2_PER_HA})
             .query("ha > 0")
@@ -174,15 +180,15 @@ def _released_outside_hazard(acc, records, names: list[str], f: Findings, log) -
     _report_released_outside(per_district, names, f)
 
 
-def _by_district(parts: np.ndarray, zones, log) -> tuple[np.ndarray, np.ndarray]:
+def _by_district(parts: np.ndarray, zones, overlay_log) -> tuple[np.ndarray, np.ndarray]:
     """Disjoint parts cut by the district zones; the district of each piece (-1 outside)."""
-    pieces, ip, iz = clip_by_zone(parts, zones.zones, log)
+    pieces, ip, iz = clip_by_zone(parts, zones.zones, overlay_log)
     where = zones.district[iz]
     assigned = np.zeros(len(parts))
     np.add.at(assigned, ip, shapely.area(pieces))
     left = np.flatnonzero(shapely.area(parts) - assigned > 1e-9 * shapely.area(parts))
     if len(left):  # only the parts that reach outside every district are cut again
-        rest = subtract(parts[left], zones.zones, log)
+        rest = subtract(parts[left], zones.zones, overlay_log)
         pieces = np.concatenate([pieces, rest])
         where = np.concatenate([where, np.full(len(rest), -1)])
     return pieces, where
@@ -223,7 +229,7 @@ def _report_released_outside(per_district: dict, names: list[str], f: Findings) 
         )
 
 
-def _overlapping_hazards(acc, records, f: Findings, log) -> None:
+def _overlapping_hazards(acc, records, f: Findings, overlay_log) -> None:
     """SHA/CHA records overlapping each other: hectares recorded twice."""
     rtype = records["record_type"].to_numpy(dtype=object)
     pairs = []
@@ -234,7 +240,7 @@ def _overlapping_hazards(acc, records, f: Findings, log) -> None:
         a, b = shapely.STRtree(hp).query(hp, predicate="intersects")
         keep = rec[a] < rec[b]
         a, b = a[keep], b[keep]
-        inter = intersection(hp[a], hp[b], log, "overlapping hazards")
+        inter = intersection(hp[a], hp[b], overlay_log, "overlapping hazards")
         area = shapely.area(inter) / M2_PER_HA
         big = area >= 1e-6  # what cannot add up to 1 m² is not projected back
         a, b, inter, area = a[big], b[big], inter[big], area[big]
@@ -261,12 +267,14 @@ def _overlapping_hazards(acc, records, f: Findings, log) -> None:
         sources=records[schema.SOURCE_FILE].to_numpy()[b],
         rows=records[schema.SOURCE_ROW].to_numpy()[b],
         record_ids=ids[b],
-        geoms=[g[0] if len(g) == 1 else union_all(g, log, "overlap") for g in table["geom"]],
+        geoms=[
+            g[0] if len(g) == 1 else union_all(g, overlay_log, "overlap") for g in table["geom"]
+        ],
         areas=table["ha"].tolist(),
     )
 
 
-def _closed_unreleased(acc, records, f: Findings, log) -> None:
+def _closed_unreleased(acc, records, f: Findings, overlay_log) -> None:
     """Hazards whose status says closed but whose land is partly not released."""
     if "status" not in records.columns:
         return
@@ -278,10 +286,10 @@ def _closed_unreleased(acc, records, f: Findings, log) -> None:
         if not mine.any():
             continue
         released = union_parts(
-            np.concatenate([region.classes[k] for k in METHODS]), log, "releases"
+            np.concatenate([region.classes[k] for k in METHODS]), overlay_log, "releases"
         )
         for piece, i in zip(region.pieces[mine], region.piece_record[mine], strict=True):
-            rest = subtract(np.array([piece], dtype=object), released, log)
+            rest = subtract(np.array([piece], dtype=object), released, overlay_log)
             left.setdefault(int(i), []).extend(_to_wgs(rest, region.crs) if len(rest) else [])
             left[int(i)].append(float(shapely.area(rest).sum()) if len(rest) else 0.0)
     for i, items in left.items():
