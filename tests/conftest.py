@@ -13,6 +13,9 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 AZE = SHARED / "aze_districts_geoboundaries.geojson"
+#: the demo data shipped in data/
+DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
+SURVEYS = ROOT / "data" / "surveys"
 
 #: A fixed equal-area CRS near Karabakh.  Shapes built in it have exactly their
 #: nominal ellipsoidal area (the projection is authalic); mineland fits its own,
@@ -60,6 +63,31 @@ def row(summary, name: str):
     match = summary[summary["district"] == name]
     assert len(match) == 1, f"no single row {name!r} in {list(summary['district'])}"
     return match.iloc[0]
+
+
+def run(*args, catch: bool = True):
+    """Run the command line in this process; every argument as text."""
+    from click.testing import CliRunner
+
+    from mineland.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=catch)
+
+
+@pytest.fixture(scope="session")
+def demo():
+    """The demo districts and survey records, read once for the whole session."""
+    import mineland
+
+    return mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS)
+
+
+@pytest.fixture(scope="session")
+def demo_acc(demo):
+    """The accounting of the demo data, worked out once."""
+    import mineland
+
+    return mineland.account(*demo)
 
 
 @pytest.fixture

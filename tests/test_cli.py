@@ -8,13 +8,10 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT
+from conftest import DISTRICTS, SURVEYS
 
 import mineland
 from mineland.cli import main
-
-DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
-SURVEYS = ROOT / "data" / "surveys"
 
 
 def run(*args, cwd=None):
@@ -26,8 +23,8 @@ def run(*args, cwd=None):
 
 
 @pytest.fixture(scope="module")
-def demo_summary():
-    return mineland.summarize(mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS))
+def demo_summary(demo_acc):
+    return demo_acc.summary
 
 
 def test_summarize_prints_table_with_totals_and_account(demo_summary):
@@ -86,23 +83,29 @@ def test_rejected_rows_are_written_next_to_the_output(tmp_path):
     assert "unknown record_type 'minefeld'" in table["reason"].iloc[0]
 
 
-def test_user_errors_are_one_line_with_exit_2(tmp_path):
-    nocrs = tmp_path / "nocrs.csv"
-    nocrs.write_text('record_id,record_type,wkt\nA,SHA,"POLYGON ((0 0, 1 0, 1 1, 0 0))"\n')
-    cases = [
-        (["summarize", tmp_path / "missing.gpkg", SURVEYS], "no such file"),
-        (["summarize", DISTRICTS, nocrs], "no coordinate reference system"),
+NO_CRS_CSV = 'record_id,record_type,wkt\nA,SHA,"POLYGON ((0 0, 1 0, 1 1, 0 0))"\n'
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["summarize", "{tmp}/missing.gpkg", SURVEYS], "no such file"),
+        (["summarize", DISTRICTS, "{tmp}/nocrs.csv"], "no coordinate reference system"),
         (["summarize", DISTRICTS, SURVEYS, "--name-field", "NAME_9"], "NAME_9"),
         (["summarize", DISTRICTS, SURVEYS, "--as-of", "2024-02-30"], "2024-02-30"),
         (["summarize", DISTRICTS, SURVEYS, "--bogus"], "No such option"),
-        (["summarize", DISTRICTS, SURVEYS, "-o", tmp_path / "x.docx"], "unknown output format"),
+        (["summarize", DISTRICTS, SURVEYS, "-o", "{tmp}/x.docx"], "unknown output format"),
         (["summarize", DISTRICTS, SURVEYS, "--crs", "EPSG:999999"], "EPSG:999999"),
-    ]
-    for args, message in cases:
-        result = run(*args)
-        assert result.exit_code == 2, (args, result.output)
-        assert message in result.stderr, (args, result.stderr)
-        assert "Traceback" not in result.stderr
+    ],
+    ids=["missing-file", "no-crs", "name-field", "as-of", "bogus-option", "format", "crs"],
+)
+def test_user_errors_are_one_line_with_exit_2(tmp_path, args, message):
+    (tmp_path / "nocrs.csv").write_text(NO_CRS_CSV)
+    result = run(*(str(a).replace("{tmp}", str(tmp_path)) for a in args))
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_output_never_overwrites_input(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, districts_frame, frame, sq
+from conftest import DISTRICTS, SURVEYS, districts_frame, frame, sq
 
 import mineland
 from mineland.accounting import CLASSES, account
@@ -14,8 +14,6 @@ from mineland.engines.dask_engine import zone_class_areas
 
 distributed = pytest.importorskip("distributed")
 
-DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
-SURVEYS = ROOT / "data" / "surveys"
 COLS = list(CLASSES.values()) + ["devices", "incidents", "hazard_records"]
 
 

@@ -7,7 +7,6 @@ import json
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import sq
 
 import mineland
 from mineland.cli import main
@@ -178,7 +177,3 @@ def test_summarize_handles_records_that_are_all_rejected(tmp_path, district_file
     assert result.exit_code == 2
     assert "0 used, 1 rejected" in result.stderr
     assert "every one of the 1 input rows was rejected" in result.stderr
-
-
-def test_sq_helper_is_what_it_says():
-    assert sq(0, 0).area == 1_000_000

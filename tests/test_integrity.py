@@ -8,17 +8,11 @@ import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
-from conftest import ROOT, TEST_LAEA, sq
+from conftest import DISTRICTS, ROOT, TEST_LAEA, run, sq
 
 import mineland
 from mineland.charts import chart_label, figure_png, plot_remaining
 from mineland.cli import main
-
-DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def lonlat_wkt(geom) -> str:

@@ -7,13 +7,11 @@ import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
-from conftest import ROOT
+from conftest import DISTRICTS, SURVEYS
 
 import mineland
 from mineland.cli import main
 
-DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
-SURVEYS = ROOT / "data" / "surveys"
 BOX = (46.2, 39.5, 46.7, 39.9)
 
 

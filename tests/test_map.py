@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import folium
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, districts_frame, frame, sq
+from conftest import DISTRICTS, ROOT, SURVEYS, districts_frame, frame, sq
 
 import mineland
 from mineland.cli import main
 from mineland.mapping import make_map, save_map
 
-DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
-SURVEYS = ROOT / "data" / "surveys"
 XSS = '<img src=x onerror="window.__xss=1">'
 BREAKOUT = "</script><script>window.__xss=2</script>"
 SSTI = "{{ 7*7 }}{% for x in range(3) %}loop{% endfor %}{{ self.__init__.__globals__ }}"
-
-
-@pytest.fixture(scope="module")
-def demo_acc():
-    return mineland.account(mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS))
 
 
 def test_make_map_returns_a_folium_map_that_renders_inline(demo_acc):
@@ -32,12 +26,26 @@ def test_make_map_returns_a_folium_map_that_renders_inline(demo_acc):
     assert "iframe" in html and "mineland.build" in html
 
 
-def test_summary_plus_surveys_gives_the_same_map_data(demo_acc):
-    surveys = mineland.read_surveys(SURVEYS)
-    m = make_map(demo_acc.summary, surveys)
+def map_data(m) -> dict:
+    """The JSON the page's script draws from."""
     text = m.get_root().render()
-    for key in ("Remaining CHA", "Remaining SHA", "Cleared", "Devices found"):
-        assert key in text
+    found = re.search(r'<script type="application/json" id="[^"]+">(.*?)</script>', text, re.S)
+    return json.loads(found.group(1))
+
+
+def test_summary_plus_surveys_gives_the_same_map_data(demo, demo_acc):
+    from_summary = map_data(make_map(demo_acc.summary, demo[1], tiles="none"))
+    from_accounting = map_data(make_map(demo_acc, tiles="none"))
+    assert from_summary.keys() == from_accounting.keys()
+    for key in ("districts", "classes", "points", "legend", "bounds", "raw"):
+        assert from_summary[key] == from_accounting[key], key
+    assert [c["label"] for c in from_summary["classes"]] == [
+        "Remaining CHA",
+        "Remaining SHA",
+        "Cleared",
+        "Reduced (technical survey)",
+        "Cancelled (non-technical survey)",
+    ]
 
 
 def test_online_map_uses_cdn_and_offline_map_inlines_everything(demo_acc, tmp_path):

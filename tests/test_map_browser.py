@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import shapely
-from conftest import AZE, ROOT, districts_frame, frame, sq
+from conftest import AZE, DISTRICTS, ROOT, SURVEYS, districts_frame, frame, sq
 
 import mineland
 from mineland.mapping import make_map, save_map
@@ -18,8 +18,6 @@ from mineland.schema import OUTSIDE
 playwright = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
-SURVEYS = ROOT / "data" / "surveys"
 XSS_IMG = '<img src=x onerror="window.__xss=1">'
 XSS_SCRIPT = "</script><script>window.__xss=2</script>"
 SSTI = "{{ 7*7 }}{% if true %}jinja{% endif %}"

@@ -11,6 +11,7 @@ from pathologies import write
 
 import mineland
 from mineland.cli import main
+from mineland.validation import CHECKS
 
 LANDCOVER = ROOT / "data" / "landcover" / "synthetic_landcover.tif"
 COMMANDS = {
@@ -75,3 +76,7 @@ def test_validation_reports_the_pathologies(corpus):
     repaired = report.findings[report.findings["check"] == "repaired_geometry"]
     assert repaired["message"].str.contains("ring traced twice").any()
     assert isinstance(report.findings, pd.DataFrame)
+    # every finding carries its check's severity, and the summary counts them all
+    severity = report.findings["check"].map(lambda c: CHECKS[c][0])
+    assert (report.findings["severity"] == severity).all()
+    assert report.summary["findings"].sum() == len(report.findings)

@@ -6,23 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, districts_frame, frame, sq
+from conftest import DISTRICTS, SURVEYS, districts_frame, frame, sq
 
 import mineland
 from mineland.cli import main
 from mineland.periods import release_progress
 
-DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
-SURVEYS = ROOT / "data" / "surveys"
-
 
 def rec(rid, rtype, geom, date=None, **kw):
     return {"record_id": rid, "record_type": rtype, "geometry": geom, "date": date, **kw}
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS)
 
 
 def test_cumulative_figures_equal_summarize_at_each_period_end(demo):

@@ -9,15 +9,13 @@ import rasterio
 import shapely
 from affine import Affine
 from click.testing import CliRunner
-from conftest import ROOT, TEST_LAEA, districts_frame, frame, sq
+from conftest import DISTRICTS, ROOT, SURVEYS, districts_frame, frame, sq
 
 import mineland
 from mineland.cli import main
 from mineland.io import load_class_table, read_raster, write_raster
 from mineland.raster import DENSITY_NODATA, RasterData, landcover_impact, rasterize_contamination
 
-DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
-SURVEYS = ROOT / "data" / "surveys"
 LANDCOVER = ROOT / "data" / "landcover" / "synthetic_landcover.tif"
 
 
@@ -176,12 +174,6 @@ def test_demo_landcover_is_small_and_synthetic():
     assert lc.crs.to_epsg() == 4326
     with rasterio.open(LANDCOVER) as src:
         assert "SYNTHETIC" in src.tags()["description"]
-
-
-def test_transformer_sanity():
-    # TEST_LAEA is equal-area: a 1 km square there has 100 ha of cells at 100 m
-    assert sq(0, 0).area / 1e4 == 100.0
-    assert TEST_LAEA.is_projected
 
 
 def test_impact_adds_up_to_the_summary_with_the_outside_row():

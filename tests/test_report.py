@@ -6,20 +6,12 @@ import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT
+from conftest import DISTRICTS, SURVEYS
 
 import mineland
 from mineland.charts import figure_png, plot_released, plot_remaining
 from mineland.cli import main
 from mineland.periods import release_progress
-
-DISTRICTS = ROOT / "data" / "boundaries" / "synthetic_districts.geojson"
-SURVEYS = ROOT / "data" / "surveys"
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS)
 
 
 def test_charts_are_png(demo):

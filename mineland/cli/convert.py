@@ -8,14 +8,12 @@ import click
 
 from ..io import check_output_path, read_surveys, write_geoparquet
 from .console import Bar, note, setup_logging
-from .options import friendly_errors, write_rejected_rows
+from .options import friendly_errors, output_option, verbosity_options, write_rejected_rows
 
 
 @click.command("convert")
 @click.argument("surveys", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "-o", "--output", required=True, type=click.Path(path_type=Path), help="A new folder."
-)
+@output_option("A new folder.", required=True)
 @click.option("--field-map", type=click.Path(path_type=Path), help="TOML/JSON field map.")
 @click.option("--crs", help="CRS of input files that declare none.")
 @click.option(
@@ -31,8 +29,7 @@ from .options import friendly_errors, write_rejected_rows
     type=click.Path(path_type=Path),
     help="Where to write rejected rows.",
 )
-@click.option("-v", "--verbose", count=True)
-@click.option("-q", "--quiet", is_flag=True)
+@verbosity_options
 @friendly_errors
 def convert_cmd(surveys, output, field_map, crs, rows_per_part, rejected_path, verbose, quiet):
     """Turn survey files into partitioned GeoParquet in the canonical schema.

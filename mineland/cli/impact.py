@@ -12,8 +12,15 @@ from rich.text import Text
 
 from ..accounting import account
 from ..io import load_class_table, read_raster, write_table
+from ..io.write import TABLE_FORMATS
 from .console import note, plain
-from .options import common_input_options, friendly_errors, reading, write_rejected_rows
+from .options import (
+    common_input_options,
+    friendly_errors,
+    output_option,
+    reading,
+    write_rejected_rows,
+)
 
 
 @click.command("impact")
@@ -30,7 +37,7 @@ from .options import common_input_options, friendly_errors, reading, write_rejec
     type=click.Path(path_type=Path),
     help="CSV (value,name) or TOML of class names (default: ESA WorldCover).",
 )
-@click.option("-o", "--output", type=click.Path(path_type=Path), help=".csv, .json or .xlsx")
+@output_option(".csv, .json or .xlsx")
 @friendly_errors
 def impact_cmd(output, as_of, rejected_path, verbose, quiet, landcover, class_table, **source):
     """Hectares contaminated and released per district and land-cover class.
@@ -44,7 +51,13 @@ def impact_cmd(output, as_of, rejected_path, verbose, quiet, landcover, class_ta
 
     extra = [landcover, class_table]
     with reading(
-        source, verbose=verbose, quiet=quiet, output=output, rejected=rejected_path, extra=extra
+        source,
+        verbose=verbose,
+        quiet=quiet,
+        output=output,
+        rejected=rejected_path,
+        formats=TABLE_FORMATS,
+        extra=extra,
     ) as run:
         bar, dist, data, inputs = run.bar, run.dist, run.data, run.inputs
         raster = read_raster(landcover)

@@ -13,6 +13,7 @@ from .options import (
     common_input_options,
     friendly_errors,
     inputs_hint,
+    output_option,
     reading,
     say_left_out,
     validation_counts,
@@ -22,13 +23,7 @@ from .options import (
 
 @click.command("map")
 @common_input_options
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="The HTML file to write.",
-)
+@output_option("The HTML file to write.", required=True)
 @click.option("--title", help="Title of the map's panel.")
 @click.option(
     "--metric",

@@ -66,6 +66,21 @@ def valid_date(ctx, param, value):
         raise click.BadParameter(str(exc)) from None
 
 
+def output_option(help_text: str, *, required: bool = False):
+    """The ``-o/--output`` option of a command."""
+    return click.option(
+        "-o", "--output", required=required, type=click.Path(path_type=Path), help=help_text
+    )
+
+
+def verbosity_options(fn):
+    """``-v/--verbose`` (repeatable) and ``-q/--quiet``."""
+    fn = click.option("-q", "--quiet", is_flag=True, help="Only errors.")(fn)
+    return click.option("-v", "--verbose", count=True, help="More messages (-vv for debugging).")(
+        fn
+    )
+
+
 def common_input_options(fn):
     """DISTRICTS SURVEYS... and the options every reading command shares."""
     options = [
@@ -110,12 +125,10 @@ def common_input_options(fn):
             is_flag=True,
             help="Go on when most of a file's records lie far from every district.",
         ),
-        click.option("-v", "--verbose", count=True, help="More messages (-vv for debugging)."),
-        click.option("-q", "--quiet", is_flag=True, help="Only errors."),
     ]
     for option in reversed(options):
         fn = option(fn)
-    return fn
+    return verbosity_options(fn)
 
 
 def inputs_hint(source: dict) -> str:
@@ -195,16 +208,17 @@ def reading(
     extra=(),
     on_file_error="raise",
     all_rejected_ok=False,
+    formats=None,
 ):
     """What every reading command starts with: logging, the inputs (which outputs may
     not overwrite), a progress bar, then the districts and surveys read.
 
     A run in which every row was rejected stops here (exit 2), after writing the
-    rejected rows."""
+    rejected rows.  An output of none of ``formats`` is refused before anything is read."""
     setup_logging(verbose, quiet)
     inputs = input_paths(source) + [Path(p) for p in extra if p]
     if output is not None:
-        check_output_path(output, inputs)
+        check_output_path(output, inputs, formats)
     if rejected is not None:
         check_output_path(Path(rejected), inputs)
         if output is not None and Path(rejected).resolve() == Path(output).resolve():

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from ..io import write_table
+from ..io.write import TABLE_FORMATS
 from ..periods import release_progress
 from .console import note
-from .options import common_input_options, friendly_errors, reading, valid_date, write_rejected_rows
+from .options import (
+    common_input_options,
+    friendly_errors,
+    output_option,
+    reading,
+    valid_date,
+    write_rejected_rows,
+)
 
 
 @click.command("progress")
@@ -26,7 +33,7 @@ from .options import common_input_options, friendly_errors, reading, valid_date,
 )
 @click.option("--start", callback=valid_date, metavar="YYYY-MM-DD", help="First day covered.")
 @click.option("--end", callback=valid_date, metavar="YYYY-MM-DD", help="Last day covered.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help=".csv, .json or .xlsx")
+@output_option(".csv, .json or .xlsx")
 @friendly_errors
 def progress_cmd(output, as_of, rejected_path, verbose, quiet, freq, start, end, **source):
     """Hectares released per district and period, and what remains at each period end.
@@ -38,7 +45,12 @@ def progress_cmd(output, as_of, rejected_path, verbose, quiet, freq, start, end,
     if end and as_of and str(end) != str(as_of):
         raise click.UsageError("give --end or --as-of (the same thing here), not both")
     with reading(
-        source, verbose=verbose, quiet=quiet, output=output, rejected=rejected_path
+        source,
+        verbose=verbose,
+        quiet=quiet,
+        output=output,
+        rejected=rejected_path,
+        formats=TABLE_FORMATS,
     ) as run:
         dist, data, inputs = run.dist, run.data, run.inputs
         table = release_progress(dist, data, freq=freq, start=start, end=end or as_of)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from .._version import __version__
 from ..accounting import account
 from ..io import write_raster
+from ..io.write import RASTER_FORMATS
 from .console import note
-from .options import common_input_options, friendly_errors, reading, write_rejected_rows
+from .options import (
+    common_input_options,
+    friendly_errors,
+    output_option,
+    reading,
+    write_rejected_rows,
+)
 
 
 @click.command("raster")
 @common_input_options
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="GeoTIFF.")
+@output_option("GeoTIFF.", required=True)
 @click.option(
     "--resolution",
     type=click.FloatRange(min=0, min_open=True),
@@ -44,7 +49,12 @@ def raster_cmd(output, as_of, rejected_path, verbose, quiet, resolution, grid_cr
     from ..raster import density_grid, density_hectares  # exactextract: only here
 
     with reading(
-        source, verbose=verbose, quiet=quiet, output=output, rejected=rejected_path
+        source,
+        verbose=verbose,
+        quiet=quiet,
+        output=output,
+        rejected=rejected_path,
+        formats=RASTER_FORMATS,
     ) as run:
         bar, dist, data, inputs = run.bar, run.dist, run.data, run.inputs
         acc = account(dist, data, as_of=as_of, progress=bar.callback("account"))

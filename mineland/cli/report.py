@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from ..io import write_report
 from .console import note
-from .options import common_input_options, friendly_errors, reading, write_rejected_rows
+from .options import (
+    common_input_options,
+    friendly_errors,
+    output_option,
+    reading,
+    write_rejected_rows,
+)
 
 
 @click.command("report")
 @common_input_options
-@click.option(
-    "-o", "--output", required=True, type=click.Path(path_type=Path), help=".xlsx or .html"
-)
+@output_option(".xlsx or .html", required=True)
 @click.option("--title", help="Title of the report.")
 @friendly_errors
 def report_cmd(output, as_of, rejected_path, verbose, quiet, title, **source):

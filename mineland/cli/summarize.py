@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from ..accounting import account
 from ..io import write_table
+from ..io.write import TABLE_FORMATS
 from .console import note, print_summary
 from .options import (
     common_input_options,
     friendly_errors,
     inputs_hint,
+    output_option,
     reading,
     validation_counts,
     write_rejected_rows,
@@ -21,12 +21,7 @@ from .options import (
 
 @click.command("summarize")
 @common_input_options
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    help="Write the table: .csv, .json, .geojson, .gpkg or .xlsx.",
-)
+@output_option("Write the table: .csv, .json, .geojson, .gpkg or .xlsx.")
 @click.option(
     "--engine",
     type=click.Choice(["local", "dask"]),
@@ -47,7 +42,12 @@ def summarize_cmd(output, as_of, rejected_path, verbose, quiet, engine, schedule
       mineland summarize districts.gpkg hazards.gpkg releases.shp --as-of 2024-12-31 -o out.xlsx
     """
     with reading(
-        source, verbose=verbose, quiet=quiet, output=output, rejected=rejected_path
+        source,
+        verbose=verbose,
+        quiet=quiet,
+        output=output,
+        rejected=rejected_path,
+        formats=TABLE_FORMATS,
     ) as run:
         bar, dist, data, inputs = run.bar, run.dist, run.data, run.inputs
         acc = account(

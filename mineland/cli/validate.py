@@ -12,9 +12,17 @@ from rich.table import Table
 from rich.text import Text
 
 from ..io import write_findings
+from ..io.write import FINDINGS_FORMATS
 from ..validation import validate
 from .console import note, plain
-from .options import common_input_options, friendly_errors, reading, valid_date, write_rejected_rows
+from .options import (
+    common_input_options,
+    friendly_errors,
+    output_option,
+    reading,
+    valid_date,
+    write_rejected_rows,
+)
 
 
 def _print_validation(report) -> None:
@@ -63,12 +71,7 @@ def _print_validation(report) -> None:
 
 @click.command("validate")
 @common_input_options
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    help="Write the findings: .csv, .xlsx, .gpkg (with geometries) or .html.",
-)
+@output_option("Write the findings: .csv, .xlsx, .gpkg (with geometries) or .html.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option(
     "--start-date",
@@ -96,6 +99,7 @@ def validate_cmd(output, as_of, rejected_path, verbose, quiet, strict, start_dat
         verbose=verbose,
         quiet=quiet,
         output=output,
+        formats=FINDINGS_FORMATS,
         rejected=rejected_path,
         on_file_error="reject",
         all_rejected_ok=True,  # the findings say why, and errors give exit 1

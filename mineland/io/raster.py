@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from ..errors import CRSError, InputFileError, OutputError, SchemaError
+from ..errors import CRSError, InputFileError, SchemaError
 from ..rasterdata import RasterData
 from ._parse import first_line
-from .write import atomic, check_output_path
+from .write import RASTER_FORMATS, atomic, check_output_path
 
 
 def read_raster(path: str | os.PathLike, *, band: int = 1) -> RasterData:
@@ -54,9 +54,7 @@ def write_raster(
     import rasterio
     from rasterio.enums import Resampling
 
-    out = check_output_path(path, inputs)
-    if out.suffix.lower() not in (".tif", ".tiff"):
-        raise OutputError(f"{out}: rasters are written as GeoTIFF (.tif)")
+    out = check_output_path(path, inputs, RASTER_FORMATS)
     with atomic(out) as tmp, rasterio.open(tmp, "w", **profile) as dst:
         dst.write(array, 1)
         usable = [f for f in overviews if min(array.shape) // f >= 1]

@@ -6,7 +6,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,6 +24,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 TABLE_FORMATS = (".csv", ".json", ".geojson", ".gpkg", ".xlsx")
+FINDINGS_FORMATS = (".csv", ".xlsx", ".gpkg", ".html")
+RASTER_FORMATS = (".tif", ".tiff")
 
 
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -50,9 +52,17 @@ def neutralise_formulas(frame: pd.DataFrame, *, xlsx: bool = False) -> pd.DataFr
     return out
 
 
-def check_output_path(path: str | os.PathLike, inputs: Iterable[str | os.PathLike] = ()) -> Path:
-    """Refuse an output path that is one of the inputs (or inside an input folder)."""
+def check_output_path(
+    path: str | os.PathLike,
+    inputs: Iterable[str | os.PathLike] = (),
+    formats: Sequence[str] | None = None,
+) -> Path:
+    """Refuse an output path that is one of the inputs (or inside an input folder), in
+    a folder that does not exist, or (with ``formats``) of another format."""
     out = Path(path)
+    suffix = out.suffix.lower()
+    if formats is not None and suffix not in formats:
+        raise OutputError(f"{out}: unknown output format {suffix!r}; use {', '.join(formats)}")
     target = out.resolve()
     for raw in inputs:
         src = Path(raw).resolve()
@@ -157,9 +167,6 @@ def write_rejected(
     with atomic(out) as tmp:
         neutralise_formulas(rejected).to_csv(tmp, index=False, encoding="utf-8")
     return out
-
-
-FINDINGS_FORMATS = (".csv", ".xlsx", ".gpkg", ".html")
 
 
 def write_findings(
