@@ -44,7 +44,7 @@ from .io import (
 )
 from .periods import release_progress
 from .tables import SurveyData
-from .validation import ValidationReport, validate
+from .validation import ValidationReport, ValidationResult, validate
 
 __all__ = [
     "Accounting",
@@ -58,6 +58,7 @@ __all__ = [
     "SchemaError",
     "SurveyData",
     "ValidationReport",
+    "ValidationResult",
     "__version__",
     "account",
     "landcover_impact",

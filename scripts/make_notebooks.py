@@ -49,10 +49,10 @@ NOTEBOOKS = {
         ),
         new_code_cell(
             "import mineland\n"
-            "from mineland.charts import plot_released, plot_remaining\n\n"
+            "from mineland import plot_released, plot_remaining\n\n"
             f'districts = mineland.read_districts("{BOUNDARIES}")\n'
             f'surveys = mineland.read_surveys("{DATA}/surveys")\n'
-            'table = mineland.progress(districts, surveys, freq="year")\n'
+            'table = mineland.release_progress(districts, surveys, freq="year")\n'
             "table.head(12).round(1)"
         ),
         new_code_cell(

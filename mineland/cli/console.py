@@ -18,9 +18,6 @@ from rich.text import Text
 from ..accounting import total_row
 from ..labels import SHORT_LABELS
 
-log = logging.getLogger("mineland")
-
-
 err_console = Console(stderr=True)
 
 

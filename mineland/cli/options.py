@@ -258,17 +258,17 @@ def validation_counts(dist, data, acc, inputs_hint: str):
 
 
 def _validation_counts(dist, data, acc, inputs_hint: str):
-    report = validation.validate(dist, data, accounting=acc)
-    for failure in report.failures:
+    result = validation.validate(dist, data, accounting=acc)
+    for failure in result.failures:
         note(plain(f"warning: a validation check failed: {failure}"))
-    if report.errors or report.warnings:
+    if result.errors or result.warnings:
         note(
-            f"validation: {report.errors:,} errors, {report.warnings:,} warnings; "
+            f"validation: {result.errors:,} errors, {result.warnings:,} warnings; "
             f"details: mineland validate {inputs_hint}"
         )
     else:
         note("validation: no errors or warnings")
-    return report
+    return result
 
 
 def write_rejected_rows(data, rejected_path: Path | None, output: Path | None, inputs) -> None:

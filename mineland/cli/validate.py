@@ -25,12 +25,12 @@ from .options import (
 )
 
 
-def _print_validation(report) -> None:
+def _print_validation(result) -> None:
     console = Console() if sys.stdout.isatty() else Console(width=160)
     table = Table(title="Validation findings", header_style="bold")
     for col in ("check", "severity", "findings", "meaning"):
         table.add_column(col, justify="right" if col == "findings" else "left")
-    for _, row in report.summary.iterrows():
+    for _, row in result.summary.iterrows():
         style = {"error": "red", "warning": "yellow"}.get(row["severity"])
         table.add_row(
             Text(row["check"]),
@@ -39,10 +39,10 @@ def _print_validation(report) -> None:
             Text(row["meaning"]),
         )
     console.print(table)
-    worst = report.findings[report.findings["severity"] != "info"]
+    worst = result.findings[result.findings["severity"] != "info"]
     if len(worst):
         console.print(Text("Worst examples:", style="bold"))
-        for check in report.summary["check"]:
+        for check in result.summary["check"]:
             for _, f in worst[worst["check"] == check].head(3).iterrows():
                 where = ""
                 if isinstance(f["source_file"], str):
@@ -53,11 +53,11 @@ def _print_validation(report) -> None:
                 console.print(
                     Text(plain(f"  {f['severity']:<7} {f['check']}: {where}{rid} {f['message']}"))
                 )
-    if len(report.conservation):
+    if len(result.conservation):
         files = Table(title="Input rows: used + rejected", header_style="bold")
         for col in ("file", "rows", "used", "rejected", "balanced"):
             files.add_column(col, justify="left" if col == "file" else "right")
-        for _, r in report.conservation.iterrows():
+        for _, r in result.conservation.iterrows():
             files.add_row(
                 Text(plain(Path(str(r["source_file"])).name)),
                 f"{int(r['rows']):,}",
@@ -66,7 +66,7 @@ def _print_validation(report) -> None:
                 "yes" if r["balanced"] else Text("NO", style="red"),
             )
         console.print(files)
-    console.print(Text(f"{report.errors:,} errors, {report.warnings:,} warnings", style="bold"))
+    console.print(Text(f"{result.errors:,} errors, {result.warnings:,} warnings", style="bold"))
 
 
 @click.command("validate")
@@ -105,13 +105,13 @@ def validate_cmd(output, as_of, rejected_path, verbose, quiet, strict, start_dat
         all_rejected_ok=True,  # the findings say why, and errors give exit 1
     ) as run:
         dist, data, inputs = run.dist, run.data, run.inputs
-        report = validate(dist, data, start_date=start_date)
+        result = validate(dist, data, start_date=start_date)
     write_rejected_rows(data, rejected_path, output, inputs)
-    _print_validation(report)
-    bad = report.conservation[~report.conservation["balanced"]] if len(report.conservation) else []
+    _print_validation(result)
+    bad = result.conservation[~result.conservation["balanced"]] if len(result.conservation) else []
     if len(bad):
         click.echo(f"internal error: rows not accounted for in {len(bad)} files", err=True)
     if output is not None:
-        path = write_findings(report, output, inputs=inputs)
-        note(f"wrote {len(report.findings)} findings to {path}")
-    sys.exit(report.exit_code(strict=strict))
+        path = write_findings(result, output, inputs=inputs)
+        note(f"wrote {len(result.findings)} findings to {path}")
+    sys.exit(result.exit_code(strict=strict))

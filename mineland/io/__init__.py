@@ -19,6 +19,7 @@ from .write import (
     write_findings,
     write_rejected,
     write_report,
+    write_report_file,
     write_table,
     write_text,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "write_raster",
     "write_rejected",
     "write_report",
+    "write_report_file",
     "write_table",
     "write_text",
 ]

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import uuid
+import warnings
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -212,7 +213,15 @@ def _write_workbook(tmp: Path, sheets: dict, *, totals: str | None = None) -> No
 
 def write_report(report, path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = ()):
     """Write a :class:`mineland.render.report.Report`: a formatted .xlsx workbook or a
-    printable .html page."""
+    printable .html page.  (Given validation findings, as before 0.2, it writes them
+    with :func:`write_findings` and warns that this use is deprecated.)"""
+    if hasattr(report, "conservation"):
+        warnings.warn(
+            "write_report(validation result) is deprecated; use write_findings",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return write_findings(report, path, inputs=inputs)
     out = check_output_path(path, inputs)
     suffix = out.suffix.lower()
     if suffix == ".html":
@@ -229,3 +238,11 @@ def write_report(report, path: str | os.PathLike, *, inputs: Iterable[str | os.P
     with atomic(out) as tmp:
         _write_workbook(tmp, sheets, totals="Summary")
     return out
+
+
+def write_report_file(report, path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = ()):
+    """Deprecated name of :func:`write_report` (removed in 0.3)."""
+    warnings.warn(
+        "write_report_file is deprecated; use write_report", DeprecationWarning, stacklevel=2
+    )
+    return write_report(report, path, inputs=inputs)

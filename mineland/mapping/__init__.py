@@ -109,7 +109,7 @@ def make_map(
         The table of :func:`mineland.landcover_impact`; district popups then list the
         contaminated hectares by land-cover class.
     findings
-        A :class:`~mineland.validation.ValidationReport`: its findings that have a
+        A :class:`~mineland.validation.ValidationResult`: its findings that have a
         geometry become a layer (off by default), coloured by severity.
     progress
         The table of :func:`mineland.progress`: a time slider then colours the
@@ -194,7 +194,7 @@ def _layers(acc, density, findings, progress, names: list[str], failed: list[str
         out["classes"], out["tolerance"], sliver_note = classes
         records = acc.records
         raw, out["raw_fields"], raw_note = optional(
-            "raw records", (None, [], None), raw_layer, records, acc
+            "raw records", (None, [], None), raw_layer, records
         )
         out["notes"] = [n for n in (raw_note, sliver_note) if n]
         if raw:

@@ -161,9 +161,7 @@ def _display_values(col: pd.Series) -> list:
 _RAW_SKIP = {"geometry", schema.SOURCE_LAYER, "repair"}
 
 
-def raw_layer(
-    records: gpd.GeoDataFrame, acc: Accounting
-) -> tuple[str | None, list[str], str | None]:
+def raw_layer(records: gpd.GeoDataFrame) -> tuple[str | None, list[str], str | None]:
     areas = records[records["record_type"].isin(schema.AREA_TYPES)]
     if len(areas) == 0:
         return None, [], None
@@ -217,11 +215,11 @@ def timeline(table: pd.DataFrame | None, names: list[str]) -> dict | None:
     }
 
 
-def findings_layer(report) -> tuple[str | None, str]:
+def findings_layer(result) -> tuple[str | None, str]:
     """Validation findings with a geometry, as GeoJSON for a map layer."""
-    if report is None or len(report.findings) == 0:
+    if result is None or len(result.findings) == 0:
         return None, ""
-    f = report.findings[~report.findings.geometry.is_empty & report.findings.geometry.notna()]
+    f = result.findings[~result.findings.geometry.is_empty & result.findings.geometry.notna()]
     if len(f) == 0:
         return None, ""
     total = len(f)

@@ -27,11 +27,19 @@ from .checks import CHECKS, SEVERITIES, Findings
 from .far import far_files
 from .names import fold_name, names_match
 
-__all__ = ["CHECKS", "ValidationReport", "far_files", "fold_name", "names_match", "validate"]
+__all__ = [
+    "ValidationReport",
+    "CHECKS",
+    "ValidationResult",
+    "far_files",
+    "fold_name",
+    "names_match",
+    "validate",
+]
 
 
 @dataclass
-class ValidationReport:
+class ValidationResult:
     """Findings, one per problem, and the row accounting of every input file."""
 
     findings: gpd.GeoDataFrame
@@ -86,8 +94,8 @@ def validate(
     today: object = None,
     max_vertex_gap_km: float = 5.0,
     accounting=None,
-) -> ValidationReport:
-    """Check survey records and districts; report every problem found.
+) -> ValidationResult:
+    """Check survey records and districts; list every problem found.
 
     Parameters
     ----------
@@ -109,14 +117,14 @@ def validate(
 
     Returns
     -------
-    ValidationReport
+    ValidationResult
         ``findings`` (GeoDataFrame: check, severity, source_file, source_row,
         record_id, message, area_ha, geometry), ``summary`` and ``conservation``.
 
     Examples
     --------
-    >>> report = validate(read_districts("d.gpkg"), read_surveys("s"))  # doctest: +SKIP
-    >>> report.summary  # doctest: +SKIP
+    >>> result = validate(read_districts("d.gpkg"), read_surveys("s"))  # doctest: +SKIP
+    >>> result.summary  # doctest: +SKIP
     """
     data = as_survey_data(surveys, on_file_error="reject")
     dist = as_districts(districts)
@@ -144,7 +152,7 @@ def validate(
         conservation["balanced"] = (
             conservation["rows"] == conservation["used"] + conservation["rejected"]
         )
-    return ValidationReport(
+    return ValidationResult(
         f.frame(),
         conservation,
         {"start_date": start_date, "today": str(today), "max_vertex_gap_km": max_vertex_gap_km},
@@ -159,3 +167,7 @@ def _all_records_accounting(accounting, dist, data) -> Accounting:
     if accounting is not None and accounting.as_of is None:
         return accounting
     return account(dist, data)
+
+
+#: the name before 0.2, kept until 0.3 ("result" now means only ``mineland result``)
+ValidationReport = ValidationResult
