@@ -6,7 +6,7 @@ commit, on the same data, in the same run.
 The earlier commit is checked out with ``git worktree`` into ``benchmarks/out`` and run
 from there (``PYTHONPATH``); each command is a new process, from start-up to the
 written file, and the runs alternate.  Reported per command: the median times, their
-ratio, and how many times the accounting ran (counted from ``-vv``'s debug lines);
+ratio, and how many times the accounting ran (counted by wrapping ``account``);
 for ``report`` the summary sheets of both versions are compared.
 """
 
@@ -30,6 +30,29 @@ sys.path.insert(0, str(HERE))
 from bench_summarize import generate  # noqa: E402
 
 CLI = "import sys; from mineland.cli import main; sys.argv[0] = 'mineland'; main()"
+#: the folder the commands run in: not the checkout, whose ``mineland`` would come
+#: first on ``sys.path`` (``python -c`` puts the working folder there) and shadow the
+#: earlier commit given by PYTHONPATH
+NEUTRAL = HERE / "out"
+
+#: the command line with every call of the accounting counted (printed on exit), for
+#: this checkout and the earlier one alike: each module that imported ``account`` gets
+#: the counting one
+COUNTED = """
+import atexit, sys
+import mineland.accounting as accounting
+real, calls = accounting.account, []
+def account(*args, **kwargs):
+    calls.append(kwargs.get("as_of"))
+    return real(*args, **kwargs)
+for module in list(sys.modules.values()):
+    if getattr(module, "account", None) is real:
+        module.account = account
+atexit.register(lambda: print(f"ACCOUNTINGS {len(calls)}", file=sys.stderr))
+from mineland.cli import main
+sys.argv[0] = "mineland"
+main()
+"""
 
 
 def commands(d: Path, h: Path, r: Path, out: Path, name: str) -> dict[str, list[str]]:
@@ -58,10 +81,22 @@ def commands(d: Path, h: Path, r: Path, out: Path, name: str) -> dict[str, list[
     }
 
 
-def run(pythonpath: Path, args: list[str]) -> tuple[float, str]:
+def imported_from(pythonpath: Path) -> Path:
+    """The folder whose ``mineland`` a command run with this PYTHONPATH imports."""
+    env = {**os.environ, "PYTHONPATH": str(pythonpath)}
+    code = "import mineland, pathlib; print(pathlib.Path(mineland.__file__).parent.parent)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=NEUTRAL
+    )
+    return Path(done.stdout.strip()).resolve()
+
+
+def run(pythonpath: Path, args: list[str], code: str = CLI) -> tuple[float, str]:
     env = {**os.environ, "PYTHONPATH": str(pythonpath), "COLUMNS": "200"}
     t = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", CLI, *args], env=env, capture_output=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, cwd=NEUTRAL
+    )
     elapsed = time.perf_counter() - t
     if done.returncode not in (0, 1):
         raise SystemExit(f"{args[0]} failed: {done.stderr.decode()[-2000:]}")
@@ -87,14 +122,16 @@ def main() -> None:
     out = HERE / "out"
     d, h, r = generate(a.n, 60, out)
     paths = {"base": worktree(a.base, out), "new": ROOT}
+    for path in paths.values():  # each version runs its own code
+        assert imported_from(path) == path.resolve(), (path, imported_from(path))
     results = {}
     for command in commands(d, h, r, out, "x"):
         times: dict[str, list[float]] = {"base": [], "new": []}
         accountings = {}
         for name, path in paths.items():
             args = commands(d, h, r, out, name)[command]
-            _, log = run(path, [*args, "-vv"] if command != "--help" else args)
-            accountings[name] = log.count("accounting: preparing")
+            _, log = run(path, args, COUNTED)
+            accountings[name] = int(log.rsplit("ACCOUNTINGS ", 1)[1].split()[0])
         for k in range(a.repeat):
             for name, path in paths.items():
                 args = commands(d, h, r, out, name)[command]

@@ -29,12 +29,28 @@ sys.path.insert(0, str(HERE))
 from bench_summarize import generate  # noqa: E402
 
 CLI = "import sys; from mineland.cli import main; sys.argv[0] = 'mineland'; main()"
+#: the folder the commands run in: not the checkout, whose ``mineland`` would come
+#: first on ``sys.path`` (``python -c`` puts the working folder there) and shadow the
+#: earlier commit given by PYTHONPATH
+NEUTRAL = HERE / "out"
+
+
+def imported_from(pythonpath: Path) -> Path:
+    """The folder whose ``mineland`` a command run with this PYTHONPATH imports."""
+    env = {**os.environ, "PYTHONPATH": str(pythonpath)}
+    code = "import mineland, pathlib; print(pathlib.Path(mineland.__file__).parent.parent)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=NEUTRAL
+    )
+    return Path(done.stdout.strip()).resolve()
 
 
 def run(pythonpath: Path, args: list[str]) -> float:
     env = {**os.environ, "PYTHONPATH": str(pythonpath)}
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", CLI, *args], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", CLI, *args], env=env, check=True, capture_output=True, cwd=NEUTRAL
+    )
     return time.perf_counter() - t
 
 
@@ -52,6 +68,8 @@ def main() -> None:
         subprocess.run(
             ["git", "worktree", "add", "--detach", str(base), a.base], cwd=ROOT, check=True
         )
+    for path in (base, ROOT):  # each version runs its own code
+        assert imported_from(path) == path.resolve(), (path, imported_from(path))
     times: dict[str, list[float]] = {"base": [], "new": []}
     for k in range(a.repeat):
         for name, path in (("base", base), ("new", ROOT)):

@@ -65,6 +65,8 @@ def resolve_crs(table: RawTable, crs: object | None) -> pyproj.CRS:
 
 
 def off_earth(geoms: np.ndarray) -> np.ndarray:
+    """True where a geometry's bounds reach beyond ±180° longitude or ±90° latitude
+    (with a micro-degree of tolerance); non-finite bounds are not off Earth here."""
     bounds = shapely.bounds(geoms)
     with np.errstate(invalid="ignore"):
         return (

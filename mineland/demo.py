@@ -11,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from affine import Affine
 
 from .geometry import equal_area_crs
 from .records import WGS84
@@ -314,8 +315,6 @@ def make_landcover(bounds=KARABAKH_BOUNDS, *, resolution_deg: float = 0.004, see
     Smooth random fields decide tree cover, shrubland, grassland, cropland, built-up,
     bare land and water.  Returns ``(array, profile)`` ready for a GeoTIFF.
     """
-    from affine import Affine
-
     rng = np.random.default_rng(seed)
     minx, miny, maxx, maxy = bounds
     width = int(round((maxx - minx) / resolution_deg))

@@ -12,7 +12,7 @@ import pyproj
 import shapely
 
 from . import schema
-from .crs import coord_summary, crs_hint, off_earth, resolve_crs, to_wgs84
+from .crs import coord_summary, crs_hint, off_earth, on_earth, resolve_crs, to_wgs84
 from .dates import bad_date_reason, parse_dates
 from .errors import CRSError, DataError
 from .geometry import enclosed, polygonal, repair
@@ -201,8 +201,7 @@ def reject_degrees_in_metres(rows: Rows, source_crs: pyproj.CRS) -> None:
         return
     geoms = rows.geoms
     degrees = np.zeros(rows.n, dtype=bool)
-    b = shapely.bounds(geoms[live])
-    small = (np.abs(b[:, [0, 2]]) <= 180).all(axis=1) & (np.abs(b[:, [1, 3]]) <= 90).all(axis=1)
+    small = on_earth(geoms[live])  # numbers that could be lon/lat
     if small.any():
         idx = np.flatnonzero(live)[small]
         at = shapely.bounds(to_wgs84(geoms[idx], source_crs))

@@ -191,3 +191,59 @@ def private_imports(path) -> list[str]:
 
 def test_no_private_name_is_imported_across_modules():
     assert [hit for p in modules() for hit in private_imports(p)] == []
+
+
+#: calls that read or write files
+FILE_CALLS = {
+    "open",
+    "read_text",
+    "write_text",
+    "read_bytes",
+    "write_bytes",
+    "to_file",
+    "to_csv",
+    "to_parquet",
+    "to_excel",
+    "read_file",
+    "read_csv",
+    "read_dataframe",
+    "write_dataframe",
+}
+#: where files may be touched: the io package, the demo-data generator, the map's
+#: own package data (read-only) and an in-memory PNG
+TOUCHES_FILES = ("mineland.io", "mineland.demo", "mineland.mapping._offline")
+IN_MEMORY = {"mineland.mapping._density"}
+
+
+def file_calls(path) -> list[str]:
+    return [f"{module_name(path)}:{hit}" for hit in file_calls_of(path.read_text("utf-8"))]
+
+
+def file_calls_of(source: str) -> list[str]:
+    tree = ast.parse(source)
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func  # a method (df.to_csv) or the builtin open; io's own functions
+        if (isinstance(func, ast.Attribute) and func.attr in FILE_CALLS) or (
+            isinstance(func, ast.Name) and func.id == "open"
+        ):
+            found.append(f"{node.lineno} {ast.unparse(func)}")
+    return found
+
+
+def test_the_file_check_would_see_a_write(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f(df, p):\n    df.to_csv(p)\n    return open(p).read()\n")
+    assert len([n for n in ast.walk(ast.parse(bad.read_text())) if isinstance(n, ast.Call)]) >= 3
+    assert len(file_calls_of(bad.read_text())) == 2
+
+
+def test_only_the_io_package_touches_files():
+    pure = [
+        p
+        for p in modules()
+        if not module_name(p).startswith(TOUCHES_FILES) and module_name(p) not in IN_MEMORY
+    ]
+    assert [hit for p in pure for hit in file_calls(p)] == []

@@ -32,7 +32,7 @@ def outputs(command: str, tmp) -> list:
 
 
 @pytest.fixture
-def small(tmp_path):
+def layered(tmp_path):
     """Two districts in a GeoPackage: one in each of the layers 'west' and 'east'
     (named in 'name' and in 'label'), both in 'both'; a few dated records (one of them
     an invalid bowtie); and a land cover."""
@@ -85,8 +85,8 @@ def small(tmp_path):
     return dpath, spath
 
 
-def invoke(command, small, tmp, *extra):
-    dpath, spath = small
+def invoke(command, layered, tmp, *extra):
+    dpath, spath = layered
     return run(command, dpath, spath, *outputs(command, tmp), *extra)
 
 
@@ -94,34 +94,34 @@ def invoke(command, small, tmp, *extra):
 
 
 @pytest.mark.parametrize("command", READING)
-def test_layer_picks_the_district_layer(command, small, tmp_path):
-    assert invoke(command, small, tmp_path, "--layer", "west").exit_code in (0, 1)
-    result = invoke(command, small, tmp_path, "--layer", "north")
+def test_layer_picks_the_district_layer(command, layered, tmp_path):
+    assert invoke(command, layered, tmp_path, "--layer", "west").exit_code in (0, 1)
+    result = invoke(command, layered, tmp_path, "--layer", "north")
     assert result.exit_code == 2 and "north" in result.stderr
 
 
 @pytest.mark.parametrize("command", READING)
-def test_name_field_names_the_districts(command, small, tmp_path):
-    result = invoke(command, small, tmp_path, "--layer", "east", "--name-field", "nosuch")
+def test_name_field_names_the_districts(command, layered, tmp_path):
+    result = invoke(command, layered, tmp_path, "--layer", "east", "--name-field", "nosuch")
     assert result.exit_code == 2 and "'nosuch'" in result.stderr
 
 
-def test_layer_and_name_field_change_the_table(small, tmp_path):
+def test_layer_and_name_field_change_the_table(layered, tmp_path):
     out = tmp_path / "s.csv"
     for layer, field, name in (("west", "name", "West"), ("east", "label", "East district")):
         assert (
-            invoke("summarize", small, tmp_path, "--layer", layer, "--name-field", field).exit_code
+            invoke("summarize", layered, tmp_path, "--layer", layer, "--name-field", field).exit_code
             == 0
         )
         assert list(pd.read_csv(out)["district"]) == [name, "(outside districts)"]
 
 
 @pytest.mark.parametrize("command", READING)
-def test_on_invalid_reject_rejects_the_bowtie(command, small, tmp_path):
+def test_on_invalid_reject_rejects_the_bowtie(command, layered, tmp_path):
     rejected = tmp_path / "rejected.csv"
     result = invoke(
         command,
-        small,
+        layered,
         tmp_path,
         "--layer",
         "east",
@@ -135,8 +135,8 @@ def test_on_invalid_reject_rejects_the_bowtie(command, small, tmp_path):
     assert list(table["record_id"]) == ["BAD"] and (table["check"] == "invalid_geometry").all()
 
 
-def test_on_invalid_fix_keeps_the_bowtie(small, tmp_path):
-    dpath, spath = small
+def test_on_invalid_fix_keeps_the_bowtie(layered, tmp_path):
+    dpath, spath = layered
     out = tmp_path / "s.csv"
     assert run("summarize", dpath, spath, "--layer", "east", "-o", out).exit_code == 0
     fixed = pd.read_csv(out)["sha_ha"].sum()
@@ -145,10 +145,10 @@ def test_on_invalid_fix_keeps_the_bowtie(small, tmp_path):
 
 
 @pytest.mark.parametrize("command", READING)
-def test_quiet_and_verbose(command, small, tmp_path):
-    quiet = invoke(command, small, tmp_path, "--layer", "west", "-q")
+def test_quiet_and_verbose(command, layered, tmp_path):
+    quiet = invoke(command, layered, tmp_path, "--layer", "west", "-q")
     assert quiet.exit_code in (0, 1) and "districts from" not in quiet.stderr
-    loud = invoke(command, small, tmp_path, "--layer", "west", "-vv")
+    loud = invoke(command, layered, tmp_path, "--layer", "west", "-vv")
     assert "districts from" in loud.stderr
     assert "accounting: preparing" in loud.stderr  # a debug line
 
@@ -156,12 +156,12 @@ def test_quiet_and_verbose(command, small, tmp_path):
 # --------------------------------------------------------------------------- per command
 
 
-def test_raster_by_splits_the_density_and_grid_crs_sets_the_grid(small, tmp_path):
+def test_raster_by_splits_the_density_and_grid_crs_sets_the_grid(layered, tmp_path):
     sums = {}
     for by in ("all", "cha", "sha"):
         out = tmp_path / f"{by}.tif"
         args = ["--layer", "both", "--by", by, "--grid-crs", "EPSG:32638", "--resolution", "100"]
-        assert run("raster", *small, "-o", out, *args).exit_code == 0
+        assert run("raster", *layered, "-o", out, *args).exit_code == 0
         with rasterio.open(out) as src:
             assert src.crs.to_epsg() == 32638
             band = src.read(1)
@@ -170,35 +170,35 @@ def test_raster_by_splits_the_density_and_grid_crs_sets_the_grid(small, tmp_path
     assert sums["all"] == pytest.approx(sums["cha"] + sums["sha"], rel=1e-5)
 
 
-def test_impact_classes_name_the_land_cover(small, tmp_path):
+def test_impact_classes_name_the_land_cover(layered, tmp_path):
     classes = tmp_path / "classes.csv"
     classes.write_text("value,name\n10,Orchards\n40,Wheat fields\n")
     out = tmp_path / "i.csv"
     args = ["--landcover", tmp_path / "lc.tif", "--classes", classes, "-o", out]
-    assert run("impact", *small, "--layer", "west", *args).exit_code == 0
+    assert run("impact", *layered, "--layer", "west", *args).exit_code == 0
     assert "Orchards" in set(pd.read_csv(out)["class_name"])
 
 
-def test_validate_start_date_and_strict(small, tmp_path):
+def test_validate_start_date_and_strict(layered, tmp_path):
     out = tmp_path / "f.csv"
-    result = run("validate", *small, "--layer", "west", "--start-date", "2022-01-01", "-o", out)
+    result = run("validate", *layered, "--layer", "west", "--start-date", "2022-01-01", "-o", out)
     early = pd.read_csv(out)
     flagged = set(early.loc[early["check"] == "date_before_start", "record_id"])
     assert flagged == {"H1", "BAD"}  # dated before 2022-01-01 (H2 and R1 after)
     assert result.exit_code == 0  # warnings only
-    assert run("validate", *small, "--layer", "west", "--strict").exit_code == 1
+    assert run("validate", *layered, "--layer", "west", "--strict").exit_code == 1
 
 
-def test_progress_start_begins_the_first_period(small, tmp_path):
+def test_progress_start_begins_the_first_period(layered, tmp_path):
     out = tmp_path / "p.csv"
     args = ["--freq", "quarter", "--start", "2023-04-01", "--end", "2023-12-31", "-o", out]
-    assert run("progress", *small, "--layer", "west", *args).exit_code == 0
+    assert run("progress", *layered, "--layer", "west", *args).exit_code == 0
     ends = sorted(pd.read_csv(out)["period_end"].unique())
     assert ends == ["2023-06-30", "2023-09-30", "2023-12-31"]
 
 
-def test_convert_quiet_and_verbose(small, tmp_path):
-    _, spath = small
+def test_convert_quiet_and_verbose(layered, tmp_path):
+    _, spath = layered
     quiet = run("convert", spath, "-o", tmp_path / "q.parquet", "-q")
     assert quiet.exit_code == 0 and quiet.stderr.strip() == ""
     loud = run("convert", spath, "-o", tmp_path / "v.parquet", "-v")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ..errors import DataError
 from .base import Engine, RegionClasses
+from .local import LocalEngine
 
 __all__ = ["ENGINES", "Engine", "RegionClasses", "get_engine"]
 
@@ -30,8 +31,6 @@ def get_engine(name: str, *, scheduler: str | None = None) -> Engine:
     'local'
     """
     if name == "local":
-        from .local import LocalEngine
-
         return LocalEngine()
     if name == "dask":
         from .dask_engine import DaskEngine  # needs the optional dask extra

@@ -25,6 +25,7 @@ from .. import schema
 from .._version import __version__
 from ..accounting import Accounting, total_row
 from ..errors import SchemaError, attempt
+from ..io import check_output_path, write_text
 from ..labels import CLASS_STYLE, METRIC_LABELS
 from ..records import SurveyData
 from ._density import density_overlay
@@ -327,8 +328,6 @@ def save_map(
     --------
     >>> save_map(make_map(account(districts, surveys)), "map.html", offline=True)  # doctest: +SKIP
     """
-    from ..io import check_output_path, write_text
-
     out = check_output_path(path, inputs)
     text = m.get_root().render()
     if offline:

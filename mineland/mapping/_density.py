@@ -7,7 +7,10 @@ import warnings
 
 import numpy as np
 import pyproj
+import rasterio
 from affine import Affine
+from rasterio.io import MemoryFile
+from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from ..raster import DENSITY_NODATA
 
@@ -27,9 +30,6 @@ def density_overlay(array: np.ndarray, profile: dict) -> dict:
     Leaflet stretches an image linearly in Web Mercator, so the grid is reprojected
     to EPSG:3857 first (nearest neighbour: the fractions are shown, not resampled).
     """
-    import rasterio
-    from rasterio.io import MemoryFile
-    from rasterio.warp import Resampling, calculate_default_transform, reproject
 
     src_crs = rasterio.crs.CRS.from_wkt(profile["crs"])
     h, w = array.shape
