@@ -244,3 +244,16 @@ def test_every_public_function_is_in_the_readme_table():
         if callable(getattr(mineland, n)) and not isinstance(getattr(mineland, n), type)
     }
     assert public - documented == set()
+
+
+def test_one_html_table_for_every_page():
+    from mineland.render.html import html_table
+
+    frame = pd.DataFrame(
+        {"district": ["<b>Ağdam</b>", "Total"], "devices": [3.0, 1234.0], "cha_ha": [1.25, 2.0]}
+    )
+    text = html_table(frame, max_rows=1)
+    assert "&lt;b&gt;Ağdam&lt;/b&gt;" in text and "<b>" not in text  # escaped
+    assert '<td class="num">3</td>' in text  # a count stays a whole number
+    assert '<td class="num">1.2</td>' in text or '<td class="num">1.3</td>' in text
+    assert "First 1 of 2 rows." in text and "Total" not in text

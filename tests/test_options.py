@@ -110,7 +110,9 @@ def test_layer_and_name_field_change_the_table(layered, tmp_path):
     out = tmp_path / "s.csv"
     for layer, field, name in (("west", "name", "West"), ("east", "label", "East district")):
         assert (
-            invoke("summarize", layered, tmp_path, "--layer", layer, "--name-field", field).exit_code
+            invoke(
+                "summarize", layered, tmp_path, "--layer", layer, "--name-field", field
+            ).exit_code
             == 0
         )
         assert list(pd.read_csv(out)["district"]) == [name, "(outside districts)"]

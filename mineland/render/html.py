@@ -8,15 +8,18 @@ import html
 import pandas as pd
 
 from .. import schema
+from ..labels import number_format
 
 __all__ = ["findings_page", "html_table", "report_page"]
 
 _e = html.escape
 
 
-def _cell(value: object) -> str:
+def _cell(value: object, column: object = None) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return "<td></td>"
+    if number_format(column) == "#,##0" and isinstance(value, float) and value.is_integer():
+        value = int(value)  # a count in a column that a totals row made floating point
     if isinstance(value, bool):
         return f"<td>{'yes' if value else 'no'}</td>"
     if isinstance(value, float):
@@ -32,7 +35,7 @@ def html_table(frame: pd.DataFrame, *, max_rows: int | None = None) -> str:
     shown = frame if max_rows is None else frame.head(max_rows)
     head = "".join(f"<th>{_e(str(c))}</th>" for c in shown.columns)
     body = "".join(
-        "<tr>" + "".join(_cell(v) for v in row) + "</tr>"
+        "<tr>" + "".join(_cell(v, c) for c, v in zip(shown.columns, row, strict=True)) + "</tr>"
         for row in shown.astype(object).itertuples(index=False)
     )
     more = (
