@@ -12,7 +12,8 @@ The layout, from the vocabulary up:
   kernel), ``regions``, ``zones``, ``classes``: vocabulary and kernels;
 - ``tables``, ``records``, ``record_checks``, ``districts``: raw tables to canonical data;
 - ``accounting`` and ``engines``: the per-district accounting, on one interface;
-- ``periods``, ``validation``, ``raster``: analyses over an :class:`Accounting`;
+- ``periods``, ``validation``, ``raster``, ``unmapped``: analyses over an
+  :class:`Accounting`;
 - ``io``: every file read or written; ``render``: HTML, workbooks, charts, reports;
   ``mapping``: the Leaflet map; ``cli``: the ``mineland`` command.
 """
@@ -44,6 +45,7 @@ from .io import (
 )
 from .periods import release_progress
 from .tables import SurveyData
+from .unmapped import UnmappedResult, find_unmapped
 from .validation import ValidationReport, ValidationResult, validate
 
 __all__ = [
@@ -57,10 +59,12 @@ __all__ = [
     "OutputError",
     "SchemaError",
     "SurveyData",
+    "UnmappedResult",
     "ValidationReport",
     "ValidationResult",
     "__version__",
     "account",
+    "find_unmapped",
     "landcover_impact",
     "load_field_map",
     "load_sources",
@@ -114,6 +118,7 @@ _SUBMODULES = {
     "render",
     "schema",
     "tables",
+    "unmapped",
     "validation",
     "zones",
 }

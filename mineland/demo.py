@@ -137,6 +137,7 @@ def make_surveys(
     seed: int = 2,
     vertices: int = 14,
     clusters: int | None = None,
+    unmapped_groups: int = 3,
 ) -> dict[str, gpd.GeoDataFrame]:
     """Generate hazards, releases and points over a district layer.
 
@@ -144,6 +145,8 @@ def make_surveys(
     (cancelled/reduced/cleared, dated 2021–2025) and ``points`` (devices and
     incidents).  Hazards overlap one another and some cross district borders; about
     ``release_share × n_hazards`` releases are made, a few of them outside any hazard.
+    ``unmapped_groups`` groups of devices and incidents (and two strays) lie well away
+    from every hazard: the evidence that ``mineland unmapped`` looks for.
     """
     rng = np.random.default_rng(seed)
     crs = _local(districts.total_bounds)
@@ -154,6 +157,8 @@ def make_surveys(
     hazards, haz = _hazards(rng, union, centres, n_hazards, vertices, crs)
     rel = _releases(rng, hazards, haz, release_share, crs)
     points = pd.concat([_devices(rng, rel, crs), _incidents(rng, hazards, n_incidents, crs)])
+    if unmapped_groups:
+        points = pd.concat([points, _unmapped_evidence(rng, union, hazards, unmapped_groups, crs)])
     return {
         "hazards": haz.to_crs(WGS84),
         "releases": rel.to_crs(WGS84).reset_index(drop=True),
@@ -285,6 +290,41 @@ def _devices(rng, rel, crs) -> gpd.GeoDataFrame:
         geometry=dev_pts,
         crs=crs,
     )
+
+
+def _unmapped_evidence(rng, union, hazards: np.ndarray, groups: int, crs) -> gpd.GeoDataFrame:
+    """Groups of 4–7 devices and incidents (within about 80 m of one another) and two
+    stray devices, each at least 1.5 km from every hazard and inside the districts."""
+    tree = shapely.STRtree(hazards)
+    minx, miny, maxx, maxy = union.bounds
+    centres: list[tuple[float, float]] = []
+    while len(centres) < groups + 2:
+        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        p = shapely.Point(x, y)
+        far = tree.query(p, predicate="dwithin", distance=1500.0).size == 0
+        if far and union.contains(shapely.buffer(p, 200.0)):
+            centres.append((x, y))
+    rows = []
+    for k, (x, y) in enumerate(centres):
+        n = int(rng.integers(4, 8)) if k < groups else 1
+        for j in range(n):
+            incident = k == 0 and j < 2  # the first group holds two incidents
+            kind = "INC" if incident else "DEV"
+            rows.append(
+                {
+                    "record_id": f"{kind}-U{k + 1}{j + 1:02d}",
+                    "record_type": "incident" if incident else "device",
+                    "date": f"{2022 + k % 4}-{1 + j % 12:02d}-15",
+                    "device_type": rng.choice(DEVICE_TYPES[:3]),
+                    "quantity": pd.NA if incident else int(rng.integers(1, 4)),
+                    "killed": int(rng.integers(0, 2)) if incident else pd.NA,
+                    "injured": int(rng.integers(1, 3)) if incident else pd.NA,
+                    "organisation": "Demo casualty register" if incident else ORGANISATIONS[0],
+                    "notes": SYNTHETIC,
+                    "geometry": shapely.Point(x + rng.normal(0, 30), y + rng.normal(0, 30)),
+                }
+            )
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
 
 
 def _incidents(rng, hazards: np.ndarray, n_incidents: int, crs) -> gpd.GeoDataFrame:

@@ -26,6 +26,7 @@ __all__ = [
     "enclosed",
     "equal_area_crs",
     "explode_polygons",
+    "hull_buffer",
     "intersection",
     "map_chunks",
     "polygonal",
@@ -38,7 +39,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Snap grids (projected units, metres) tried in turn when GEOS raises a
-#: TopologyException: 1 cm first, as the design requires, then coarser.
+#: TopologyException: 1 cm first, then coarser.
 GRID_SIZES = (0.01, 0.1, 1.0)
 
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
@@ -389,3 +390,10 @@ def area_by_zone(parts: np.ndarray, zones: np.ndarray, overlay_log: OverlayLog) 
     noise = np.maximum(part_area * 1e-9, shapely.length(parts) * 1e-4)
     outside[outside <= noise] = 0.0
     return ZoneAreas(per_zone, float(outside.sum()), float(part_area.sum()))
+
+
+def hull_buffer(points: np.ndarray, distance: float) -> object:
+    """The convex hull of projected points, widened by ``distance`` (metres) all round:
+    the area within ``distance`` of the hull (round ends, 16 segments a quarter)."""
+    hull = shapely.convex_hull(shapely.multipoints(points))
+    return shapely.buffer(hull, distance, quad_segs=16)

@@ -12,6 +12,8 @@ __all__ = [
     "METHOD_COLORS",
     "METRIC_LABELS",
     "SHORT_LABELS",
+    "SUGGESTION",
+    "UNMAPPED_COLOR",
     "number_format",
 ]
 
@@ -24,6 +26,17 @@ CLASS_STYLE = {
     "reduced": ("Reduced (technical survey)", "#2C7BB6", 0.5),
     "cancelled": ("Cancelled (non-technical survey)", "#8073AC", 0.45),
 }
+
+#: Unmapped evidence and candidate areas: a magenta that none of the IMAS hazard
+#: colours (red, orange) nor the release colours (green, blue, purple) resembles.
+UNMAPPED_COLOR = "#D6007E"
+
+#: What every output says about the candidate areas.
+SUGGESTION = (
+    "Candidate areas are suggestions for non-technical survey, drawn from devices and "
+    "incidents found away from every recorded hazard. They are not hazard records and "
+    "not for clearance decisions: indicative only."
+)
 
 #: The colour of each release method, as on the map.
 METHOD_COLORS = {m: CLASS_STYLE[m][1] for m in ("cleared", "reduced", "cancelled")}

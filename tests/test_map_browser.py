@@ -487,3 +487,35 @@ def test_time_slider_recolours_districts(browser, tmp_path):
     expected = timeline(table, list(districts["district"]))["colors"][name][0]
     assert first == expected
     assert page.errors == []
+
+
+def test_unmapped_layer_draws_candidates_and_evidence(browser, tmp_path):
+    from mineland.unmapped import find_unmapped
+
+    d = districts_frame({"A": sq(0, 0, 10_000)})
+    group = [(5000 + dx, 6000 + dy) for dx, dy in ((0, 0), (30, 20), (-25, 30), (10, -35))]
+    rows = [{"record_id": "H", "record_type": "SHA", "geometry": sq(1000, 1000)}]
+    rows += [
+        {"record_id": f"{XSS_IMG}{k}", "record_type": "device", "geometry": shapely.Point(x, y)}
+        for k, (x, y) in enumerate(group)
+    ]
+    districts = mineland.districts.prepare_districts(d)
+    acc = mineland.account(districts, frame(rows))
+    found = find_unmapped(acc)
+    path = tmp_path / "unmapped.html"
+    save_map(make_map(acc, tiles="none", unmapped=found), path, offline=True)
+    page = Page(browser, path)
+    kinds = page.js(
+        "() => mineland.layers.unmapped.getLayers().map(l => l.feature.properties.k).sort()"
+    )
+    assert kinds == ["candidate"] + ["evidence"] * 4
+    texts = page.js(
+        "() => mineland.layers.unmapped.getLayers()"
+        ".map(l => l.getPopup().getContent()(l).innerText)"
+    )
+    assert any("Candidate area for survey" in t and "not a hazard record" in t for t in texts)
+    assert any(XSS_IMG in t for t in texts)  # shown as text
+    assert page.js("() => window.__xss === undefined") is True
+    assert "Unmapped contamination" in page.page.inner_text(".mineland-legend")
+    assert "suggestions for non-technical survey" in page.page.inner_text(".mineland-panel")
+    assert page.errors == []

@@ -14,7 +14,7 @@ from conftest import ROOT, districts_frame, frame, run, sq
 
 from mineland.cli import main
 
-READING = ["summarize", "map", "raster", "impact", "validate", "progress", "report"]
+READING = ["summarize", "map", "raster", "impact", "validate", "progress", "report", "unmapped"]
 LANDCOVER = ROOT / "data" / "landcover" / "synthetic_landcover.tif"
 
 
@@ -28,6 +28,7 @@ def outputs(command: str, tmp) -> list:
         "progress": ["-o", tmp / "p.csv"],
         "summarize": ["-o", tmp / "s.csv"],
         "validate": ["-o", tmp / "f.csv"],
+        "unmapped": ["-o", tmp / "u.gpkg"],
     }[command]
 
 

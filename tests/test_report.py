@@ -40,6 +40,8 @@ def test_excel_report_is_formatted(demo, tmp_path):
         "Progress by year",
         "Validation",
         "Validation findings",
+        "Unmapped by district",
+        "Candidate areas",
         "Sources",
     ]
     ws = wb["Summary"]

@@ -13,6 +13,7 @@ from .progress import progress_cmd
 from .raster import raster_cmd
 from .report import report_cmd
 from .summarize import summarize_cmd
+from .unmapped import unmapped_cmd
 from .validate import validate_cmd
 
 COMMANDS = (
@@ -23,6 +24,7 @@ COMMANDS = (
     validate_cmd,
     progress_cmd,
     report_cmd,
+    unmapped_cmd,
     convert_cmd,
 )
 

@@ -63,6 +63,11 @@ from .options import (
     type=click.Choice(["year", "quarter", "month"]),
     help="Add a time slider: contaminated land at the end of each period.",
 )
+@click.option(
+    "--unmapped",
+    is_flag=True,
+    help="Add devices and incidents over 250 m from every hazard, and candidate areas.",
+)
 @friendly_errors
 def map_cmd(
     output,
@@ -78,6 +83,7 @@ def map_cmd(
     density,
     landcover,
     timeline,
+    unmapped,
     **source,
 ):
     """Write an interactive HTML map of the accounting.
@@ -105,7 +111,13 @@ def map_cmd(
         findings = validation_counts(dist, data, cache, inputs_hint(source))
         failed: list[str] = []
         layers = map_layers(
-            cache, as_of, density=density, landcover=landcover, timeline=timeline, failures=failed
+            cache,
+            as_of,
+            density=density,
+            landcover=landcover,
+            timeline=timeline,
+            unmapped=unmapped,
+            failures=failed,
         )
         say_left_out(failed)
         m = make_map(

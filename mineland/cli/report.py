@@ -24,7 +24,8 @@ def report_cmd(output, as_of, rejected_path, verbose, quiet, title, **source):
     """Write a report: a formatted Excel workbook or a printable HTML page.
 
     Sheets: Summary (with totals), Progress by year, Validation, Validation findings,
-    Sources (inputs, CRS, as-of date, software version).  The HTML page has charts.
+    Unmapped by district, Candidate areas (suggestions for survey), Sources (inputs,
+    CRS, as-of date, software version).  The HTML page has charts.
 
     \b
     Example:

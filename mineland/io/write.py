@@ -121,6 +121,48 @@ def write_table(
     return out
 
 
+LAYERS_FORMATS = (".gpkg", ".xlsx", ".csv")
+
+
+def write_layers(
+    layers: dict[str, pd.DataFrame],
+    path: str | os.PathLike,
+    *,
+    inputs: Iterable[str | os.PathLike] = (),
+) -> Path:
+    """Write several tables to one file: a GeoPackage layer each (tables without
+    geometry as attribute tables), a workbook sheet each, or, as CSV, the first table
+    alone with its geometry as WKT.
+
+    Examples
+    --------
+    >>> write_layers({"candidates": found.candidates}, "unmapped.gpkg")  # doctest: +SKIP
+    """
+    out = check_output_path(path, inputs, LAYERS_FORMATS)
+    suffix = out.suffix.lower()
+    with atomic(out) as tmp:
+        if suffix == ".gpkg":
+            for name, frame in layers.items():
+                frame = frame if isinstance(frame, gpd.GeoDataFrame) else pd.DataFrame(frame)
+                kw = {} if isinstance(frame, gpd.GeoDataFrame) else {"geometry_type": None}
+                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=False, **kw)
+        elif suffix == ".xlsx":
+            sheets = {name: _with_wkt(frame) for name, frame in layers.items()}
+            _write_workbook(tmp, sheets)
+        else:
+            first = _with_wkt(next(iter(layers.values())))
+            neutralise_formulas(first).to_csv(tmp, index=False, encoding="utf-8")
+    return out
+
+
+def _with_wkt(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table with its geometry (if any) as a WKT column, for CSV and workbooks."""
+    if not isinstance(frame, gpd.GeoDataFrame):
+        return pd.DataFrame(frame)
+    wkt = [None if g is None else shapely.to_wkt(g, rounding_precision=7) for g in frame.geometry]
+    return pd.DataFrame(frame.drop(columns=frame.geometry.name)).assign(geometry_wkt=wkt)
+
+
 @contextmanager
 def atomic(out: Path):
     """Write to a temporary file beside ``out`` and move it into place on success.
@@ -233,6 +275,8 @@ def write_report(report, path: str | os.PathLike, *, inputs: Iterable[str | os.P
         "Progress by year": report.progress,
         "Validation": report.findings_summary,
         "Validation findings": report.findings,
+        "Unmapped by district": report.unmapped,
+        "Candidate areas": report.candidates,
         "Sources": report.sources,
     }
     with atomic(out) as tmp:

@@ -26,13 +26,21 @@ from .._version import __version__
 from ..accounting import Accounting, total_row
 from ..errors import SchemaError, attempt
 from ..io import check_output_path, write_text
-from ..labels import CLASS_STYLE, METRIC_LABELS
+from ..labels import CLASS_STYLE, METRIC_LABELS, UNMAPPED_COLOR
 from ..records import SurveyData
 from ._density import density_overlay
 from ._districts import district_geojson, fmt_int, fmt_number
 from ._element import MinelandLayers
 from ._geojson import script_json
-from ._layers import class_layers, findings_layer, point_groups, raw_layer, resolve_inputs, timeline
+from ._layers import (
+    class_layers,
+    findings_layer,
+    point_groups,
+    raw_layer,
+    resolve_inputs,
+    timeline,
+    unmapped_layer,
+)
 from ._offline import LEAFLET_CDN, offline_html
 from .compose import map_layers
 
@@ -82,6 +90,7 @@ def make_map(
     landcover: pd.DataFrame | None = None,
     findings=None,
     progress: pd.DataFrame | None = None,
+    unmapped=None,
 ) -> folium.Map:
     """An interactive Leaflet map of the accounting.
 
@@ -113,8 +122,11 @@ def make_map(
         A :class:`~mineland.validation.ValidationResult`: its findings that have a
         geometry become a layer (off by default), coloured by severity.
     progress
-        The table of :func:`mineland.progress`: a time slider then colours the
+        The table of :func:`mineland.release_progress`: a time slider then colours the
         districts by their contaminated hectares at the end of each period.
+    unmapped
+        The result of :func:`mineland.find_unmapped`: a layer of the evidence points
+        and candidate areas (suggestions for survey), in magenta.
 
     Returns
     -------
@@ -136,20 +148,29 @@ def make_map(
     if len(inside) == 0:
         raise SchemaError("the summary has no districts to map")
     options = {"metric": metric, "title": title, "tiles": tiles, "sources": sources}
-    data, bounds = _page_data(table, acc, options, density, landcover, findings, progress)
+    data, bounds = _page_data(table, acc, options, density, landcover, findings, progress, unmapped)
     m = _new_map(bounds) if m is None else m
     MinelandLayers(data).add_to(m)
     return m
 
 
-def _page_data(table, acc, options: dict, density, landcover, findings, progress):
+def _page_data(table, acc, options: dict, density, landcover, findings, progress, unmapped):
     """The JSON the page's script draws from, and the bounds of the districts."""
     metric = options["metric"]
     inside = table[table["district"] != schema.OUTSIDE]
     failed: list[str] = []  # optional layers that could not be drawn
     layers = _layers(acc, density, findings, progress, list(inside["district"]), failed)
+    layers["unmapped"], layers["unmapped_label"] = attempt(
+        "the unmapped layer", unmapped_layer, unmapped, failures=failed, fallback=(None, "")
+    )
     districts_json, steps = district_geojson(table, metric, landcover)
     notes = _notes(table, layers, failed)
+    if layers["unmapped"]:
+        notes.append(
+            "Candidate areas (magenta, dashed) are suggestions for non-technical survey, "
+            "drawn from devices and incidents away from every recorded hazard; they are "
+            "not hazard records."
+        )
     config = {
         "baseLayers": _base_layers(options["tiles"]),
         "districtsLabel": f"Districts: {METRIC_LABELS.get(metric, metric)}",
@@ -166,9 +187,13 @@ def _page_data(table, acc, options: dict, density, landcover, findings, progress
         "timeline": layers["timeline"],
         "findings": "@@FINDINGS@@" if layers["findings"] else None,
         "findingsLabel": layers["findings_label"],
+        "unmapped": "@@UNMAPPED@@" if layers["unmapped"] else None,
+        "unmappedLabel": layers["unmapped_label"],
+        "unmappedColor": UNMAPPED_COLOR,
     }
     data = script_json(config).replace('"@@DISTRICTS@@"', districts_json, 1)
-    for key, payload in (("RAW", layers["raw"]), ("FINDINGS", layers["findings"])):
+    payloads = (("RAW", layers["raw"]), ("FINDINGS", layers["findings"]))
+    for key, payload in (*payloads, ("UNMAPPED", layers["unmapped"])):
         if payload:
             data = data.replace(f'"@@{key}@@"', payload, 1)
     return data, config["bounds"]
@@ -289,6 +314,11 @@ def _legend(metric: str, steps, layers: dict) -> dict:
             for c in layers["classes"]
         ],
         "density": layers["density"]["legend"] if layers["density"] else None,
+        "unmapped": (
+            {"label": "Candidate areas for survey (suggestions)", "color": UNMAPPED_COLOR}
+            if layers.get("unmapped")
+            else None
+        ),
     }
 
 

@@ -241,3 +241,46 @@ def findings_layer(result) -> tuple[str | None, str]:
     shown = f"{len(f):,}" if len(f) == total else f"worst {len(f):,} of {total:,}"
     label = f"Data-quality findings ({shown}; {errors:,} errors)"
     return geojson_collection(geoms, props), label
+
+
+def unmapped_layer(found) -> tuple[str | None, str]:
+    """Candidate areas and the evidence points of an :class:`UnmappedResult`, as
+    GeoJSON for one map layer, with the label of its layer control."""
+    if found is None or (len(found.candidates) == 0 and len(found.evidence) == 0):
+        return None, ""
+    props, geoms = [], []
+    for _, c in found.candidates.iterrows():
+        dates = f"{c['first_date'] or '?'} – {c['last_date'] or '?'}"
+        props.append(
+            {
+                "k": "candidate",
+                "v": [
+                    int(c["candidate"]),
+                    f"{c['area_ha']:,.1f} ha",
+                    int(c["evidence"]),
+                    f"{int(c['devices']):,} items in {int(c['device_records']):,} records",
+                    int(c["incidents"]),
+                    f"{int(c['killed'])} / {int(c['injured'])}",
+                    dates,
+                    c["districts"],
+                    "Suggestion for non-technical survey; not a hazard record",
+                ],
+            }
+        )
+        geoms.append(c.geometry)
+    for _, p in found.evidence.iterrows():
+        date = p["date"].date().isoformat() if pd.notna(p["date"]) else None
+        near = (
+            f"{p['distance_m']:,.0f} m ({p['nearest_hazard']})" if p["nearest_hazard"] else "none"
+        )
+        candidate = None if pd.isna(p["candidate"]) else int(p["candidate"])
+        props.append(
+            {"k": "evidence", "v": [p["record_id"], p["record_type"], date, near, candidate]}
+        )
+        geoms.append(p.geometry)
+    geoms = round_coords(np.asarray(geoms, dtype=object), 6)
+    label = (
+        f"Unmapped evidence ({len(found.evidence):,} points) and candidate areas "
+        f"({len(found.candidates):,})"
+    )
+    return geojson_collection(geoms, props), label

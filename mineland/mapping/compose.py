@@ -9,6 +9,7 @@ from ..errors import attempt
 from ..io import read_raster
 from ..periods import release_progress
 from ..raster import density_grid, landcover_impact
+from ..unmapped import find_unmapped
 
 __all__ = ["map_layers"]
 
@@ -21,9 +22,11 @@ def map_layers(
     density: float | None = None,
     landcover: str | os.PathLike | None = None,
     timeline: str | None = None,
+    unmapped: bool = False,
     failures: list[str] | None = None,
 ) -> dict:
-    """The density raster, land-cover breakdown and time slider of a map, as keyword
+    """The density raster, land-cover breakdown, time slider and unmapped evidence
+    (with the defaults of :func:`mineland.find_unmapped`) of a map, as keyword
     arguments for :func:`mineland.make_map`.
 
     Each is computed from ``accounts`` (the accounting at ``as_of`` and, for the
@@ -37,7 +40,7 @@ def map_layers(
     """
     failed = failures if failures is not None else []
     acc = accounts.at(as_of)
-    layers: dict = {"density": None, "landcover": None, "progress": None}
+    layers: dict = {"density": None, "landcover": None, "progress": None, "unmapped": None}
     if density:
         layers["density"] = attempt(
             "the density layer", density_grid, acc, resolution=density, failures=failed
@@ -58,4 +61,6 @@ def map_layers(
             accounts=accounts,
             failures=failed,
         )
+    if unmapped:
+        layers["unmapped"] = attempt("the unmapped layer", find_unmapped, acc, failures=failed)
     return layers

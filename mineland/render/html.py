@@ -8,7 +8,7 @@ import html
 import pandas as pd
 
 from .. import schema
-from ..labels import number_format
+from ..labels import SUGGESTION, number_format
 
 __all__ = ["findings_page", "html_table", "report_page"]
 
@@ -94,5 +94,24 @@ def report_page(report) -> str:
         f"<h2>Progress by year</h2>{html_table(report.progress)}"
         f"<h2>Validation findings</h2>{html_table(report.findings_summary)}"
         f"{html_table(report.findings, max_rows=500)}"
+        f"{_unmapped_section(report)}"
         f"<h2>Sources and metadata</h2>{html_table(report.sources)}",
+    )
+
+
+def _unmapped_section(report) -> str:
+    """Devices and incidents away from every hazard, and the largest candidate areas."""
+    if not len(report.unmapped):
+        return ""
+    candidates = (
+        html_table(report.candidates, max_rows=20)
+        if len(report.candidates)
+        else "<p>No group of evidence makes a candidate area.</p>"
+    )
+    return (
+        "<h2>Unmapped contamination</h2>"
+        f"<p class='disclaimer'>{_e(SUGGESTION)}</p>"
+        "<p>Devices and incidents more than 250 m from every recorded hazard, per "
+        "district: a high share says the district's hazard map is incomplete.</p>"
+        f"{html_table(report.unmapped)}<h3>Largest candidate areas</h3>{candidates}"
     )

@@ -17,6 +17,7 @@ from ..accounting import AccountingCache, total_row
 from ..errors import attempt
 from ..periods import release_progress
 from ..records import SurveyData
+from ..unmapped import find_unmapped
 from ..validation import validate
 from .charts import figure_png, plot_released, plot_remaining
 
@@ -34,6 +35,10 @@ class Report:
     sources: pd.DataFrame
     charts: dict[str, bytes] = field(default_factory=dict)
     title: str = "Landmine contamination report"
+    #: devices and incidents away from every hazard, per district
+    unmapped: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: candidate areas for non-technical survey, largest evidence first
+    candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 log = logging.getLogger(__name__)
@@ -45,7 +50,8 @@ def build_report(
     districts, surveys: SurveyData, /, *, as_of=None, title=None, accounts=None
 ) -> Report:
     """Everything a report shows: summary with totals, progress by year, validation
-    findings, sources and metadata, and the charts.
+    findings, devices and incidents away from every hazard with the candidate areas
+    for survey, sources and metadata, and the charts.
 
     The accounting runs once per distinct date (``as_of``, every year end, and all
     records for validation), through one :class:`mineland.AccountingCache`;
@@ -70,6 +76,7 @@ def build_report(
         fallback=_EMPTY_PROGRESS,
     )
     checks = attempt("validation", validate, districts, surveys, accounting=cache, failures=failed)
+    found = attempt("unmapped evidence", find_unmapped, acc, failures=failed)
     charts = _charts(prog, acc, failed)
     sources = _sources(acc, surveys, title, failed)
     findings = (
@@ -85,7 +92,16 @@ def build_report(
         sources,
         charts,
         title or "Landmine contamination report",
+        found.by_district if found is not None else pd.DataFrame(),
+        _candidate_table(found),
     )
+
+
+def _candidate_table(found) -> pd.DataFrame:
+    if found is None or not len(found.candidates):
+        return pd.DataFrame()
+    table = pd.DataFrame(found.candidates.drop(columns="geometry"))
+    return table.sort_values(["evidence", "area_ha"], ascending=False, kind="stable")
 
 
 def _summary_with_totals(summary: pd.DataFrame) -> pd.DataFrame:

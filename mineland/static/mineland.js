@@ -266,6 +266,14 @@
           el("span", "", step.label, row);
         });
       }
+      if (legend.unmapped) {
+        el("div", "mineland-legend-title", "Unmapped contamination", div);
+        var urow = el("div", "mineland-legend-row", null, div);
+        var usw = el("span", "mineland-swatch", null, urow);
+        usw.style.border = "2px dashed " + legend.unmapped.color;
+        usw.style.background = "transparent";
+        el("span", "", legend.unmapped.label, urow);
+      }
       if (legend.classes.length) el("div", "mineland-legend-title", "Accounting layers", div);
       legend.classes.forEach(function (c) {
         var row = el("div", "mineland-legend-row", null, div);
@@ -473,6 +481,32 @@
       });
       overlays[cfg.findingsLabel] = findings;
       layers.findings = findings;
+    }
+
+    if (cfg.unmapped) {
+      // evidence away from every recorded hazard, and candidate areas: suggestions
+      var uc = cfg.unmappedColor;
+      var candidateFields = ["candidate", "area", "evidence points", "devices", "incidents",
+        "killed / injured", "dates", "districts", "note"];
+      var evidenceFields = ["record id", "type", "date", "nearest hazard", "candidate area"];
+      var unmapped = L.geoJSON(cfg.unmapped, {
+        style: { color: uc, weight: 2, dashArray: "6 4", fillColor: uc, fillOpacity: 0.12 },
+        pointToLayer: function (f, latlng) {
+          return L.circleMarker(latlng, { radius: 5, color: "#fff", weight: 1, fillColor: uc, fillOpacity: 0.95 });
+        },
+        onEachFeature: function (f, layer) {
+          layer.bindPopup(function () {
+            var isArea = f.properties.k === "candidate";
+            return recordTable(
+              isArea ? "Candidate area for survey" : "Evidence away from every hazard",
+              isArea ? candidateFields : evidenceFields,
+              f.properties.v
+            );
+          });
+        },
+      }).addTo(map);
+      overlays[cfg.unmappedLabel] = unmapped;
+      layers.unmapped = unmapped;
     }
 
     cfg.points.forEach(function (group) {

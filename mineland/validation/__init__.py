@@ -22,16 +22,17 @@ from ..accounting import Accounting, AccountingCache, account, parse_as_of
 from ..districts import as_districts
 from ..records import SurveyData, as_survey_data
 from ._records import date_checks, from_rejected, geometry_checks, id_checks
-from ._spatial import spatial_checks
+from ._spatial import inside_when_swapped, spatial_checks
 from .checks import CHECKS, SEVERITIES, Findings
 from .far import far_files
 from .names import fold_name, names_match
 
 __all__ = [
-    "ValidationReport",
     "CHECKS",
+    "ValidationReport",
     "ValidationResult",
     "far_files",
+    "inside_when_swapped",
     "fold_name",
     "names_match",
     "validate",

@@ -98,6 +98,18 @@ def distance_m(geoms: np.ndarray, zones: np.ndarray, tree: shapely.STRtree) -> n
     return out
 
 
+def inside_when_swapped(geoms: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
+    """True where a lon/lat geometry falls inside one of the tree's districts once its
+    longitude and latitude are swapped: the sign of a swapped-coordinate record."""
+    swapped = shapely.transform(geoms, lambda c: c[:, ::-1])
+    valid = np.all(np.abs(shapely.bounds(swapped)[:, [1, 3]]) <= 90, axis=1)
+    hit = np.zeros(len(geoms), dtype=bool)
+    if valid.any():
+        j, _ = tree.query(swapped[valid], predicate="intersects")
+        hit[np.flatnonzero(valid)[j]] = True
+    return hit
+
+
 def _location_checks(records: gpd.GeoDataFrame, dist: gpd.GeoDataFrame, f: Findings) -> None:
     """Records outside every district (with the geodesic distance), swapped lon/lat."""
     if len(records) == 0:
@@ -111,12 +123,7 @@ def _location_checks(records: gpd.GeoDataFrame, dist: gpd.GeoDataFrame, f: Findi
     if not len(idx):
         return
     distance = distance_m(geoms[idx], zones, tree)
-    swapped = shapely.transform(geoms[idx], lambda c: c[:, ::-1])
-    valid_swap = np.all(np.abs(shapely.bounds(swapped)[:, [1, 3]]) <= 90, axis=1)
-    sw_hit = np.zeros(len(idx), dtype=bool)
-    if valid_swap.any():
-        j, _ = tree.query(swapped[valid_swap], predicate="intersects")
-        sw_hit[np.flatnonzero(valid_swap)[j]] = True
+    sw_hit = inside_when_swapped(geoms[idx], tree)
     for k, i in enumerate(idx):
         r = records.iloc[i]
         if sw_hit[k]:
