@@ -43,7 +43,8 @@ def html_table(frame: pd.DataFrame, *, max_rows: int | None = None) -> str:
         if max_rows is not None and len(frame) > max_rows
         else ""
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<div class='scroll'>{table}</div>{more}"
 
 
 STYLE = (
@@ -52,6 +53,7 @@ STYLE = (
     "th,td{border:1px solid #ccc;padding:2px 6px;text-align:left}th{background:#f2f2f2}"
     "td.num{text-align:right;font-variant-numeric:tabular-nums}"
     "figure{margin:1em 0}img{max-width:100%}.note{color:#555}"
+    ".scroll{overflow-x:auto;max-width:100%}"
     ".disclaimer{background:#fff3cd;border-left:4px solid #F4A718;padding:6px 10px}"
     "@media print{h2{page-break-before:always}h2:first-of-type{page-break-before:auto}}"
 )
@@ -92,9 +94,9 @@ def report_page(report) -> str:
         f"<h2>Summary by district</h2>{html_table(wide)}"
         f"<h2>Charts</h2>{charts}"
         f"<h2>Progress by year</h2>{html_table(report.progress)}"
+        f"{_unmapped_section(report)}"
         f"<h2>Validation findings</h2>{html_table(report.findings_summary)}"
         f"{html_table(report.findings, max_rows=500)}"
-        f"{_unmapped_section(report)}"
         f"<h2>Sources and metadata</h2>{html_table(report.sources)}",
     )
 
