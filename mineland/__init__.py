@@ -27,6 +27,7 @@ import warnings
 from ._version import __version__
 from .accounting import Accounting, AccountingCache, account, summarize
 from .errors import (
+    ClusterError,
     CRSError,
     DataError,
     InputFileError,
@@ -52,6 +53,7 @@ __all__ = [
     "Accounting",
     "AccountingCache",
     "CRSError",
+    "ClusterError",
     "DataError",
     "InputFileError",
     "MinelandError",

@@ -173,6 +173,7 @@ def account(
     regions: list[Region] | None = None,
     engine: str = "local",
     scheduler: str | None = None,
+    connect_timeout: float = 10.0,
 ) -> Accounting:
     """Work out the accounting classes and the per-district summary.
 
@@ -182,15 +183,22 @@ def account(
     everything) force the projections, so that accountings at several dates can be
     combined; by default they are planned from the districts and all records.
     ``engine="dask"`` runs the class arithmetic on dask (``scheduler``: a
-    dask.distributed address); the class geometries are then not kept, the figures
-    are the same.
+    dask.distributed address, which must answer within ``connect_timeout`` seconds);
+    the class geometries are then not kept, the figures are the same.
 
     Examples
     --------
     >>> acc = account(districts, surveys, as_of="2024-12-31")  # doctest: +SKIP
     >>> acc.summary, acc.class_geometries("cleared")  # doctest: +SKIP
     """
-    runner = get_engine(engine, scheduler=scheduler)
+    runner = get_engine(
+        engine, scheduler=scheduler, connect_timeout=connect_timeout, progress=progress
+    )
+    with runner:  # a cluster is reached (or not) before any work
+        return _account(districts, surveys, as_of, progress, crs, regions, runner)
+
+
+def _account(districts, surveys, as_of, progress, crs, regions, runner) -> Accounting:
     as_of_ts = parse_as_of(as_of)
     step = _stepper(progress)
     step("preparing", 0)
@@ -372,6 +380,7 @@ def summarize(
     progress: Progress | None = None,
     engine: str = "local",
     scheduler: str | None = None,
+    connect_timeout: float = 10.0,
 ) -> gpd.GeoDataFrame:
     """Hectares of contaminated and released land per district.
 
@@ -390,6 +399,9 @@ def summarize(
         spatial partitions along a Hilbert curve, see :mod:`mineland.engines`;
         ``scheduler`` is a dask.distributed address such as ``"tcp://10.0.0.5:8786"``,
         by default dask's local threads).  Needs ``pip install mineland[dask]``.
+        A cluster's tasks survive the loss of workers while one remains.
+    connect_timeout
+        Seconds to wait for the dask scheduler before giving up (a ``ClusterError``).
 
     Returns
     -------
@@ -405,7 +417,13 @@ def summarize(
     >>> summary = summarize(read_districts("d.gpkg"), read_surveys("s.gpkg"))  # doctest: +SKIP
     """
     return account(
-        districts, surveys, as_of=as_of, progress=progress, engine=engine, scheduler=scheduler
+        districts,
+        surveys,
+        as_of=as_of,
+        progress=progress,
+        engine=engine,
+        scheduler=scheduler,
+        connect_timeout=connect_timeout,
     ).summary
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 __all__ = [
     "CRSError",
+    "ClusterError",
     "DataError",
     "InputFileError",
     "MinelandError",
@@ -44,6 +45,10 @@ class DataError(MinelandError, ValueError):
 
 class OutputError(MinelandError, OSError):
     """An output cannot be written (unknown format, would overwrite an input...)."""
+
+
+class ClusterError(MinelandError, ConnectionError):
+    """A dask cluster cannot be reached, has lost its workers, or cannot run a task."""
 
 
 class MissingExtraError(MinelandError, ImportError):

@@ -32,8 +32,18 @@ from .options import (
 @click.option(
     "--scheduler", metavar="ADDRESS", help="dask.distributed scheduler, e.g. tcp://host:8786."
 )
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for the dask scheduler.",
+)
 @friendly_errors
-def summarize_cmd(output, as_of, rejected_path, verbose, quiet, engine, scheduler, **source):
+def summarize_cmd(
+    output, as_of, rejected_path, verbose, quiet, engine, scheduler, connect_timeout, **source
+):
     """Hectares contaminated and released per district.
 
     \b
@@ -57,6 +67,7 @@ def summarize_cmd(output, as_of, rejected_path, verbose, quiet, engine, schedule
             progress=bar.callback("account"),
             engine=engine,
             scheduler=scheduler,
+            connect_timeout=connect_timeout,
         )
         summary = acc.summary
         validation_counts(dist, data, acc if engine == "local" else None, inputs_hint(source))

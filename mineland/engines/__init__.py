@@ -22,8 +22,16 @@ __all__ = ["ENGINES", "Engine", "RegionClasses", "get_engine"]
 ENGINES = ("local", "dask")
 
 
-def get_engine(name: str, *, scheduler: str | None = None) -> Engine:
-    """The engine called ``name``; ``scheduler`` is a dask.distributed address.
+def get_engine(
+    name: str,
+    *,
+    scheduler: str | None = None,
+    connect_timeout: float = 10.0,
+    progress=None,
+) -> Engine:
+    """The engine called ``name``; ``scheduler`` is a dask.distributed address, which
+    must answer within ``connect_timeout`` seconds; ``progress`` follows the tasks on
+    the cluster.  Use it as a context manager around the work.
 
     Examples
     --------
@@ -35,5 +43,5 @@ def get_engine(name: str, *, scheduler: str | None = None) -> Engine:
     if name == "dask":
         from .dask_engine import DaskEngine  # needs the optional dask extra
 
-        return DaskEngine(scheduler)
+        return DaskEngine(scheduler, connect_timeout=connect_timeout, progress=progress)
     raise DataError(f"engine must be one of {', '.join(ENGINES)}, got {name!r}")

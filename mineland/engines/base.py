@@ -26,6 +26,10 @@ class Engine(Protocol):
 
     name: str
 
+    def __enter__(self) -> Engine: ...
+
+    def __exit__(self, *exc) -> bool: ...
+
     def region_classes(
         self, pieces: np.ndarray, types: np.ndarray, zones: np.ndarray, overlay_log
     ) -> RegionClasses: ...

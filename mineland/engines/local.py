@@ -15,6 +15,12 @@ class LocalEngine:
 
     name = "local"
 
+    def __enter__(self) -> LocalEngine:
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
     def region_classes(
         self, pieces: np.ndarray, types: np.ndarray, zones: np.ndarray, overlay_log
     ) -> RegionClasses:
