@@ -111,7 +111,7 @@ def test_a_task_that_keeps_killing_workers_is_one_line_naming_memory(demo, tmp_p
         )
     assert result.exit_code == 2, result.output
     line = result.stderr.strip().splitlines()[-1]
-    assert line.startswith("mineland: error: a task killed its dask worker")
+    assert line.startswith("mineland: error: a task killed its dask worker 2 times")
     assert "GiB" in line and "--memory-limit" in line
     assert "Traceback" not in result.output
 

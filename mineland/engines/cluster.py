@@ -52,6 +52,7 @@ def run_tasks(
     """The results of ``futures``, in order, with progress, the worker of each task
     logged, and the faults that cannot be recovered turned into one-line errors."""
     pending, done, without_workers = list(futures), 0, None
+    memory = _memory_limits(client)  # while the workers are there to say
     index = {f.key: k for k, f in enumerate(futures)}
     last_look = time.monotonic()
     try:
@@ -65,7 +66,7 @@ def run_tasks(
                 continue
             pending = [f for f in pending if not f.done()]
             for future in finished:
-                _check(client, future)
+                _check(client, future, memory)
                 done += 1
                 _log_worker(client, future, labels[index[future.key]])
                 if progress:
@@ -90,7 +91,7 @@ def _watch_workers(client, since: float | None, limit: float) -> float | None:
     return since
 
 
-def _check(client, future) -> None:
+def _check(client, future, memory: str) -> None:
     if future.status == "cancelled":  # the scheduler went away, or forgot the task
         raise ClusterError(
             "the dask scheduler stopped or lost the run (the task was cancelled); "
@@ -103,21 +104,26 @@ def _check(client, future) -> None:
     exc = future.exception()
     if isinstance(exc, KilledWorker):
         raise ClusterError(
-            f"a task killed its dask worker {_times_allowed()} times and was given up; "
-            f"the usual cause is memory (each worker may use {_memory_limits(client)}): "
+            f"a task killed its dask worker {_times_allowed(client)} times and was given up; "
+            f"the usual cause is memory (each worker may use {memory}): "
             "give the workers more memory (dask worker --memory-limit) or cut the work "
             "smaller (more, smaller districts or partitions)"
         ) from None
     raise exc
 
 
-def _times_allowed() -> str:
+def _times_allowed(client) -> str:
     """How many worker deaths make the scheduler give a task up (one more than it
-    allows)."""
-    import dask
+    allows), as the scheduler is configured."""
+    try:
+        allowed = client.run_on_scheduler(_allowed_failures)
+        return str(int(allowed) + 1)
+    except Exception:  # an older or locked-down scheduler: say it without the number
+        return "too many"
 
-    allowed = dask.config.get("distributed.scheduler.allowed-failures", None)
-    return str(int(allowed) + 1) if allowed is not None else "several"
+
+def _allowed_failures(dask_scheduler=None) -> int:
+    return dask_scheduler.allowed_failures
 
 
 def _memory_limits(client) -> str:
