@@ -36,6 +36,7 @@ from .errors import (
     OutputError,
     SchemaError,
 )
+from .forecast import backtest, forecast_completion
 from .io import (
     load_field_map,
     load_sources,
@@ -66,11 +67,14 @@ __all__ = [
     "ValidationResult",
     "__version__",
     "account",
+    "backtest",
     "find_unmapped",
+    "forecast_completion",
     "landcover_impact",
     "load_field_map",
     "load_sources",
     "make_map",
+    "plot_forecast",
     "plot_released",
     "plot_remaining",
     "rasterize_contamination",
@@ -93,6 +97,7 @@ _LAZY = {
     "save_map": "mapping",
     "landcover_impact": "raster",
     "rasterize_contamination": "raster",
+    "plot_forecast": "render.charts",
     "plot_released": "render.charts",
     "plot_remaining": "render.charts",
 }
@@ -108,6 +113,7 @@ _SUBMODULES = {
     "districts",
     "engines",
     "errors",
+    "forecast",
     "geometry",
     "io",
     "labels",

@@ -6,6 +6,7 @@ import click
 
 from .._version import __version__
 from .convert import convert_cmd
+from .forecast import forecast_cmd
 from .impact import impact_cmd
 from .map import map_cmd
 from .options import OneLineUsage
@@ -24,6 +25,7 @@ COMMANDS = (
     validate_cmd,
     progress_cmd,
     report_cmd,
+    forecast_cmd,
     unmapped_cmd,
     convert_cmd,
 )

@@ -16,6 +16,7 @@ from .read import read_districts, read_surveys, read_tables
 from .write import (
     check_output_path,
     neutralise_formulas,
+    write_bytes,
     write_findings,
     write_layers,
     write_rejected,
@@ -37,6 +38,7 @@ __all__ = [
     "read_raster",
     "read_surveys",
     "read_tables",
+    "write_bytes",
     "write_findings",
     "write_geoparquet",
     "write_layers",

@@ -195,6 +195,14 @@ def _check_geopackage(path: Path) -> None:
         ) from None
 
 
+def write_bytes(path: str | os.PathLike, data: bytes, *, inputs=()) -> Path:
+    """Write bytes (a PNG) atomically, never over an input."""
+    out = check_output_path(path, inputs)
+    with atomic(out) as tmp:
+        tmp.write_bytes(data)
+    return out
+
+
 def write_text(path: Path, text: str) -> Path:
     """Write a text file (UTF-8) atomically; the path has been checked by the caller."""
     with atomic(path) as tmp:

@@ -12,7 +12,7 @@ from matplotlib.ticker import FuncFormatter
 from .. import schema
 from ..labels import METHOD_COLORS
 
-__all__ = ["figure_png", "plot_released", "plot_remaining"]
+__all__ = ["figure_png", "plot_forecast", "plot_released", "plot_remaining"]
 
 _HA = FuncFormatter(lambda v, _: f"{v:,.0f}")
 
@@ -88,6 +88,55 @@ def plot_remaining(summary: pd.DataFrame) -> Figure:
     ax.set_title("Remaining contamination per district")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="lower right")
+    return fig
+
+
+def plot_forecast(forecast, *, district: str = "All districts") -> Figure:
+    """Remaining hectares in the window, and the projection to completion: the
+    central date, with the low–high range shaded.  ``forecast`` comes from
+    :func:`mineland.forecast_completion`.
+
+    Examples
+    --------
+    >>> plot_forecast(forecast_completion(districts, surveys))  # doctest: +SKIP
+    """
+    history = forecast.history
+    if district == "All districts":
+        history = history.groupby("period_end", as_index=False)["contaminated_ha"].sum()
+    else:
+        history = history[history["district"] == district]
+    row = forecast.table.set_index("district").loc[district]
+    fig = Chart(figsize=(9, 4.5), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(
+        history["period_end"],
+        history["contaminated_ha"],
+        "o-",
+        color="#C00000",
+        label="contaminated (recorded)",
+    )
+    origin, remaining = forecast.origin, float(row["contaminated_ha"])
+    dates = {k: row[k] for k in ("completion", "completion_low", "completion_high")}
+    if all(d not in ("not at this pace", "clear") for d in dates.values()):
+        low, mid, high = (
+            pd.Timestamp(dates[k]) for k in ("completion_low", "completion", "completion_high")
+        )
+        ax.fill(
+            [origin, low, high],
+            [remaining, 0, 0],
+            color="#C00000",
+            alpha=0.15,
+            label="range (10th–90th percentile)",
+        )
+        ax.plot([origin, mid], [remaining, 0], "--", color="#C00000", label="at the current pace")
+        ax.set_title(f"{chart_label(district)}: clear by {mid.date()} at the current pace")
+    else:
+        ax.set_title(f"{chart_label(district)}: {dates['completion']}")
+    ax.set_ylabel("hectares")
+    ax.yaxis.set_major_formatter(_HA)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper right")
     return fig
 
 
