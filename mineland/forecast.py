@@ -156,7 +156,7 @@ def _window_flows(cache, origin, freq, n) -> tuple[dict[str, np.ndarray], pd.Dat
     ends = [origin - step * k for k in range(n, -1, -1)]
     first = _first_release(cache)
     if first is not None and ends[1] < first:
-        usable = sum(1 for t in ends[1:] if t >= first)
+        usable = sum(1 for t in ends[:-1] if t >= first)  # periods that begin after it
         raise DataError(
             f"the window to {origin.date()} begins before the first dated release "
             f"({first.date()}): {usable} whole {freq}(s) of data, where {n} are asked; "

@@ -172,3 +172,16 @@ def test_cli_backtest_and_bad_window(tmp_path):
 def test_forecast_reads_the_records_as_given(two_districts):
     data = gpd.GeoDataFrame(surveys([2.5] * 12), crs=4326)
     assert row(forecast_completion(two_districts, data, as_of=ORIGIN))["years_left"] > 0
+
+
+def test_map_popups_give_each_districts_completion(tmp_path):
+    out = tmp_path / "m.html"
+    result = run("map", DISTRICTS, SURVEYS, "--tiles", "none", "--forecast", "1y", "-o", out)
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    forecast = forecast_completion(
+        mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS), window="1y"
+    ).table.set_index("district")
+    assert text.count("Clear at the current pace") == len(forecast) - 2  # not outside, all
+    first = forecast.iloc[0]
+    assert f"{first['completion']} ({first['completion_low']}" in text

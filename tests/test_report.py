@@ -42,6 +42,7 @@ def test_excel_report_is_formatted(demo, tmp_path):
         "Validation findings",
         "Unmapped by district",
         "Candidate areas",
+        "Forecast",
         "Sources",
     ]
     ws = wb["Summary"]
@@ -69,8 +70,9 @@ def test_html_report_has_tables_and_charts(tmp_path):
     )
     assert r.exit_code == 0, r.output
     text = out.read_text(encoding="utf-8")
-    assert text.count("data:image/png;base64,") == 3
+    assert text.count("data:image/png;base64,") == 4  # three charts and the forecast's
     assert "Progress by year" in text and "Validation findings" in text
+    assert "Completion at the current pace" in text
     assert "<b>T</b>" not in text and "&lt;b&gt;T&lt;/b&gt;" in text
     r = CliRunner().invoke(
         main, ["report", str(DISTRICTS), str(SURVEYS), "-o", str(tmp_path / "r.pdf")]

@@ -68,6 +68,11 @@ from .options import (
     is_flag=True,
     help="Add devices and incidents over 250 m from every hazard, and candidate areas.",
 )
+@click.option(
+    "--forecast",
+    metavar="WINDOW",
+    help="Add each district's completion date at the pace of this window (e.g. 3y).",
+)
 @friendly_errors
 def map_cmd(
     output,
@@ -84,6 +89,7 @@ def map_cmd(
     landcover,
     timeline,
     unmapped,
+    forecast,
     **source,
 ):
     """Write an interactive HTML map of the accounting.
@@ -117,6 +123,7 @@ def map_cmd(
             landcover=landcover,
             timeline=timeline,
             unmapped=unmapped,
+            forecast=forecast,
             failures=failed,
         )
         say_left_out(failed)

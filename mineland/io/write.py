@@ -285,6 +285,7 @@ def write_report(report, path: str | os.PathLike, *, inputs: Iterable[str | os.P
         "Validation findings": report.findings,
         "Unmapped by district": report.unmapped,
         "Candidate areas": report.candidates,
+        "Forecast": report.forecast,
         "Sources": report.sources,
     }
     with atomic(out) as tmp:

@@ -91,6 +91,7 @@ def make_map(
     findings=None,
     progress: pd.DataFrame | None = None,
     unmapped=None,
+    forecast=None,
 ) -> folium.Map:
     """An interactive Leaflet map of the accounting.
 
@@ -108,10 +109,9 @@ def make_map(
     tiles
         The base map shown first: ``"street"``, ``"satellite"`` or ``"none"``.  With
         ``"none"`` the map has no base map at all and makes no tile requests.
-    m
-        An existing :class:`folium.Map` to draw on.
-    sources
-        Data sources and attributions to show in the panel.
+    m, sources
+        An existing :class:`folium.Map` to draw on; data sources and attributions to
+        show in the panel.
     density
         ``(array, profile)`` from :func:`mineland.rasterize_contamination`, shown as
         an image layer (off by default) with its legend.
@@ -127,6 +127,9 @@ def make_map(
     unmapped
         The result of :func:`mineland.find_unmapped`: a layer of the evidence points
         and candidate areas (suggestions for survey), in magenta.
+    forecast
+        The result of :func:`mineland.forecast_completion`: each district's popup
+        gives its completion date at the current pace, with the range.
 
     Returns
     -------
@@ -148,6 +151,7 @@ def make_map(
     if len(inside) == 0:
         raise SchemaError("the summary has no districts to map")
     options = {"metric": metric, "title": title, "tiles": tiles, "sources": sources}
+    options["forecast"] = forecast.table if forecast is not None else None
     data, bounds = _page_data(table, acc, options, density, landcover, findings, progress, unmapped)
     m = _new_map(bounds) if m is None else m
     MinelandLayers(data).add_to(m)
@@ -163,7 +167,7 @@ def _page_data(table, acc, options: dict, density, landcover, findings, progress
     layers["unmapped"], layers["unmapped_label"] = attempt(
         "the unmapped layer", unmapped_layer, unmapped, failures=failed, fallback=(None, "")
     )
-    districts_json, steps = district_geojson(table, metric, landcover)
+    districts_json, steps = district_geojson(table, metric, landcover, options["forecast"])
     notes = _notes(table, layers, failed)
     if layers["unmapped"]:
         notes.append(

@@ -97,7 +97,9 @@ def _landcover_rows(impact: pd.DataFrame | None, district: str) -> str:
     return f'<tr class="strong"><th>Contaminated by land cover</th><td></td></tr>{body}'
 
 
-def district_popup(row: pd.Series, impact: pd.DataFrame | None = None) -> str:
+def district_popup(
+    row: pd.Series, impact: pd.DataFrame | None = None, forecast: pd.DataFrame | None = None
+) -> str:
     e = html.escape
     rows = [
         ("contaminated_ha", "Contaminated", fmt_number(row["contaminated_ha"]) + " ha", "strong"),
@@ -121,9 +123,27 @@ def district_popup(row: pd.Series, impact: pd.DataFrame | None = None) -> str:
         for col, label, value, cls in rows
     )
     body += _landcover_rows(impact, str(row["district"]))
+    body += _forecast_row(forecast, str(row["district"]))
     return (
         f'<div class="mineland-popup"><h3 data-col="district">{e(str(row["district"]))}</h3>'
         f"<table>{body}</table></div>"
+    )
+
+
+def _forecast_row(forecast: pd.DataFrame | None, name: str) -> str:
+    """The district's completion at the current pace, with its range (and status)."""
+    if forecast is None or name not in set(forecast["district"]):
+        return ""
+    f = forecast.set_index("district").loc[name]
+    text = str(f["completion"])
+    if f["completion_low"] != f["completion_high"]:
+        text += f" ({f['completion_low']} – {f['completion_high']})"
+    if "status" in f.index:
+        text += f", {f['status']}"
+    e = html.escape
+    return (
+        f'<tr class="strong"><th>Clear at the current pace</th>'
+        f'<td data-col="completion">{e(text)}</td></tr>'
     )
 
 
@@ -137,7 +157,10 @@ def _district_tooltip(row: pd.Series) -> str:
 
 
 def district_geojson(
-    summary: gpd.GeoDataFrame, metric: str, impact: pd.DataFrame | None = None
+    summary: gpd.GeoDataFrame,
+    metric: str,
+    impact: pd.DataFrame | None = None,
+    forecast: pd.DataFrame | None = None,
 ) -> tuple[str, list[dict]]:
     inside = summary[summary["district"] != schema.OUTSIDE].reset_index(drop=True)
     values = inside[metric].to_numpy(dtype=float)
@@ -155,7 +178,7 @@ def district_geojson(
             "name": str(row["district"]),
             "color": color(float(row[metric])),
             "tooltip": _district_tooltip(row),
-            "popup": district_popup(row, impact),
+            "popup": district_popup(row, impact, forecast),
         }
         for _, row in inside.iterrows()
     ]

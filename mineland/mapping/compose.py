@@ -6,6 +6,7 @@ import os
 
 from ..accounting import AccountingCache
 from ..errors import attempt
+from ..forecast import forecast_completion
 from ..io import read_raster
 from ..periods import release_progress
 from ..raster import density_grid, landcover_impact
@@ -23,11 +24,13 @@ def map_layers(
     landcover: str | os.PathLike | None = None,
     timeline: str | None = None,
     unmapped: bool = False,
+    forecast: str | None = None,
     failures: list[str] | None = None,
 ) -> dict:
-    """The density raster, land-cover breakdown, time slider and unmapped evidence
-    (with the defaults of :func:`mineland.find_unmapped`) of a map, as keyword
-    arguments for :func:`mineland.make_map`.
+    """The density raster, land-cover breakdown, time slider, unmapped evidence
+    (with the defaults of :func:`mineland.find_unmapped`) and completion forecast
+    (over the ``forecast`` window) of a map, as keyword arguments for
+    :func:`mineland.make_map`.
 
     Each is computed from ``accounts`` (the accounting at ``as_of`` and, for the
     time slider, at every period end up to it).  One that fails is left out and
@@ -40,7 +43,13 @@ def map_layers(
     """
     failed = failures if failures is not None else []
     acc = accounts.at(as_of)
-    layers: dict = {"density": None, "landcover": None, "progress": None, "unmapped": None}
+    layers: dict = {
+        "density": None,
+        "landcover": None,
+        "progress": None,
+        "unmapped": None,
+        "forecast": None,
+    }
     if density:
         layers["density"] = attempt(
             "the density layer", density_grid, acc, resolution=density, failures=failed
@@ -63,4 +72,15 @@ def map_layers(
         )
     if unmapped:
         layers["unmapped"] = attempt("the unmapped layer", find_unmapped, acc, failures=failed)
+    if forecast:  # the window, e.g. "3y"
+        layers["forecast"] = attempt(
+            "the completion forecast",
+            forecast_completion,
+            accounts.districts,
+            accounts.records,
+            as_of=as_of,
+            window=forecast,
+            accounts=accounts,
+            failures=failed,
+        )
     return layers

@@ -82,9 +82,7 @@ def findings_page(result, findings: pd.DataFrame) -> str:
 def report_page(report) -> str:
     """A :class:`mineland.render.report.Report` as a printable page: tables and charts."""
     charts = "".join(
-        f'<figure><img alt="{_e(name)}" src="data:image/png;base64,'
-        f'{base64.b64encode(png).decode()}"></figure>'
-        for name, png in report.charts.items()
+        _figure(name, png) for name, png in report.charts.items() if name != "forecast"
     )
     wide = report.summary[[c for c in schema.SUMMARY_COLUMNS if c in report.summary.columns]]
     return page(
@@ -94,6 +92,7 @@ def report_page(report) -> str:
         f"<h2>Summary by district</h2>{html_table(wide)}"
         f"<h2>Charts</h2>{charts}"
         f"<h2>Progress by year</h2>{html_table(report.progress)}"
+        f"{_forecast_section(report)}"
         f"{_unmapped_section(report)}"
         f"<h2>Validation findings</h2>{html_table(report.findings_summary)}"
         f"{html_table(report.findings, max_rows=500)}"
@@ -116,4 +115,24 @@ def _unmapped_section(report) -> str:
         "<p>Devices and incidents more than 250 m from every recorded hazard, per "
         "district: a high share says the district's hazard map is incomplete.</p>"
         f"{html_table(report.unmapped)}<h3>Largest candidate areas</h3>{candidates}"
+    )
+
+
+def _figure(name: str, png: bytes) -> str:
+    data = base64.b64encode(png).decode()
+    return f'<figure><img alt="{_e(name)}" src="data:image/png;base64,{data}"></figure>'
+
+
+def _forecast_section(report) -> str:
+    """Completion per district at the current pace, and its chart."""
+    if not len(report.forecast):
+        return ""
+    chart = _figure("forecast", report.charts["forecast"]) if "forecast" in report.charts else ""
+    return (
+        "<h2>Completion at the current pace</h2>"
+        "<p>The net rate (first releases minus newly recorded contamination) of the last "
+        "three years; the range is the 10th–90th percentile of a bootstrap over its "
+        "quarters. Forecasts are often wrong: see <code>mineland forecast --backtest"
+        "</code>.</p>"
+        f"{html_table(report.forecast)}{chart}"
     )

@@ -15,11 +15,12 @@ import pandas as pd
 from .._version import __version__
 from ..accounting import AccountingCache, total_row
 from ..errors import attempt
+from ..forecast import forecast_completion
 from ..periods import release_progress
 from ..records import SurveyData
 from ..unmapped import find_unmapped
 from ..validation import validate
-from .charts import figure_png, plot_released, plot_remaining
+from .charts import figure_png, plot_forecast, plot_released, plot_remaining
 
 __all__ = ["Report", "build_report"]
 
@@ -39,6 +40,8 @@ class Report:
     unmapped: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: candidate areas for non-technical survey, largest evidence first
     candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: completion per district at the pace of the last three years
+    forecast: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 log = logging.getLogger(__name__)
@@ -51,7 +54,8 @@ def build_report(
 ) -> Report:
     """Everything a report shows: summary with totals, progress by year, validation
     findings, devices and incidents away from every hazard with the candidate areas
-    for survey, sources and metadata, and the charts.
+    for survey, the completion forecast (pace of the last three years), sources and
+    metadata, and the charts.
 
     The accounting runs once per distinct date (``as_of``, every year end, and all
     records for validation), through one :class:`mineland.AccountingCache`;
@@ -77,7 +81,16 @@ def build_report(
     )
     checks = attempt("validation", validate, districts, surveys, accounting=cache, failures=failed)
     found = attempt("unmapped evidence", find_unmapped, acc, failures=failed)
-    charts = _charts(prog, acc, failed)
+    pace = attempt(
+        "forecast",
+        forecast_completion,
+        districts,
+        surveys,
+        as_of=as_of,
+        accounts=cache,
+        failures=failed,
+    )
+    charts = _charts(prog, acc, pace, failed)
     sources = _sources(acc, surveys, title, failed)
     findings = (
         pd.DataFrame(checks.findings.drop(columns="geometry"))
@@ -94,6 +107,7 @@ def build_report(
         title or "Landmine contamination report",
         found.by_district if found is not None else pd.DataFrame(),
         _candidate_table(found),
+        pace.table if pace is not None else pd.DataFrame(),
     )
 
 
@@ -111,12 +125,14 @@ def _summary_with_totals(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([summary, totals.to_frame().T], ignore_index=True)
 
 
-def _charts(prog: pd.DataFrame, acc, failed: list[str]) -> dict[str, bytes]:
+def _charts(prog: pd.DataFrame, acc, pace, failed: list[str]) -> dict[str, bytes]:
     plots = {
         "released_by_district": lambda: plot_released(prog, by="district"),
         "released_by_method": lambda: plot_released(prog, by="method"),
         "remaining": lambda: plot_remaining(acc.summary),
     }
+    if pace is not None:
+        plots["forecast"] = lambda: plot_forecast(pace)
     charts = {}
     for name, plot in plots.items():
         png = attempt(f"chart {name}", lambda p=plot: figure_png(p()), failures=failed)
