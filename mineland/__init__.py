@@ -46,6 +46,7 @@ from .io import (
     write_table,
 )
 from .periods import release_progress
+from .priorities import Priorities, prioritise
 from .tables import SurveyData
 from .unmapped import UnmappedResult, find_unmapped
 from .validation import ValidationReport, ValidationResult, validate
@@ -59,6 +60,7 @@ __all__ = [
     "InputFileError",
     "MinelandError",
     "MissingExtraError",
+    "Priorities",
     "OutputError",
     "SchemaError",
     "SurveyData",
@@ -77,6 +79,7 @@ __all__ = [
     "plot_forecast",
     "plot_released",
     "plot_remaining",
+    "prioritise",
     "rasterize_contamination",
     "read_districts",
     "read_raster",
@@ -119,6 +122,7 @@ _SUBMODULES = {
     "labels",
     "mapping",
     "periods",
+    "priorities",
     "raster",
     "record_checks",
     "records",

@@ -349,6 +349,49 @@ def _incidents(rng, hazards: np.ndarray, n_incidents: int, crs) -> gpd.GeoDataFr
     )
 
 
+def make_context(
+    districts: gpd.GeoDataFrame, *, settlements: int = 40, seed: int = 7
+) -> dict[str, gpd.GeoDataFrame]:
+    """Synthetic settlements, schools, roads and rivers over a district layer, for
+    :func:`mineland.prioritise`: ``settlements`` (points with a ``name``), ``schools``
+    (points near some settlements), ``roads`` (lines joining each settlement to its
+    two nearest) and ``water`` (three meandering lines), in EPSG:4326."""
+    rng = np.random.default_rng(seed)
+    crs = _local(districts.total_bounds)
+    union = shapely.union_all(shapely.make_valid(districts.to_crs(crs).geometry.to_numpy()))
+    minx, miny, maxx, maxy = union.bounds
+    towns = []
+    while len(towns) < settlements:
+        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        if union.contains(shapely.Point(x, y)):
+            towns.append((x, y))
+    towns = np.array(towns)
+    pts = shapely.points(towns)
+    names = [f"Demo village {k + 1}" for k in range(len(towns))]
+    near = rng.choice(len(towns), max(1, settlements // 3), replace=False)
+    schools = shapely.points(towns[near] + rng.normal(0, 250, (len(near), 2)))
+    d = np.hypot(*(towns[:, None, :] - towns[None, :, :]).transpose(2, 0, 1))
+    edges = {tuple(sorted((i, int(j)))) for i in range(len(towns)) for j in np.argsort(d[i])[1:3]}
+    roads = [shapely.LineString([towns[i], towns[j]]) for i, j in sorted(edges)]
+    rivers = []
+    for _ in range(3):
+        x = rng.uniform(minx, maxx, 2)
+        ys = np.linspace(miny, maxy, 12)
+        xs = np.linspace(x[0], x[1], 12) + np.cumsum(rng.normal(0, 1500, 12))
+        rivers.append(shapely.LineString(np.column_stack([xs, ys])))
+
+    def layer(geoms, **columns):
+        frame = gpd.GeoDataFrame({**columns, "notes": SYNTHETIC}, geometry=list(geoms), crs=crs)
+        return frame.to_crs(WGS84)
+
+    return {
+        "settlements": layer(pts, name=names),
+        "schools": layer(schools, name=[f"Demo school {k + 1}" for k in range(len(near))]),
+        "roads": layer(roads, kind="road"),
+        "water": layer(rivers, name=["Demo river A", "Demo river B", "Demo river C"]),
+    }
+
+
 def make_landcover(bounds=KARABAKH_BOUNDS, *, resolution_deg: float = 0.004, seed: int = 5):
     """A synthetic categorical land-cover raster (ESA WorldCover codes), EPSG:4326.
 

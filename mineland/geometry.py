@@ -32,6 +32,7 @@ __all__ = [
     "polygonal",
     "repair",
     "subtract",
+    "subtract_each",
     "union_all",
     "union_parts",
 ]
@@ -292,6 +293,14 @@ def subtract(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog) ->
     """
     if len(parts) == 0 or len(cutters) == 0:
         return parts
+    return explode_polygons(subtract_each(parts, cutters, overlay_log))
+
+
+def subtract_each(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog) -> np.ndarray:
+    """What is left of each of ``parts`` (aligned with them; possibly empty) once the
+    disjoint ``cutters`` are taken away (see :func:`subtract`)."""
+    if len(parts) == 0 or len(cutters) == 0:
+        return parts
     if (shapely.get_type_id(cutters) != shapely.GeometryType.POLYGON.value).any():
         cutters = explode_polygons(cutters)
     tree = shapely.STRtree(cutters)
@@ -320,7 +329,7 @@ def subtract(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog) ->
     )
     out = parts.copy()
     out[hit] = cut
-    return explode_polygons(out)
+    return out
 
 
 @dataclass

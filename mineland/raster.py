@@ -270,7 +270,7 @@ def landcover_impact(
     acc = _as_accounting(districts, surveys, as_of)
     feats, meta = _impact_features(acc, landcover.crs)
     rows: dict[tuple[int, int | None], dict] = {}
-    for (z, col, true_ha), shares in zip(meta, _class_shares(feats, landcover), strict=True):
+    for (z, col, true_ha), shares in zip(meta, class_shares(feats, landcover), strict=True):
         for v, share in shares.items():
             row = rows.setdefault((z, v), {"contaminated_ha": 0.0, "released_ha": 0.0})
             row[col] += true_ha * share
@@ -303,7 +303,7 @@ def _impact_features(acc: Accounting, target: pyproj.CRS) -> tuple[np.ndarray, l
     return np.array(feats, dtype=object), meta
 
 
-def _class_shares(feats: np.ndarray, landcover: RasterData) -> list[dict[int | None, float]]:
+def class_shares(feats: np.ndarray, landcover: RasterData) -> list[dict[int | None, float]]:
     """Per feature, the share of its area on each class (None: outside or nodata).
 
     Shares come from exact cell coverage, relative to the coverage of all cells the

@@ -117,9 +117,9 @@ def find_unmapped(
     geoms = np.asarray(points.geometry.array, dtype=object)
     nearest, metres = _nearest_hazards(acc, geoms)
     points["nearest_hazard"] = nearest
-    points["distance_m"] = metres
+    points["distance_m"] = np.where(np.isfinite(metres), metres, np.nan)  # NaN: no hazard
     points["excluded"] = _probable_errors(acc, geoms)
-    points["evidence"] = points["excluded"].isna() & ~(metres <= distance)
+    points["evidence"] = points["excluded"].isna().to_numpy() & ~(metres <= distance)
     evidence = np.flatnonzero(points["evidence"].to_numpy())
     group = _dbscan(geoms[evidence], distance, min_evidence)
     points["candidate"] = pd.array([pd.NA] * len(points), dtype="Int64")

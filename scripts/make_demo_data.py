@@ -14,10 +14,22 @@ import argparse
 from pathlib import Path
 
 import mineland
-from mineland.demo import make_districts, make_landcover, make_surveys
+from mineland.demo import make_context, make_districts, make_landcover, make_surveys
 from mineland.io import write_raster
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_context(districts, folder: Path) -> list[Path]:
+    """Synthetic settlements, schools, roads and rivers, and a profile that names them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in make_context(districts).items():
+        path = folder / f"synthetic_{name}.geojson"
+        path.unlink(missing_ok=True)
+        frame.to_file(path, driver="GeoJSON", engine="pyogrio", COORDINATE_PRECISION=6)
+        written.append(path)
+    return written
 
 
 def write_demo(out: Path, districts_path: Path | None, n_hazards: int, seed: int) -> list[Path]:
@@ -53,6 +65,8 @@ def write_demo(out: Path, districts_path: Path | None, n_hazards: int, seed: int
     surveys["releases"].to_file(
         paths["releases"], driver="GeoJSON", engine="pyogrio", COORDINATE_PRECISION=7
     )
+    if out == ROOT / "data":
+        written += write_context(districts, out / "context")
     pts = surveys["points"]
     table = pts.drop(columns="geometry").assign(
         lon=pts.geometry.x.round(6), lat=pts.geometry.y.round(6)

@@ -209,9 +209,15 @@ FILE_CALLS = {
     "read_dataframe",
     "write_dataframe",
 }
-#: where files may be touched: the io package, the demo-data generator, the map's
-#: own package data (read-only) and an in-memory PNG
-TOUCHES_FILES = ("mineland.io", "mineland.demo", "mineland.mapping._offline")
+#: where files may be touched: the io package, the demo-data generator, and package
+#: data read-only (the map's scripts, the default prioritisation profile); and an
+#: in-memory PNG
+TOUCHES_FILES = (
+    "mineland.io",
+    "mineland.demo",
+    "mineland.mapping._offline",
+    "mineland.priorities",
+)
 IN_MEMORY = {"mineland.mapping._density"}
 
 

@@ -10,6 +10,7 @@ from .forecast import forecast_cmd
 from .impact import impact_cmd
 from .map import map_cmd
 from .options import OneLineUsage
+from .prioritise import prioritise_cmd
 from .progress import progress_cmd
 from .raster import raster_cmd
 from .report import report_cmd
@@ -26,6 +27,7 @@ COMMANDS = (
     progress_cmd,
     report_cmd,
     forecast_cmd,
+    prioritise_cmd,
     unmapped_cmd,
     convert_cmd,
 )

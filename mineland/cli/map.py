@@ -73,6 +73,11 @@ from .options import (
     metavar="WINDOW",
     help="Add each district's completion date at the pace of this window (e.g. 3y).",
 )
+@click.option(
+    "--priorities",
+    is_flag=True,
+    help="Add the remaining hazards coloured by priority score (the default profile).",
+)
 @friendly_errors
 def map_cmd(
     output,
@@ -90,6 +95,7 @@ def map_cmd(
     timeline,
     unmapped,
     forecast,
+    priorities,
     **source,
 ):
     """Write an interactive HTML map of the accounting.
@@ -124,6 +130,7 @@ def map_cmd(
             timeline=timeline,
             unmapped=unmapped,
             forecast=forecast,
+            priorities=priorities,
             failures=failed,
         )
         say_left_out(failed)

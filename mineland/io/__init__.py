@@ -10,9 +10,15 @@
 from __future__ import annotations
 
 from ._parquet import write_geoparquet
-from .files import VECTOR_EXTENSIONS, find_input_files, load_field_map, load_sources
+from .files import (
+    VECTOR_EXTENSIONS,
+    find_input_files,
+    load_field_map,
+    load_profile,
+    load_sources,
+)
 from .raster import load_class_table, read_raster, write_raster
-from .read import read_districts, read_surveys, read_tables
+from .read import read_districts, read_features, read_surveys, read_tables
 from .write import (
     check_output_path,
     neutralise_formulas,
@@ -32,9 +38,11 @@ __all__ = [
     "find_input_files",
     "load_class_table",
     "load_field_map",
+    "load_profile",
     "load_sources",
     "neutralise_formulas",
     "read_districts",
+    "read_features",
     "read_raster",
     "read_surveys",
     "read_tables",

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ..errors import InputFileError, SchemaError
+from ..priorities import load_profile as parse_profile
 from ..records import parse_crs
 from ._parse import first_line
 
@@ -180,3 +181,21 @@ def is_parquet_dataset(path: Path) -> bool:
     return path.is_dir() and (
         path.suffix.lower() in PARQUET_EXTENSIONS or any(path.glob("part-*.parquet"))
     )
+
+
+def load_profile(path: str | os.PathLike) -> dict:
+    """A prioritisation profile from a TOML file, checked (see
+    :func:`mineland.priorities.load_profile`).
+
+    Examples
+    --------
+    >>> profile = load_profile("my_profile.toml")  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such profile")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"{path}: cannot read the profile ({first_line(exc)})") from None
+    return parse_profile(text, source=str(path))

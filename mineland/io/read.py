@@ -11,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pyogrio
 import pyproj
+import shapely
 
 from ..districts import prepare_districts
 from ..errors import CRSError, InputFileError, SchemaError
@@ -210,3 +211,31 @@ def read_districts(
         )
     frame = gpd.GeoDataFrame(table.attributes, geometry=table.geometry, crs=crs_used)
     return prepare_districts(frame, name_field=name_field, source=str(path))
+
+
+@offline_gdal()
+def read_features(path: str | os.PathLike, /, *, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read any layer of features (points, lines, polygons) as it is, with its CRS:
+    settlements, roads, water or schools for :func:`mineland.prioritise`.
+
+    Examples
+    --------
+    >>> towns = read_features("settlements.gpkg")  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
+    table = (
+        read_csv(path, None)
+        if path.suffix.lower() in CSV_EXTENSIONS
+        else read_layer(path, layer if layer is not None else spatial_layers(path)[0])
+    )
+    if table.crs is None:
+        raise CRSError(f"{path}: the layer declares no coordinate reference system")
+    geoms = np.asarray(table.geometry, dtype=object)
+    usable = ~shapely.is_missing(geoms)
+    usable[usable] = ~shapely.is_empty(geoms[usable])
+    if not usable.any():
+        raise SchemaError(f"{path}: the layer holds no geometry")
+    attributes = table.attributes.reset_index(drop=True)[usable]
+    return gpd.GeoDataFrame(attributes, geometry=list(geoms[usable]), crs=table.crs)

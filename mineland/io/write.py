@@ -286,6 +286,7 @@ def write_report(report, path: str | os.PathLike, *, inputs: Iterable[str | os.P
         "Unmapped by district": report.unmapped,
         "Candidate areas": report.candidates,
         "Forecast": report.forecast,
+        "Priorities": report.priorities,
         "Sources": report.sources,
     }
     with atomic(out) as tmp:

@@ -36,6 +36,7 @@ from ._layers import (
     class_layers,
     findings_layer,
     point_groups,
+    priority_layer,
     raw_layer,
     resolve_inputs,
     timeline,
@@ -92,6 +93,7 @@ def make_map(
     progress: pd.DataFrame | None = None,
     unmapped=None,
     forecast=None,
+    priorities=None,
 ) -> folium.Map:
     """An interactive Leaflet map of the accounting.
 
@@ -130,6 +132,9 @@ def make_map(
     forecast
         The result of :func:`mineland.forecast_completion`: each district's popup
         gives its completion date at the current pace, with the range.
+    priorities
+        The result of :func:`mineland.prioritise`: the remaining hazards coloured by
+        their score, with every criterion in the popup.
 
     Returns
     -------
@@ -152,6 +157,7 @@ def make_map(
         raise SchemaError("the summary has no districts to map")
     options = {"metric": metric, "title": title, "tiles": tiles, "sources": sources}
     options["forecast"] = forecast.table if forecast is not None else None
+    options["priorities"] = priorities
     data, bounds = _page_data(table, acc, options, density, landcover, findings, progress, unmapped)
     m = _new_map(bounds) if m is None else m
     MinelandLayers(data).add_to(m)
@@ -164,6 +170,9 @@ def _page_data(table, acc, options: dict, density, landcover, findings, progress
     inside = table[table["district"] != schema.OUTSIDE]
     failed: list[str] = []  # optional layers that could not be drawn
     layers = _layers(acc, density, findings, progress, list(inside["district"]), failed)
+    layers["priorities"] = attempt(
+        "the priority layer", priority_layer, options["priorities"], failures=failed
+    )
     layers["unmapped"], layers["unmapped_label"] = attempt(
         "the unmapped layer", unmapped_layer, unmapped, failures=failed, fallback=(None, "")
     )
@@ -194,10 +203,16 @@ def _page_data(table, acc, options: dict, density, landcover, findings, progress
         "unmapped": "@@UNMAPPED@@" if layers["unmapped"] else None,
         "unmappedLabel": layers["unmapped_label"],
         "unmappedColor": UNMAPPED_COLOR,
+        "priorities": (
+            {k: v for k, v in layers["priorities"].items() if k != "geojson"}
+            if layers["priorities"]
+            else None
+        ),
     }
     data = script_json(config).replace('"@@DISTRICTS@@"', districts_json, 1)
     payloads = (("RAW", layers["raw"]), ("FINDINGS", layers["findings"]))
-    for key, payload in (*payloads, ("UNMAPPED", layers["unmapped"])):
+    priority = layers["priorities"]["geojson"] if layers["priorities"] else None
+    for key, payload in (*payloads, ("UNMAPPED", layers["unmapped"]), ("PRIORITIES", priority)):
         if payload:
             data = data.replace(f'"@@{key}@@"', payload, 1)
     return data, config["bounds"]
@@ -318,6 +333,7 @@ def _legend(metric: str, steps, layers: dict) -> dict:
             for c in layers["classes"]
         ],
         "density": layers["density"]["legend"] if layers["density"] else None,
+        "priorities": layers["priorities"]["ramp"] if layers.get("priorities") else None,
         "unmapped": (
             {"label": "Candidate areas for survey (suggestions)", "color": UNMAPPED_COLOR}
             if layers.get("unmapped")

@@ -284,3 +284,41 @@ def unmapped_layer(found) -> tuple[str | None, str]:
         f"({len(found.candidates):,})"
     )
     return geojson_collection(geoms, props), label
+
+
+#: At most this many ranked hazards are drawn (the best first); the label says so.
+PRIORITY_LIMIT = 2_000
+#: Priority scores, low to high: a blue-purple ramp unlike the IMAS hazard colours.
+PRIORITY_RAMP = ["#B3CDE3", "#8C96C6", "#8856A7", "#810F7C", "#4D004B"]
+
+
+def priority_layer(ranked) -> dict | None:
+    """The ranked remaining hazards of :func:`mineland.prioritise`, coloured by their
+    total score (quintiles), with every criterion's score in the popup."""
+    if ranked is None or len(ranked.table) == 0:
+        return None
+    table = ranked.table.head(PRIORITY_LIMIT)
+    criteria = [c for c in table.columns if c.endswith("_score")]
+    fields = ["rank", "record id", "class", "district", "remaining ha"]
+    fields += [c.removesuffix("_score").replace("_", " ") for c in criteria] + ["total"]
+    edges = np.quantile(ranked.table["total"], [0.2, 0.4, 0.6, 0.8])
+    props = []
+    for _, r in table.iterrows():
+        values = [int(r["rank"]), r["record_id"], r["class"], r["district"]]
+        values += [f"{r['remaining_ha']:,.2f}", *(f"{r[c]:.1f}" for c in criteria)]
+        values.append(f"{r['total']:.1f}")
+        color = PRIORITY_RAMP[int(np.searchsorted(edges, r["total"], side="right"))]
+        props.append({"v": values, "c": color})
+    geoms = round_coords(np.asarray(table.geometry.array, dtype=object), 6)
+    shown = (
+        f"{len(table):,}"
+        if len(table) == len(ranked.table)
+        else (f"best {len(table):,} of {len(ranked.table):,}")
+    )
+    return {
+        "data": "@@PRIORITIES@@",
+        "geojson": geojson_collection(geoms, props),
+        "fields": fields,
+        "label": f"Priorities: remaining hazards by score ({shown})",
+        "ramp": PRIORITY_RAMP,
+    }

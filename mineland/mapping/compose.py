@@ -9,6 +9,7 @@ from ..errors import attempt
 from ..forecast import forecast_completion
 from ..io import read_raster
 from ..periods import release_progress
+from ..priorities import prioritise
 from ..raster import density_grid, landcover_impact
 from ..unmapped import find_unmapped
 
@@ -25,6 +26,7 @@ def map_layers(
     timeline: str | None = None,
     unmapped: bool = False,
     forecast: str | None = None,
+    priorities: bool = False,
     failures: list[str] | None = None,
 ) -> dict:
     """The density raster, land-cover breakdown, time slider, unmapped evidence
@@ -49,6 +51,7 @@ def map_layers(
         "progress": None,
         "unmapped": None,
         "forecast": None,
+        "priorities": None,
     }
     if density:
         layers["density"] = attempt(
@@ -83,4 +86,6 @@ def map_layers(
             accounts=accounts,
             failures=failed,
         )
+    if priorities:  # the default profile, without context layers
+        layers["priorities"] = attempt("the priorities", prioritise, acc, failures=failed)
     return layers

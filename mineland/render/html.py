@@ -93,6 +93,7 @@ def report_page(report) -> str:
         f"<h2>Charts</h2>{charts}"
         f"<h2>Progress by year</h2>{html_table(report.progress)}"
         f"{_forecast_section(report)}"
+        f"{_priority_section(report)}"
         f"{_unmapped_section(report)}"
         f"<h2>Validation findings</h2>{html_table(report.findings_summary)}"
         f"{html_table(report.findings, max_rows=500)}"
@@ -135,4 +136,18 @@ def _forecast_section(report) -> str:
         "quarters. Forecasts are often wrong: see <code>mineland forecast --backtest"
         "</code>.</p>"
         f"{html_table(report.forecast)}{chart}"
+    )
+
+
+def _priority_section(report) -> str:
+    """The hazards to clear first, with the score of each criterion."""
+    if not len(report.priorities):
+        return ""
+    return (
+        "<h2>Hazards to clear first</h2>"
+        "<p>The remaining hazards with the highest scores of the default profile "
+        "(casualties nearby, class, size; see <code>mineland prioritise</code> to add "
+        "settlements, roads, water, schools and land cover). Each column is a "
+        "criterion's weighted score.</p>"
+        f"{html_table(report.priorities)}"
     )

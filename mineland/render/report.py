@@ -17,6 +17,7 @@ from ..accounting import AccountingCache, total_row
 from ..errors import attempt
 from ..forecast import forecast_completion
 from ..periods import release_progress
+from ..priorities import prioritise
 from ..records import SurveyData
 from ..unmapped import find_unmapped
 from ..validation import validate
@@ -42,9 +43,14 @@ class Report:
     candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: completion per district at the pace of the last three years
     forecast: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the remaining hazards to clear first (default profile), best first
+    priorities: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 log = logging.getLogger(__name__)
+
+#: hazards listed in the report's priority table
+TOP = 20
 
 _EMPTY_PROGRESS = pd.DataFrame({"district": [], "period_end": pd.to_datetime([])})
 
@@ -90,6 +96,7 @@ def build_report(
         accounts=cache,
         failures=failed,
     )
+    ranked = attempt("priorities", prioritise, acc, failures=failed)
     charts = _charts(prog, acc, pace, failed)
     sources = _sources(acc, surveys, title, failed)
     findings = (
@@ -108,7 +115,14 @@ def build_report(
         found.by_district if found is not None else pd.DataFrame(),
         _candidate_table(found),
         pace.table if pace is not None else pd.DataFrame(),
+        _top(ranked),
     )
+
+
+def _top(ranked, n: int = TOP) -> pd.DataFrame:
+    if ranked is None:
+        return pd.DataFrame()
+    return pd.DataFrame(ranked.table.drop(columns="geometry").head(n))
 
 
 def _candidate_table(found) -> pd.DataFrame:

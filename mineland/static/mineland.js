@@ -266,6 +266,14 @@
           el("span", "", step.label, row);
         });
       }
+      if (legend.priorities) {
+        el("div", "mineland-legend-title", "Priority (score, low to high)", div);
+        var prow = el("div", "mineland-legend-row", null, div);
+        legend.priorities.forEach(function (c) {
+          var sw = el("span", "mineland-swatch", null, prow);
+          sw.style.background = c;
+        });
+      }
       if (legend.unmapped) {
         el("div", "mineland-legend-title", "Unmapped contamination", div);
         var urow = el("div", "mineland-legend-row", null, div);
@@ -481,6 +489,22 @@
       });
       overlays[cfg.findingsLabel] = findings;
       layers.findings = findings;
+    }
+
+    if (cfg.priorities) {
+      var pr = cfg.priorities;
+      var priorities = L.geoJSON(pr.data, {
+        style: function (f) {
+          return { color: f.properties.c, weight: 1.5, fillColor: f.properties.c, fillOpacity: 0.6 };
+        },
+        onEachFeature: function (f, layer) {
+          layer.bindPopup(function () {
+            return recordTable("Priority " + f.properties.v[0], pr.fields, f.properties.v);
+          });
+        },
+      }).addTo(map);
+      overlays[pr.label] = priorities;
+      layers.priorities = priorities;
     }
 
     if (cfg.unmapped) {
