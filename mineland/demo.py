@@ -381,13 +381,16 @@ def make_context(
         rivers.append(shapely.LineString(np.column_stack([xs, ys])))
 
     def layer(geoms, **columns):
-        frame = gpd.GeoDataFrame({**columns, "notes": SYNTHETIC}, geometry=list(geoms), crs=crs)
+        n = len(geoms)
+        frame = gpd.GeoDataFrame(
+            {**columns, "notes": [SYNTHETIC] * n}, geometry=list(geoms), crs=crs
+        )
         return frame.to_crs(WGS84)
 
     return {
         "settlements": layer(pts, name=names),
         "schools": layer(schools, name=[f"Demo school {k + 1}" for k in range(len(near))]),
-        "roads": layer(roads, kind="road"),
+        "roads": layer(roads, kind=["road"] * len(roads)),
         "water": layer(rivers, name=["Demo river A", "Demo river B", "Demo river C"]),
     }
 

@@ -29,7 +29,52 @@ def write_context(districts, folder: Path) -> list[Path]:
         path.unlink(missing_ok=True)
         frame.to_file(path, driver="GeoJSON", engine="pyogrio", COORDINATE_PRECISION=6)
         written.append(path)
-    return written
+    profile = folder / "demo_profile.toml"
+    profile.write_text(DEMO_PROFILE, encoding="utf-8")
+    return [*written, profile]
+
+
+#: The default profile with the synthetic layers' files (paths relative to it).
+DEMO_PROFILE = """# mineland prioritisation profile for the SYNTHETIC demo data: the default profile
+# (mineland/static/priority_profile.toml) with the demo layers' files.
+
+[criteria.casualties]
+weight = 40
+distance = 1000
+years = 5
+cap = 3
+
+[criteria.class]
+weight = 10
+
+[criteria.size]
+weight = 5
+reference_ha = 10
+
+[criteria.landcover]
+weight = 15
+classes = [40]
+
+[layers.settlements]
+weight = 25
+bands = [[500, 1.0], [1000, 0.6], [2000, 0.3]]
+path = "synthetic_settlements.geojson"
+
+[layers.schools]
+weight = 15
+bands = [[500, 1.0], [1000, 0.5]]
+path = "synthetic_schools.geojson"
+
+[layers.roads]
+weight = 10
+bands = [[100, 1.0], [500, 0.5], [1000, 0.2]]
+path = "synthetic_roads.geojson"
+
+[layers.water]
+weight = 10
+bands = [[200, 1.0], [500, 0.5]]
+path = "synthetic_water.geojson"
+"""
 
 
 def write_demo(out: Path, districts_path: Path | None, n_hazards: int, seed: int) -> list[Path]:

@@ -184,3 +184,37 @@ def test_cli_a_missing_layer_named_in_the_profile_is_exit_2(tmp_path):
     assert bad.exit_code == 2 and "--layer-file" in bad.stderr
     missing = run("prioritise", DISTRICTS, SURVEYS, "--landcover", tmp_path / "none.tif")
     assert missing.exit_code == 2
+
+
+def test_the_demo_profile_works_out_of_the_box(tmp_path):
+    from conftest import ROOT
+
+    out = tmp_path / "ranked.csv"
+    result = run(
+        "prioritise",
+        DISTRICTS,
+        SURVEYS,
+        "--profile",
+        ROOT / "data" / "context" / "demo_profile.toml",
+        "--landcover",
+        ROOT / "data" / "landcover" / "synthetic_landcover.tif",
+        "-o",
+        out,
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    for layer in ("settlements", "schools", "roads", "water", "landcover"):
+        assert table[f"{layer}_score"].max() > 0, layer  # every criterion counts somewhere
+    assert "note:" not in result.stderr  # nothing left out
+
+
+def test_map_and_report_show_the_priorities(tmp_path):
+    html = tmp_path / "m.html"
+    result = run("map", DISTRICTS, SURVEYS, "--tiles", "none", "--priorities", "-o", html)
+    assert result.exit_code == 0, result.output
+    assert "Priorities: remaining hazards by score" in html.read_text(encoding="utf-8")
+    xlsx = tmp_path / "r.xlsx"
+    assert run("report", DISTRICTS, SURVEYS, "-o", xlsx).exit_code == 0
+    top = pd.read_excel(xlsx, sheet_name="Priorities")
+    best = prioritise(mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS)).table
+    assert list(top["record_id"]) == list(best["record_id"].head(20))

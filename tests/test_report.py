@@ -43,6 +43,7 @@ def test_excel_report_is_formatted(demo, tmp_path):
         "Unmapped by district",
         "Candidate areas",
         "Forecast",
+        "Priorities",
         "Sources",
     ]
     ws = wb["Summary"]
