@@ -52,7 +52,8 @@ def roads(districts: gpd.GeoDataFrame, m: int, out: Path) -> Path:
         [np.stack([x, y], 1), np.stack([x + step * np.cos(angle), y + step * np.sin(angle)], 1)], 1
     )
     lines = shapely.linestrings(coords)
-    gpd.GeoDataFrame({"kind": "road"}, geometry=lines, crs=4326).to_file(path, engine="pyogrio")
+    frame = gpd.GeoDataFrame({"kind": ["road"] * m}, geometry=lines, crs=4326)
+    frame.to_file(path, engine="pyogrio")
     return path
 
 

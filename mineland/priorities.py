@@ -2,7 +2,8 @@
 (pure computation over an :class:`Accounting`).
 
 Each SHA/CHA record's remaining land (its polygon less all released land; remnants
-under 100 m² are left out) gets a score per criterion between 0 and 1, times the criterion's weight from a profile:
+under 100 m² are left out) gets a score per criterion between 0 and 1, times the
+criterion's weight from a profile:
 
 - ``casualties``: incidents (and their killed and injured) within ``distance`` metres,
   dated in the ``years`` before the as-of date: ``min(1, (incidents + casualties) /
@@ -199,12 +200,25 @@ def _remaining_hazards(acc: Accounting) -> gpd.GeoDataFrame:
         area = shapely.area(left)
         keep = area > MIN_REMAINING_M2
         district = region.zones.district_of(shapely.point_on_surface(left[keep]))
-        for g, rec, ha, d in zip(left[keep], owner[keep], area[keep], district, strict=True):
-            rows.append(
-                (ids[rec], rtype[rec], names[d] if d >= 0 else schema.OUTSIDE, ha / M2_PER_HA, rec)
+        rec = owner[keep]
+        rows.append(
+            pd.DataFrame(
+                {
+                    "record_id": ids[rec],
+                    "class": rtype[rec],
+                    "district": names[np.where(district >= 0, district, len(names) - 1)],
+                    "remaining_ha": area[keep] / M2_PER_HA,
+                    "_row": rec,
+                }
             )
-            geoms.append(project(np.array([g], dtype=object), region.crs, inverse=True)[0])
-    frame = pd.DataFrame(rows, columns=["record_id", "class", "district", "remaining_ha", "_row"])
+        )
+        geoms.append(project(left[keep], region.crs, inverse=True))
+    frame = (
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame(columns=["record_id", "class", "district", "remaining_ha", "_row"])
+    )
+    geoms = np.concatenate(geoms) if geoms else np.empty(0, dtype=object)
     if not len(frame):
         return gpd.GeoDataFrame(frame.drop(columns="_row"), geometry=[], crs=WGS84)
     # a record cut by region borders is one row: its pieces are disjoint

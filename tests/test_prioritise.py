@@ -218,3 +218,18 @@ def test_map_and_report_show_the_priorities(tmp_path):
     top = pd.read_excel(xlsx, sheet_name="Priorities")
     best = prioritise(mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS)).table
     assert list(top["record_id"]) == list(best["record_id"].head(20))
+
+
+def test_a_hazard_in_several_pieces_is_one_row(land):
+    two = shapely.MultiPolygon([sq(1000, 1000, 500), sq(9000, 9000, 500)])
+    other = sq(5000, 1000, 500)
+    data = frame(
+        [
+            {"record_id": "B", "record_type": "SHA", "geometry": other},
+            {"record_id": "A", "record_type": "SHA", "geometry": two},
+        ]
+    )
+    table = prioritise(land, data).table.set_index("record_id")
+    assert len(table) == 2
+    assert table.loc["A", "remaining_ha"] == pytest.approx(50.0, rel=1e-6)
+    assert len(shapely.get_parts(table.loc["A", "geometry"])) == 2
