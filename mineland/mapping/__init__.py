@@ -114,27 +114,15 @@ def make_map(
     m, sources
         An existing :class:`folium.Map` to draw on; data sources and attributions to
         show in the panel.
-    density
-        ``(array, profile)`` from :func:`mineland.rasterize_contamination`, shown as
-        an image layer (off by default) with its legend.
-    landcover
-        The table of :func:`mineland.landcover_impact`; district popups then list the
-        contaminated hectares by land-cover class.
-    findings
-        A :class:`~mineland.validation.ValidationResult`: its findings that have a
-        geometry become a layer (off by default), coloured by severity.
-    progress
-        The table of :func:`mineland.release_progress`: a time slider then colours the
-        districts by their contaminated hectares at the end of each period.
-    unmapped
-        The result of :func:`mineland.find_unmapped`: a layer of the evidence points
-        and candidate areas (suggestions for survey), in magenta.
-    forecast
-        The result of :func:`mineland.forecast_completion`: each district's popup
-        gives its completion date at the current pace, with the range.
-    priorities
-        The result of :func:`mineland.prioritise`: the remaining hazards coloured by
-        their score, with every criterion in the popup.
+    density, landcover, findings, progress, unmapped, forecast, priorities
+        Optional layers, each the result of: :func:`mineland.rasterize_contamination`
+        (an image layer, off by default, with its legend),
+        :func:`mineland.landcover_impact` (district popups by land-cover class),
+        :func:`mineland.validate` (findings with a geometry, by severity),
+        :func:`mineland.release_progress` (a time slider over the period ends),
+        :func:`mineland.find_unmapped` (evidence and candidate areas, magenta),
+        :func:`mineland.forecast_completion` (completion dates in the popups),
+        :func:`mineland.prioritise` (remaining hazards coloured by score).
 
     Returns
     -------
