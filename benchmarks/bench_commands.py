@@ -28,12 +28,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from bench_summarize import generate  # noqa: E402
+from versions import NEUTRAL, check_versions, worktree  # noqa: E402
 
 CLI = "import sys; from mineland.cli import main; sys.argv[0] = 'mineland'; main()"
-#: the folder the commands run in: not the checkout, whose ``mineland`` would come
-#: first on ``sys.path`` (``python -c`` puts the working folder there) and shadow the
-#: earlier commit given by PYTHONPATH
-NEUTRAL = HERE / "out"
 
 #: the command line with every call of the accounting counted (printed on exit), for
 #: this checkout and the earlier one alike: each module that imported ``account`` gets
@@ -81,16 +78,6 @@ def commands(d: Path, h: Path, r: Path, out: Path, name: str) -> dict[str, list[
     }
 
 
-def imported_from(pythonpath: Path) -> Path:
-    """The folder whose ``mineland`` a command run with this PYTHONPATH imports."""
-    env = {**os.environ, "PYTHONPATH": str(pythonpath)}
-    code = "import mineland, pathlib; print(pathlib.Path(mineland.__file__).parent.parent)"
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=NEUTRAL
-    )
-    return Path(done.stdout.strip()).resolve()
-
-
 def run(pythonpath: Path, args: list[str], code: str = CLI) -> tuple[float, str]:
     env = {**os.environ, "PYTHONPATH": str(pythonpath), "COLUMNS": "200"}
     t = time.perf_counter()
@@ -103,15 +90,6 @@ def run(pythonpath: Path, args: list[str], code: str = CLI) -> tuple[float, str]
     return elapsed, done.stderr.decode()
 
 
-def worktree(base: str, out: Path) -> Path:
-    path = out / f"base-{base}"
-    if not path.exists():
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(path), base], cwd=ROOT, check=True
-        )
-    return path
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=20_000)
@@ -121,9 +99,8 @@ def main() -> None:
     a = ap.parse_args()
     out = HERE / "out"
     d, h, r = generate(a.n, 60, out)
-    paths = {"base": worktree(a.base, out), "new": ROOT}
-    for path in paths.values():  # each version runs its own code
-        assert imported_from(path) == path.resolve(), (path, imported_from(path))
+    paths = {"base": worktree(a.base), "new": ROOT}
+    check_versions(*paths.values())
     results = {}
     for command in commands(d, h, r, out, "x"):
         times: dict[str, list[float]] = {"base": [], "new": []}

@@ -27,22 +27,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from bench_summarize import generate  # noqa: E402
+from versions import NEUTRAL, check_versions, worktree  # noqa: E402
 
 CLI = "import sys; from mineland.cli import main; sys.argv[0] = 'mineland'; main()"
-#: the folder the commands run in: not the checkout, whose ``mineland`` would come
-#: first on ``sys.path`` (``python -c`` puts the working folder there) and shadow the
-#: earlier commit given by PYTHONPATH
-NEUTRAL = HERE / "out"
-
-
-def imported_from(pythonpath: Path) -> Path:
-    """The folder whose ``mineland`` a command run with this PYTHONPATH imports."""
-    env = {**os.environ, "PYTHONPATH": str(pythonpath)}
-    code = "import mineland, pathlib; print(pathlib.Path(mineland.__file__).parent.parent)"
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=NEUTRAL
-    )
-    return Path(done.stdout.strip()).resolve()
 
 
 def run(pythonpath: Path, args: list[str]) -> float:
@@ -63,13 +50,8 @@ def main() -> None:
     a = ap.parse_args()
     out = HERE / "out"
     d, h, r = generate(a.n, 60, out)
-    base = out / f"base-{a.base}"
-    if not base.exists():
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(base), a.base], cwd=ROOT, check=True
-        )
-    for path in (base, ROOT):  # each version runs its own code
-        assert imported_from(path) == path.resolve(), (path, imported_from(path))
+    base = worktree(a.base)
+    check_versions(base, ROOT)
     times: dict[str, list[float]] = {"base": [], "new": []}
     for k in range(a.repeat):
         for name, path in (("base", base), ("new", ROOT)):
