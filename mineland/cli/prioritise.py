@@ -141,17 +141,18 @@ def _print(table: pd.DataFrame, weights: dict) -> None:
     columns = ["rank", "record_id", "district", "class", "remaining_ha"]
     columns += [f"{n}_score" for n in weights] + ["total"]
     for col in columns:
+        label = col.replace("_score", "").replace("_", " ")
         t.add_column(
-            col.replace("_score", "").replace("_", " "),
-            justify="left" if col in ("record_id", "district", "class") else "right",
+            label, justify="left" if col in ("record_id", "district", "class") else "right"
         )
     for _, row in table.iterrows():
-        t.add_row(
-            *(
-                Text(plain(row[c]))
-                if isinstance(row[c], str)
-                else Text(f"{row[c]:,.1f}" if c != "rank" else str(row[c]))
-                for c in columns
-            )
-        )
+        t.add_row(*(_cell(c, row[c]) for c in columns))
     console.print(t)
+
+
+def _cell(column: str, value) -> Text:
+    if isinstance(value, str):
+        return Text(plain(value))
+    if column == "rank":
+        return Text(str(value))
+    return Text(f"{value:,.2f}" if column == "remaining_ha" else f"{value:,.1f}")
