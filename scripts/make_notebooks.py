@@ -94,6 +94,47 @@ NOTEBOOKS = {
         new_markdown_cell("Rejected rows keep their columns and say why (none in the demo):"),
         new_code_cell("surveys.rejected.head()"),
     ],
+    "04_planning.ipynb": [
+        new_markdown_cell(
+            "# Planning\n\nWhen each district will be clear at the current pace, where the "
+            "records suggest contamination that no hazard covers, and which hazards to "
+            "clear first. One `AccountingCache` serves all three. All data here is SYNTHETIC."
+        ),
+        new_code_cell(
+            "import mineland\n\n"
+            f'districts = mineland.read_districts("{BOUNDARIES}")\n'
+            f'surveys = mineland.read_surveys("{DATA}/surveys")\n'
+            "cache = mineland.AccountingCache(districts, surveys)\n"
+            'forecast = mineland.forecast_completion(districts, surveys, window="1y",\n'
+            '                                        deadline="2035-12-31", accounts=cache)\n'
+            'forecast.table[["district", "contaminated_ha", "net_rate_ha_per_year",\n'
+            '                "completion", "completion_low", "completion_high", "status"]].round(1)'
+        ),
+        new_code_cell("mineland.plot_forecast(forecast)"),
+        new_markdown_cell(
+            "Devices and incidents away from every recorded hazard, and the candidate "
+            "areas for non-technical survey (suggestions, never hazard records):"
+        ),
+        new_code_cell(
+            "found = mineland.find_unmapped(districts, surveys, accounts=cache)\n"
+            'found.candidates.drop(columns="geometry").round(1)'
+        ),
+        new_markdown_cell("The hazards to clear first, with the demo profile and land cover:"),
+        new_code_cell(
+            "from mineland.io import load_profile, read_features\n\n"
+            f'profile = load_profile("{DATA}/context/demo_profile.toml")\n'
+            'layers = {name: read_features(f"' + DATA + '/context/synthetic_{name}.geojson")\n'
+            '          for name in ("settlements", "schools", "roads", "water")}\n'
+            f'landcover = mineland.read_raster("{DATA}/landcover/synthetic_landcover.tif")\n'
+            "ranked = mineland.prioritise(districts, surveys, profile=profile, layers=layers,\n"
+            "                             landcover=landcover, accounts=cache)\n"
+            'ranked.table.drop(columns="geometry").head(10).round(2)'
+        ),
+        new_code_cell(
+            'mineland.make_map(cache.at(None), tiles="none", unmapped=found, forecast=forecast,\n'
+            "                  priorities=ranked)"
+        ),
+    ],
 }
 
 
