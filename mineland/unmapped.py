@@ -28,6 +28,7 @@ import shapely
 from . import schema
 from .accounting import M2_PER_HA, Accounting, AccountingCache
 from .crs import WGS84
+from .errors import DataError
 from .geometry import hull_buffer
 from .labels import SUGGESTION
 from .regions import region_of_points
@@ -109,9 +110,9 @@ def find_unmapped(
     >>> found.candidates.sort_values("evidence", ascending=False).head()  # doctest: +SKIP
     """
     if not distance or distance <= 0:
-        raise ValueError(f"distance must be a positive number of metres, got {distance!r}")
+        raise DataError(f"distance must be a positive number of metres, got {distance!r}")
     if min_evidence < 1:
-        raise ValueError(f"min_evidence must be at least 1, got {min_evidence!r}")
+        raise DataError(f"min_evidence must be at least 1, got {min_evidence!r}")
     acc = _accounting(districts, surveys, as_of, accounts)
     points = _points(acc)
     geoms = np.asarray(points.geometry.array, dtype=object)

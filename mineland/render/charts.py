@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from .. import schema
+from ..errors import DataError
 from ..labels import METHOD_COLORS
 
 __all__ = ["figure_png", "plot_forecast", "plot_released", "plot_remaining"]
@@ -62,7 +63,7 @@ def plot_released(table: pd.DataFrame, *, by: str = "district", top: int = 12) -
             ax.plot(wide.index, wide[name], marker="o", ms=3, label=chart_label(name))
         ax.set_title("Released land to date, per district")
     else:
-        raise ValueError(f"by must be 'district' or 'method', got {by!r}")
+        raise DataError(f"by must be 'district' or 'method', got {by!r}")
     ax.set_ylabel("hectares")
     ax.yaxis.set_major_formatter(_HA)
     ax.grid(alpha=0.3)
