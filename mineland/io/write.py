@@ -19,7 +19,6 @@ import shapely
 from .. import schema
 from ..errors import OutputError
 from ..render.html import findings_page, report_page
-from ..render.xlsx import style_sheet
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -255,6 +254,8 @@ def write_findings(
 
 def _write_workbook(tmp: Path, sheets: dict, *, totals: str | None = None) -> None:
     """Sheets with formulas neutralised, styled (:func:`mineland.render.xlsx.style_sheet`)."""
+    from ..render.xlsx import style_sheet  # openpyxl: 0.1 s at start-up, only for workbooks
+
     with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
         for name, frame in sheets.items():
             neutralise_formulas(frame, xlsx=True).to_excel(xl, sheet_name=name, index=False)
