@@ -155,7 +155,9 @@ def _window_flows(cache, origin, freq, n) -> tuple[dict[str, np.ndarray], pd.Dat
     step = pd.DateOffset(months=3 if freq == "quarter" else 1)
     ends = [origin - step * k for k in range(n, -1, -1)]
     first = _first_release(cache)
-    if first is not None and ends[1] < first:
+    if first is None or first > origin:
+        raise DataError(f"no dated release on or before {origin.date()}: no pace to forecast from")
+    if ends[1] < first:
         usable = sum(1 for t in ends[:-1] if t >= first)  # periods that begin after it
         raise DataError(
             f"the window to {origin.date()} begins before the first dated release "

@@ -118,6 +118,8 @@ def test_the_deadline_flags_and_the_needed_rate(two_districts):
 def test_too_few_periods_is_a_clear_error(two_districts):
     with pytest.raises(mineland.DataError, match="shorter window"):
         forecast_completion(two_districts, surveys([2.5] * 12), as_of=ORIGIN, window="5y")
+    with pytest.raises(mineland.DataError, match="no dated release on or before 2020-06-30"):
+        forecast_completion(two_districts, surveys([2.5] * 12), as_of="2020-06-30")
     with pytest.raises(mineland.DataError, match="3y or 18m"):
         forecast_completion(two_districts, surveys([2.5] * 12), as_of=ORIGIN, window="soon")
 
