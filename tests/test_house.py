@@ -258,3 +258,14 @@ def test_one_html_table_for_every_page():
     assert '<td class="num">3</td>' in text  # a count stays a whole number
     assert '<td class="num">1.2</td>' in text or '<td class="num">1.3</td>' in text
     assert "First 1 of 2 rows." in text and "Total" not in text
+
+
+def test_the_findings_page_names_files_without_their_folders(tmp_path):
+    out = tmp_path / "findings.html"
+    result = run("validate", DISTRICTS, SURVEYS, "-o", out)
+    assert result.exit_code in (0, 1), result.output
+    text = out.read_text(encoding="utf-8")
+    assert str(SURVEYS) not in text and "synthetic_hazards.gpkg" in text
+    csv = tmp_path / "findings.csv"
+    run("validate", DISTRICTS, SURVEYS, "-o", csv)
+    assert str(SURVEYS) in csv.read_text(encoding="utf-8")  # full paths where parsed

@@ -69,14 +69,25 @@ def page(title: str, body: str) -> str:
 
 
 def findings_page(result, findings: pd.DataFrame) -> str:
-    """Validation findings as a readable page: counts, files, then every finding."""
+    """Validation findings as a readable page: counts, files, then every finding.
+    Files are shown by name (the CSV, workbook and GeoPackage keep the full paths)."""
     return page(
         "Validation findings",
         f"<p>{result.errors:,} errors, {result.warnings:,} warnings.</p>"
         f"<h2>Summary</h2>{html_table(result.summary)}"
-        f"<h2>Files: rows = used + rejected</h2>{html_table(result.conservation)}"
-        f"<h2>Findings</h2>{html_table(findings)}",
+        f"<h2>Files: rows = used + rejected</h2>{html_table(_file_names(result.conservation))}"
+        f"<h2>Findings</h2>{html_table(_file_names(findings))}",
     )
+
+
+def _file_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """The ``source_file`` column as file names: a page is read, not parsed."""
+    if schema.SOURCE_FILE not in frame.columns:
+        return frame
+    names = frame[schema.SOURCE_FILE].map(
+        lambda p: p.replace("\\", "/").rsplit("/", 1)[-1] if isinstance(p, str) else p
+    )
+    return frame.assign(**{schema.SOURCE_FILE: names})
 
 
 def report_page(report) -> str:
