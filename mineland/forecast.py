@@ -138,12 +138,18 @@ def forecast_completion(
     return Forecast(table, history, origin, str(window), notes)
 
 
-def _last_release(cache: AccountingCache) -> pd.Timestamp:
+def _release_dates(cache: AccountingCache) -> pd.Series:
+    """The dates of the dated releases (the pace is measured on them)."""
     records = cache.at(None).records
-    dated = records[records["record_type"].isin(schema.RELEASE_TYPES) & records["date"].notna()]
-    if not len(dated):
+    dated = records["record_type"].isin(schema.RELEASE_TYPES) & records["date"].notna()
+    return records.loc[dated, "date"]
+
+
+def _last_release(cache: AccountingCache) -> pd.Timestamp:
+    dates = _release_dates(cache)
+    if not len(dates):
         raise DataError("no dated release: there is no pace to forecast from")
-    return dated["date"].max().normalize()
+    return dates.max().normalize()
 
 
 def _window_flows(cache, origin, freq, n) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
@@ -154,7 +160,8 @@ def _window_flows(cache, origin, freq, n) -> tuple[dict[str, np.ndarray], pd.Dat
     contaminated land gains, plus that, is what was newly recorded."""
     step = pd.DateOffset(months=3 if freq == "quarter" else 1)
     ends = [origin - step * k for k in range(n, -1, -1)]
-    first = _first_release(cache)
+    dates = _release_dates(cache)
+    first = dates.min().normalize() if len(dates) else None
     if first is None or first > origin:
         raise DataError(f"no dated release on or before {origin.date()}: no pace to forecast from")
     if ends[1] < first:
@@ -178,12 +185,6 @@ def _window_flows(cache, origin, freq, n) -> tuple[dict[str, np.ndarray], pd.Dat
         ]
     flows[TOTAL] = sum(flows.values())
     return flows, pd.DataFrame(history)
-
-
-def _first_release(cache: AccountingCache) -> pd.Timestamp | None:
-    records = cache.at(None).records
-    dated = records[records["record_type"].isin(schema.RELEASE_TYPES) & records["date"].notna()]
-    return dated["date"].min().normalize() if len(dated) else None
 
 
 def _remaining(cache: AccountingCache, origin) -> dict[str, float]:

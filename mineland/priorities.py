@@ -32,7 +32,6 @@ from importlib import resources
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
 from . import schema
@@ -42,11 +41,10 @@ from .crs import WGS84
 from .errors import SchemaError
 from .geometry import OverlayLog, subtract_each
 from .regions import region_of_points
-from .zones import project
+from .zones import geodesic_gap, project
 
 __all__ = ["DEFAULT_PROFILE", "Priorities", "load_profile", "prioritise"]
 
-_GEOD = pyproj.Geod(ellps="WGS84")
 _TRUE = {"1", "true", "yes", "y", "t", "x"}
 #: Remaining land smaller than this (m², a 10 m square) is the trace of releases digitised
 #: a little off their hazard, not a hazard to rank (its hectares stay in the summary).
@@ -251,10 +249,7 @@ def _pairs_m(acc: Accounting, geoms: np.ndarray, targets: np.ndarray, within: fl
             i, j = tree.query_nearest(a, all_matches=False)
         else:
             i, j = tree.query(a, predicate="dwithin", distance=within * 1.01)
-        lines = project(shapely.shortest_line(a[i], b[j]), region.crs, inverse=True)
-        ends = shapely.get_coordinates(lines).reshape(-1, 2, 2)
-        d = _GEOD.inv(ends[:, 0, 0], ends[:, 0, 1], ends[:, 1, 0], ends[:, 1, 1])[2]
-        d = np.where(shapely.intersects(a[i], b[j]), 0.0, d)
+        d = geodesic_gap(a[i], b[j], region.crs)
         hi.append(mine[i])
         ti.append(j)
         metres.append(d)

@@ -33,7 +33,7 @@ from .geometry import hull_buffer
 from .labels import SUGGESTION
 from .regions import region_of_points
 from .validation import inside_when_swapped
-from .zones import assign_points, project
+from .zones import assign_points, geodesic_gap, project
 
 __all__ = ["SUGGESTION", "UnmappedResult", "find_unmapped"]
 
@@ -179,11 +179,7 @@ def _nearest_hazards(acc: Accounting, geoms: np.ndarray) -> tuple[np.ndarray, np
         projected = project(geoms[mine], region.crs)
         tree = shapely.STRtree(pieces)
         near = tree.query_nearest(projected, all_matches=False)
-        lines = shapely.shortest_line(projected[near[0]], pieces[near[1]])
-        ends = shapely.get_coordinates(project(lines, region.crs, inverse=True)).reshape(-1, 2, 2)
-        got = _GEOD.inv(ends[:, 0, 0], ends[:, 0, 1], ends[:, 1, 0], ends[:, 1, 1])[2]
-        inside = shapely.intersects(projected[near[0]], pieces[near[1]])
-        metres[mine[near[0]]] = np.where(inside, 0.0, got)
+        metres[mine[near[0]]] = geodesic_gap(projected[near[0]], pieces[near[1]], region.crs)
         ids[mine[near[0]]] = record_ids[owner[near[1]]]
     return ids, metres
 

@@ -45,6 +45,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+_GEOD = pyproj.Geod(ellps="WGS84")
+
 M2_PER_HA = 10_000.0
 _SAID: set[str] = set()
 
@@ -96,6 +98,18 @@ def project(geoms: np.ndarray, crs: pyproj.CRS, *, inverse: bool = False) -> np.
         return shapely.transform(chunk, t.transform, interleaved=False)
 
     return map_chunks(run, np.asarray(geoms, dtype=object))
+
+
+def geodesic_gap(a: np.ndarray, b: np.ndarray, crs: pyproj.CRS | None = None) -> np.ndarray:
+    """Geodesic metres between each pair ``a[k]``, ``b[k]``: on the ellipsoid, between
+    their nearest points (found in ``crs``, the projection the geometries are in, or
+    in lon/lat when None); 0 where they meet."""
+    lines = shapely.shortest_line(a, b)
+    if crs is not None:
+        lines = project(lines, crs, inverse=True)
+    ends = shapely.get_coordinates(lines).reshape(-1, 2, 2)
+    metres = _GEOD.inv(ends[:, 0, 0], ends[:, 0, 1], ends[:, 1, 0], ends[:, 1, 1])[2]
+    return np.where(shapely.intersects(a, b), 0.0, metres)
 
 
 def prepare_geometries(

@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..accounting import AccountingCache
 from ..errors import DataError
 from ..forecast import backtest, forecast_completion, parse_window
 from ..io import check_output_path, write_bytes, write_table
@@ -88,7 +87,7 @@ def forecast_cmd(
     ) as run:
         if chart is not None:
             check_output_path(chart, run.inputs)
-        cache = AccountingCache(run.dist, run.data, progress=run.bar.callback("account"))
+        cache = run.accounts
         if backtest_year is not None:
             table = backtest(run.dist, run.data, year=backtest_year, window=window, accounts=cache)
             title = f"Back-test: a forecast made at the end of {backtest_year}"

@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..accounting import account
 from ..io import load_class_table, read_raster, write_table
 from ..io.write import TABLE_FORMATS
 from .console import note, plain
@@ -59,10 +58,10 @@ def impact_cmd(output, as_of, rejected_path, verbose, quiet, landcover, class_ta
         formats=TABLE_FORMATS,
         extra=extra,
     ) as run:
-        bar, dist, data, inputs = run.bar, run.dist, run.data, run.inputs
+        data, inputs = run.data, run.inputs
         raster = read_raster(landcover)
         classes = load_class_table(class_table) if class_table else None
-        acc = account(dist, data, as_of=as_of, progress=bar.callback("account"))
+        acc = run.accounts.at(as_of)
         table = landcover_impact(acc, None, raster, classes=classes)
     write_rejected_rows(data, rejected_path, output, inputs)
     if output is None:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..accounting import AccountingCache
 from ..schema import SUMMARY_COLUMNS
 from .console import note
 from .options import (
@@ -118,7 +117,7 @@ def map_cmd(
         extra=[landcover],
     ) as run:
         dist, data, inputs = run.dist, run.data, run.inputs
-        cache = AccountingCache(dist, data, progress=run.bar.callback("account"))
+        cache = run.accounts
         acc = cache.at(as_of)
         findings = validation_counts(dist, data, cache, inputs_hint(source))
         failed: list[str] = []

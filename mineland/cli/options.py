@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from .. import validation
-from ..accounting import parse_as_of
+from ..accounting import AccountingCache, parse_as_of
 from ..errors import MinelandError, OutputError, attempt
 from ..io import check_output_path, read_districts, read_surveys, write_rejected
 from ..validation.far import far_files
@@ -195,6 +195,11 @@ class _Run:
     dist: object
     data: object
     inputs: list[Path]
+
+    @functools.cached_property
+    def accounts(self) -> AccountingCache:
+        """The accountings of what was read, each date once, with the progress bar."""
+        return AccountingCache(self.dist, self.data, progress=self.bar.callback("account"))
 
 
 @contextmanager

@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..accounting import AccountingCache
 from ..io import load_profile, read_features, read_raster, write_layers
 from ..io.write import LAYERS_FORMATS
 from ..priorities import DEFAULT_PROFILE, prioritise
@@ -91,7 +90,7 @@ def prioritise_cmd(
             name: read_features(path) for name, path in _paths(spec, profile, layer_files).items()
         }
         raster = read_raster(landcover) if landcover else None
-        cache = AccountingCache(run.dist, run.data, progress=run.bar.callback("account"))
+        cache = run.accounts
         ranked = prioritise(
             run.dist,
             run.data,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
-from ..accounting import account
 from ..io import write_raster
 from ..io.write import RASTER_FORMATS
 from .console import note
@@ -56,8 +55,8 @@ def raster_cmd(output, as_of, rejected_path, verbose, quiet, resolution, grid_cr
         rejected=rejected_path,
         formats=RASTER_FORMATS,
     ) as run:
-        bar, dist, data, inputs = run.bar, run.dist, run.data, run.inputs
-        acc = account(dist, data, as_of=as_of, progress=bar.callback("account"))
+        data, inputs = run.data, run.inputs
+        acc = run.accounts.at(as_of)
         array, profile = density_grid(acc, resolution=resolution, crs=grid_crs, by=by)
         tags = {
             "description": f"fraction of each cell covered by remaining contamination ({by})",

@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..accounting import AccountingCache
 from ..io import write_layers
 from ..io.write import LAYERS_FORMATS
 from ..unmapped import SUGGESTION, find_unmapped
@@ -61,7 +60,7 @@ def unmapped_cmd(output, as_of, rejected_path, verbose, quiet, distance, min_evi
         rejected=rejected_path,
         formats=LAYERS_FORMATS,
     ) as run:
-        cache = AccountingCache(run.dist, run.data, progress=run.bar.callback("account"))
+        cache = run.accounts
         found = find_unmapped(
             run.dist,
             run.data,

@@ -24,7 +24,14 @@ import shapely
 
 from ..classes import CLASSES, disjoint_classes
 from ..errors import MissingExtraError
-from ..geometry import OverlayLog, clip_by_zone, difference, intersection, union_all
+from ..geometry import (
+    OverlayLog,
+    area_without_slivers,
+    clip_by_zone,
+    difference,
+    intersection,
+    union_all,
+)
 from .base import RegionClasses
 from .cluster import connect, run_tasks
 
@@ -89,12 +96,9 @@ def _group_task(zones: np.ndarray, outside: np.ndarray, *frames) -> np.ndarray:
 
 
 def _area(polygons: np.ndarray, outside: bool) -> float:
-    area = shapely.area(polygons)
-    if outside and len(polygons):
-        parts = shapely.get_parts(polygons)
-        area = shapely.area(parts)
-        area = area[area > shapely.length(parts) * 1e-4]  # wider than 0.2 mm on average
-    return float(area.sum())
+    if outside:  # as the local engine counts what lies outside the districts
+        return area_without_slivers(polygons)
+    return float(shapely.area(polygons).sum())
 
 
 def _partition(wkb: list, rtype: np.ndarray) -> gpd.GeoDataFrame:

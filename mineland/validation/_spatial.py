@@ -6,7 +6,6 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
 from .. import schema
@@ -22,12 +21,9 @@ from ..geometry import (
     union_all,
     union_parts,
 )
-from ..zones import project
+from ..zones import geodesic_gap, project
 from .checks import Findings
 from .names import names_match
-
-_GEOD = pyproj.Geod(ellps="WGS84")
-
 
 _CLOSED = {"closed", "completed", "complete", "released", "cancelled", "canceled", "cleared"}
 
@@ -92,9 +88,7 @@ def distance_m(geoms: np.ndarray, zones: np.ndarray, tree: shapely.STRtree) -> n
     if len(geoms) == 0 or len(zones) == 0:
         return out
     near = tree.query_nearest(geoms, all_matches=False)
-    ends = shapely.get_coordinates(shapely.shortest_line(geoms[near[0]], zones[near[1]]))
-    ends = ends.reshape(-1, 2, 2)
-    out[near[0]] = _GEOD.inv(ends[:, 0, 0], ends[:, 0, 1], ends[:, 1, 0], ends[:, 1, 1])[2]
+    out[near[0]] = geodesic_gap(geoms[near[0]], zones[near[1]])
     return out
 
 
