@@ -251,13 +251,16 @@ def test_one_html_table_for_every_page():
     from mineland.render.html import html_table
 
     frame = pd.DataFrame(
-        {"district": ["<b>Ağdam</b>", "Total"], "devices": [3.0, 1234.0], "cha_ha": [1.25, 2.0]}
+        {"district": ["<b>Ağdam</b>", "Total"], "devices": [3.0, 1234.0], "cha_ha": [1.25, np.inf]}
     )
     text = html_table(frame, max_rows=1)
     assert "&lt;b&gt;Ağdam&lt;/b&gt;" in text and "<b>" not in text  # escaped
     assert '<td class="num">3</td>' in text  # a count stays a whole number
     assert '<td class="num">1.2</td>' in text or '<td class="num">1.3</td>' in text
     assert "First 1 of 2 rows." in text and "Total" not in text
+    assert '<td class="num">–</td>' in html_table(frame) and "inf" not in html_table(frame)
+    tiny = html_table(pd.DataFrame({"remaining_ha": [0.03, 0.0]}))
+    assert '<td class="num">0.03</td>' in tiny and '<td class="num">0.0</td>' in tiny
 
 
 def test_the_findings_page_names_files_without_their_folders(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 
+import numpy as np
 import pandas as pd
 
 from .. import schema
@@ -22,8 +23,13 @@ def _cell(value: object, column: object = None) -> str:
         value = int(value)  # a count in a column that a totals row made floating point
     if isinstance(value, bool):
         return f"<td>{'yes' if value else 'no'}</td>"
+    if isinstance(value, float) and not np.isfinite(value):
+        return '<td class="num">–</td>'  # no finite value (a pace that never ends)
     if isinstance(value, float):
-        return f'<td class="num">{value:,.1f}</td>'
+        small = 0 < abs(value) < 0.05  # would read as 0.0
+        return (
+            f'<td class="num">{value:,.2f}</td>' if small else f'<td class="num">{value:,.1f}</td>'
+        )
     if isinstance(value, int):
         return f'<td class="num">{value:,}</td>'
     return f"<td>{_e(str(value))}</td>"
