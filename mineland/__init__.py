@@ -39,6 +39,7 @@ from .errors import (
 from .forecast import backtest, forecast_completion
 from .io import (
     load_field_map,
+    load_preset,
     load_sources,
     read_districts,
     read_raster,
@@ -74,6 +75,7 @@ __all__ = [
     "forecast_completion",
     "landcover_impact",
     "load_field_map",
+    "load_preset",
     "load_sources",
     "make_map",
     "plot_forecast",

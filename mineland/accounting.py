@@ -26,7 +26,7 @@ from .classes import CLASSES
 from .districts import as_districts
 from .engines import get_engine
 from .errors import DataError, SchemaError
-from .geometry import OverlayLog, area_by_zone, map_chunks
+from .geometry import OverlayLog, area_by_zone, clip_by_zone, map_chunks, subtract
 from .records import WGS84, SurveyData, as_survey_data
 from .regions import Region, plan_regions
 from .zones import (
@@ -111,6 +111,42 @@ class Accounting:
         parts = [project(r.classes[name], r.crs, inverse=True) for r in self.regions]
         geoms = np.concatenate(parts) if parts else np.empty(0, dtype=object)
         return gpd.GeoSeries(geoms, crs=WGS84)
+
+    def class_pieces(self) -> gpd.GeoDataFrame:
+        """Every accounting class polygon cut by the districts, in EPSG:4326, with its
+        ``class``, ``district`` (:data:`~mineland.schema.OUTSIDE` outside them all)
+        and ``area_ha``, measured as the summary measures it: per district and class,
+        the pieces' hectares add up to the summary's."""
+        frames = [self._region_pieces(r) for r in self.regions]
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            columns = {"class": [], "district": [], "area_ha": []}
+            return gpd.GeoDataFrame(columns, geometry=[], crs=WGS84)
+        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=WGS84)
+
+    def _region_pieces(self, r: RegionAccounting) -> pd.DataFrame:
+        names = self.districts["district"].to_numpy(dtype=object)
+        rows = []
+        for name in CLASSES:
+            parts = r.classes.get(name, np.empty(0, dtype=object))
+            pieces, _, iz = clip_by_zone(parts, r.zones.zones, self.overlay_log)
+            outside = shapely.get_parts(subtract(parts, r.zones.zones, self.overlay_log))
+            geoms = np.concatenate([pieces, outside])
+            district = np.concatenate(
+                [names[r.zones.district[iz]], np.full(len(outside), schema.OUTSIDE, dtype=object)]
+            )
+            keep = ~shapely.is_empty(geoms) & (shapely.area(geoms) > 0)
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "class": name,
+                        "district": district[keep],
+                        "area_ha": shapely.area(geoms[keep]) / 1e4,
+                        "geometry": project(geoms[keep], r.crs, inverse=True),
+                    }
+                )
+            )
+        return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
     @property
     def totals(self) -> pd.Series:

@@ -59,9 +59,21 @@ def resolve_crs(table: RawTable, crs: object | None) -> pyproj.CRS:
     if crs is None:
         raise CRSError(
             f"{table.source}: the file declares no coordinate reference system; "
-            "give one with crs= (for example EPSG:4326 or EPSG:32638)"
+            f"give one with crs= ({_coordinate_hint(table.geometry)})"
         )
     return crs
+
+
+def _coordinate_hint(geoms) -> str:
+    """What the coordinates of a file without a CRS look like, for its error."""
+    geoms = np.asarray(geoms, dtype=object)
+    present = geoms[~shapely.is_missing(geoms)] if len(geoms) else geoms
+    if len(present):
+        x, y = shapely.get_coordinates(present[:1])[0]
+        zone = gauss_kruger_zone(x, y) or gauss_kruger_zone(y, x)
+        if zone is not None:
+            return _zone_hint(zone, y if gauss_kruger_zone(x, y) else x)
+    return "for example EPSG:4326 or EPSG:32638"
 
 
 def off_earth(geoms: np.ndarray) -> np.ndarray:
@@ -92,11 +104,32 @@ def crs_hint(geom) -> str:
     except (IndexError, TypeError):
         return "is the CRS wrong?"
     for a, b in ((x, y), (y, x)):
-        if 8_000_000 <= a < 9_000_000 and 3_500_000 <= b < 5_000_000:
-            return "they look like Gauss-Krüger zone 8 (easting prefixed 8): try EPSG:28408"
+        zone = gauss_kruger_zone(a, b)
+        if zone is not None:
+            return _zone_hint(zone, b)
     if max(abs(x), abs(y)) > 1_000:
         return "they look like projected metres (UTM 38N is EPSG:32638): declare the CRS"
     return "is the CRS wrong?"
+
+
+def gauss_kruger_zone(easting: float, northing: float) -> int | None:
+    """The zone of a Gauss-Krüger easting written with its zone number in front
+    (zone 8: 8 500 000 at the central meridian), or None."""
+    zone = int(easting // 1_000_000)
+    inside = 100_000 <= easting - zone * 1_000_000 <= 900_000
+    return zone if 4 <= zone <= 32 and inside and 3_000_000 <= northing <= 8_500_000 else None
+
+
+def _zone_hint(zone: int, northing: float) -> str:
+    """The CRSs that number a Gauss-Krüger zone this way (Pulkovo 1942 across the
+    former Soviet Union; UCS-2000 in Ukraine, zones 4-7)."""
+    pulkovo = f"EPSG:{28400 + zone}"
+    if 4 <= zone <= 7 and 4_850_000 <= northing <= 5_850_000:
+        return (
+            f"they look like Gauss-Krüger zone {zone} (easting prefixed {zone}): try "
+            f"EPSG:{5558 + zone} (UCS-2000, Ukraine) or {pulkovo} (Pulkovo 1942)"
+        )
+    return f"they look like Gauss-Krüger zone {zone} (easting prefixed {zone}): try {pulkovo}"
 
 
 def on_earth(geoms: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 _ISO = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$")
@@ -20,9 +21,11 @@ _DMY = re.compile(r"^\d{1,2}[./]\d{1,2}[./]\d{4}([ T].*)?$")
 DATE_YEARS = (1900, 2100)
 
 
-def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+def parse_dates(values: pd.Series, *, serials: bool = False) -> tuple[pd.Series, pd.Series]:
     """Parse dates written as ISO ``YYYY-MM-DD`` (or ``YYYY/MM/DD``) or day-first
     ``DD.MM.YYYY`` / ``DD/MM/YYYY``, with an optional time part that is ignored.
+    With ``serials`` (a spreadsheet), a cell holding a plain number is an Excel day
+    serial (45292 is 2024-01-01), as a date cell formatted as General shows it.
 
     Returns the parsed dates (``datetime64[ns]``, NaT where blank) and a boolean mask
     of the values that were not blank but could not be used: unreadable, impossible
@@ -31,6 +34,8 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         return _typed_dates(values)
+    if serials:
+        values = _from_serials(values)
     # a date column repeats few values: each distinct value is parsed once
     codes, uniques = pd.factorize(values.astype("string").str.strip())
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
@@ -64,6 +69,28 @@ def _parse_date_text(text: pd.Series) -> tuple[pd.Series, pd.Series]:
         out.loc[parts.index] = _ymd(parts[2], parts[1], parts[0])
     bad.loc[todo.index] = out.loc[todo.index].isna()
     return out, bad
+
+
+#: Excel's day 0 (its serials count from here, past its phantom 29 February 1900)
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def _from_serials(values: pd.Series) -> pd.Series:
+    """Plain numbers (not text) replaced by the ISO dates they count in Excel's
+    serials; a number no serial can be stays visible as ``serial N`` (unparseable)."""
+    is_number = values.map(
+        lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+    )
+    is_number &= values.notna()
+    if not is_number.any():
+        return values
+    days = pd.to_numeric(values[is_number], errors="coerce")
+    dates = EXCEL_EPOCH + pd.to_timedelta(days.where(days.between(1, 2_958_465)), unit="D")
+    out = values.astype(object).copy()
+    out[is_number] = dates.dt.strftime("%Y-%m-%d").where(
+        dates.notna(), "serial " + days.astype(str)
+    )
+    return out
 
 
 def _typed_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -7,8 +7,14 @@ always agree.
 
 from __future__ import annotations
 
+import numpy as np
+
 __all__ = [
     "CLASS_STYLE",
+    "ZERO_COLOR",
+    "choropleth_colors",
+    "class_breaks",
+    "STATUS_STYLE",
     "METHOD_COLORS",
     "METRIC_LABELS",
     "SHORT_LABELS",
@@ -25,6 +31,15 @@ CLASS_STYLE = {
     "cleared": ("Cleared", "#1A9850", 0.55),
     "reduced": ("Reduced (technical survey)", "#2C7BB6", 0.5),
     "cancelled": ("Cancelled (non-technical survey)", "#8073AC", 0.45),
+}
+
+#: Hazard status as the IMAS outline shows it: label, line colour, dash pattern
+#: (None for a solid line).  Red for open, orange dashed for worked on, green for
+#: closed; the keys are :data:`mineland.schema.STATUS_VALUES`.
+STATUS_STYLE = {
+    "open": ("Open", "#FF0000", None),
+    "worked on": ("Worked on", "#F4A718", "6 4"),
+    "closed": ("Closed", "#1A9850", None),
 }
 
 #: Unmapped evidence and candidate areas: a magenta that none of the IMAS hazard
@@ -92,3 +107,33 @@ def number_format(column: object) -> str | None:
     if name in _COUNTS:
         return "#,##0"
     return None
+
+
+#: District choropleths: sequential ramps (light to dark) and the colour of zero.
+_RELEASE_METRICS = ("released_ha", "cleared_ha", "reduced_ha", "cancelled_ha", "released_pct")
+_REDS = ["#FFF5B8", "#FECC5C", "#FD8D3C", "#F03B20", "#BD0026"]
+_GREENS = ["#EDF8E9", "#BAE4B3", "#74C476", "#31A354", "#006D2C"]
+ZERO_COLOR = "#F2F2F2"
+
+
+def class_breaks(values: np.ndarray, n: int = 5) -> list[float]:
+    """Class breaks for a choropleth: quantiles of the non-zero values, rounded."""
+    positive = values[np.isfinite(values) & (values > 0)]
+    if len(positive) == 0:
+        return []
+    qs = np.quantile(positive, np.linspace(0, 1, n + 1)[1:])
+    out: list[float] = []
+    for q in qs:
+        nice = float(f"{q:.2g}") if q >= 1 else round(float(q), 2)
+        nice = max(nice, float(q)) if q == qs[-1] else nice
+        if not out or nice > out[-1]:
+            out.append(nice)
+    out[-1] = max(out[-1], float(positive.max()))
+    return out
+
+
+def choropleth_colors(metric: str, n: int) -> list[str]:
+    """The colours of ``n`` classes of a metric (greens for released land, else reds),
+    as the map and the GeoPackage styles draw them."""
+    palette = _GREENS if metric in _RELEASE_METRICS else _REDS
+    return palette[-n:] if n else []

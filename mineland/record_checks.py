@@ -313,7 +313,7 @@ def check_validity(rows: Rows, types: np.ndarray, ids: np.ndarray, on_invalid: s
 def check_dates(rows: Rows, attrs: pd.DataFrame) -> pd.Series:
     if "date" not in attrs.columns:
         return pd.Series(pd.NaT, index=attrs.index, dtype="datetime64[ns]")
-    dates, bad = parse_dates(attrs["date"])
+    dates, bad = parse_dates(attrs["date"], serials=rows.table.date_serials)
     raw = attrs["date"]
     rows.reject(bad.to_numpy(), lambda i: bad_date_reason(raw.iloc[i]), "bad_date")
     return dates

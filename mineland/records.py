@@ -44,6 +44,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: Between the notes of one file in ``SurveyData.sources["note"]`` (a note's own
+#: text may hold semicolons).
+NOTE_SEPARATOR = " | "
+
 
 # --------------------------------------------------------------------------- dates
 
@@ -110,7 +114,7 @@ def normalize_records(
                 "rows": len(table),
                 "used": len(used),
                 "rejected": len(rejected),
-                "note": "; ".join(f"{c}: {m}" for c, m in table.notes) or None,
+                "note": NOTE_SEPARATOR.join(f"{c}: {m}" for c, m in table.notes) or None,
             }
         )
     records = _concat_records(used_parts)
@@ -146,6 +150,9 @@ def _check_field_map(tables: Sequence[RawTable], field_map) -> None:
     that only some inputs lack is a warning naming them."""
     if not field_map or not tables:
         return
+    if field_map.get("preset"):
+        _note_preset_gaps(tables, field_map)
+        return
     missing: dict[tuple[str, str], list[tuple[str, list[str]]]] = {}
     for table in tables:
         unmapped = schema.missing_fields(table.attributes.columns, field_map, source=table.source)
@@ -165,6 +172,20 @@ def _check_field_map(tables: Sequence[RawTable], field_map) -> None:
             canonical,
             ", ".join(src for src, _ in where),
         )
+
+
+def _note_preset_gaps(tables: Sequence[RawTable], field_map) -> None:
+    """A preset names the columns of several export tables; each table has only
+    some, so a missing one is noted, not an error."""
+    for table in tables:
+        gaps = schema.missing_fields(table.attributes.columns, field_map, source=table.source)
+        if gaps:
+            log.info(
+                "%s: preset %s: no column for %s",
+                table.source,
+                field_map["preset"],
+                ", ".join(canonical for canonical, _, _ in gaps),
+            )
 
 
 def generated_id(label: str, layer: str | None, row: int) -> str:
@@ -257,6 +278,13 @@ def _canonical_columns(table: RawTable, field_map) -> tuple[pd.DataFrame, pd.Dat
             if variant in lower and lower[variant] not in schema.CANONICAL_COLUMNS:
                 attrs = attrs.rename(columns={lower[variant]: canonical})
                 break
+    by_table = (field_map or {}).get("record_type_by_table")
+    if "record_type" not in attrs.columns and isinstance(by_table, Mapping):
+        attrs = _type_from_table_name(attrs, table, by_table)
+    if "status" in attrs.columns:
+        attrs["status"] = schema.normalize_statuses(
+            attrs["status"], (field_map or {}).get("status_values")
+        )
     if "record_type" not in attrs.columns:
         raise SchemaError(
             f"{table.source}{'' if not table.layer else f' (layer {table.layer})'}: "
@@ -264,6 +292,16 @@ def _canonical_columns(table: RawTable, field_map) -> tuple[pd.DataFrame, pd.Dat
             'Name the type column in a field map, e.g. record_type = "TYPE"'
         )
     return original, attrs, value_map
+
+
+def _type_from_table_name(attrs: pd.DataFrame, table: RawTable, by_table: Mapping) -> pd.DataFrame:
+    """A table without a type column whose name says what it holds (an ``accident``
+    table holds incidents): the field map's ``record_type_by_table``."""
+    names = [table.layer or "", _basename(table.source).rsplit(".", 1)[0]]
+    for key, record_type in by_table.items():
+        if any(str(key).casefold() in name.casefold() for name in names):
+            return attrs.assign(record_type=str(record_type))
+    return attrs
 
 
 def _used_frame(rows: Rows, attrs, ids, types, dates, counts) -> gpd.GeoDataFrame:

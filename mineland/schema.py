@@ -24,6 +24,7 @@ __all__ = [
     "POINT_TYPES",
     "RECORD_TYPES",
     "RECORD_TYPE_ALIASES",
+    "STATUS_VALUES",
     "RELEASE_TYPES",
     "SUMMARY_COLUMNS",
     "apply_field_map",
@@ -91,6 +92,30 @@ CANONICAL_COLUMNS = (
     "injured",
 )
 COUNT_COLUMNS = ("quantity", "killed", "injured")
+
+#: Field-map keys naming the columns a geometry is built from (CSV, Excel, SQL);
+#: the reader uses them, they are not renamed.
+GEOMETRY_KEYS = ("wkt", "lon", "lat", "mgrs", "geopoint", "geoshape")
+
+#: Field-map keys holding tables of values rather than a column name.
+VALUE_TABLES = ("record_type_values", "values", "status_values", "record_type_by_table")
+
+#: Hazard status as the IMAS outline shows it, with the spellings read as each.
+STATUS_VALUES = ("open", "worked on", "closed")
+STATUS_ALIASES: dict[str, str] = {
+    "open": "open",
+    "active": "open",
+    "new": "open",
+    "worked on": "worked on",
+    "workedon": "worked on",
+    "in progress": "worked on",
+    "ongoing": "worked on",
+    "partially released": "worked on",
+    "closed": "closed",
+    "completed": "closed",
+    "complete": "closed",
+    "released": "closed",
+}
 
 #: Provenance columns added by the readers.
 SOURCE_FILE = "source_file"
@@ -196,6 +221,22 @@ def normalize_record_type(
     return RECORD_TYPE_ALIASES.get(key)
 
 
+def normalize_statuses(values: pd.Series, extra: Mapping[str, str] | None = None) -> np.ndarray:
+    """Hazard statuses in the spelling of :data:`STATUS_VALUES` (a field map's
+    ``status_values`` first); a value neither knows is kept as written."""
+    table = {_fold(str(k)): str(v) for k, v in (extra or {}).items()}
+
+    def one(value):
+        text = clean_text(value)
+        if text is None:
+            return None
+        key = _fold(text)
+        key = _fold(table.get(key, key))
+        return STATUS_ALIASES.get(key, STATUS_ALIASES.get(key.replace(" ", ""), text))
+
+    return by_value(one, values)
+
+
 def suggest_record_type(value: object) -> str | None:
     """The canonical record type nearest to an unknown value, for error messages."""
     text = clean_text(value)
@@ -206,13 +247,18 @@ def suggest_record_type(value: object) -> str | None:
 
 
 def _find_column(columns, foreign: str, source: str, warn: bool = True):
-    """The column named ``foreign``: exactly, ignoring case, or truncated to 10."""
+    """The column named ``foreign``: exactly, ignoring case, inside one form group
+    (``group/name``), or truncated to 10 as a Shapefile stores it."""
     names = [str(c) for c in columns]
     if foreign in names:
         return foreign
     folded = {n.casefold(): n for n in names}
     if foreign.casefold() in folded:
         return folded[foreign.casefold()]
+    if "/" not in foreign:  # a KoboToolbox/ODK question inside a group: group/name
+        grouped = [n for n in names if n.rsplit("/", 1)[-1].casefold() == foreign.casefold()]
+        if len(grouped) == 1:
+            return grouped[0]
     short = foreign[:10].casefold()
     if len(foreign) > 10 and short in folded:
         if not warn:
@@ -236,20 +282,34 @@ def closest_names(name: str, columns, n: int = 3) -> list[str]:
     return [folded[h] for h in hits]
 
 
-def _field_entries(field_map: Mapping[str, object], source: str) -> list[tuple[str, str]]:
-    """The (canonical, foreign column) pairs of a field map, checked."""
+#: Field-map keys that describe the map itself.
+META_KEYS = ("preset", "description", "sources", "crs")
+
+
+def _field_entries(field_map: Mapping[str, object], source: str) -> list[tuple[str, list[str]]]:
+    """The (canonical, foreign column names) pairs of a field map, checked; a list of
+    names means the first one a table has (a preset covering several tables)."""
     entries = []
     for canonical, foreign in field_map.items():
-        if canonical in ("record_type_values", "values"):
+        if canonical in VALUE_TABLES or canonical in GEOMETRY_KEYS or canonical in META_KEYS:
             continue
         if canonical == "geometry":
             raise SchemaError(f"{source}: field map may not rename 'geometry'")
-        if not isinstance(foreign, str):
+        names = foreign if isinstance(foreign, list) else [foreign]
+        if not names or not all(isinstance(n, str) for n in names):
             raise SchemaError(
                 f"{source}: field map entry {canonical!r} must name a column, got {foreign!r}"
             )
-        entries.append((canonical, foreign))
+        entries.append((canonical, names))
     return entries
+
+
+def _first_column(columns, names: list[str], source: str, warn: bool = True):
+    for name in names:
+        col = _find_column(columns, name, source, warn=warn)
+        if col is not None:
+            return col
+    return None
 
 
 def missing_fields(
@@ -260,10 +320,25 @@ def missing_fields(
     if not field_map:
         return []
     return [
-        (canonical, foreign, closest_names(foreign, columns))
-        for canonical, foreign in _field_entries(field_map, source)
-        if _find_column(columns, foreign, source, warn=False) is None
+        (canonical, " or ".join(names), closest_names(names[0], columns))
+        for canonical, names in _field_entries(field_map, source)
+        if _first_column(columns, names, source, warn=False) is None
     ]
+
+
+def _ids_filled(frame: pd.DataFrame, col: str, names: list[str], source: str) -> pd.DataFrame:
+    """Blank ids of the first id column taken from the next ones a table has (a new
+    form's IMSMA id is blank until linked; its GlobalID is not)."""
+    ids = (
+        frame[col]
+        .astype(object)
+        .where(frame[col].notna() & (frame[col].astype(str).str.strip() != ""))
+    )
+    for name in names[names.index(col) + 1 :] if col in names else names:
+        other = _find_column(frame.columns, name, source, warn=False)
+        if other is not None and other != col and ids.isna().any():
+            ids = ids.fillna(frame[other].astype(object))
+    return frame.assign(**{col: ids})
 
 
 def apply_field_map(
@@ -290,9 +365,11 @@ def apply_field_map(
     if not isinstance(values, Mapping):
         raise SchemaError(f"{source}: field map 'record_type_values' must be a table/dict")
     renames: dict[str, str] = {}
-    for canonical, foreign in _field_entries(field_map, source):
-        col = _find_column(frame.columns, foreign, source)
-        if col is not None and col != canonical:
+    for canonical, names in _field_entries(field_map, source):
+        col = _first_column(frame.columns, names, source)
+        if canonical == "record_id" and col is not None and len(names) > 1:
+            frame = _ids_filled(frame, col, names, source)
+        if col is not None and col != canonical and col not in renames:
             renames[col] = canonical
     if renames:
         # a canonical column that is being replaced by a mapped one is kept under a new name

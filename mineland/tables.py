@@ -33,6 +33,8 @@ class RawTable:
     options: dict = field(default_factory=dict)
     #: problems of the file as a whole: (check, message)
     notes: list = field(default_factory=list)
+    #: True when plain numbers in a date column are spreadsheet day serials (Excel)
+    date_serials: bool = False
 
     def __len__(self) -> int:
         return len(self.attributes)

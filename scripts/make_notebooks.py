@@ -88,8 +88,8 @@ NOTEBOOKS = {
             '[["message", "area_ha"]].round(2)'
         ),
         new_code_cell(
-            "report.findings.query(\"check == 'overlapping_hazards'\")"
-            '.sort_values("area_ha", ascending=False).head(5)[["record_id", "message"]]'
+            "overlaps = report.findings.query(\"check == 'overlapping_hazards'\")\n"
+            'overlaps.sort_values("area_ha", ascending=False).head(5)[["record_id", "message"]]'
         ),
         new_markdown_cell("Rejected rows keep their columns and say why (none in the demo):"),
         new_code_cell("surveys.rejected.head()"),

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..io import check_output_path, read_surveys, write_geoparquet
+from ..io.files import PRESETS
 from .console import Bar, note, setup_logging
 from .options import friendly_errors, output_option, verbosity_options, write_rejected_rows
 
@@ -15,6 +16,8 @@ from .options import friendly_errors, output_option, verbosity_options, write_re
 @click.argument("surveys", nargs=-1, required=True, type=click.Path(path_type=Path))
 @output_option("A new folder.", required=True)
 @click.option("--field-map", type=click.Path(path_type=Path), help="TOML/JSON field map.")
+@click.option("--preset", type=click.Choice(PRESETS), help="Field map of a common export.")
+@click.option("--sheet", help="Sheet of Excel inputs (default: every sheet with coordinates).")
 @click.option("--crs", help="CRS of input files that declare none.")
 @click.option(
     "--rows-per-part",
@@ -31,7 +34,9 @@ from .options import friendly_errors, output_option, verbosity_options, write_re
 )
 @verbosity_options
 @friendly_errors
-def convert_cmd(surveys, output, field_map, crs, rows_per_part, rejected_path, verbose, quiet):
+def convert_cmd(
+    surveys, output, field_map, preset, sheet, crs, rows_per_part, rejected_path, verbose, quiet
+):
     """Turn survey files into partitioned GeoParquet in the canonical schema.
 
     \b
@@ -42,7 +47,14 @@ def convert_cmd(surveys, output, field_map, crs, rows_per_part, rejected_path, v
     inputs = [*surveys] + ([field_map] if field_map else [])
     check_output_path(output, inputs)
     with Bar() as bar:
-        data = read_surveys(*surveys, field_map=field_map, crs=crs, progress=bar.callback("read"))
+        data = read_surveys(
+            *surveys,
+            field_map=field_map,
+            preset=preset,
+            sheet=sheet,
+            crs=crs,
+            progress=bar.callback("read"),
+        )
         note(data.describe())
         records = data.records.drop(columns=["repair"], errors="ignore")
         path = write_geoparquet(records, output, rows_per_part=rows_per_part, inputs=inputs)

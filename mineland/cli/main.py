@@ -6,10 +6,12 @@ import click
 
 from .._version import __version__
 from .convert import convert_cmd
+from .export import export_cmd
 from .forecast import forecast_cmd
 from .impact import impact_cmd
 from .map import map_cmd
 from .options import OneLineUsage
+from .presets import presets_cmd
 from .prioritise import prioritise_cmd
 from .progress import progress_cmd
 from .raster import raster_cmd
@@ -30,6 +32,8 @@ COMMANDS = (
     prioritise_cmd,
     unmapped_cmd,
     convert_cmd,
+    export_cmd,
+    presets_cmd,
 )
 
 

@@ -17,6 +17,8 @@ from .. import validation
 from ..accounting import AccountingCache, parse_as_of
 from ..errors import MinelandError, OutputError, attempt
 from ..io import check_output_path, read_districts, read_surveys, write_rejected
+from ..io.files import PRESETS
+from ..io.postgis import is_database_url, safe_url
 from ..validation.far import far_files
 from .console import Bar, note, plain, setup_logging
 
@@ -66,11 +68,29 @@ def valid_date(ctx, param, value):
         raise click.BadParameter(str(exc)) from None
 
 
-def output_option(help_text: str, *, required: bool = False):
-    """The ``-o/--output`` option of a command."""
-    return click.option(
-        "-o", "--output", required=required, type=click.Path(path_type=Path), help=help_text
-    )
+class PathOrURL(click.ParamType):
+    """A file or folder (a Path), or a ``postgresql://`` URL kept as text."""
+
+    name = "PATH|URL"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, Path) or not is_database_url(value):
+            return Path(value)
+        return str(value)
+
+
+PATH_OR_URL = PathOrURL()
+
+
+def shown(value) -> str:
+    """An input or output as messages name it: a URL with its password masked."""
+    return safe_url(value) if is_database_url(value) else str(value)
+
+
+def output_option(help_text: str, *, required: bool = False, url: bool = False):
+    """The ``-o/--output`` option of a command (``url``: it may be a PostGIS URL)."""
+    kind = PATH_OR_URL if url else click.Path(path_type=Path)
+    return click.option("-o", "--output", required=required, type=kind, help=help_text)
 
 
 def verbosity_options(fn):
@@ -84,14 +104,22 @@ def verbosity_options(fn):
 def common_input_options(fn):
     """DISTRICTS SURVEYS... and the options every reading command shares."""
     options = [
-        click.argument("districts", type=click.Path(dir_okay=True, path_type=Path)),
-        click.argument("surveys", nargs=-1, required=True, type=click.Path(path_type=Path)),
+        click.argument("districts", type=PATH_OR_URL),
+        click.argument("surveys", nargs=-1, required=True, type=PATH_OR_URL),
         click.option("--name-field", help="District name field (detected when not given)."),
         click.option("--layer", help="Layer of the district file, if it has several."),
         click.option(
             "--field-map",
             type=click.Path(path_type=Path),
             help="TOML or JSON file renaming foreign columns and type values.",
+        ),
+        click.option(
+            "--preset",
+            type=click.Choice(PRESETS),
+            help="Field map of a common export (see mineland presets); --field-map adds to it.",
+        ),
+        click.option(
+            "--sheet", help="Sheet of Excel inputs (default: every sheet with coordinates)."
         ),
         click.option("--crs", help="CRS of input files that declare none, e.g. EPSG:32638."),
         click.option(
@@ -132,12 +160,12 @@ def common_input_options(fn):
 
 
 def inputs_hint(source: dict) -> str:
-    return " ".join(str(p) for p in [source["districts"], *source["surveys"]])
+    return " ".join(shown(p) for p in [source["districts"], *source["surveys"]])
 
 
 def input_paths(source: dict) -> list[Path]:
     """Every file the command reads (outputs may not overwrite any of them)."""
-    paths = [source["districts"], *source["surveys"]]
+    paths = [p for p in [source["districts"], *source["surveys"]] if isinstance(p, Path)]
     return paths + ([source["field_map"]] if source.get("field_map") else [])
 
 
@@ -154,6 +182,8 @@ def load_inputs(
     bbox=None,
     on_file_error="raise",
     accept_far=False,
+    preset=None,
+    sheet=None,
 ):
     """Read districts and surveys, print the input account line.
 
@@ -163,13 +193,15 @@ def load_inputs(
     data = read_surveys(
         *surveys,
         field_map=field_map,
+        preset=preset,
+        sheet=sheet,
         crs=crs,
         on_invalid=on_invalid,
         on_file_error=on_file_error,
         bbox=bbox or None,
         progress=bar.callback("read"),
     )
-    note(plain(f"{len(dist)} districts from {districts}; {data.describe()}"))
+    note(plain(f"{len(dist)} districts from {shown(districts)}; {data.describe()}"))
     if on_file_error == "raise":
         far = far_files(dist, data)
         if far and not accept_far:
@@ -222,7 +254,7 @@ def reading(
     rejected rows.  An output of none of ``formats`` is refused before anything is read."""
     setup_logging(verbose, quiet)
     inputs = input_paths(source) + [Path(p) for p in extra if p]
-    if output is not None:
+    if output is not None and not is_database_url(output):
         check_output_path(output, inputs, formats)
     if rejected is not None:
         check_output_path(Path(rejected), inputs)

@@ -6,6 +6,7 @@ import click
 
 from ..accounting import account
 from ..io import write_table
+from ..io.postgis import is_database_url, write_database
 from ..io.write import TABLE_FORMATS
 from .console import note, print_summary
 from .options import (
@@ -21,7 +22,10 @@ from .options import (
 
 @click.command("summarize")
 @common_input_options
-@output_option("Write the table: .csv, .json, .geojson, .gpkg or .xlsx.")
+@output_option(
+    "Write the table: .csv, .json, .geojson, .gpkg, .xlsx, or postgresql://...?table=NAME.",
+    url=True,
+)
 @click.option(
     "--engine",
     type=click.Choice(["local", "dask"]),
@@ -77,6 +81,9 @@ def summarize_cmd(
         note(f"{meta['records_undated']} undated records count at every date")
     if output is None:
         print_summary(summary, as_of)
+    elif is_database_url(output):
+        where = write_database({"summary": summary}, output)
+        note(f"wrote {len(summary)} rows to {where}")
     else:
         path = write_table(summary, output, inputs=inputs)
         note(f"wrote {len(summary)} rows to {path}")

@@ -14,8 +14,10 @@ from .files import (
     VECTOR_EXTENSIONS,
     find_input_files,
     load_field_map,
+    load_preset,
     load_profile,
     load_sources,
+    preset_text,
 )
 from .raster import load_class_table, read_raster, write_raster
 from .read import read_districts, read_features, read_surveys, read_tables
@@ -38,6 +40,8 @@ __all__ = [
     "find_input_files",
     "load_class_table",
     "load_field_map",
+    "load_preset",
+    "preset_text",
     "load_profile",
     "load_sources",
     "neutralise_formulas",

@@ -7,12 +7,14 @@ import logging
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
+from importlib import resources
 from pathlib import Path
 
 from ..errors import InputFileError, SchemaError
 from ..priorities import load_profile as parse_profile
 from ..records import parse_crs
 from ._parse import first_line
+from .postgis import is_database_url
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,10 @@ PARQUET_EXTENSIONS = (".parquet", ".geoparquet")
 
 
 CSV_EXTENSIONS = (".csv", ".tsv", ".txt")
+
+
+#: Workbooks, read one sheet per table (see :mod:`mineland.io._excel`).
+EXCEL_EXTENSIONS = (".xlsx", ".xlsm", ".xls")
 
 
 def _is_geojson_text(path: Path) -> bool:
@@ -58,7 +64,9 @@ def _folder_files(path: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
                 inside.append(child)
         elif suffix == ".json" and not _is_geojson_text(child):
             skipped.append((child, "JSON but not GeoJSON"))
-        elif suffix in VECTOR_EXTENSIONS + CSV_EXTENSIONS and suffix != ".txt":
+        elif child.name.startswith("~$"):
+            skipped.append((child, "Excel's lock file of an open workbook"))
+        elif suffix in VECTOR_EXTENSIONS + CSV_EXTENSIONS + EXCEL_EXTENSIONS and suffix != ".txt":
             inside.append(child)
         elif suffix in _SIDECARS and child.with_suffix(".shp").exists():
             continue  # part of a Shapefile
@@ -119,15 +127,59 @@ def load_field_map(path: str | os.PathLike) -> dict[str, object]:
     return data
 
 
+#: The field-map presets shipped with mineland (``mineland/static/presets``).
+PRESETS = ("imsma-ng", "survey123", "kobo")
+
+
+def preset_text(name: str) -> str:
+    """The TOML text of a shipped preset, with its comments (the columns it expects)."""
+    if name not in PRESETS:
+        raise SchemaError(f"no preset {name!r}; presets are {', '.join(PRESETS)}")
+    return (
+        resources.files("mineland")
+        .joinpath("static", "presets", f"{name}.toml")
+        .read_text(encoding="utf-8")
+    )
+
+
+def load_preset(name: str) -> dict[str, object]:
+    """A shipped field-map preset for a common export: ``imsma-ng`` (IMSMA NG
+    staging-area tables), ``survey123`` (an IMSMA Core land-release form) or
+    ``kobo`` (a KoboToolbox/ODK export).  Each names, for every canonical column,
+    the export columns it may come from.
+
+    Examples
+    --------
+    >>> read_surveys("hazard.csv", field_map=load_preset("imsma-ng"))  # doctest: +SKIP
+    """
+    return tomllib.loads(preset_text(name))
+
+
+def with_preset(field_map: Mapping[str, object] | None, preset: str | None):
+    """A preset with a field map's own entries over it (either may be None)."""
+    if preset is None:
+        return dict(field_map) if field_map is not None else None
+    merged = load_preset(preset)
+    for key, value in (field_map or {}).items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
 #: what a ``[[source]]`` entry of a sources manifest may say
-_SOURCE_KEYS = {"path", "crs", "assign_crs", "field_map", "layer"}
+_SOURCE_KEYS = {"path", "crs", "assign_crs", "field_map", "preset", "layer", "sheet"}
 
 
 def expand_inputs(paths) -> list[tuple[Path, dict]]:
     """Files to read, each with the options of its manifest entry (none for plain
     paths).  A ``.toml`` input holding ``[[source]]`` entries is a sources manifest."""
-    out: list[tuple[Path, dict]] = []
+    out: list[tuple[Path | str, dict]] = []
     for raw in paths:
+        if is_database_url(raw):
+            out.append((str(raw), {}))
+            continue
         path = Path(raw)
         if path.suffix.lower() == ".toml" and path.is_file():
             for entry in load_sources(path):
@@ -168,7 +220,9 @@ def load_sources(path: str | os.PathLike) -> list[dict]:
         entry["path"] = (path.parent / entry["path"]).resolve()
         fmap = entry.get("field_map")
         if fmap is not None and not isinstance(fmap, Mapping):
-            entry["field_map"] = load_field_map(path.parent / str(fmap))
+            fmap = load_field_map(path.parent / str(fmap))
+        if fmap is not None or "preset" in entry:
+            entry["field_map"] = with_preset(fmap, entry.get("preset"))
         for key in ("crs", "assign_crs"):
             if key in entry:
                 entry[key] = parse_crs(entry[key])

@@ -16,17 +16,22 @@ import shapely
 from ..districts import prepare_districts
 from ..errors import CRSError, InputFileError, SchemaError
 from ..records import RawTable, SurveyData, normalize_records, parse_crs
+from ._columns import geometry_columns
 from ._csv import read_csv
+from ._excel import read_excel
 from ._gdal import offline_gdal, polygon_layers, read_layer, spatial_layers
 from ._parquet import bbox_in, clip_to_bbox, parquet_crs, read_parquet
 from .files import (
     CSV_EXTENSIONS,
+    EXCEL_EXTENSIONS,
     PARQUET_EXTENSIONS,
     VECTOR_EXTENSIONS,
     expand_inputs,
     is_parquet_dataset,
     load_field_map,
+    with_preset,
 )
+from .postgis import is_database_url, read_database, safe_url
 
 __all__ = ["read_districts", "read_surveys", "read_tables"]
 
@@ -42,17 +47,24 @@ def read_tables(
     layer: str | None = None,
     crs: object | None = None,
     bbox: Sequence[float] | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> list[RawTable]:
-    """Read every spatial layer of one input (or the named one) into raw tables.
+    """Read every spatial layer of one input (or the named one; a workbook's sheet)
+    into raw tables.
 
     ``bbox`` (lon/lat) reads only the features that intersect it, through the
     file's spatial index where it has one (GeoPackage, FlatGeobuf, GeoParquet...).
+    ``columns`` names the columns a CSV or workbook builds its geometry from (the
+    geometry keys of a field map).
     """
     suffix = path.suffix.lower()
     if path.is_file() and path.stat().st_size == 0:
         raise InputFileError(f"{path}: the file is empty")
     if suffix in CSV_EXTENSIONS:
-        return [clip_to_bbox(read_csv(path, crs), bbox, crs)]
+        return [clip_to_bbox(read_csv(path, crs, columns), bbox, crs)]
+    if suffix in EXCEL_EXTENSIONS:
+        tables = read_excel(path, crs, sheet=layer, geometry_columns=columns)
+        return [clip_to_bbox(t, bbox, crs) for t in tables]
     if suffix in PARQUET_EXTENSIONS or is_parquet_dataset(path):
         return [read_parquet(path, bbox_in(bbox, parquet_crs(path)))]
     if suffix not in VECTOR_EXTENSIONS:
@@ -79,6 +91,8 @@ def read_surveys(
     on_file_error: str = "raise",
     bbox: Sequence[float] | None = None,
     progress: Progress | None = None,
+    preset: str | None = None,
+    sheet: str | None = None,
 ) -> SurveyData:
     """Read mine action survey records from files and folders.
 
@@ -86,12 +100,22 @@ def read_surveys(
     ----------
     *paths
         Files (GeoPackage, GeoJSON, Shapefile or zipped Shapefile, FlatGeobuf, KML,
-        File Geodatabase, CSV) or folders, read in turn and concatenated; or sources
-        manifests (``.toml``, see :func:`load_sources`) giving each input its own
-        CRS, field map and layer.
+        File Geodatabase, CSV, Excel workbooks), folders or PostGIS tables and
+        queries (``postgresql://user@host/db?table=hazards``), read in turn and
+        concatenated; or sources manifests (``.toml``, see :func:`load_sources`)
+        giving each input its own CRS, field map, preset and layer or sheet.
     field_map
         A dict, or a TOML/JSON file, mapping canonical column names to the file's
-        column names; ``record_type_values`` maps foreign type values.
+        column names (or lists of names, the first one present is used);
+        ``record_type_values`` and ``status_values`` map foreign values.  The keys
+        ``lon``/``lat``, ``mgrs``, ``wkt``, ``geopoint`` and ``geoshape`` name the
+        columns a CSV or workbook builds its geometry from.
+    preset
+        A shipped field map for a common export (see :func:`load_preset`), under
+        ``field_map``'s own entries.
+    sheet
+        The sheet of Excel workbooks to read; by default every sheet with
+        coordinate columns.
     crs
         The CRS of files that declare none.  Files that declare one keep theirs.
     on_invalid
@@ -121,18 +145,11 @@ def read_surveys(
     crs = parse_crs(crs)
     if field_map is not None and not isinstance(field_map, Mapping):
         field_map = load_field_map(field_map)
+    field_map = with_preset(field_map, preset)
     inputs = expand_inputs(paths)
-    tables: list[RawTable] = []
-    failures: list[tuple[str, str, str]] = []
-    for k, (path, options) in enumerate(inputs):
-        if progress:
-            progress(f"reading {path.name}", k, len(inputs))
-        try:
-            tables.extend(_read_source(path, options, crs=crs, bbox=bbox))
-        except (InputFileError, SchemaError, CRSError) as exc:
-            if on_file_error == "raise":
-                raise
-            failures.append((str(path), "unreadable_file", str(exc)))
+    tables, failures = _read_inputs(
+        inputs, on_file_error, progress, crs=crs, bbox=bbox, field_map=field_map, sheet=sheet
+    )
     if progress:
         progress("checking records", len(inputs), len(inputs))
     return normalize_records(
@@ -145,15 +162,45 @@ def read_surveys(
     )
 
 
-def _read_source(path: Path, options: dict, *, crs, bbox) -> list[RawTable]:
+def _read_inputs(inputs, on_file_error: str, progress: Progress | None, **how):
+    """The raw tables of every input, and the inputs that could not be read
+    (``(path, check, message)``) when ``on_file_error`` is ``"reject"``."""
+    tables: list[RawTable] = []
+    failures: list[tuple[str, str, str]] = []
+    for k, (path, options) in enumerate(inputs):
+        if progress:
+            progress(f"reading {getattr(path, 'name', safe_url(str(path)))}", k, len(inputs))
+        try:
+            if isinstance(path, str):  # a database URL
+                fmap = how.get("field_map") or {}
+                tables.append(read_database(path, how["crs"], geometry_columns(fmap)))
+                continue
+            tables.extend(_read_source(path, options, **how))
+        except (InputFileError, SchemaError, CRSError) as exc:
+            if on_file_error == "raise":
+                raise
+            failures.append((str(path), "unreadable_file", str(exc)))
+    return tables, failures
+
+
+def _read_source(
+    path: Path, options: dict, *, crs, bbox, field_map=None, sheet=None
+) -> list[RawTable]:
     """The tables of one input, carrying its manifest options for normalisation."""
-    own_crs = options.get("crs") or crs
-    tables = read_tables(path, layer=options.get("layer"), crs=own_crs, bbox=bbox)
+    fmap = options.get("field_map", field_map) or {}
+    own_crs = options.get("crs") or crs or parse_crs(fmap.get("crs"))
+    columns = geometry_columns(fmap)
+    layer = options.get("layer")
+    if path.suffix.lower() in EXCEL_EXTENSIONS:
+        layer = layer or options.get("sheet", sheet)
+    tables = read_tables(path, layer=layer, crs=own_crs, bbox=bbox, columns=columns)
     for table in tables:
         if options.get("assign_crs") is not None:
             table.crs, table.crs_assumed = options["assign_crs"], False
         elif options.get("crs") is not None and table.crs_assumed:
             table.crs, table.crs_assumed = options["crs"], False  # says otherwise
+        elif table.crs is None and crs is None and fmap.get("crs"):
+            table.crs = parse_crs(fmap["crs"])  # the preset knows its export's CRS
         table.options = {k: options[k] for k in ("crs", "field_map") if k in options}
     return tables
 
@@ -167,7 +214,8 @@ def read_districts(
     layer: str | None = None,
     crs: object | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read a district (admin boundary) polygon layer.
+    """Read a district (admin boundary) polygon layer: a file, or a PostGIS table or
+    query (``postgresql://user@host/db?table=districts``, see :mod:`mineland.io.postgis`).
 
     The name field is detected when not given (``name``, ``shapeName``, ``NAME_2``,
     ``district``...).  Features sharing a name are merged into one district, invalid
@@ -178,8 +226,11 @@ def read_districts(
     --------
     >>> districts = read_districts("data/boundaries/synthetic_districts.geojson")  # doctest: +SKIP
     """
-    path = Path(path)
     crs = parse_crs(crs)
+    if is_database_url(path):
+        table = read_database(str(path), crs)
+        return _districts_from(table, table.source, crs, name_field)
+    path = Path(path)
     if not path.exists():
         raise InputFileError(f"{path}: no such file")
     if path.suffix.lower() in CSV_EXTENSIONS:
@@ -197,6 +248,11 @@ def read_districts(
                 layers = polys
             layer = layers[0]
         table = read_layer(path, layer)
+    return _districts_from(table, str(path), crs, name_field)
+
+
+def _districts_from(table: RawTable, path: str, crs, name_field) -> gpd.GeoDataFrame:
+    """A district layer from its raw table: unreadable rows logged, the CRS checked."""
     if table.geometry_errors is not None:
         bad = np.flatnonzero(~np.equal(table.geometry_errors, None))
         for i in bad:
@@ -210,7 +266,7 @@ def read_districts(
             "give one with crs="
         )
     frame = gpd.GeoDataFrame(table.attributes, geometry=table.geometry, crs=crs_used)
-    return prepare_districts(frame, name_field=name_field, source=str(path))
+    return prepare_districts(frame, name_field=name_field, source=path)
 
 
 @offline_gdal()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sqlite3
 import uuid
 import warnings
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -128,10 +129,12 @@ def write_layers(
     path: str | os.PathLike,
     *,
     inputs: Iterable[str | os.PathLike] = (),
+    styles: dict[str, tuple[str, str]] | None = None,
 ) -> Path:
     """Write several tables to one file: a GeoPackage layer each (tables without
     geometry as attribute tables), a workbook sheet each, or, as CSV, the first table
-    alone with its geometry as WKT.
+    alone with its geometry as WKT.  ``styles`` (``{layer: (name, QML)}``) become
+    the layers' default QGIS styles, in the GeoPackage's ``layer_styles`` table.
 
     Examples
     --------
@@ -145,6 +148,8 @@ def write_layers(
                 frame = frame if isinstance(frame, gpd.GeoDataFrame) else pd.DataFrame(frame)
                 kw = {} if isinstance(frame, gpd.GeoDataFrame) else {"geometry_type": None}
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=False, **kw)
+            if styles:
+                _store_styles(tmp, styles)
         elif suffix == ".xlsx":
             sheets = {name: _with_wkt(frame) for name, frame in layers.items()}
             _write_workbook(tmp, sheets)
@@ -152,6 +157,35 @@ def write_layers(
             first = _with_wkt(next(iter(layers.values())))
             neutralise_formulas(first).to_csv(tmp, index=False, encoding="utf-8")
     return out
+
+
+_LAYER_STYLES = """
+CREATE TABLE IF NOT EXISTS layer_styles (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), f_table_schema TEXT(256),
+  f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT,
+  styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30),
+  update_time DATETIME DEFAULT CURRENT_TIMESTAMP)
+"""
+
+
+def _store_styles(path: Path, styles: dict[str, tuple[str, str]]) -> None:
+    """Default QGIS styles in a GeoPackage's ``layer_styles`` table (the table QGIS
+    itself writes, registered as an attribute table), replacing the layers' old ones."""
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute(_LAYER_STYLES)
+        db.execute(
+            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier) "
+            "VALUES ('layer_styles', 'attributes', 'layer_styles')"
+        )
+        geometry = dict(db.execute("SELECT table_name, column_name FROM gpkg_geometry_columns"))
+        for layer, (name, qml) in styles.items():
+            db.execute("DELETE FROM layer_styles WHERE f_table_name = ?", (layer,))
+            db.execute(
+                "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+                "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
+                "owner, ui) VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', '')",
+                (layer, geometry.get(layer, ""), name, qml, f"{name} (mineland)"),
+            )
 
 
 def _with_wkt(frame: pd.DataFrame) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from .._version import __version__
 from ..accounting import Accounting, total_row
 from ..errors import SchemaError, attempt
 from ..io import check_output_path, write_text
-from ..labels import CLASS_STYLE, METRIC_LABELS, UNMAPPED_COLOR
+from ..labels import CLASS_STYLE, METRIC_LABELS, STATUS_STYLE, UNMAPPED_COLOR
 from ..records import SurveyData
 from ._density import density_overlay
 from ._districts import district_geojson, fmt_int, fmt_number
@@ -39,6 +39,7 @@ from ._layers import (
     priority_layer,
     raw_layer,
     resolve_inputs,
+    status_layer,
     timeline,
     unmapped_layer,
 )
@@ -181,6 +182,9 @@ def _page_data(table, acc, options: dict, density, landcover, findings, progress
         "rawLabel": layers["raw_label"],
         "rawFields": layers["raw_fields"],
         "points": layers["points"],
+        "status": "@@STATUS@@" if layers["status"] else None,
+        "statusLabel": layers["status_label"],
+        "statusStyles": {k: {"color": c, "dash": d} for k, (_, c, d) in STATUS_STYLE.items()},
         "legend": _legend(metric, steps, layers),
         "panel": _panel(table, options["title"], options["sources"], notes),
         "bounds": _bounds(inside),
@@ -198,7 +202,11 @@ def _page_data(table, acc, options: dict, density, landcover, findings, progress
         ),
     }
     data = script_json(config).replace('"@@DISTRICTS@@"', districts_json, 1)
-    payloads = (("RAW", layers["raw"]), ("FINDINGS", layers["findings"]))
+    payloads = (
+        ("RAW", layers["raw"]),
+        ("FINDINGS", layers["findings"]),
+        ("STATUS", layers["status"]),
+    )
     priority = layers["priorities"]["geojson"] if layers["priorities"] else None
     for key, payload in (*payloads, ("UNMAPPED", layers["unmapped"]), ("PRIORITIES", priority)):
         if payload:
@@ -221,6 +229,8 @@ def _layers(acc, density, findings, progress, names: list[str], failed: list[str
         "raw_fields": [],
         "raw_label": "",
         "points": [],
+        "status": None,
+        "status_label": "",
     }
     if acc is not None:
         classes = optional("accounting", ([], 0.0, None), class_layers, acc)
@@ -234,6 +244,9 @@ def _layers(acc, density, findings, progress, names: list[str], failed: list[str
             n_areas = int(records["record_type"].isin(schema.AREA_TYPES).sum())
             out["raw"], out["raw_label"] = raw, f"Raw records, outlines ({n_areas:,})"
         out["points"] = optional("devices and incidents", [], point_groups, records)
+        out["status"], out["status_label"] = optional(
+            "hazard status", (None, ""), status_layer, records
+        )
     out["findings"], out["findings_label"] = optional(
         "findings", (None, ""), findings_layer, findings
     )
@@ -325,6 +338,11 @@ def _legend(metric: str, steps, layers: dict) -> dict:
         "unmapped": (
             {"label": "Candidate areas for survey (suggestions)", "color": UNMAPPED_COLOR}
             if layers.get("unmapped")
+            else None
+        ),
+        "status": (
+            [{"label": label, "color": c, "dash": d} for label, c, d in STATUS_STYLE.values()]
+            if layers.get("status")
             else None
         ),
     }

@@ -10,18 +10,8 @@ import pandas as pd
 import shapely
 
 from .. import schema
+from ..labels import ZERO_COLOR, choropleth_colors, class_breaks
 from ._geojson import geojson_collection, round_coords
-
-_RELEASE_METRICS = ("released_ha", "cleared_ha", "reduced_ha", "cancelled_ha", "released_pct")
-
-
-_REDS = ["#FFF5B8", "#FECC5C", "#FD8D3C", "#F03B20", "#BD0026"]
-
-
-_GREENS = ["#EDF8E9", "#BAE4B3", "#74C476", "#31A354", "#006D2C"]
-
-
-_ZERO = "#F2F2F2"
 
 
 def fmt_number(value, digits: int = 1) -> str:
@@ -34,37 +24,20 @@ def fmt_int(value) -> str:
     return "–" if value is None or pd.isna(value) else f"{int(value):,}"
 
 
-def class_breaks(values: np.ndarray, n: int = 5) -> list[float]:
-    """Class breaks for a choropleth: quantiles of the non-zero values, rounded."""
-    positive = values[np.isfinite(values) & (values > 0)]
-    if len(positive) == 0:
-        return []
-    qs = np.quantile(positive, np.linspace(0, 1, n + 1)[1:])
-    out: list[float] = []
-    for q in qs:
-        nice = float(f"{q:.2g}") if q >= 1 else round(float(q), 2)
-        nice = max(nice, float(q)) if q == qs[-1] else nice
-        if not out or nice > out[-1]:
-            out.append(nice)
-    out[-1] = max(out[-1], float(positive.max()))
-    return out
-
-
 def color_steps(values: np.ndarray, metric: str):
-    palette = _GREENS if metric in _RELEASE_METRICS else _REDS
     breaks = class_breaks(values)
-    colors = palette[-len(breaks) :] if breaks else []
+    colors = choropleth_colors(metric, len(breaks))
     unit = " ha" if metric.endswith("_ha") else (" %" if metric.endswith("_pct") else "")
 
     def color(v: float) -> str:
         if not np.isfinite(v) or v <= 0 or not breaks:
-            return _ZERO
+            return ZERO_COLOR
         for b, c in zip(breaks, colors, strict=True):
             if v <= b:
                 return c
         return colors[-1]
 
-    steps = [{"color": _ZERO, "label": f"0{unit}"}]
+    steps = [{"color": ZERO_COLOR, "label": f"0{unit}"}]
     lo = 0.0
     for b, c in zip(breaks, colors, strict=True):
         steps.append(

@@ -13,7 +13,7 @@ from .. import schema
 from ..accounting import CLASSES, Accounting, account
 from ..districts import prepare_districts
 from ..errors import SchemaError
-from ..labels import CLASS_STYLE
+from ..labels import CLASS_STYLE, STATUS_STYLE
 from ..zones import project
 from ._districts import color_steps, fmt_number
 from ._geojson import encode_polygons, geojson_collection, round_coords
@@ -191,6 +191,27 @@ def raw_layer(records: gpd.GeoDataFrame) -> tuple[str | None, list[str], str | N
         [f.replace("_", " ") for f in fields],
         None,
     )
+
+
+def status_layer(records: gpd.GeoDataFrame) -> tuple[str | None, str]:
+    """Hazards with a status, outlined as IMAS draws them (``labels.STATUS_STYLE``)."""
+    if "status" not in records.columns:
+        return None, ""
+    hazards = records[
+        records["record_type"].isin(schema.HAZARD_TYPES) & records["status"].isin(STATUS_STYLE)
+    ]
+    if len(hazards) == 0 or len(hazards) > RAW_LIMIT:
+        return None, ""
+    fields = [_display_values(hazards[f]) for f in ("record_id", "record_type", "status", "date")]
+    props = [
+        {"s": status, "v": [c[i] for c in fields]}
+        for i, status in enumerate(hazards["status"].to_numpy())
+    ]
+    geoms = shapely.simplify(
+        np.asarray(hazards.geometry.array, dtype=object), 1e-6, preserve_topology=True
+    )
+    label = f"Hazard status, IMAS outline ({len(hazards):,})"
+    return geojson_collection(round_coords(geoms), props), label
 
 
 def timeline(table: pd.DataFrame | None, names: list[str]) -> dict | None:

@@ -282,6 +282,16 @@
         usw.style.background = "transparent";
         el("span", "", legend.unmapped.label, urow);
       }
+      if (legend.status) {
+        el("div", "mineland-legend-title", "Hazard status (IMAS outline)", div);
+        legend.status.forEach(function (st) {
+          var row = el("div", "mineland-legend-row", null, div);
+          var sw = el("span", "mineland-swatch", null, row);
+          sw.style.border = "2px " + (st.dash ? "dashed " : "solid ") + st.color;
+          sw.style.background = "transparent";
+          el("span", "", st.label, row);
+        });
+      }
       if (legend.classes.length) el("div", "mineland-legend-title", "Accounting layers", div);
       legend.classes.forEach(function (c) {
         var row = el("div", "mineland-legend-row", null, div);
@@ -462,6 +472,23 @@
       });
       overlays[cfg.rawLabel] = raw;
       layers.raw = raw;
+    }
+
+    if (cfg.status) {
+      // hazard status as the IMAS outline: red open, orange dashed worked on, green closed
+      var status = L.geoJSON(cfg.status, {
+        style: function (f) {
+          var st = cfg.statusStyles[f.properties.s];
+          return { color: st.color, weight: 2.5, dashArray: st.dash, fill: false, opacity: 1 };
+        },
+        onEachFeature: function (f, layer) {
+          layer.bindPopup(function () {
+            return recordTable("Hazard", ["record id", "type", "status", "date"], f.properties.v);
+          });
+        },
+      }).addTo(map);
+      overlays[cfg.statusLabel] = status;
+      layers.status = status;
     }
 
     if (cfg.density) {

@@ -9,7 +9,7 @@ import pyproj
 import shapely
 
 from .. import schema
-from ..records import SurveyData
+from ..records import NOTE_SEPARATOR, SurveyData
 from .checks import CHECKS, Findings
 
 
@@ -25,7 +25,7 @@ def from_rejected(data: SurveyData, f: Findings) -> None:
         )
     if "note" in data.sources.columns:
         for _, src in data.sources[data.sources["note"].notna()].iterrows():
-            for note in str(src["note"]).split("; "):
+            for note in str(src["note"]).split(NOTE_SEPARATOR):
                 check, _, message = note.partition(": ")
                 f.add(
                     check if check in CHECKS else "unreadable_file",
