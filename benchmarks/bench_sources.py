@@ -164,7 +164,9 @@ def main() -> None:
     out = HERE / "out"
     d_path, h_path, r_path = generate(args.hazards, 40, out)
     result = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        ),
         "excel_mgrs": bench_excel(d_path, args.points, out),
         "export": bench_export(d_path, h_path, r_path, out),
     }

@@ -9,6 +9,7 @@ rejected table, with a reason.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
@@ -270,7 +271,8 @@ def _canonical_columns(table: RawTable, field_map) -> tuple[pd.DataFrame, pd.Dat
     recognised; a table without ``record_type`` cannot be read."""
     original = table.attributes.reset_index(drop=True)
     attrs, value_map = schema.apply_field_map(original, field_map, source=table.source)
-    lower = {str(c).casefold(): c for c in attrs.columns}
+    # "Record Type", "record-type" and "RECORD_TYPE" as spreadsheets head them
+    lower = {re.sub(r"[\s\-]+", "_", str(c).strip().casefold()): c for c in attrs.columns}
     for canonical in schema.CANONICAL_COLUMNS:
         if canonical in attrs.columns:
             continue

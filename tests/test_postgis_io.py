@@ -117,12 +117,16 @@ def test_export_to_postgis_matches_st_area_geography(loaded, demo):
     assert any(t.startswith("random_result_findings") for t in tables)  # the findings too
 
 
-def test_summarize_writes_a_table(loaded):
+def test_summarize_writes_a_table_and_its_layers(loaded):
     url, engine = loaded
+    bad = f"{url}?query=SELECT record_id, 'nonsense' AS record_type, geometry FROM releases LIMIT 2"
     result = run(
-        "summarize", f"{url}?table=districts", f"{url}?table=hazards", "-o", f"{url}?table=s1"
+        "summarize", f"{url}?table=districts", f"{url}?table=hazards", bad, "-o", f"{url}?table=s1"
     )
     assert result.exit_code == 0, result.output
+    assert "2 rejected rows written to mineland_rejected.csv" in result.output
+    tables = set(sql(engine, "SELECT tablename FROM pg_tables")["tablename"])
+    assert {"s1", "s1_classes", "s1_findings_polygons"} <= tables
     table = sql(engine, "SELECT district, contaminated_ha, ST_SRID(geometry) AS srid FROM s1")
     assert table["district"].is_unique and len(table) >= 12
     assert set(table["srid"].dropna()) == {4326}

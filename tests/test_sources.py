@@ -451,3 +451,24 @@ def test_ucs2000_gauss_kruger_zone_reads_like_pulkovo(tmp_path):
         mineland.read_surveys(tmp_path / "ua.csv")
     points = mineland.read_surveys(tmp_path / "ua.csv", crs="EPSG:5564").records
     assert points.geometry.iloc[0].distance(shapely.Point(30.52, 50.45)) < 1e-7
+
+
+def test_a_sheet_as_people_make_it(tmp_path, caplog):
+    """A title and a note above the header, headings with spaces and capitals, and
+    the grid references in a column whose name says nothing of MGRS."""
+    refs = [encode_mgrs(46.5 + k / 100, 39.7, 4) for k in range(5)]
+    rows = [
+        ["Explosive ordnance reports — Team 3"],
+        ["exported 2025-02-01", None, None],
+        ["Record ID", "Record Type", "Date", "Location"],
+        *[[f"R{k}", "Device", dt.datetime(2024, 3, 1 + k), ref] for k, ref in enumerate(refs)],
+    ]
+    path = _workbook(tmp_path / "team3.xlsx", {"reports": rows})
+    with caplog.at_level(logging.WARNING, logger="mineland"):
+        data = mineland.read_surveys(path)
+    assert "header is on row 3" in caplog.text
+    assert list(data.records["record_id"]) == [f"R{k}" for k in range(5)]
+    assert set(data.records["record_type"]) == {"device"}
+    assert data.records["date"].iloc[4] == pd.Timestamp("2024-03-05")
+    lon, lat, _ = mgrs_to_lonlat(refs)
+    assert np.allclose(data.records.geometry.x, lon) and np.allclose(data.records.geometry.y, lat)

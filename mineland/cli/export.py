@@ -52,9 +52,7 @@ def export_cmd(output, as_of, rejected_path, verbose, quiet, **source):
         acc = run.accounts.at(as_of)
         result = secondary("validation", validation.validate, run.dist, run.data, accounting=acc)
         layers = export_layers(acc, result.findings if result is not None else None)
-    write_rejected_rows(
-        run.data, rejected_path, None if is_database_url(output) else output, run.inputs
-    )
+    write_rejected_rows(run.data, rejected_path, output, run.inputs)
     if is_database_url(output):
         where = write_database(layers, output)
     else:

@@ -314,7 +314,7 @@ def write_rejected_rows(data, rejected_path: Path | None, output: Path | None, i
     if rejected_path is None:
         rejected_path = (
             output.with_name(f"{output.stem}_rejected.csv")
-            if output is not None
+            if isinstance(output, Path)  # not a database URL
             else Path("mineland_rejected.csv")
         )
     path = write_rejected(data.rejected, rejected_path, inputs=inputs)

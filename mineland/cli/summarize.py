@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..accounting import account
+from ..export import export_layers
 from ..io import write_table
 from ..io.postgis import is_database_url, write_database
 from ..io.write import TABLE_FORMATS
@@ -74,16 +75,22 @@ def summarize_cmd(
             connect_timeout=connect_timeout,
         )
         summary = acc.summary
-        validation_counts(dist, data, acc if engine == "local" else None, inputs_hint(source))
+        found = validation_counts(
+            dist, data, acc if engine == "local" else None, inputs_hint(source)
+        )
+    to_database = is_database_url(output)
     write_rejected_rows(data, rejected_path, output, inputs)
     meta = summary.attrs.get("mineland", {})
     if meta.get("records_undated"):
         note(f"{meta['records_undated']} undated records count at every date")
     if output is None:
         print_summary(summary, as_of)
-    elif is_database_url(output):
-        where = write_database({"summary": summary}, output)
-        note(f"wrote {len(summary)} rows to {where}")
+    elif to_database:  # the summary, and beside it what `mineland export` writes
+        findings = found.findings if found is not None else None
+        layers = export_layers(acc, findings) if engine == "local" else {"summary": summary}
+        where = write_database(layers, output)
+        others = ", ".join(list(layers)[1:]) or "no other layers"
+        note(f"wrote {len(summary)} rows to {where}, and beside it {others}")
     else:
         path = write_table(summary, output, inputs=inputs)
         note(f"wrote {len(summary)} rows to {path}")

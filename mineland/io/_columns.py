@@ -13,7 +13,7 @@ import pyproj
 import shapely
 
 from ..errors import SchemaError
-from ..gridref import mgrs_to_lonlat
+from ..gridref import mgrs_problem, mgrs_to_lonlat, normalize_mgrs
 from ..records import RawTable, parse_crs
 from ..schema import GEOMETRY_KEYS, closest_names
 from ._gdal import CURVED, linearise_curves
@@ -110,6 +110,8 @@ def _recognised_columns(frame: pd.DataFrame, folded: dict, source: str) -> dict:
     if shape is not None:
         cols["geoshape"] = shape  # a form's drawn area; its point where none was drawn
     mgrs = next((folded[c] for c in _MGRS_COLUMNS if c in folded), None)
+    if mgrs is None and not cols:
+        mgrs = _mgrs_column_by_values(frame)
     if mgrs is not None and cols.get("kind") != "projected":
         cols["mgrs"] = mgrs  # the points, or where lon/lat are blank, their fallback
     if not cols:
@@ -118,6 +120,19 @@ def _recognised_columns(frame: pd.DataFrame, folded: dict, source: str) -> dict:
             f"column or a WKT column; columns are {', '.join(map(str, frame.columns))}"
         )
     return cols
+
+
+def _mgrs_column_by_values(frame: pd.DataFrame) -> str | None:
+    """A text column whose values are MGRS references, whatever its name ("Grid",
+    "Location (MGRS)"): at least four in five of its first 50 values."""
+    for col in frame.columns:
+        values = frame[col].dropna().head(50)
+        if len(values) and values.map(lambda v: isinstance(v, str)).all():
+            refs = values.map(normalize_mgrs)
+            ok = refs.map(lambda r: r is not None and mgrs_problem(r) is None and len(r) > 5)
+            if ok.mean() >= 0.8:
+                return col
+    return None
 
 
 def _suffixed_pair(columns) -> tuple[str, str] | None:

@@ -67,6 +67,73 @@ def _sheets(path: Path, sheet: str | None) -> dict[str, pd.DataFrame]:
         )
     wanted = [sheet] if sheet is not None else names
     try:
-        return {name: pd.read_excel(book, sheet_name=name, dtype=object) for name in wanted}
+        raw = {
+            name: pd.read_excel(book, sheet_name=name, header=None, dtype=object) for name in wanted
+        }
     except Exception as exc:
         raise InputFileError(f"{path}: cannot read the workbook ({first_line(exc)})") from None
+    return {name: _with_header(frame, path, name) for name, frame in raw.items()}
+
+
+#: words that mark the header row of a sheet (a title or notes may stand above it)
+_HEADER_WORDS = {
+    "record_id",
+    "record_type",
+    "lon",
+    "lat",
+    "longitude",
+    "latitude",
+    "x",
+    "y",
+    "wkt",
+    "mgrs",
+    "geometry",
+    "easting",
+    "northing",
+    "date",
+    "type",
+    "id",
+}
+
+
+def _with_header(raw: pd.DataFrame, path: Path, sheet: str) -> pd.DataFrame:
+    """The sheet as a table under its header row: the first row, unless a title or
+    notes stand above it (then the first of the top 20 rows that holds two of the
+    usual column names, with the rows above named in the log)."""
+    header = 0
+    for k in range(min(20, len(raw))):
+        cells = {str(v).strip().casefold().replace(" ", "_") for v in raw.iloc[k].dropna()}
+        if len(cells & _HEADER_WORDS) >= 2:
+            header = k
+            break
+    if header:
+        log.warning(
+            "%s: sheet %r: the header is on row %d; the %d rows above it (a title?) "
+            "are not records",
+            path,
+            sheet,
+            header + 1,
+            header,
+        )
+    names = (
+        [
+            str(v).strip() if pd.notna(v) else f"column_{j + 1}"
+            for j, v in enumerate(raw.iloc[header])
+        ]
+        if len(raw)
+        else []
+    )
+    frame = raw.iloc[header + 1 :].reset_index(drop=True)
+    frame.columns = _unique(names)
+    return frame
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Column names made unique as pandas does (``name``, ``name.1``...)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        count = seen.get(name, 0)
+        out.append(name if count == 0 else f"{name}.{count}")
+        seen[name] = count + 1
+    return out
