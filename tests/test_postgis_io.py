@@ -208,3 +208,16 @@ def test_without_the_extra_the_message_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "sqlalchemy", None)
     with pytest.raises(mineland.MissingExtraError, match=r"mineland\[postgis\]"):
         mineland.read_surveys("postgresql://u@h/db?table=t")
+
+
+def test_naming_the_table_and_listing_them(loaded):
+    url, _ = loaded
+    with pytest.raises(mineland.SchemaError, match=r"tables with geometry: .*public\.hazards"):
+        mineland.read_surveys(url)
+    a = mineland.read_surveys(f"{url}?table=public.hazards").records
+    b = mineland.read_surveys(f"{url}?table=hazards&schema=public").records
+    assert len(a) == len(b) == 3000
+    districts = mineland.read_districts(url, layer="districts")
+    assert len(districts) == 12
+    result = run("summarize", url, f"{url}?table=hazards", "--layer", "districts")
+    assert result.exit_code == 0, result.output

@@ -48,6 +48,14 @@ def _split(url: str) -> tuple[str, dict[str, str]]:
     return connect, options
 
 
+def with_table(url: str, table: str) -> str:
+    """The URL reading ``table`` (``layer=`` of a district layer in a database)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "table"]
+    query.append(("table", table))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+
+
 def safe_url(url: str) -> str:
     """The URL with its password masked, for messages and the ``source_file`` column."""
     parts = urlsplit(url)
@@ -88,15 +96,35 @@ def _identifier(name: str, what: str, url: str) -> str:
     return f'"{name}"'
 
 
-def _source_sql(url: str, options: Mapping[str, str]) -> str:
+def _source_sql(url: str, options: Mapping[str, str]) -> str | None:
+    """The SELECT of the URL's query or table (``schema.table`` or ``&schema=``);
+    None when it names neither."""
     if options.get("query"):
         return options["query"].strip().rstrip(";")
     if not options.get("table"):
-        raise SchemaError(f"{safe_url(url)}: name a table (?table=NAME) or a query (?query=SQL)")
-    table = _identifier(options["table"], "table", url)
-    if options.get("schema"):
-        table = f"{_identifier(options['schema'], 'schema', url)}.{table}"
+        return None
+    schema, _, name = options["table"].rpartition(".")
+    schema = schema or options.get("schema")
+    table = _identifier(name, "table", url)
+    if schema:
+        table = f"{_identifier(schema, 'schema', url)}.{table}"
     return f"SELECT * FROM {table}"
+
+
+def _no_source(conn, url: str) -> SchemaError:
+    """The error for a URL that names no table or query, listing the spatial tables."""
+    tables = conn.execute(
+        _text(
+            "SELECT f_table_schema || '.' || f_table_name FROM geometry_columns "
+            "UNION SELECT f_table_schema || '.' || f_table_name FROM geography_columns "
+            "ORDER BY 1 LIMIT 30"
+        )
+    ).scalars()
+    listed = ", ".join(tables) or "none"
+    return SchemaError(
+        f"{safe_url(url)}: name a table (?table=NAME) or a query (?query=SQL); "
+        f"tables with geometry: {listed}"
+    )
 
 
 def _text(sql: str):
@@ -142,6 +170,8 @@ def read_database(
     try:
         with engine.connect() as conn:
             conn.execute(_text("SET TRANSACTION READ ONLY"))  # a query may only read
+            if sql is None:
+                raise _no_source(conn, url)
             geom = _geometry_column(conn, sql, options.get("geometry"), url)
             if geom is None:
                 frame = pd.read_sql_query(f"SELECT * FROM ({sql}) AS source", conn)

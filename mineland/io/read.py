@@ -31,7 +31,7 @@ from .files import (
     load_field_map,
     with_preset,
 )
-from .postgis import is_database_url, read_database, safe_url
+from .postgis import is_database_url, read_database, safe_url, with_table
 
 __all__ = ["read_districts", "read_surveys", "read_tables"]
 
@@ -228,7 +228,8 @@ def read_districts(
     """
     crs = parse_crs(crs)
     if is_database_url(path):
-        table = read_database(str(path), crs)
+        url = str(path) if layer is None else with_table(str(path), layer)
+        table = read_database(url, crs)
         return _districts_from(table, table.source, crs, name_field)
     path = Path(path)
     if not path.exists():
