@@ -95,13 +95,17 @@ def bench_excel(districts: Path, n: int, out: Path) -> dict:
         naive.append(timed([sys.executable, script, book, districts, out / "mgrs_naive.csv"]))
     got = pd.read_csv(out / "mgrs_sum.csv", comment="#").set_index("district")["devices"]
     want = pd.read_csv(out / "mgrs_naive.csv").set_index("name")["quantity"]
-    assert (got.reindex(want.index) == want).all(), "device counts differ"
+    # mineland's district edges are geodesics, the naive join's straight lon/lat
+    # lines: points within metres of a border may fall on the other side
+    diff = (got.reindex(want.index) - want).abs()
+    assert got.sum() == want.sum() and (diff <= 0.01 * want).all(), "device counts differ"
     return {
         "points": n,
         "workbook_mb": round(book.stat().st_size / 1e6, 1),
         "mineland_summarize_s": round(min(ours), 2),
         "naive_script_s": round(min(naive), 2),
         "ratio": round(min(naive) / min(ours), 2),
+        "points_on_the_other_side_of_a_border": int(diff.sum() // 2),
     }
 
 
