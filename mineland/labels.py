@@ -14,6 +14,7 @@ __all__ = [
     "ZERO_COLOR",
     "choropleth_colors",
     "class_breaks",
+    "nice_number",
     "STATUS_STYLE",
     "METHOD_COLORS",
     "METRIC_LABELS",
@@ -68,7 +69,7 @@ METRIC_LABELS = {
     "recorded_ha": "Recorded land (ha)",
     "released_pct": "Released share of recorded land (%)",
     "hazard_records": "Hazard records",
-    "devices": "Devices found",
+    "devices": "Explosive items found (quantity)",
     "incidents": "Incidents",
     "killed": "People killed",
     "injured": "People injured",
@@ -109,31 +110,59 @@ def number_format(column: object) -> str | None:
     return None
 
 
-#: District choropleths: sequential ramps (light to dark) and the colour of zero.
+#: District choropleths: neutral sequential ramps (light to dark, ColorBrewer Blues
+#: and Greys), so that the districts never compete with the IMAS hazard colours (CHA
+#: red, SHA orange) or the release colours drawn over them; and the colour of zero.
 _RELEASE_METRICS = ("released_ha", "cleared_ha", "reduced_ha", "cancelled_ha", "released_pct")
-_REDS = ["#FFF5B8", "#FECC5C", "#FD8D3C", "#F03B20", "#BD0026"]
-_GREENS = ["#EDF8E9", "#BAE4B3", "#74C476", "#31A354", "#006D2C"]
-ZERO_COLOR = "#F2F2F2"
+_BLUES = ["#DEEBF7", "#9ECAE1", "#6BAED6", "#3182BD", "#08519C"]
+_GREYS = ["#E0E0E0", "#BDBDBD", "#969696", "#636363", "#252525"]
+ZERO_COLOR = "#FFFFFF"
+
+
+#: Round numbers per decade, coarse to fine, for class breaks.
+_NICE_STEPS = (
+    (1.0, 2.0, 5.0, 10.0),
+    (1.0, 2.0, 2.5, 5.0, 10.0),
+    (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0),
+)
+
+
+def nice_number(value: float, steps: tuple[float, ...] = _NICE_STEPS[1]) -> float:
+    """The smallest round number (by default 1, 2, 2.5 or 5 × 10^k) at or above
+    ``value``."""
+    if value <= 0:
+        return 0.0
+    power = 10.0 ** np.floor(np.log10(value))
+    for step in steps:
+        if value <= step * power * (1 + 1e-12):
+            return float(step * power)
+    return float(10 * power)
 
 
 def class_breaks(values: np.ndarray, n: int = 5) -> list[float]:
-    """Class breaks for a choropleth: quantiles of the non-zero values, rounded."""
+    """Class breaks for a choropleth: quantiles of the non-zero values, each rounded
+    up to a round number, so that the legend reads "1,000 – 2,000" rather than
+    "1,300 – 1,400".  The coarsest rounding that keeps four classes (or as many as
+    the distinct values allow) is used; the last break holds the maximum."""
     positive = values[np.isfinite(values) & (values > 0)]
     if len(positive) == 0:
         return []
     qs = np.quantile(positive, np.linspace(0, 1, n + 1)[1:])
+    want = min(4, n, len(np.unique(positive)))
     out: list[float] = []
-    for q in qs:
-        nice = float(f"{q:.2g}") if q >= 1 else round(float(q), 2)
-        nice = max(nice, float(q)) if q == qs[-1] else nice
-        if not out or nice > out[-1]:
-            out.append(nice)
-    out[-1] = max(out[-1], float(positive.max()))
+    for steps in _NICE_STEPS:
+        out = []
+        for q in qs:
+            nice = nice_number(float(q), steps)
+            if not out or nice > out[-1]:
+                out.append(nice)
+        if len(out) >= want:
+            break
     return out
 
 
 def choropleth_colors(metric: str, n: int) -> list[str]:
-    """The colours of ``n`` classes of a metric (greens for released land, else reds),
+    """The colours of ``n`` classes of a metric (greys for released land, else blues),
     as the map and the GeoPackage styles draw them."""
-    palette = _GREENS if metric in _RELEASE_METRICS else _REDS
+    palette = _GREYS if metric in _RELEASE_METRICS else _BLUES
     return palette[-n:] if n else []

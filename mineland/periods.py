@@ -94,9 +94,9 @@ def release_progress(
         One row per district (and ``(outside districts)`` when needed) and period:
         ``district``, ``period_end``, ``cleared_ha``, ``reduced_ha``,
         ``cancelled_ha`` (released in the period), ``released_ha`` (cumulative at the
-        period end, equal to ``summarize(as_of=period_end)``), ``contaminated_ha``
-        (at the period end), and ``devices``, ``incidents``, ``killed``, ``injured``
-        (dated in the period).
+        period end, equal to ``summarize(as_of=period_end)``), ``contaminated_ha``,
+        ``cha_ha`` and ``sha_ha`` (at the period end), and ``devices``,
+        ``incidents``, ``killed``, ``injured`` (dated in the period).
 
     Examples
     --------
@@ -141,6 +141,8 @@ def _period_rows(t, names, new, prev_summary, cur_summary) -> list[dict]:
             row[f"{m}_ha"] = float(new[m][k])
         row["released_ha"] = float(cur["released_ha"].get(name, 0.0))
         row["contaminated_ha"] = float(cur["contaminated_ha"].get(name, 0.0))
+        row["cha_ha"] = float(cur["cha_ha"].get(name, 0.0))
+        row["sha_ha"] = float(cur["sha_ha"].get(name, 0.0))
         for c in FLOW_COUNTS:
             row[c] = int(cur[c].get(name, 0)) - int(prev[c].get(name, 0))
         rows.append(row)

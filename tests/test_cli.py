@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import geopandas as gpd
 import pandas as pd
@@ -121,3 +122,67 @@ def test_output_never_overwrites_input(tmp_path):
 def test_version_and_help():
     assert mineland.__version__ in run("--version").stdout
     assert "--as-of" in run("summarize", "--help").stdout
+
+
+@pytest.mark.parametrize("width", [80, 60, 120])
+def test_the_terminal_table_fits_without_cutting_numbers(monkeypatch, demo, width):
+    """Every line fits; every number shown is whole and equals the summary's value."""
+    monkeypatch.setenv("COLUMNS", str(width))
+    result = run("summarize", DISTRICTS, SURVEYS)
+    assert result.exit_code == 0, result.output
+    lines = [ln for ln in result.stdout.splitlines() if ln.strip()]
+    assert max(len(ln) for ln in lines) <= width
+    summary = mineland.summarize(*demo).set_index("district")
+    rows = [ln for ln in lines if ln.startswith("│ Sarıbulaq")]
+    assert len(rows) == 1
+    numbers = re.findall(r"[\d,]+\.?\d*", rows[0])
+    want = {f"{v:,.1f}" for v in summary.loc["Sarıbulaq"].drop("geometry") if isinstance(v, float)}
+    want |= {
+        f"{int(v):,}" for v in summary.loc["Sarıbulaq"].drop("geometry") if not isinstance(v, float)
+    }
+    assert numbers and set(numbers) <= want  # no number cut or rounded away
+    if width < 200:
+        assert "left out to fit" in result.stderr
+        assert result.stderr.index("left out") > 0
+
+
+def test_columns_sort_and_top(monkeypatch, tmp_path, demo):
+    monkeypatch.setenv("COLUMNS", "100")
+    result = run(
+        "summarize",
+        DISTRICTS,
+        SURVEYS,
+        "--columns",
+        "cleared_ha,devices",
+        "--sort",
+        "cleared_ha",
+        "--top",
+        "3",
+    )
+    assert result.exit_code == 0, result.output
+    summary = mineland.summarize(*demo)
+    inside = summary[summary["district"] != mineland.schema.OUTSIDE]
+    best = inside.sort_values("cleared_ha", ascending=False)["district"].head(3).tolist()
+    body = [ln for ln in result.stdout.splitlines() if ln.startswith("│")]
+    assert [ln.split("│")[1].strip() for ln in body[:3]] == best
+    assert f"{summary['cleared_ha'].sum():,.1f}" in body[-1]  # totals of all rows
+    assert "contaminated" not in result.stdout and "3 of 13 rows" in result.stdout
+    out = tmp_path / "top.csv"
+    run(
+        "summarize",
+        DISTRICTS,
+        SURVEYS,
+        "--columns",
+        "cleared_ha",
+        "--sort",
+        "district",
+        "--top",
+        "2",
+        "-o",
+        out,
+    )
+    table = pd.read_csv(out, comment="#")
+    assert list(table.columns) == ["district", "cleared_ha"]
+    assert list(table["district"]) == sorted(inside["district"])[:2]
+    bad = run("summarize", DISTRICTS, SURVEYS, "--columns", "cleared,devices")
+    assert bad.exit_code == 2 and "'cleared'" in bad.output

@@ -8,7 +8,7 @@ import re
 import folium
 import pytest
 from click.testing import CliRunner
-from conftest import DISTRICTS, ROOT, SURVEYS, districts_frame, frame, sq
+from conftest import DISTRICTS, ROOT, SURVEYS, districts_frame, frame, run, sq
 
 import mineland
 from mineland.cli import main
@@ -48,11 +48,11 @@ def test_summary_plus_surveys_gives_the_same_map_data(demo, demo_acc):
     ]
 
 
-def test_online_map_uses_cdn_and_offline_map_inlines_everything(demo_acc, tmp_path):
-    m = make_map(demo_acc, tiles="none")
-    online = save_map(m, tmp_path / "online.html").read_text(encoding="utf-8")
+def test_maps_are_offline_by_default_and_cdn_on_request(demo_acc, tmp_path):
+    m = make_map(demo_acc)
+    online = save_map(m, tmp_path / "online.html", offline=False).read_text(encoding="utf-8")
     assert re.search(r'<script[^>]+src="https://[^"]+leaflet\.js"', online)
-    offline = save_map(m, tmp_path / "offline.html", offline=True).read_text(encoding="utf-8")
+    offline = save_map(m, tmp_path / "offline.html").read_text(encoding="utf-8")
     assert not re.search(r"<script[^>]+src=", offline)
     assert not re.search(r"<link[^>]+stylesheet", offline)
     assert "Leaflet 1.9.4" in offline  # the vendored copy
@@ -61,6 +61,17 @@ def test_online_map_uses_cdn_and_offline_map_inlines_everything(demo_acc, tmp_pa
     fetched = re.findall(r'\ssrc="(https?://[^"]+)"', offline)
     fetched += re.findall(r'<link[^>]+href="(https?://[^"]+)"', offline)
     assert fetched == []
+    # the base maps are offered, none is selected: nothing is fetched at open
+    bases = re.search(r'"baseLayers":(\[.*?\]),"districtsLabel"', offline)[1]
+    assert '"selected":true' in bases.split("},")[0]  # "No base map"
+    assert bases.count('"selected":false') == 2
+
+
+def test_the_notebook_map_needs_no_internet(demo_acc):
+    """Jupyter shows a map through _repr_html_: its page is inlined there too."""
+    html = make_map(demo_acc)._repr_html_()
+    assert "Leaflet 1.9.4" in html
+    assert "cdn.jsdelivr.net" not in html and "src=&quot;https://" not in html
 
 
 def test_offline_refuses_assets_it_cannot_bundle(demo_acc, tmp_path):
@@ -120,7 +131,6 @@ def test_map_cli(tmp_path):
             str(SURVEYS),
             "-o",
             str(out),
-            "--offline",
             "--tiles",
             "none",
             "--title",
@@ -130,7 +140,13 @@ def test_map_cli(tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "wrote" in result.stderr and "offline" in result.stderr
+    assert "wrote" in result.stderr and "works offline" in result.stderr
+    assert "<script src=" not in out.read_text(encoding="utf-8")
+    cdn = run("map", DISTRICTS, SURVEYS, "-o", tmp_path / "cdn.html", "--cdn", "-q")
+    assert cdn.exit_code == 0
+    assert (tmp_path / "cdn.html").stat().st_size < out.stat().st_size - 100_000
+    both = run("map", DISTRICTS, SURVEYS, "-o", tmp_path / "x.html", "--cdn", "--offline")
+    assert both.exit_code == 2 and "contradict" in both.output
     text = out.read_text(encoding="utf-8")
     assert "Demo source" in text
     assert out.stat().st_size < 10e6  # the demo map stays small

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import shapely
-from conftest import AZE, DISTRICTS, ROOT, SURVEYS, districts_frame, frame, sq
+from conftest import AZE, DISTRICTS, ROOT, SURVEYS, districts_frame, frame, run, sq
 
 import mineland
 from mineland.mapping import make_map, save_map
@@ -49,8 +49,8 @@ def browser():
 class Page:
     """A page on a saved map, recording console errors and network requests."""
 
-    def __init__(self, browser, path: Path, *, block_network: bool = True):
-        self.page = browser.new_page(viewport={"width": 1400, "height": 900})
+    def __init__(self, browser, path: Path, *, block_network: bool = True, size=(1400, 900)):
+        self.page = browser.new_page(viewport={"width": size[0], "height": size[1]})
         self.errors: list[str] = []
         self.requests: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
@@ -477,11 +477,41 @@ def test_time_slider_recolours_districts(browser, tmp_path):
     first = page.js(fill, name)
     label = page.page.inner_text(".mineland-timeline-label")
     year0 = table[table["period_end"] == table["period_end"].min()]
-    assert f"{year0['contaminated_ha'].sum():,.1f} ha contaminated" in label
+    end0 = year0["period_end"].iloc[0].date().isoformat()
+    assert end0 in label
+    # the panel totals, the district's tooltip and popup, and the legend: that date's
+    cell = "(c) => document.querySelector(`.mineland-totals td[data-col=${c}]`).textContent"
+    assert page.js(cell, "contaminated_ha") == f"{year0['contaminated_ha'].sum():,.1f} ha"
+    assert page.js(cell, "cha_ha") == f"{year0['cha_ha'].sum():,.1f} ha"
+    assert page.js(cell, "released_ha") == f"{year0['released_ha'].sum():,.1f} ha"
+    mine = year0.set_index("district").loc[name]
+    tip = page.js(
+        "(n) => { const t = mineland.districtsByName[n].getTooltip().getContent();"
+        " return typeof t === 'string' ? t : t.textContent; }",
+        name,
+    )
+    assert f"{mine['contaminated_ha']:,.1f} ha contaminated" in tip and end0 in tip
+    page.run("(n) => mineland.districtsByName[n].openPopup()", name)
+    assert page.popup_values()["sha_ha"] == f"{mine['sha_ha']:,.1f} ha"
+    assert end0 in page.page.inner_text(".mineland-legend .mineland-legend-title")
     total_now = acc.summary["contaminated_ha"].sum()
     assert year0["contaminated_ha"].sum() < total_now  # releases were fewer, hazards fewer
+    # records dated after the period are hidden, and come back at "now"
+    later = int(
+        (
+            surveys.records["record_type"].isin(["SHA", "CHA", "cancelled", "reduced", "cleared"])
+            & (surveys.records["date"] > year0["period_end"].iloc[0])
+        ).sum()
+    )
+    shown = page.js("() => mineland.layers.raw.getLayers().length")
+    n_areas = int(
+        surveys.records["record_type"].isin(["SHA", "CHA", "cancelled", "reduced", "cleared"]).sum()
+    )
+    assert shown == n_areas - later
     page.page.locator(".mineland-timeline input").fill(str(table["period_end"].nunique()))
     assert page.js(fill, name) == now and "Now" in page.page.inner_text(".mineland-timeline-label")
+    assert page.js(cell, "contaminated_ha") == f"{total_now:,.1f} ha"
+    assert page.js("() => mineland.layers.raw.getLayers().length") == n_areas
     from mineland.mapping._layers import timeline
 
     expected = timeline(table, list(districts["district"]))["colors"][name][0]
@@ -519,3 +549,148 @@ def test_unmapped_layer_draws_candidates_and_evidence(browser, tmp_path):
     assert "Unmapped contamination" in page.page.inner_text(".mineland-legend")
     assert "suggestions for non-technical survey" in page.page.inner_text(".mineland-panel")
     assert page.errors == []
+
+
+SIZES = {"desktop": (1400, 900), "laptop": (1024, 768), "phone": (390, 844)}
+
+
+@pytest.fixture(scope="module")
+def cli_map(tmp_path_factory):
+    """The map as a user makes it, with no option: offline, with the time slider."""
+    path = tmp_path_factory.mktemp("cli") / "map.html"
+    result = run("map", DISTRICTS, SURVEYS, "-o", path, "--timeline", "year", "--density", "500")
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def box(page: Page, selector: str):
+    return page.page.locator(selector).first.bounding_box()
+
+
+def overlap(a, b) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_default_map_at_three_sizes(browser, cli_map, size):
+    """No request leaves the page, nothing covers anything else, and on a phone the
+    layer control, the panel and the legend start folded."""
+    page = Page(browser, cli_map, size=SIZES[size])
+    assert page.errors == [] and page.external_requests() == []
+    panel = box(page, ".mineland-panel")
+    for other in (".leaflet-control-layers", ".mineland-legend", ".mineland-timeline"):
+        assert not overlap(panel, box(page, other)), other
+    folded = page.js("() => document.querySelector('.leaflet-control-layers-expanded') === null")
+    hidden = page.js(
+        "() => ['.mineland-panel-body', '.mineland-legend-body']"
+        ".map(s => getComputedStyle(document.querySelector(s)).display)"
+    )
+    assert folded == (size != "desktop")  # the layer control folds below 1200 px
+    if size == "phone":
+        assert hidden == ["none", "none"]
+        assert page.page.locator(".mineland-mouse").count() == 0  # no mouse on a phone
+    else:
+        assert hidden == ["block", "block"]
+        assert not overlap(panel, box(page, ".mineland-mouse"))
+    page.page.screenshot(path=str(cli_map.with_name(f"{size}.png")))
+
+
+def test_legend_swatches_are_drawn_as_the_map_draws(browser, cli_map):
+    page = Page(browser, cli_map)
+    fill = page.js(
+        "() => { const l = mineland.layers.districts.getLayers()[0].options;"
+        " return [l.fillColor, l.fillOpacity]; }"
+    )
+    swatches = page.js(
+        "() => [...document.querySelectorAll("
+        "'.mineland-legend-body > div:first-child .mineland-swatch')]"
+        ".map(s => [getComputedStyle(s).backgroundColor, s.style.opacity])"
+    )
+    assert len(swatches) >= 3 and all(float(op) == fill[1] for _, op in swatches)
+    density = ".mineland-legend-density"
+    assert page.js(f"() => getComputedStyle(document.querySelector('{density}')).display") == "none"
+    page.run("() => mineland.map.addLayer(mineland.layers.density)")
+    assert page.js(f"() => getComputedStyle(document.querySelector('{density}')).display") != "none"
+    # the density image sits above the district fill, and lets clicks through
+    z = page.js(
+        "() => [getComputedStyle(mineland.map.getPane('minelandDensity')).zIndex,"
+        " getComputedStyle(mineland.map.getPane('overlayPane')).zIndex]"
+    )
+    assert int(z[0]) > int(z[1])
+
+
+def test_play_steps_through_the_periods(browser, cli_map):
+    page = Page(browser, cli_map)
+    page.page.click(".mineland-play")
+    page.page.wait_for_function(
+        "() => document.querySelector('.mineland-timeline input').value === '1'", timeout=5000
+    )
+    page.page.click(".mineland-play")  # pause
+    value = page.js("() => document.querySelector('.mineland-timeline input').value")
+    page.page.wait_for_timeout(1500)
+    assert page.js("() => document.querySelector('.mineland-timeline input').value") == value
+
+
+def test_popups_open_clear_of_the_panel_and_layer_control(browser, cli_map, demo):
+    _, districts, _ = demo
+    page = Page(browser, cli_map)
+    page.hide_points()
+    west = districts.geometry.centroid.x.idxmin()
+    name = districts["district"].iloc[west]
+    p = districts.geometry.iloc[west].representative_point()
+    page.run("() => mineland.map.setView(mineland.map.getCenter(), mineland.map.getZoom())")
+    page.click_district(name, p.x, p.y)
+    page.page.wait_for_timeout(500)  # the pan
+    popup = box(page, ".leaflet-popup-content-wrapper")
+    assert not overlap(popup, box(page, ".mineland-panel"))
+    assert not overlap(popup, box(page, ".leaflet-control-layers"))
+
+
+def test_a_base_map_that_cannot_load_is_said_on_the_map(browser, cli_map):
+    page = Page(browser, cli_map)  # every request outside the file is refused
+    page.run(
+        "() => { const c = document.querySelectorAll('.leaflet-control-layers-base input');"
+        " c[1].click(); }"
+    )
+    page.page.wait_for_selector(".mineland-basemap-notice", state="visible", timeout=10_000)
+    assert "could not be loaded" in page.page.inner_text(".mineland-basemap-notice")
+
+
+def test_search_tolerates_transliteration(browser, tmp_path):
+    """Füzuli, Fuzuli and Fizuli find the same district; the page folds names exactly
+    as validation does (mineland.validation.names.fold_name)."""
+    from mineland.validation.names import fold_name
+
+    names = {
+        "Füzuli": sq(0, 0, 10_000),
+        "Cəbrayıl": sq(10_000, 0, 10_000),
+        "Goražde": sq(0, 10_000, 10_000),
+    }
+    hazard = [{"record_id": "h", "record_type": "SHA", "geometry": sq(100, 100, 500)}]
+    acc = mineland.account(districts_frame(names), frame(hazard))
+    path = tmp_path / "search.html"
+    save_map(make_map(acc), path)
+    page = Page(browser, path)
+    find = (
+        "(q) => { const l = mineland.findDistrict(q);"
+        " return l ? l.feature.properties.name : null; }"
+    )
+    for typed, want in [
+        ("Fuzuli", "Füzuli"),
+        ("Fizuli", "Füzuli"),
+        ("fizuli rayonu", "Füzuli"),
+        ("Jabrayil", "Cəbrayıl"),
+        ("Cabrayil", "Cəbrayıl"),
+        ("Gorazde", "Goražde"),
+        ("Xankəndi", None),
+    ]:
+        assert page.js(find, typed) == want, typed
+    others = [*names, "Şəhər Ağdam district", "Ağcabədi", "Xocavənd", "Čapljina", "Đakovo"]
+    assert page.js("(ns) => ns.map(n => mineland.foldName(n))", others) == [
+        fold_name(n) for n in others
+    ]

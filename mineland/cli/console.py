@@ -5,6 +5,7 @@ Text from data is made safe for a terminal here (:func:`plain`)."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -17,6 +18,7 @@ from rich.text import Text
 
 from ..accounting import total_row
 from ..labels import SHORT_LABELS
+from ..schema import OUTSIDE
 
 err_console = Console(stderr=True)
 
@@ -105,24 +107,135 @@ def _cell(column: str, value) -> Text:
     return Text(f"{int(value):,}")
 
 
-def print_summary(summary: pd.DataFrame, as_of) -> None:
-    """Print the summary as a table with a totals line."""
-    console = Console() if sys.stdout.isatty() else Console(width=200)
+#: The summary columns the terminal shows first when it cannot show them all.
+PRIORITY = (
+    "district",
+    "contaminated_ha",
+    "released_ha",
+    "released_pct",
+    "cha_ha",
+    "sha_ha",
+    "cleared_ha",
+    "reduced_ha",
+    "cancelled_ha",
+    "devices",
+    "incidents",
+    "killed",
+    "injured",
+    "hazard_records",
+)
+
+
+def _terminal_width() -> int:
+    """The terminal's width; ``COLUMNS`` when set (also when piped), else 200 when
+    the output is not a terminal (a file keeps every column)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) >= 20:
+        return int(columns)
+    return Console().width if sys.stdout.isatty() else 200
+
+
+def _header(label: str, width: int) -> str:
+    """A header wrapped at spaces to ``width`` (never narrower than its longest word)."""
+    lines: list[str] = []
+    for word in label.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "\n".join(lines)
+
+
+def _fitting_columns(widths: dict[str, int], width: int, chosen) -> list[str]:
+    """The columns that fit ``width``, taken in :data:`PRIORITY` order (or those
+    chosen), in the summary's order."""
+    if chosen:
+        return ["district", *[c for c in chosen if c != "district"]]
+    used, out = 1, set()
+    for col in PRIORITY:
+        if used + widths[col] + 3 <= width:  # the cell and its border
+            out.add(col)
+            used += widths[col] + 3
+    return [c for c in SHORT_LABELS if c in out]
+
+
+def print_summary(
+    shown: pd.DataFrame,
+    as_of,
+    *,
+    columns: list[str] | None = None,
+    of: pd.DataFrame | None = None,
+) -> None:
+    """Print the summary as a table with a totals line, fitting the terminal: numbers
+    are never cut; the columns that do not fit are left out and named on stderr.
+    ``of`` is the whole summary when ``shown`` holds only some of its rows (the
+    totals line sums them all)."""
+    width = _terminal_width()
+    summary = shown if of is None else of
+    totals = total_row(summary)
+    texts = {c: [_cell(c, v) for v in shown[c]] + [_cell(c, totals[c])] for c in SHORT_LABELS}
+    widths = {}
+    for c, values in texts.items():
+        w = max(len(t.plain) for t in values)
+        w = min(w, 24) if c == "district" else w  # a long name is shortened, never a number
+        widths[c] = max(w, *(len(word) for word in SHORT_LABELS[c].split()))
+    keep = _fitting_columns(widths, width, columns)
     title = "Contamination by district (ellipsoidal hectares)"
     if as_of is not None:
         title += f", as of {as_of.date()}"
-    table = Table(title=title, show_footer=True, header_style="bold", footer_style="bold")
-    totals = total_row(summary)
-    for col, label in SHORT_LABELS.items():
+    if len(shown) < len(summary):
+        title += f"; {len(shown)} of {len(summary)} rows, totals of all"
+    table = Table(show_footer=True, header_style="bold", footer_style="bold")
+    for col in keep:
         table.add_column(
-            label,
-            footer=_cell(col, totals[col]),
+            _header(SHORT_LABELS[col], widths[col]),
+            footer=texts[col][-1],
             justify="left" if col == "district" else "right",
             no_wrap=True,
+            overflow="ellipsis" if col == "district" else "fold",
+            width=widths[col],
         )
-    for _, row in summary.iterrows():
+    for k, name in enumerate(shown["district"]):
         table.add_row(
-            *(_cell(c, row[c]) for c in SHORT_LABELS),
-            style="dim" if str(row["district"]).startswith("(") else None,
+            *(texts[c][k] for c in keep), style="dim" if str(name).startswith("(") else None
         )
+    sys.stderr.flush()  # the notes before the table, never in the middle of it
+    need = sum(widths[c] + 3 for c in keep) + 1
+    console = Console(width=max(width, need))
+    console.print(Text(title, style="italic"), width=width)
     console.print(table)
+    left_out = [SHORT_LABELS[c] for c in SHORT_LABELS if c not in keep]
+    if left_out and not columns:
+        note(
+            f"{len(left_out)} columns left out to fit {width} characters "
+            f"({', '.join(left_out)}): --columns chooses them, -o writes them all"
+        )
+
+
+def summary_columns(ctx, param, value):
+    """``--columns``: summary column names, checked."""
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in SHORT_LABELS]
+    if unknown or not names:
+        raise click.BadParameter(
+            f"unknown columns {', '.join(map(repr, unknown)) or '(none)'}; "
+            f"columns are {', '.join(SHORT_LABELS)}"
+        )
+    return names
+
+
+def arrange(summary: pd.DataFrame, sort_by: str | None, top: int | None) -> pd.DataFrame:
+    """The rows sorted (numbers largest first, names A–Z; the outside row last) and the
+    first ``top`` of them; the table keeps the totals of all rows."""
+    if sort_by is None and top is None:
+        return summary
+    out = summary
+    if sort_by is not None:
+        inside = summary[summary["district"] != OUTSIDE]
+        outside = summary[summary["district"] == OUTSIDE]
+        ascending = sort_by == "district"
+        inside = inside.sort_values(sort_by, ascending=ascending, kind="stable")
+        out = pd.concat([inside, outside])
+    return out.head(top) if top is not None else out

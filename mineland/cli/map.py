@@ -34,11 +34,16 @@ from .options import (
 @click.option(
     "--tiles",
     type=click.Choice(["street", "satellite", "none"]),
-    default="street",
+    default="none",
     show_default=True,
-    help="Base map shown first; 'none' makes a map that requests no tiles at all.",
+    help="Base map shown at open (each is offered in the map); 'none' fetches nothing.",
 )
-@click.option("--offline", is_flag=True, help="Inline every script and style: no CDN needed.")
+@click.option(
+    "--cdn",
+    is_flag=True,
+    help="Link scripts and styles from a CDN (0.2 MB smaller; needs internet to open).",
+)
+@click.option("--offline", is_flag=True, hidden=True, help="The default now: kept for scripts.")
 @click.option(
     "--source",
     "sources",
@@ -87,6 +92,7 @@ def map_cmd(
     title,
     metric,
     tiles,
+    cdn,
     offline,
     sources,
     density,
@@ -102,10 +108,12 @@ def map_cmd(
     \b
     Examples:
       mineland map data/boundaries/synthetic_districts.geojson data/surveys -o map.html
-      mineland map districts.gpkg surveys/ -o map.html --offline --tiles none --as-of 2024-12-31
+      mineland map districts.gpkg surveys/ -o map.html --tiles street --as-of 2024-12-31
     """
     from ..mapping import make_map, map_layers, save_map  # folium: only for maps
 
+    if cdn and offline:
+        raise click.BadParameter("--cdn and --offline contradict each other")
     if output.suffix.lower() not in (".html", ".htm"):
         raise click.BadParameter("the map is written as .html", param_hint="-o/--output")
     with reading(
@@ -142,10 +150,11 @@ def map_cmd(
             findings=findings,
             **layers,
         )
-        path = save_map(m, output, offline=offline, inputs=inputs)
+        path = save_map(m, output, offline=not cdn, inputs=inputs)
     write_rejected_rows(data, rejected_path, output, inputs)
     size = path.stat().st_size / 1e6
-    note(f"wrote {path} ({size:.1f} MB{', offline' if offline else ''})")
+    works = "needs internet: scripts from a CDN" if cdn else "works offline"
+    note(f"wrote {path} ({size:.1f} MB, {works})")
 
 
 def map_sources(source: dict, landcover, extra) -> list[str]:

@@ -9,7 +9,8 @@ from ..export import export_layers
 from ..io import write_table
 from ..io.postgis import is_database_url, write_database
 from ..io.write import TABLE_FORMATS
-from .console import note, print_summary
+from ..schema import SUMMARY_COLUMNS
+from .console import arrange, note, print_summary, summary_columns
 from .options import (
     common_input_options,
     friendly_errors,
@@ -45,9 +46,36 @@ from .options import (
     metavar="SECONDS",
     help="How long to wait for the dask scheduler.",
 )
+@click.option(
+    "--columns",
+    callback=summary_columns,
+    metavar="COL,COL...",
+    help="Columns to show or write (district always), e.g. contaminated_ha,cleared_ha.",
+)
+@click.option(
+    "--sort",
+    "sort_by",
+    type=click.Choice(SUMMARY_COLUMNS),
+    metavar="COL",
+    help="Sort the rows by this column (largest first; district A–Z).",
+)
+@click.option(
+    "--top", type=click.IntRange(min=1), metavar="N", help="Only the first N rows (after --sort)."
+)
 @friendly_errors
 def summarize_cmd(
-    output, as_of, rejected_path, verbose, quiet, engine, scheduler, connect_timeout, **source
+    output,
+    as_of,
+    rejected_path,
+    verbose,
+    quiet,
+    engine,
+    scheduler,
+    connect_timeout,
+    columns,
+    sort_by,
+    top,
+    **source,
 ):
     """Hectares contaminated and released per district.
 
@@ -83,11 +111,17 @@ def summarize_cmd(
     meta = summary.attrs.get("mineland", {})
     if meta.get("records_undated"):
         note(f"{meta['records_undated']} undated records count at every date")
+    full, summary = summary, arrange(summary, sort_by, top)
     if output is None:
-        print_summary(summary, as_of)
-    elif to_database:  # the summary, and beside it what `mineland export` writes
+        print_summary(summary, as_of, columns=columns, of=full)
+        return
+    if columns:
+        keep = ["district", *[c for c in columns if c != "district"]]
+        summary = summary[keep + (["geometry"] if "geometry" in summary.columns else [])]
+    if to_database:  # the summary, and beside it what `mineland export` writes
         findings = found.findings if found is not None else None
-        layers = export_layers(acc, findings) if engine == "local" else {"summary": summary}
+        layers = export_layers(acc, findings) if engine == "local" else {}
+        layers = {"summary": summary, **{k: v for k, v in layers.items() if k != "summary"}}
         where = write_database(layers, output)
         others = ", ".join(list(layers)[1:]) or "no other layers"
         note(f"wrote {len(summary)} rows to {where}, and beside it {others}")

@@ -28,9 +28,10 @@ from ..errors import SchemaError, attempt
 from ..io import check_output_path, write_text
 from ..labels import CLASS_STYLE, METRIC_LABELS, STATUS_STYLE, UNMAPPED_COLOR
 from ..records import SurveyData
+from ..validation.names import TRANSLIT, fold_name
 from ._density import density_overlay
 from ._districts import district_geojson, fmt_int, fmt_number
-from ._element import MinelandLayers
+from ._element import MinelandLayers, OfflinePage
 from ._geojson import script_json
 from ._layers import (
     class_layers,
@@ -68,6 +69,11 @@ BASEMAPS = {
 }
 TILE_CHOICES = (*BASEMAPS, "none")
 
+#: How opaque the district fill and the density image are drawn (the legend's
+#: swatches use the same, so that they match what is drawn).
+DISTRICT_OPACITY = 0.55
+DENSITY_OPACITY = 0.85
+
 DISCLAIMER = (
     "Indicative only. Not for navigation, and not for clearance decisions in the field: "
     "records may be incomplete or inaccurate. Treat every area as dangerous until "
@@ -85,7 +91,7 @@ def make_map(
     *,
     metric: str = "contaminated_ha",
     title: str | None = None,
-    tiles: str = "street",
+    tiles: str = "none",
     m: folium.Map | None = None,
     sources: Sequence[str] = (),
     density: tuple[np.ndarray, dict] | None = None,
@@ -110,8 +116,9 @@ def make_map(
     title
         The title of the map's panel.
     tiles
-        The base map shown first: ``"street"``, ``"satellite"`` or ``"none"``.  With
-        ``"none"`` the map has no base map at all and makes no tile requests.
+        The base map shown at open: ``"none"`` (default: the map makes no request at
+        all, and works offline), ``"street"`` or ``"satellite"``.  Each is offered in
+        the layer control; a base map that cannot load is said so on the map.
     m, sources
         An existing :class:`folium.Map` to draw on; data sources and attributions to
         show in the panel.
@@ -158,7 +165,8 @@ def _page_data(table, acc, options: dict, density, landcover, findings, progress
     metric = options["metric"]
     inside = table[table["district"] != schema.OUTSIDE]
     failed: list[str] = []  # optional layers that could not be drawn
-    layers = _layers(acc, density, findings, progress, list(inside["district"]), failed)
+    names = list(inside["district"])
+    layers = _layers(acc, density, findings, (progress, metric), names, failed)
     layers["priorities"] = attempt(
         "the priority layer", priority_layer, options["priorities"], failures=failed
     )
@@ -177,6 +185,8 @@ def _page_data(table, acc, options: dict, density, landcover, findings, progress
         "baseLayers": _base_layers(options["tiles"]),
         "districtsLabel": f"Districts: {METRIC_LABELS.get(metric, metric)}",
         "districts": "@@DISTRICTS@@",
+        "searchFold": TRANSLIT,
+        "searchKeys": {n: fold_name(n) for n in names},
         "classes": layers["classes"],
         "raw": "@@RAW@@" if layers["raw"] else None,
         "rawLabel": layers["raw_label"],
@@ -186,6 +196,8 @@ def _page_data(table, acc, options: dict, density, landcover, findings, progress
         "statusLabel": layers["status_label"],
         "statusStyles": {k: {"color": c, "dash": d} for k, (_, c, d) in STATUS_STYLE.items()},
         "legend": _legend(metric, steps, layers),
+        "districtOpacity": DISTRICT_OPACITY,
+        "densityOpacity": DENSITY_OPACITY,
         "panel": _panel(table, options["title"], options["sources"], notes),
         "bounds": _bounds(inside),
         "density": layers["density"],
@@ -215,7 +227,8 @@ def _page_data(table, acc, options: dict, density, landcover, findings, progress
 
 
 def _layers(acc, density, findings, progress, names: list[str], failed: list[str]) -> dict:
-    """Every optional layer; one that cannot be drawn is left out and named in ``failed``."""
+    """Every optional layer; one that cannot be drawn is left out and named in ``failed``.
+    ``progress`` is the progress table and the metric the slider colours by."""
 
     def optional(what: str, fallback, fn, *args):
         return attempt(f"the {what} layer", fn, *args, failures=failed, fallback=fallback)
@@ -250,7 +263,7 @@ def _layers(acc, density, findings, progress, names: list[str], failed: list[str
     out["findings"], out["findings_label"] = optional(
         "findings", (None, ""), findings_layer, findings
     )
-    out["timeline"] = optional("time slider", None, timeline, progress, names)
+    out["timeline"] = optional("time slider", None, timeline, progress[0], names, progress[1])
     return out
 
 
@@ -267,7 +280,8 @@ def _notes(table: pd.DataFrame, layers: dict, failed: list[str]) -> list[str]:
         o = outside.iloc[0]
         notes.append(
             f"Outside every district: {fmt_number(o['contaminated_ha'])} ha contaminated, "
-            f"{fmt_number(o['released_ha'])} ha released, {fmt_int(o['devices'])} devices, "
+            f"{fmt_number(o['released_ha'])} ha released, {fmt_int(o['devices'])} explosive "
+            "items, "
             f"{fmt_int(o['incidents'])} incidents (included in the totals)."
         )
     for failure in failed:  # the map is made without them, and says so
@@ -286,19 +300,20 @@ def _panel(table: pd.DataFrame, title, sources, notes: list[str]) -> dict:
         "title": title or "Landmine contamination",
         "subtitle": f"As of {as_of}" if as_of else "All records (no as-of date)",
         "rows": [
-            ["Contaminated", ha["contaminated_ha"], "strong"],
-            ["· remaining CHA", ha["cha_ha"], "sub"],
-            ["· remaining SHA", ha["sha_ha"], "sub"],
-            ["Released", ha["released_ha"], "strong"],
-            ["· cleared", ha["cleared_ha"], "sub"],
-            ["· reduced", ha["reduced_ha"], "sub"],
-            ["· cancelled", ha["cancelled_ha"], "sub"],
-            ["Devices found", fmt_int(t["devices"]), ""],
-            ["Incidents", fmt_int(t["incidents"]), ""],
+            ["Contaminated", ha["contaminated_ha"], "strong", "contaminated_ha"],
+            ["· remaining CHA", ha["cha_ha"], "sub", "cha_ha"],
+            ["· remaining SHA", ha["sha_ha"], "sub", "sha_ha"],
+            ["Released", ha["released_ha"], "strong", "released_ha"],
+            ["· cleared", ha["cleared_ha"], "sub", "cleared_ha"],
+            ["· reduced", ha["reduced_ha"], "sub", "reduced_ha"],
+            ["· cancelled", ha["cancelled_ha"], "sub", "cancelled_ha"],
+            ["Explosive items found", fmt_int(t["devices"]), "", "devices"],
+            ["Incidents", fmt_int(t["incidents"]), "", "incidents"],
             [
                 "Casualties (killed / injured)",
                 f"{fmt_int(t['killed'])} / {fmt_int(t['injured'])}",
                 "",
+                "casualties",
             ],
         ],
         "notes": notes,
@@ -311,29 +326,33 @@ def _panel(table: pd.DataFrame, title, sources, notes: list[str]) -> dict:
 
 
 def _base_layers(tiles: str) -> list[dict]:
+    """The base maps the reader may pick; only the selected one is fetched at open
+    (none by default: the map then makes no request at all)."""
     layers = [
         {
-            "name": label,
+            "name": f"{label}, online",
             "url": url,
             "attribution": attribution,
             "maxZoom": max_zoom,
             "selected": key == tiles,
         }
         for key, (label, url, attribution, max_zoom) in BASEMAPS.items()
-        if tiles != "none"
     ]
-    return layers + [{"name": "No base map", "url": None, "selected": tiles == "none"}]
+    return [{"name": "No base map", "url": None, "selected": tiles == "none"}, *layers]
 
 
 def _legend(metric: str, steps, layers: dict) -> dict:
+    density = layers["density"]["legend"] if layers["density"] else None
     return {
         "title": METRIC_LABELS.get(metric, metric),
         "steps": steps,
+        "districtOpacity": DISTRICT_OPACITY,
+        "points": [{"label": g["label"], "color": g["color"]} for g in layers["points"]],
         "classes": [
             {"label": c["label"], "color": c["color"], "opacity": c["opacity"]}
             for c in layers["classes"]
         ],
-        "density": layers["density"]["legend"] if layers["density"] else None,
+        "density": {**density, "opacity": DENSITY_OPACITY} if density else None,
         "priorities": layers["priorities"]["ramp"] if layers.get("priorities") else None,
         "unmapped": (
             {"label": "Candidate areas for survey (suggestions)", "color": UNMAPPED_COLOR}
@@ -364,6 +383,7 @@ def _new_map(bounds: list[list[float]]) -> folium.Map:
     )
     m.default_js = [("leaflet", LEAFLET_CDN + "leaflet.js")]
     m.default_css = [("leaflet_css", LEAFLET_CDN + "leaflet.css")]
+    OfflinePage().add_child(m)  # inline in a notebook, it needs no internet either
     return m
 
 
@@ -371,14 +391,16 @@ def save_map(
     m: folium.Map,
     path: str | os.PathLike,
     *,
-    offline: bool = False,
+    offline: bool = True,
     inputs: Sequence[str | os.PathLike] = (),
 ) -> Path:
     """Write a map as one HTML file.
 
-    With ``offline=True`` every script and style sheet is inlined from copies bundled
-    with mineland, so the file works without a network (base map tiles aside; use
-    ``tiles="none"`` for a map that makes no request at all).
+    By default every script and style sheet is inlined from copies bundled with
+    mineland, so the file works without a network: a field office opens it as it
+    is.  ``offline=False`` links them from a CDN instead (a file 0.2 MB smaller that
+    needs internet).  Base map tiles are the one thing fetched, and only when the
+    map was made with ``tiles="street"`` or ``"satellite"`` or the reader picks one.
 
     Examples
     --------

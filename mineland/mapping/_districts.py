@@ -86,7 +86,7 @@ def district_popup(
         ("recorded_ha", "Recorded land", fmt_number(row["recorded_ha"]) + " ha", ""),
         ("area_ha", "District area", fmt_number(row["area_ha"]) + " ha", ""),
         ("hazard_records", "Hazard records", fmt_int(row["hazard_records"]), ""),
-        ("devices", "Devices found", fmt_int(row["devices"]), ""),
+        ("devices", "Explosive items found", fmt_int(row["devices"]), ""),
         ("incidents", "Incidents", fmt_int(row["incidents"]), ""),
         ("killed", "Killed", fmt_int(row["killed"]), ""),
         ("injured", "Injured", fmt_int(row["injured"]), ""),

@@ -3,9 +3,32 @@
 from __future__ import annotations
 
 import folium
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 
-from ._offline import CLUSTER_CDN, static_text
+from ..errors import OutputError
+from ._offline import CLUSTER_CDN, offline_html, static_text
+
+
+class OfflinePage(Figure):
+    """The page of a mineland map.  Shown inline in a notebook, its scripts and
+    styles are inlined (as in a saved map), so that the map shows without internet;
+    an asset mineland does not bundle (a plugin added by hand) keeps its link."""
+
+    def _repr_html_(self, **kwargs) -> str:
+        online = self.render
+
+        def render(**kw) -> str:
+            text = online(**kw)
+            try:
+                return offline_html(text)
+            except OutputError:
+                return text
+
+        self.render = render
+        try:
+            return super()._repr_html_(**kwargs)
+        finally:
+            del self.render
 
 
 class RawText(Element):

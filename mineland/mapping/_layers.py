@@ -13,9 +13,10 @@ from .. import schema
 from ..accounting import CLASSES, Accounting, account
 from ..districts import prepare_districts
 from ..errors import SchemaError
-from ..labels import CLASS_STYLE, STATUS_STYLE
+from ..geometry import equal_area_crs
+from ..labels import CLASS_STYLE, METRIC_LABELS, STATUS_STYLE
 from ..zones import project
-from ._districts import color_steps, fmt_number
+from ._districts import color_steps
 from ._geojson import encode_polygons, geojson_collection, round_coords
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,9 @@ def class_layers(acc: Accounting) -> tuple[list[dict], float, str | None]:
     note = None
     if n_small:
         note = (
-            f"{n_small:,} slivers smaller than {MIN_DRAWN_M2:g} m² ({small_m2:,.0f} m² in all) "
-            "are not drawn; they are counted in the hectares."
+            f"{n_small:,} specks of land, each smaller than a {MIN_DRAWN_M2**0.5:g} m square "
+            f"({small_m2 / 1e4:,.2f} ha in all), are too small to draw; they are counted "
+            "in the hectares."
         )
     layers: list[dict] = []
     for tolerance in (0.5, 2.0, 5.0, 10.0, 25.0, 50.0):
@@ -107,7 +109,7 @@ def point_groups(records: gpd.GeoDataFrame) -> list[dict]:
     spec = {
         "device": (
             "devices",
-            "Devices found",
+            "Explosive items found",
             "#6A3D9A",
             ["record_id", "date", "device_type", "quantity", "organisation", "notes"],
         ),
@@ -128,10 +130,14 @@ def point_groups(records: gpd.GeoDataFrame) -> list[dict]:
             for i in range(len(sub)):
                 data.append([float(xy[i, 1]), float(xy[i, 0]), *(c[i] for c in columns)])
         title = "Device" if rtype == "device" else "Incident"
+        count = f"{len(sub):,}"
+        if rtype == "device" and "quantity" in sub.columns:
+            items = int(pd.to_numeric(sub["quantity"], errors="coerce").fillna(1).sum())
+            count = f"{len(sub):,} records, {items:,} items"
         groups.append(
             {
                 "key": key,
-                "label": f"{label} ({len(sub):,})",
+                "label": f"{label} ({count})",
                 "color": color,
                 "show": True,
                 "title": title,
@@ -182,6 +188,8 @@ def raw_layer(records: gpd.GeoDataFrame) -> tuple[str | None, list[str], str | N
         if f not in ("device_type", "quantity", "killed", "injured") or areas[f].notna().any()
     ]
     columns = [_display_values(areas[f]) for f in fields]
+    fields.insert(3, "area as recorded (ha)")  # the record's own ellipsoidal hectares
+    columns.insert(3, [round(float(a), 2) for a in recorded_ha(areas.geometry)])
     props = [{"v": [c[i] for c in columns]} for i in range(len(areas))]
     geoms = shapely.simplify(
         np.asarray(areas.geometry.array, dtype=object), 1e-6, preserve_topology=True
@@ -214,25 +222,81 @@ def status_layer(records: gpd.GeoDataFrame) -> tuple[str | None, str]:
     return geojson_collection(round_coords(geoms), props), label
 
 
-def timeline(table: pd.DataFrame | None, names: list[str]) -> dict | None:
-    """Per-period district colours (contaminated ha at each period end) for the slider."""
+#: What the time slider shows of each district and in the panel, per period end:
+#: (key, label, cumulative).  Stocks are at the period end; flows in the period are
+#: summed to date from the first period (a total "since <first period>").
+TIMELINE_VALUES = (
+    ("contaminated_ha", "Contaminated", False),
+    ("cha_ha", "· remaining CHA", False),
+    ("sha_ha", "· remaining SHA", False),
+    ("released_ha", "Released to date", False),
+    ("cleared_ha", "· cleared", True),
+    ("reduced_ha", "· reduced", True),
+    ("cancelled_ha", "· cancelled", True),
+    ("devices", "Device records", True),
+    ("incidents", "Incidents", True),
+    ("killed", "Killed", True),
+    ("injured", "Injured", True),
+)
+
+
+def recorded_ha(geoms: gpd.GeoSeries) -> np.ndarray:
+    """Each polygon's own hectares (before overlaps are counted once), in an
+    equal-area projection fitted to them all."""
+    crs = equal_area_crs(tuple(geoms.total_bounds))
+    return shapely.area(project(np.asarray(geoms.array, dtype=object), crs)) / 1e4
+
+
+def _period_totals(table: pd.DataFrame, keys: list[str], ends: list) -> list[list[float]]:
+    sums = table.groupby("period_end")[keys].sum().reindex(ends).fillna(0.0)
+    for k, _, cumulative in TIMELINE_VALUES:
+        if cumulative and k in sums:
+            sums[k] = sums[k].cumsum()
+    return [[round(float(v), 6) for v in sums.loc[c]] for c in ends]
+
+
+def timeline(table: pd.DataFrame | None, names: list[str], metric: str = "contaminated_ha"):
+    """Everything the time slider shows at each period end: the district colours (of
+    ``metric``, or of contaminated land when the progress table lacks it), each
+    district's values, the panel totals and the legend title."""
     if table is None or len(table) == 0:
         return None
-    wide = table.pivot_table(index="district", columns="period_end", values="contaminated_ha")
-    wide = wide.reindex(names).fillna(0.0)
-    color, steps = color_steps(wide.to_numpy(dtype=float).ravel(), "contaminated_ha")
-    periods = [pd.Timestamp(c).date().isoformat() for c in wide.columns]
-    totals = table.groupby("period_end")["contaminated_ha"].sum().reindex(wide.columns)
-    released = table.groupby("period_end")["released_ha"].sum().reindex(wide.columns)
+    coloured = metric if metric in table.columns else "contaminated_ha"
+    keys = [k for k, _, _ in TIMELINE_VALUES if k in table.columns]
+    wide = {
+        k: table.pivot_table(index="district", columns="period_end", values=k, aggfunc="sum")
+        .reindex(names)
+        .fillna(0.0)
+        for k in keys
+    }
+    for k, _, cumulative in TIMELINE_VALUES:
+        if cumulative and k in wide:
+            wide[k] = wide[k].cumsum(axis=1)
+    ends = list(wide[keys[0]].columns)
+    periods = [pd.Timestamp(c).date().isoformat() for c in ends]
+    values = wide[coloured].to_numpy(dtype=float)
+    color, steps = color_steps(values.ravel(), coloured)
+    first = periods[0]
+    label = METRIC_LABELS.get(coloured, coloured)
     return {
         "periods": periods,
-        "colors": {n: [color(float(v)) for v in wide.loc[n]] for n in names},
-        "labels": [
-            f"End of period {p}: {fmt_number(t)} ha contaminated, "
-            f"{fmt_number(r)} ha released to date"
-            for p, t, r in zip(periods, totals, released, strict=True)
-        ],
+        "metric": coloured,
+        "colors": {n: [color(float(v)) for v in wide[coloured].loc[n]] for n in names},
         "steps": steps,
+        "keys": keys,
+        "labels": {k: lab for k, lab, _ in TIMELINE_VALUES if k in keys},
+        "cumulativeSince": first,
+        "values": {
+            n: [[round(float(wide[k].at[n, c]), 4) for k in keys] for c in ends] for n in names
+        },
+        "totals": _period_totals(table, keys, ends),  # with the outside row, as the panel
+        "legendTitles": [f"{label} at {p}" for p in periods],
+        "note": (
+            None
+            if coloured == metric
+            else f"The slider colours by contaminated land ({METRIC_LABELS.get(metric, metric)} "
+            "is not tracked per period)."
+        ),
     }
 
 

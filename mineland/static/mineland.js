@@ -165,7 +165,9 @@
   }
 
   function addMousePosition(map) {
-    control("bottomleft", function (div) {
+    // bottom right, under the legend: it never covers the panel (top left)
+    if (map.getSize().x < 700) return; // a phone has no mouse
+    control("bottomright", function (div) {
       div.classList.add("mineland-mouse");
       div.textContent = "lat, lon";
       map.on("mousemove", function (e) {
@@ -174,7 +176,52 @@
     }).addTo(map);
   }
 
-  function addSearch(map, districts, byName) {
+  function foldName(text, table) {
+    // as mineland.validation.names.fold_name: transliterations made one, then
+    // accents, case, spaces and punctuation dropped (Füzuli, Fuzuli, Fizuli...)
+    var out = "";
+    String(text).normalize("NFC").toLowerCase().replace(/\b(district|rayon|rayonu|region|city|şəhəri|seheri|municipality)\b/g, " ")
+      .split("").forEach(function (ch) {
+        out += table[ch] !== undefined ? table[ch] : ch;
+      });
+    return out.normalize("NFKD").replace(/[^\p{L}\p{N}]/gu, "");
+  }
+
+  function similarity(a, b) {
+    // 1 - edit distance / longer length
+    var m = a.length, n = b.length, d = [], i, j;
+    if (!m || !n) return 0;
+    for (i = 0; i <= m; i++) d[i] = [i];
+    for (j = 1; j <= n; j++) d[0][j] = j;
+    for (i = 1; i <= m; i++)
+      for (j = 1; j <= n; j++)
+        d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    return 1 - d[m][n] / Math.max(m, n);
+  }
+
+  function findDistrict(query, byName, keys, table) {
+    var exact = byName[query.trim()];
+    if (exact) return exact;
+    var q = foldName(query, table), best = null, score = 0;
+    if (!q) return null;
+    Object.keys(byName).forEach(function (name) {
+      var k = keys[name] || foldName(name, table);
+      var s = k === q ? 2 : k.indexOf(q) === 0 ? 1.5 : similarity(k, q);
+      if (s > score) {
+        score = s;
+        best = byName[name];
+      }
+    });
+    return score >= 0.75 ? best : null;
+  }
+  M.foldName = function (text) {
+    return foldName(text, M.searchFold);
+  };
+  M.findDistrict = function (query) {
+    return findDistrict(query, M.districtsByName, M.searchKeys, M.searchFold);
+  };
+
+  function addSearch(map, districts, byName, cfg) {
     control("topleft", function (div) {
       div.classList.add("mineland-search");
       var input = el("input", "", null, div);
@@ -192,14 +239,8 @@
           opt.value = name;
         });
       function go() {
-        var wanted = input.value.trim().toLowerCase();
-        if (!wanted) return;
-        var hit = byName[input.value.trim()];
-        if (!hit) {
-          Object.keys(byName).forEach(function (name) {
-            if (!hit && name.toLowerCase().indexOf(wanted) >= 0) hit = byName[name];
-          });
-        }
+        if (!input.value.trim()) return;
+        var hit = findDistrict(input.value, byName, cfg.searchKeys || {}, cfg.searchFold || {});
         if (hit) {
           map.fitBounds(hit.getBounds(), { maxZoom: 12 });
           hit.openPopup(hit.getBounds().getCenter());
@@ -216,19 +257,26 @@
   }
 
   function addPanel(map, panel) {
+    var handle = {};
     control("topleft", function (div) {
       div.classList.add("mineland-panel");
       var head = el("div", "mineland-panel-head", null, div);
       el("h1", "mineland-title", panel.title, head);
       var toggle = el("button", "mineland-panel-toggle", "–", head);
       toggle.title = "Show or hide the summary";
+      toggle.setAttribute("aria-label", "Show or hide the summary");
       var body = el("div", "mineland-panel-body", null, div);
-      if (panel.subtitle) el("div", "mineland-subtitle", panel.subtitle, body);
+      var subtitle = el("div", "mineland-subtitle", panel.subtitle || "", body);
       var table = el("table", "mineland-totals", null, body);
+      var cells = {};
       panel.rows.forEach(function (row) {
         var tr = el("tr", row[2] || "", null, table);
         el("th", "", row[0], tr);
-        el("td", "", row[1], tr);
+        var td = el("td", "", row[1], tr);
+        if (row[3]) {
+          td.setAttribute("data-col", row[3]);
+          cells[row[3]] = [td, row[1]];
+        }
       });
       (panel.notes || []).forEach(function (note) {
         el("p", "mineland-note", note, body);
@@ -239,77 +287,197 @@
       panel.sources.forEach(function (s, i) {
         el("span", "", (i ? " · " : "") + s, src);
       });
+      handle.show = function (end, totals, tl) {
+        // the totals at a period end (the timeline), or the map's own (null)
+        subtitle.textContent = end ? "At the end of the period to " + end : panel.subtitle || "";
+        Object.keys(cells).forEach(function (key) {
+          var td = cells[key][0];
+          if (!totals) return (td.textContent = cells[key][1]);
+          if (key === "casualties") {
+            var ki = tl.keys.indexOf("killed"), ii = tl.keys.indexOf("injured");
+            td.textContent = fmtValue("killed", totals[ki]) + " / " + fmtValue("injured", totals[ii]);
+            return;
+          }
+          var i = tl.keys.indexOf(key);
+          td.textContent = i >= 0 ? fmtValue(key, totals[i]) : "–";
+        });
+      };
+      if (panel.collapsed) {
+        body.style.display = "none";
+        toggle.textContent = "+";
+      }
       L.DomEvent.on(toggle, "click", function () {
         var hidden = body.style.display === "none";
         body.style.display = hidden ? "" : "none";
         toggle.textContent = hidden ? "–" : "+";
       });
     }).addTo(map);
+    return handle;
   }
 
-  function addLegend(map, legend) {
+  function datedFilter(layer, dateOf) {
+    // show only the records dated on or before a period end (undated always count)
+    var all = [];
+    layer.eachLayer(function (l) {
+      all.push(l);
+    });
+    return function (end) {
+      var keep = all.filter(function (l) {
+        var d = dateOf(l);
+        return !end || !d || d <= end;
+      });
+      if (layer.clearLayers && layer.addLayers) {
+        layer.clearLayers();
+        layer.addLayers(keep);
+      } else {
+        all.forEach(function (l) {
+          if (keep.indexOf(l) < 0) layer.removeLayer(l);
+          else if (!layer.hasLayer(l)) layer.addLayer(l);
+        });
+      }
+    };
+  }
+
+  function swatch(row, color, opacity) {
+    // the colour as drawn: the fill's opacity over the map's light background
+    var sw = el("span", "mineland-swatch", null, row);
+    sw.style.background = color;
+    if (opacity !== undefined) sw.style.opacity = opacity;
+    return sw;
+  }
+
+  function addLegend(map, legend, layers) {
+    var handle = {};
     control("bottomright", function (div) {
       div.classList.add("mineland-legend");
-      el("div", "mineland-legend-title", legend.title, div);
-      legend.steps.forEach(function (step) {
-        var row = el("div", "mineland-legend-row", null, div);
-        var sw = el("span", "mineland-swatch", null, row);
-        sw.style.background = step.color;
-        el("span", "", step.label, row);
-      });
-      if (legend.density) {
-        el("div", "mineland-legend-title", legend.density.title, div);
-        legend.density.steps.forEach(function (step) {
-          var row = el("div", "mineland-legend-row", null, div);
-          var sw = el("span", "mineland-swatch", null, row);
-          sw.style.background = step.color;
+      var head = el("div", "mineland-legend-head", null, div);
+      var title = el("div", "mineland-legend-title", legend.title, head);
+      var toggle = el("button", "mineland-legend-toggle", "–", head);
+      toggle.title = "Show or hide the legend";
+      toggle.setAttribute("aria-label", "Show or hide the legend");
+      var body = el("div", "mineland-legend-body", null, div);
+      var steps = el("div", "", null, body);
+      function drawSteps(list) {
+        steps.textContent = "";
+        list.forEach(function (step) {
+          var row = el("div", "mineland-legend-row", null, steps);
+          swatch(row, step.color, legend.districtOpacity);
           el("span", "", step.label, row);
         });
       }
+      drawSteps(legend.steps);
+      handle.set = function (text, list) {
+        title.textContent = text || legend.title;
+        drawSteps(list || legend.steps);
+      };
+      if (legend.density) {
+        var dens = el("div", "mineland-legend-density", null, body);
+        el("div", "mineland-legend-title", legend.density.title, dens);
+        legend.density.steps.forEach(function (step) {
+          var row = el("div", "mineland-legend-row", null, dens);
+          swatch(row, step.color, legend.density.opacity);
+          el("span", "", step.label, row);
+        });
+        // shown only while its layer is on
+        dens.style.display = "none";
+        map.on("overlayadd overlayremove", function () {
+          dens.style.display = map.hasLayer(layers.density) ? "" : "none";
+        });
+      }
       if (legend.priorities) {
-        el("div", "mineland-legend-title", "Priority (score, low to high)", div);
-        var prow = el("div", "mineland-legend-row", null, div);
+        el("div", "mineland-legend-title", "Priority (score, low to high)", body);
+        var prow = el("div", "mineland-legend-row", null, body);
         legend.priorities.forEach(function (c) {
-          var sw = el("span", "mineland-swatch", null, prow);
-          sw.style.background = c;
+          swatch(prow, c);
         });
       }
       if (legend.unmapped) {
-        el("div", "mineland-legend-title", "Unmapped contamination", div);
-        var urow = el("div", "mineland-legend-row", null, div);
+        el("div", "mineland-legend-title", "Unmapped contamination", body);
+        var urow = el("div", "mineland-legend-row", null, body);
         var usw = el("span", "mineland-swatch", null, urow);
         usw.style.border = "2px dashed " + legend.unmapped.color;
         usw.style.background = "transparent";
         el("span", "", legend.unmapped.label, urow);
       }
       if (legend.status) {
-        el("div", "mineland-legend-title", "Hazard status (IMAS outline)", div);
+        el("div", "mineland-legend-title", "Hazard status (IMAS outline)", body);
         legend.status.forEach(function (st) {
-          var row = el("div", "mineland-legend-row", null, div);
+          var row = el("div", "mineland-legend-row", null, body);
           var sw = el("span", "mineland-swatch", null, row);
           sw.style.border = "2px " + (st.dash ? "dashed " : "solid ") + st.color;
           sw.style.background = "transparent";
           el("span", "", st.label, row);
         });
       }
-      if (legend.classes.length) el("div", "mineland-legend-title", "Accounting layers", div);
+      if (legend.classes.length) el("div", "mineland-legend-title", "Accounting layers", body);
       legend.classes.forEach(function (c) {
-        var row = el("div", "mineland-legend-row", null, div);
-        var sw = el("span", "mineland-swatch", null, row);
-        sw.style.background = c.color;
-        sw.style.opacity = c.opacity;
+        var row = el("div", "mineland-legend-row", null, body);
+        swatch(row, c.color, c.opacity);
         el("span", "", c.label, row);
       });
+      if (legend.points && legend.points.length) {
+        el("div", "mineland-legend-title", "Points", body);
+        legend.points.forEach(function (p) {
+          var row = el("div", "mineland-legend-row", null, body);
+          var dot = el("span", "mineland-swatch mineland-dot", null, row);
+          dot.style.background = p.color;
+          el("span", "", p.label, row);
+        });
+        var crow = el("div", "mineland-legend-row", null, body);
+        var circ = el("span", "mineland-swatch mineland-dot mineland-cluster-swatch", "12", crow);
+        circ.style.background = "#777";
+        el("span", "", "A numbered circle groups that many records; zoom in to see them", crow);
+      }
+      if (legend.collapsed) {
+        body.style.display = "none";
+        toggle.textContent = "+";
+      }
+      L.DomEvent.on(toggle, "click", function () {
+        var hidden = body.style.display === "none";
+        body.style.display = hidden ? "" : "none";
+        toggle.textContent = hidden ? "–" : "+";
+      });
     }).addTo(map);
+    return handle;
   }
 
-  function addTimeline(map, districts, tl) {
-    // a slider over the period ends; the last position restores the map's own colours
-    var n = tl.periods.length;
+  function fmtValue(key, v) {
+    if (v === null || v === undefined) return "–";
+    if (/_ha$/.test(key)) return v.toLocaleString("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 }) + " ha";
+    return Math.round(v).toLocaleString("en-US");
+  }
+
+  function periodTable(title, subtitle, tl, vals) {
+    // a district's values at a past period end: every value set with textContent
+    var div = el("div", "mineland-popup");
+    el("h3", "", title, div);
+    el("div", "mineland-subtitle", subtitle, div);
+    var table = el("table", "", null, div);
+    tl.keys.forEach(function (key, i) {
+      var tr = el("tr", /^·/.test(tl.labels[key]) ? "sub" : "", null, table);
+      el("th", "", tl.labels[key], tr);
+      var td = el("td", "", fmtValue(key, vals[i]), tr);
+      td.setAttribute("data-col", key);
+    });
+    return div;
+  }
+
+  function addTimeline(map, districts, tl, ui) {
+    // a slider over the period ends; the last position is the map's own date
+    var n = tl.periods.length, timer = null;
+    var originals = {};
+    districts.eachLayer(function (layer) {
+      var name = layer.feature.properties.name;
+      originals[name] = [layer.getTooltip().getContent(), layer.getPopup().getContent()];
+    });
     control("bottomleft", function (div) {
       div.classList.add("mineland-timeline");
-      el("div", "mineland-legend-title", "Contaminated land over time", div);
-      var input = el("input", "", null, div);
+      el("div", "mineland-legend-title", "The map over time", div);
+      var row = el("div", "mineland-timeline-row", null, div);
+      var play = el("button", "mineland-play", "▶", row);
+      play.title = "Play through the periods";
+      play.setAttribute("aria-label", "Play");
+      var input = el("input", "", null, row);
       input.type = "range";
       input.min = 0;
       input.max = n;
@@ -319,9 +487,49 @@
       function show(k) {
         M.timelineIndex = k;
         districts.resetStyle(); // the style function reads the period
-        label.textContent = k < n ? tl.labels[k] : "Now (all records)";
+        var past = k < n, end = past ? tl.periods[k] : null;
+        districts.eachLayer(function (layer) {
+          var name = layer.feature.properties.name;
+          if (!past) {
+            layer.setTooltipContent(originals[name][0]);
+            layer.setPopupContent(originals[name][1]);
+            return;
+          }
+          var vals = tl.values[name];
+          var tip = el("div");
+          el("strong", "", name, tip);
+          el("div", "", "At " + end + ": " + fmtValue("contaminated_ha", vals[k][0]) + " contaminated", tip);
+          layer.setTooltipContent(tip);
+          layer.setPopupContent(periodTable(name, "At the end of the period to " + end, tl, vals[k]));
+        });
+        ui.panel.show(past ? end : null, past ? tl.totals[k] : null, tl);
+        ui.legend.set(past ? tl.legendTitles[k] : null, past ? tl.steps : null);
+        ui.dated.forEach(function (f) {
+          f(end);
+        });
+        label.textContent = past
+          ? "End of " + end + " (cleared, reduced, cancelled and counts: dated records since " + tl.cumulativeSince.slice(0, 4) + ")"
+          : "Now (all records)";
       }
+      function stop() {
+        if (timer) clearInterval(timer);
+        timer = null;
+        play.textContent = "▶";
+      }
+      L.DomEvent.on(play, "click", function () {
+        if (timer) return stop();
+        var k = parseInt(input.value, 10);
+        if (k >= n) k = -1;
+        play.textContent = "❚❚";
+        timer = setInterval(function () {
+          k += 1;
+          input.value = k;
+          show(k);
+          if (k >= n) stop();
+        }, 900);
+      });
       L.DomEvent.on(input, "input change", function () {
+        stop();
         show(parseInt(input.value, 10));
       });
       M.showPeriod = function (k) {
@@ -329,6 +537,26 @@
         show(k);
       };
     }).addTo(map);
+  }
+
+  function baseMapNotice(map) {
+    var box;
+    control("bottomright", function (div) {
+      div.classList.add("mineland-basemap-notice");
+      div.style.display = "none";
+      box = div;
+    }).addTo(map);
+    return {
+      show: function (name) {
+        box.textContent =
+          "The base map (" + name + ") could not be loaded: no internet? " +
+          "Districts, hazards and records are all in this file and still shown.";
+        box.style.display = "";
+      },
+      hide: function () {
+        box.style.display = "none";
+      },
+    };
   }
 
   /* ---------------------------------------------------------------- layers */
@@ -400,6 +628,7 @@
         fillColor: group.color,
         fillOpacity: 0.9,
       });
+      m.mlValues = p.slice(2);
       m.bindPopup(function () {
         return recordTable(group.title, group.fields, p.slice(2));
       });
@@ -413,8 +642,17 @@
     var overlays = {}, layers = {}, byName = {};
     if (map.options.maxZoom === undefined) map.setMaxZoom(19); // marker clusters need one
     var bases = {};
+    var notice = baseMapNotice(map);
     cfg.baseLayers.forEach(function (b) {
       var layer = b.url ? L.tileLayer(b.url, { attribution: b.attribution, maxZoom: b.maxZoom }) : L.layerGroup();
+      if (b.url) {
+        // offline, or blocked: say so on the map rather than show a blank background
+        layer.on("tileerror", function () {
+          notice.show(b.name);
+        });
+        layer.on("tileload", notice.hide);
+        layer.on("remove", notice.hide);
+      }
       bases[b.name] = layer;
       if (b.selected) layer.addTo(map);
     });
@@ -423,7 +661,7 @@
       style: function (f) {
         var k = M.timelineIndex, tl = cfg.timeline;
         var fill = tl && k !== undefined && k < tl.periods.length ? tl.colors[f.properties.name][k] : f.properties.color;
-        return { color: "#333", weight: 1, fillColor: fill, fillOpacity: 0.55 };
+        return { color: "#333", weight: 1, fillColor: fill, fillOpacity: cfg.districtOpacity };
       },
       onEachFeature: function (f, layer) {
         layer.bindTooltip(f.properties.tooltip, { sticky: true }); // escaped by mineland
@@ -492,7 +730,15 @@
     }
 
     if (cfg.density) {
-      var image = L.imageOverlay(cfg.density.url, cfg.density.bounds, { opacity: 0.85, interactive: false });
+      // above the district fill (in a pane of its own, which clicks pass through)
+      var densityPane = map.createPane("minelandDensity");
+      densityPane.style.zIndex = 450;
+      densityPane.style.pointerEvents = "none";
+      var image = L.imageOverlay(cfg.density.url, cfg.density.bounds, {
+        opacity: cfg.densityOpacity,
+        interactive: false,
+        pane: "minelandDensity",
+      });
       overlays[cfg.density.label] = image;
       layers.density = image;
     }
@@ -567,19 +813,49 @@
       layers[group.key] = layer;
     });
 
-    L.control.layers(bases, overlays, { collapsed: false, position: "topright" }).addTo(map);
-    if (cfg.timeline) addTimeline(map, districts, cfg.timeline);
-    addSearch(map, districts, byName);
+    // folded to an icon unless the screen is wide enough to show it beside the map
+    L.control.layers(bases, overlays, { collapsed: map.getSize().x < 1200, position: "topright" }).addTo(map);
+    var small = map.getSize().x < 700; // a phone: controls start folded
+    var dated = [];
+    if (layers.raw) dated.push(datedFilter(layers.raw, function (l) { return l.feature.properties.v[2]; }));
+    if (layers.status) dated.push(datedFilter(layers.status, function (l) { return l.feature.properties.v[3]; }));
+    cfg.points.forEach(function (group) {
+      var i = group.fields.indexOf("date");
+      if (i >= 0) dated.push(datedFilter(layers[group.key], function (l) { return l.mlValues[i]; }));
+    });
+    addSearch(map, districts, byName, cfg);
     addFullscreen(map);
     addMeasure(map);
     addMousePosition(map);
-    addLegend(map, cfg.legend);
-    addPanel(map, cfg.panel);
-    if (cfg.bounds) map.fitBounds(cfg.bounds, { animate: false });
+    cfg.legend.collapsed = small;
+    cfg.panel.collapsed = small;
+    var legend = addLegend(map, cfg.legend, layers);
+    var panel = addPanel(map, cfg.panel);
+    if (cfg.timeline) addTimeline(map, districts, cfg.timeline, { panel: panel, legend: legend, dated: dated });
+    if (cfg.bounds) {
+      // the districts framed beside the panel (top left) and the legend (bottom right)
+      var pw = small ? 0 : map.getContainer().querySelector(".mineland-panel").offsetWidth;
+      var lw = small ? 0 : map.getContainer().querySelector(".mineland-legend").offsetWidth;
+      map.fitBounds(cfg.bounds, { animate: false, paddingTopLeft: [pw + 10, 10], paddingBottomRight: [lw / 2, 10] });
+    }
+
+    // popups open clear of the panel (top left) and the layer control (top right)
+    map.on("popupopen", function (e) {
+      var panelBox = map.getContainer().querySelector(".mineland-panel");
+      var layersBox = map.getContainer().querySelector(".leaflet-control-layers");
+      var left = panelBox && panelBox.offsetHeight > 60 ? panelBox.offsetWidth + 20 : 20;
+      var right = layersBox ? layersBox.offsetWidth + 20 : 20;
+      if (left + right > map.getSize().x * 0.8) left = right = 20; // a narrow screen
+      e.popup.options.autoPanPaddingTopLeft = L.point(left, 20);
+      e.popup.options.autoPanPaddingBottomRight = L.point(right, 20);
+      if (e.popup._adjustPan) e.popup._adjustPan();
+    });
 
     M.map = map;
     M.layers = layers;
     M.districtsByName = byName;
+    M.searchKeys = cfg.searchKeys || {};
+    M.searchFold = cfg.searchFold || {};
     M.ready = true;
     return layers;
   };

@@ -7,26 +7,27 @@ import difflib
 import re
 import unicodedata
 
-_TRANSLIT = str.maketrans(
-    {
-        "ə": "a",
-        "ı": "i",
-        "ü": "u",
-        "ö": "o",
-        "ğ": "g",
-        "ş": "sh",
-        "ç": "ch",
-        "q": "g",
-        "c": "j",
-        "x": "kh",
-        "y": "i",
-        "ž": "z",
-        "š": "s",
-        "č": "c",
-        "ć": "c",
-        "đ": "dj",
-    }
-)
+#: Letters written differently by different transliterations, as one (also used by
+#: the map's search, which folds what is typed the same way).
+TRANSLIT = {
+    "ə": "a",
+    "ı": "i",
+    "ü": "u",
+    "ö": "o",
+    "ğ": "g",
+    "ş": "sh",
+    "ç": "ch",
+    "q": "g",
+    "c": "j",
+    "x": "kh",
+    "y": "i",
+    "ž": "z",
+    "š": "s",
+    "č": "c",
+    "ć": "c",
+    "đ": "dj",
+}
+_TRANSLIT = str.maketrans(TRANSLIT)
 
 
 _ADMIN_WORDS = re.compile(r"\b(district|rayon|rayonu|region|city|şəhəri|seheri|municipality)\b")
