@@ -11,6 +11,8 @@ import numpy as np
 
 __all__ = [
     "CLASS_STYLE",
+    "COLUMN_LABELS",
+    "heading",
     "ZERO_COLOR",
     "choropleth_colors",
     "class_breaks",
@@ -166,3 +168,49 @@ def choropleth_colors(metric: str, n: int) -> list[str]:
     as the map and the GeoPackage styles draw them."""
     palette = _GREYS if metric in _RELEASE_METRICS else _BLUES
     return palette[-n:] if n else []
+
+
+#: Column headings as a reader sees them in reports and pages.
+COLUMN_LABELS = {
+    "district": "District",
+    "area_ha": "District area (ha)",
+    "sha_ha": "Remaining SHA (ha)",
+    "cha_ha": "Remaining CHA (ha)",
+    "contaminated_ha": "Contaminated (ha)",
+    "cancelled_ha": "Cancelled (ha)",
+    "reduced_ha": "Reduced (ha)",
+    "cleared_ha": "Cleared (ha)",
+    "released_ha": "Released (ha)",
+    "recorded_ha": "Recorded (ha)",
+    "released_pct": "Released (% of recorded)",
+    "hazard_records": "Hazard records",
+    "devices": "Explosive items found",
+    "incidents": "Incidents",
+    "killed": "Killed",
+    "injured": "Injured",
+    "period_end": "Period end",
+    "year": "Year",
+    "cancelled_km2": "Cancelled (km²)",
+    "reduced_km2": "Reduced (km²)",
+    "cleared_km2": "Cleared (km²)",
+    "released_km2": "Released (km²)",
+    "record_id": "Record id",
+    "record_type": "Record type",
+    "source_file": "File",
+    "source_row": "Row",
+    "area_ha_total": "Area (ha)",
+}
+
+
+def heading(column: object) -> str:
+    """A column's heading for readers: ``sha_ha`` is "Remaining SHA (ha)", and any
+    other ``snake_case_ha`` reads "Snake case (ha)"."""
+    name = str(column)
+    if name in COLUMN_LABELS:
+        return COLUMN_LABELS[name]
+    for suffix, unit in (("_ha", " (ha)"), ("_km2", " (km²)"), ("_pct", " (%)"), ("_m", " (m)")):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)] + unit
+            break
+    text = name.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]

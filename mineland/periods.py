@@ -17,7 +17,7 @@ from .classes import METHODS
 from .errors import DataError
 from .geometry import OverlayLog, subtract, union_parts
 
-__all__ = ["FREQUENCIES", "release_progress"]
+__all__ = ["ANNUAL_COLUMNS", "FREQUENCIES", "annual_release", "release_progress"]
 
 FREQUENCIES = {"year": "Y", "quarter": "Q", "month": "M"}
 FLOW_COUNTS = ("devices", "incidents", "killed", "injured")
@@ -156,3 +156,47 @@ def _without_empty_outside(table: pd.DataFrame) -> pd.DataFrame:
     if not table.loc[outside, numeric].abs().to_numpy().any():
         table = table[~outside]
     return table.reset_index(drop=True)
+
+
+#: The columns of :func:`annual_release`, in the layout of the Mine Action Review and
+#: Landmine Monitor country reports.
+ANNUAL_COLUMNS = (
+    "year",
+    "cancelled_ha",
+    "reduced_ha",
+    "cleared_ha",
+    "released_ha",
+    "cancelled_km2",
+    "reduced_km2",
+    "cleared_km2",
+    "released_km2",
+    "devices",
+    "incidents",
+    "killed",
+    "injured",
+)
+
+
+def annual_release(progress: pd.DataFrame) -> pd.DataFrame:
+    """Land released per year, all districts together, as the Mine Action Review and
+    Landmine Monitor country reports tabulate it: area cancelled, reduced and cleared
+    in the year (ha and km²), their total, explosive items found (``devices``, the
+    sum of quantities), incidents and casualties dated in the year.
+
+    ``progress`` is :func:`release_progress` with ``freq="year"``.
+
+    Examples
+    --------
+    >>> annual_release(release_progress(districts, surveys))  # doctest: +SKIP
+    """
+    if len(progress) == 0:
+        return pd.DataFrame({c: [] for c in ANNUAL_COLUMNS})
+    flows = ["cancelled_ha", "reduced_ha", "cleared_ha", *FLOW_COUNTS]
+    years = progress.assign(year=pd.to_datetime(progress["period_end"]).dt.year)
+    table = years.groupby("year")[flows].sum().reset_index()
+    table["released_ha"] = table[["cancelled_ha", "reduced_ha", "cleared_ha"]].sum(axis=1)
+    for m in ("cancelled", "reduced", "cleared", "released"):
+        table[f"{m}_km2"] = table[f"{m}_ha"] / 100.0
+    for c in FLOW_COUNTS:
+        table[c] = table[c].astype("int64")
+    return table[list(ANNUAL_COLUMNS)]

@@ -48,8 +48,12 @@ def test_summarize_writes_each_format(tmp_path, demo_summary, ext):
     assert result.exit_code == 0, result.output
     if ext == "csv":
         table = pd.read_csv(out)
+        assert set(table["software"]) == {f"mineland {mineland.__version__}"}
+        assert set(table["as_of"]) == {"all records"}
     elif ext == "json":
-        table = pd.DataFrame(json.loads(out.read_text(encoding="utf-8")))
+        doc = json.loads(out.read_text(encoding="utf-8"))
+        assert doc["software"] == f"mineland {mineland.__version__}" and doc["as_of"]
+        table = pd.DataFrame(doc["rows"])
     elif ext == "xlsx":
         table = pd.read_excel(out)
     else:
@@ -181,8 +185,8 @@ def test_columns_sort_and_top(monkeypatch, tmp_path, demo):
         "-o",
         out,
     )
-    table = pd.read_csv(out, comment="#")
-    assert list(table.columns) == ["district", "cleared_ha"]
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["district", "cleared_ha", "as_of", "software"]
     assert list(table["district"]) == sorted(inside["district"])[:2]
     bad = run("summarize", DISTRICTS, SURVEYS, "--columns", "cleared,devices")
     assert bad.exit_code == 2 and "'cleared'" in bad.output

@@ -155,7 +155,7 @@ def test_cli_table_outputs_and_chart(tmp_path):
     args = ["--window", "1y", "--deadline", "2035-12-31", "--chart", chart, "-o", out]
     result = run("forecast", DISTRICTS, SURVEYS, *args)
     assert result.exit_code == 0, result.output
-    rows = json.loads(out.read_text())
+    rows = json.loads(out.read_text())["rows"]
     assert rows[-1]["district"] == "All districts" and "status" in rows[-1]
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     printed = run("forecast", DISTRICTS, SURVEYS, "--window", "1y")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import DISTRICTS, SURVEYS
+from conftest import DISTRICTS, SURVEYS, run
 
 import mineland
 from mineland.charts import figure_png, plot_released, plot_remaining
@@ -37,6 +38,7 @@ def test_excel_report_is_formatted(demo, tmp_path):
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == [
         "Summary",
+        "Land release by year",
         "Progress by year",
         "Validation",
         "Validation findings",
@@ -71,11 +73,72 @@ def test_html_report_has_tables_and_charts(tmp_path):
     )
     assert r.exit_code == 0, r.output
     text = out.read_text(encoding="utf-8")
-    assert text.count("data:image/png;base64,") == 4  # three charts and the forecast's
-    assert "Progress by year" in text and "Validation findings" in text
+    assert text.count("data:image/png;base64,") == 5  # the map, three charts, the forecast
+    assert "Land release by year" in text and "Data quality" in text
     assert "Completion at the current pace" in text
     assert "<b>T</b>" not in text and "&lt;b&gt;T&lt;/b&gt;" in text
     r = CliRunner().invoke(
-        main, ["report", str(DISTRICTS), str(SURVEYS), "-o", str(tmp_path / "r.pdf")]
+        main, ["report", str(DISTRICTS), str(SURVEYS), "-o", str(tmp_path / "r.doc")]
     )
     assert r.exit_code == 2
+
+
+def test_the_html_report_reads_as_a_document(demo, tmp_path):
+    """Headline figures first (equal to the summary's totals), a map, readable column
+    headings everywhere, whole counts, a findings summary rather than every finding."""
+    import re
+
+    out = tmp_path / "r.html"
+    assert run("report", DISTRICTS, SURVEYS, "-o", out).exit_code == 0
+    text = out.read_text(encoding="utf-8")
+    summary = mineland.summarize(*demo)
+    first = text.index("class='headline'")
+    assert first < text.index("<table")
+    headline = text[first : text.index("</div></div>", first)]
+    assert f"{summary['contaminated_ha'].sum():,.0f} ha" in headline
+    assert f"{int(summary['devices'].sum()):,}" in headline
+    assert 'alt="map"' in text
+    headings = re.findall(r"<th>(.*?)</th>", text)
+    assert headings and not [h for h in headings if re.search(r"[a-z]_[a-z]", h)]
+    assert "Remaining SHA (ha)" in headings and "Explosive items found" in headings
+    annual = text.split("Land release")[1].split("</table>")[0]
+    assert not re.search(r'<td class="num">\d[\d,]*\.0</td></tr>', annual)  # whole counts
+    shown = text.split("The first findings")[1].split("</table>")[0].count("<tr>") - 1
+    assert shown <= 15 and "findings are in the workbook" in text
+
+
+def test_annual_release_table(demo):
+    """Per year: the released hectares of the dated releases, in ha and km², and the
+    counts dated in the year; the years add up to what was released over them."""
+    from mineland.periods import annual_release, release_progress
+
+    districts, surveys = demo
+    prog = release_progress(districts, surveys)
+    table = annual_release(prog)
+    assert list(table["year"]) == sorted(prog["period_end"].dt.year.unique())
+    for m in ("cancelled", "reduced", "cleared", "released"):
+        assert np.allclose(table[f"{m}_km2"], table[f"{m}_ha"] / 100)
+    first, last = prog["period_end"].min(), prog["period_end"].max()
+    before = mineland.summarize(districts, surveys, as_of=first - pd.Timedelta(days=365))
+    after = mineland.summarize(districts, surveys, as_of=last)
+    gained = after["released_ha"].sum() - before["released_ha"].sum()
+    assert table["released_ha"].sum() == pytest.approx(gained, rel=1e-6)  # overlay noise
+    dated = surveys.records[surveys.records["record_type"] == "incident"]
+    per_year = dated.groupby(dated["date"].dt.year)["killed"].sum()
+    for _, r in table.iterrows():
+        assert r["killed"] == per_year.get(r["year"], 0)
+    printed = run("progress", DISTRICTS, SURVEYS, "--layout", "annual")
+    assert printed.exit_code == 0 and "Cleared (km²)" in printed.stdout
+
+
+def test_pdf_report_is_printed_by_chromium(tmp_path):
+    import shutil
+
+    if not shutil.which("chromium"):
+        pytest.skip("chromium not installed")
+    out = tmp_path / "r.pdf"
+    result = run("report", DISTRICTS, SURVEYS, "-o", out)
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    assert data[:5] == b"%PDF-" and data.count(b"/Type /Page") >= 3
+    assert b"/MediaBox [0 0 841.91998 594.95996]" in data  # A4 landscape

@@ -177,7 +177,8 @@ def print_summary(
     widths = {}
     for c, values in texts.items():
         w = max(len(t.plain) for t in values)
-        w = min(w, 24) if c == "district" else w  # a long name is shortened, never a number
+        if c == "district":  # a long name is shortened in a narrow terminal, never a number
+            w = min(w, max(24, min(60, width // 3)))
         widths[c] = max(w, *(len(word) for word in SHORT_LABELS[c].split()))
     keep = _fitting_columns(widths, width, columns)
     title = "Contamination by district (ellipsoidal hectares)"

@@ -10,7 +10,8 @@ from rich.table import Table
 
 from ..io import write_table
 from ..io.write import TABLE_FORMATS
-from ..periods import release_progress
+from ..labels import heading
+from ..periods import annual_release, release_progress
 from .console import note
 from .options import (
     common_input_options,
@@ -33,9 +34,16 @@ from .options import (
 )
 @click.option("--start", callback=valid_date, metavar="YYYY-MM-DD", help="First day covered.")
 @click.option("--end", callback=valid_date, metavar="YYYY-MM-DD", help="Last day covered.")
+@click.option(
+    "--layout",
+    type=click.Choice(["periods", "annual"]),
+    default="periods",
+    show_default=True,
+    help="Per district and period, or the annual land-release table of the country reports.",
+)
 @output_option(".csv, .json or .xlsx")
 @friendly_errors
-def progress_cmd(output, as_of, rejected_path, verbose, quiet, freq, start, end, **source):
+def progress_cmd(output, as_of, rejected_path, verbose, quiet, freq, start, end, layout, **source):
     """Hectares released per district and period, and what remains at each period end.
 
     \b
@@ -44,6 +52,8 @@ def progress_cmd(output, as_of, rejected_path, verbose, quiet, freq, start, end,
     """
     if end and as_of and str(end) != str(as_of):
         raise click.UsageError("give --end or --as-of (the same thing here), not both")
+    if layout == "annual" and freq != "year":
+        raise click.UsageError("--layout annual counts whole years: leave out --freq")
     with reading(
         source,
         verbose=verbose,
@@ -55,6 +65,8 @@ def progress_cmd(output, as_of, rejected_path, verbose, quiet, freq, start, end,
         dist, data, inputs = run.dist, run.data, run.inputs
         table = release_progress(dist, data, freq=freq, start=start, end=end or as_of)
     write_rejected_rows(data, rejected_path, output, inputs)
+    if layout == "annual":
+        return _annual(annual_release(table), output, inputs)
     if output is not None:
         out = table.assign(period_end=table["period_end"].dt.date.astype(str))
         path = write_table(out, output, inputs=inputs)
@@ -79,5 +91,29 @@ def progress_cmd(output, as_of, rejected_path, verbose, quiet, freq, start, end,
         t.add_row(
             str(r["period_end"].date()),
             *(f"{r[c]:,.1f}" if c.endswith("_ha") else f"{int(r[c]):,}" for c, _ in cols[1:]),
+        )
+    console.print(t)
+
+
+def _annual(table, output, inputs) -> None:
+    """The annual land-release table, written or printed with readable headings."""
+    if output is not None:
+        path = write_table(table, output, inputs=inputs)
+        note(f"wrote {len(table)} years to {path}")
+        return
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    t = Table(title="Land release by year (all districts)", header_style="bold")
+    for c in table.columns:
+        t.add_column(heading(c), justify="left" if c == "year" else "right")
+    for _, r in table.iterrows():
+        t.add_row(
+            *(
+                str(int(r[c]))
+                if c == "year"
+                else f"{r[c]:,.1f}"
+                if c.endswith(("_ha", "_km2"))
+                else f"{int(r[c]):,}"
+                for c in table.columns
+            )
         )
     console.print(t)

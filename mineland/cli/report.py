@@ -17,15 +17,17 @@ from .options import (
 
 @click.command("report")
 @common_input_options
-@output_option(".xlsx or .html", required=True)
+@output_option(".xlsx, .html, or .pdf (printed by Chromium)", required=True)
 @click.option("--title", help="Title of the report.")
 @friendly_errors
 def report_cmd(output, as_of, rejected_path, verbose, quiet, title, **source):
     """Write a report: a formatted Excel workbook or a printable HTML page.
 
-    Sheets: Summary (with totals), Progress by year, Validation, Validation findings,
-    Unmapped by district, Candidate areas (suggestions for survey), Sources (inputs,
-    CRS, as-of date, software version).  The HTML page has charts.
+    Sheets: Summary (with totals), Land release by year, Progress by year,
+    Validation, Validation findings, Unmapped by district, Candidate areas
+    (suggestions for survey), Forecast, Priorities, Sources (inputs, CRS, as-of date,
+    software version).  The HTML page (and the PDF printed from it) opens with the
+    headline figures and a map, and has the charts.
 
     \b
     Example:
@@ -33,8 +35,8 @@ def report_cmd(output, as_of, rejected_path, verbose, quiet, title, **source):
     """
     from ..render.report import build_report  # matplotlib: only for reports
 
-    if output.suffix.lower() not in (".xlsx", ".html"):
-        raise click.BadParameter("reports are written as .xlsx or .html", param_hint="-o")
+    if output.suffix.lower() not in (".xlsx", ".html", ".pdf"):
+        raise click.BadParameter("reports are written as .xlsx, .html or .pdf", param_hint="-o")
     with reading(
         source, verbose=verbose, quiet=quiet, output=output, rejected=rejected_path
     ) as run:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import sqlite3
+import subprocess
+import tempfile
 import uuid
 import warnings
 from collections.abc import Iterable, Sequence
@@ -87,6 +90,10 @@ def write_table(
 ) -> Path:
     """Write a table by extension: .csv, .json, .geojson, .gpkg or .xlsx.
 
+    A CSV carries the as-of date of its figures and the software version as its last
+    columns (``as_of``, ``software``); a JSON file is an object with those keys and
+    the ``rows``.
+
     Text cells that a spreadsheet would run as formulas are neutralised; an output
     that is one of ``inputs`` is refused.
 
@@ -105,19 +112,33 @@ def write_table(
     plain = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
     if suffix in (".gpkg", ".geojson") and not isinstance(frame, gpd.GeoDataFrame):
         raise OutputError(f"{out}: {suffix} needs geometries")
+    meta = table_metadata(frame)
     with atomic(out) as tmp:
-        if suffix == ".csv":
-            neutralise_formulas(plain).to_csv(tmp, index=False, encoding="utf-8")
+        if suffix == ".csv":  # the as-of date and the version as the last columns
+            stamped = plain.assign(**{k: v for k, v in meta.items() if k not in plain.columns})
+            neutralise_formulas(stamped).to_csv(tmp, index=False, encoding="utf-8")
         elif suffix == ".xlsx":
             neutralise_formulas(plain, xlsx=True).to_excel(tmp, index=False, sheet_name="summary")
         elif suffix == ".json":
-            tmp.write_text(
-                plain.to_json(orient="records", force_ascii=False, indent=1, date_format="iso"),
-                encoding="utf-8",
-            )
+            rows = json.loads(plain.to_json(orient="records", force_ascii=False, date_format="iso"))
+            text = json.dumps({**meta, "rows": rows}, ensure_ascii=False, indent=1)
+            tmp.write_text(text, encoding="utf-8")
         else:
             driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
             frame.to_file(tmp, driver=driver, engine="pyogrio", layer=out.stem)
+    return out
+
+
+def table_metadata(frame: pd.DataFrame) -> dict[str, str]:
+    """What a written table says of itself: the as-of date of its figures (when it
+    has one) and the software that computed them."""
+    from .._version import __version__
+
+    meta = frame.attrs.get("mineland", {}) if isinstance(frame.attrs, dict) else {}
+    out = {}
+    if "as_of" in meta:
+        out["as_of"] = str(meta["as_of"] or "all records")
+    out["software"] = f"mineland {__version__}"
     return out
 
 
@@ -311,10 +332,15 @@ def write_report(report, path: str | os.PathLike, *, inputs: Iterable[str | os.P
     suffix = out.suffix.lower()
     if suffix == ".html":
         return write_text(out, report_page(report))
+    if suffix == ".pdf":
+        with atomic(out) as tmp:
+            print_to_pdf(report_page(report), tmp)
+        return out
     if suffix != ".xlsx":
-        raise OutputError(f"{out}: reports are written as .xlsx or .html")
+        raise OutputError(f"{out}: reports are written as .xlsx, .html or .pdf")
     sheets = {
         "Summary": report.summary,
+        "Land release by year": report.annual,
         "Progress by year": report.progress,
         "Validation": report.findings_summary,
         "Validation findings": report.findings,
@@ -327,6 +353,34 @@ def write_report(report, path: str | os.PathLike, *, inputs: Iterable[str | os.P
     with atomic(out) as tmp:
         _write_workbook(tmp, sheets, totals="Summary")
     return out
+
+
+#: Browsers that print a page to PDF from the command line, tried in turn.
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def print_to_pdf(page: str, out: Path, *, timeout: float = 120.0) -> None:
+    """Print an HTML page to PDF with a headless Chromium (Debian's ``chromium``),
+    as the browser prints it: A4 landscape, tables not cut across pages."""
+    browser = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
+    if browser is None:
+        raise OutputError(
+            f"{out.name}: a PDF is printed by Chromium, which is not installed "
+            "(apt-get install chromium); -o report.html opens in any browser to print"
+        )
+    with tempfile.TemporaryDirectory(prefix="mineland-pdf-") as folder:
+        source = Path(folder) / "report.html"
+        source.write_text(page, encoding="utf-8")
+        args = [browser, "--headless", "--disable-gpu", "--no-pdf-header-footer"]
+        args += ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        args += [f"--user-data-dir={folder}/profile", f"--print-to-pdf={out}", source.as_uri()]
+        try:
+            done = subprocess.run(args, capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise OutputError(f"{out.name}: Chromium did not finish printing") from None
+    if done.returncode or not out.is_file() or out.stat().st_size == 0:
+        why = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise OutputError(f"{out.name}: Chromium could not print the PDF ({why[0]})")
 
 
 def write_report_file(report, path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = ()):

@@ -11,7 +11,15 @@ from matplotlib.ticker import FuncFormatter
 
 from .. import schema
 from ..errors import DataError
-from ..labels import METHOD_COLORS
+from ..geometry import equal_area_crs
+from ..labels import (
+    CLASS_STYLE,
+    METHOD_COLORS,
+    METRIC_LABELS,
+    ZERO_COLOR,
+    choropleth_colors,
+    class_breaks,
+)
 
 __all__ = ["figure_png", "plot_forecast", "plot_released", "plot_remaining"]
 
@@ -90,6 +98,63 @@ def plot_remaining(summary: pd.DataFrame) -> Figure:
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="lower right")
     return fig
+
+
+def plot_district_map(acc, *, metric: str = "contaminated_ha") -> Figure:
+    """A static map for print: the districts in the HTML map's colours and breaks,
+    named, with the remaining CHA and SHA drawn over them in the IMAS colours.
+    Drawn without a base map (no internet).
+
+    Examples
+    --------
+    >>> plot_district_map(account(districts, surveys))  # doctest: +SKIP
+    """
+    from matplotlib.patches import Patch
+
+    inside = acc.summary[acc.summary["district"] != schema.OUTSIDE]
+    crs = equal_area_crs(tuple(inside.total_bounds))
+    districts = inside.to_crs(crs)
+    values = districts[metric].to_numpy(dtype=float)
+    breaks = class_breaks(values)
+    colors = choropleth_colors(metric, len(breaks))
+    fills = [_class_color(v, breaks, colors) for v in values]
+    fig = Chart(figsize=(10, 6.5), layout="constrained")
+    ax = fig.subplots()
+    districts.plot(ax=ax, color=fills, edgecolor="#333333", linewidth=0.6, alpha=0.55)
+    for key in ("sha", "cha"):
+        label, color, _ = CLASS_STYLE[key]
+        acc.class_geometries(key).to_crs(crs).plot(ax=ax, color=color, linewidth=0)
+    for name, point in zip(districts["district"], districts.representative_point(), strict=True):
+        ax.annotate(
+            chart_label(name),
+            (point.x, point.y),
+            ha="center",
+            fontsize=8,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
+        )
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    lower = 0.0
+    legend = [Patch(color=ZERO_COLOR, ec="#333333", label="0 ha")]
+    for upper, color in zip(breaks, colors, strict=True):
+        legend.append(Patch(color=color, alpha=0.55, label=f"{lower:,.0f} – {upper:,.0f} ha"))
+        lower = upper
+    legend += [Patch(color=CLASS_STYLE[k][1], label=CLASS_STYLE[k][0]) for k in ("cha", "sha")]
+    ax.legend(
+        handles=legend,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        fontsize=8,
+        title=METRIC_LABELS.get(metric, metric),
+    )
+    ax.set_title("Districts by contaminated land, with the remaining hazards")
+    return fig
+
+
+def _class_color(value: float, breaks: list[float], colors: list[str]) -> str:
+    if not value > 0 or not breaks:
+        return ZERO_COLOR
+    return next((c for b, c in zip(breaks, colors, strict=True) if value <= b), colors[-1])
 
 
 def plot_forecast(forecast, *, district: str = "All districts") -> Figure:

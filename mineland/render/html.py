@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
-from ..labels import SUGGESTION, number_format
+from ..labels import SUGGESTION, heading, number_format
 
 __all__ = ["findings_page", "html_table", "report_page"]
 
@@ -19,6 +19,8 @@ _e = html.escape
 def _cell(value: object, column: object = None) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return "<td></td>"
+    if column == "year" and isinstance(value, (int, np.integer)):
+        return f'<td class="num">{int(value)}</td>'  # 2021, not 2,021
     if number_format(column) == "#,##0" and isinstance(value, float) and value.is_integer():
         value = int(value)  # a count in a column that a totals row made floating point
     if isinstance(value, bool):
@@ -36,10 +38,11 @@ def _cell(value: object, column: object = None) -> str:
 
 
 def html_table(frame: pd.DataFrame, *, max_rows: int | None = None) -> str:
-    """A table with escaped text, numbers right-aligned (hectares to 0.1), and a note
-    when only the first ``max_rows`` rows are shown."""
+    """A table with readable headings (:func:`mineland.labels.heading`), escaped text,
+    numbers right-aligned (hectares to 0.1, counts whole), and a note when only the
+    first ``max_rows`` rows are shown."""
     shown = frame if max_rows is None else frame.head(max_rows)
-    head = "".join(f"<th>{_e(str(c))}</th>" for c in shown.columns)
+    head = "".join(f"<th>{_e(heading(c))}</th>" for c in shown.columns)
     body = "".join(
         "<tr>" + "".join(_cell(v, c) for c, v in zip(shown.columns, row, strict=True)) + "</tr>"
         for row in shown.astype(object).itertuples(index=False)
@@ -61,7 +64,15 @@ STYLE = (
     "figure{margin:1em 0}img{max-width:100%}.note{color:#555}"
     ".scroll{overflow-x:auto;max-width:100%}"
     ".disclaimer{background:#fff3cd;border-left:4px solid #F4A718;padding:6px 10px}"
-    "@media print{h2{page-break-before:always}h2:first-of-type{page-break-before:auto}}"
+    "thead{display:table-header-group}tr,figure,table,.headline{break-inside:avoid}"
+    ".headline{display:flex;flex-wrap:wrap;gap:12px;margin:1em 0}"
+    ".headline div{border:1px solid #ccc;border-radius:6px;padding:8px 12px;min-width:150px}"
+    ".headline b{display:block;font-size:20px}"
+    "@page{size:A4 landscape;margin:12mm}"
+    "@media print{body{margin:0;font-size:10px}.scroll{overflow:visible}"
+    "th,td{padding:1px 4px}h2{break-before:page}h2.keep{break-before:auto}"
+    "img{max-height:120mm}}"
+    "h2,h3{break-after:avoid}"
 )
 
 
@@ -96,25 +107,103 @@ def _file_names(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{schema.SOURCE_FILE: names})
 
 
+#: The summary columns a printed report shows (the workbook has them all).
+REPORT_COLUMNS = (
+    "district",
+    "contaminated_ha",
+    "cha_ha",
+    "sha_ha",
+    "released_ha",
+    "cleared_ha",
+    "reduced_ha",
+    "cancelled_ha",
+    "released_pct",
+    "devices",
+    "incidents",
+    "killed",
+    "injured",
+)
+
+
 def report_page(report) -> str:
-    """A :class:`mineland.render.report.Report` as a printable page: tables and charts."""
+    """A :class:`mineland.render.report.Report` as a document a donor reads: the
+    headline figures, a map, the summary, land release by year, charts, then the
+    sections; a findings summary rather than every finding; printable on A4."""
     charts = "".join(
-        _figure(name, png) for name, png in report.charts.items() if name != "forecast"
+        _figure(name, png) for name, png in report.charts.items() if name not in ("forecast", "map")
     )
-    wide = report.summary[[c for c in schema.SUMMARY_COLUMNS if c in report.summary.columns]]
+    district_map = _figure("map", report.charts["map"]) if "map" in report.charts else ""
+    wide = report.summary[[c for c in REPORT_COLUMNS if c in report.summary.columns]]
     return page(
         report.title,
+        f"{_headline(report)}"
         "<p class='disclaimer'>Indicative only: not for navigation or for clearance "
         "decisions in the field. Areas are ellipsoidal hectares.</p>"
-        f"<h2>Summary by district</h2>{html_table(wide)}"
+        f"{district_map}"
+        f"<h2 class='keep'>Summary by district</h2>{html_table(wide)}"
+        f"<h2>Land release by year</h2>{_annual_note()}{html_table(report.annual)}"
         f"<h2>Charts</h2>{charts}"
-        f"<h2>Progress by year</h2>{html_table(report.progress)}"
         f"{_forecast_section(report)}"
         f"{_priority_section(report)}"
         f"{_unmapped_section(report)}"
-        f"<h2>Validation findings</h2>{html_table(report.findings_summary)}"
-        f"{html_table(report.findings, max_rows=500)}"
+        f"{_findings_section(report)}"
         f"<h2>Sources and metadata</h2>{html_table(report.sources)}",
+    )
+
+
+def _headline(report) -> str:
+    """The figures a reader wants first."""
+    totals = report.summary[report.summary["district"] == "Total"]
+    if not len(totals):
+        return ""
+    t = totals.iloc[0]
+    share = t["released_ha"] / t["recorded_ha"] * 100 if t.get("recorded_ha") else float("nan")
+    items = [
+        (
+            "Contaminated",
+            f"{t['contaminated_ha']:,.0f} ha",
+            f"CHA {t['cha_ha']:,.0f} · SHA {t['sha_ha']:,.0f}",
+        ),
+        (
+            "Released",
+            f"{t['released_ha']:,.0f} ha",
+            f"{share:.0f}% of the land ever recorded" if share == share else "",
+        ),
+        ("Explosive items found", f"{int(t['devices']):,}", ""),
+        (
+            "Casualties",
+            f"{int(t['killed']):,} killed, {int(t['injured']):,} injured",
+            f"in {int(t['incidents']):,} incidents",
+        ),
+    ]
+    cells = "".join(
+        f"<div>{_e(label)}<b>{_e(value)}</b>{_e(sub)}</div>" for label, value, sub in items
+    )
+    return f"<div class='headline'>{cells}</div>"
+
+
+def _annual_note() -> str:
+    return (
+        "<p>Per year, all districts: land cancelled by non-technical survey, reduced by "
+        "technical survey and cleared, in hectares and km², with the explosive items found "
+        "and the casualties dated in the year (the layout of the Mine Action Review and "
+        "Landmine Monitor country reports).</p>"
+    )
+
+
+def _findings_section(report) -> str:
+    """The findings by check, and the worst few: the whole list is in the workbook."""
+    worst = report.findings
+    if len(worst) and "severity" in worst.columns:
+        order = worst["severity"].map({"error": 0, "warning": 1, "info": 2}).fillna(3)
+        worst = worst.assign(_o=order).sort_values("_o", kind="stable").drop(columns="_o")
+    keep = [c for c in ("severity", "check", "record_id", "message") if c in worst.columns]
+    return f"<h2>Data quality</h2>{html_table(report.findings_summary)}" + (
+        f"<h3>The first findings, errors first</h3>{html_table(worst[keep], max_rows=15)}"
+        f"<p class='note'>All {len(report.findings):,} findings are in the workbook "
+        "(<code>-o report.xlsx</code>) and in <code>mineland validate</code>.</p>"
+        if len(worst)
+        else "<p>No findings.</p>"
     )
 
 

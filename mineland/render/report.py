@@ -16,12 +16,18 @@ from .._version import __version__
 from ..accounting import AccountingCache, total_row
 from ..errors import attempt
 from ..forecast import forecast_completion
-from ..periods import release_progress
+from ..periods import annual_release, release_progress
 from ..priorities import prioritise
 from ..records import SurveyData
 from ..unmapped import find_unmapped
 from ..validation import validate
-from .charts import figure_png, plot_forecast, plot_released, plot_remaining
+from .charts import (
+    figure_png,
+    plot_district_map,
+    plot_forecast,
+    plot_released,
+    plot_remaining,
+)
 
 __all__ = ["Report", "build_report"]
 
@@ -45,6 +51,8 @@ class Report:
     forecast: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: the remaining hazards to clear first (default profile), best first
     priorities: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: land released per year, all districts (Mine Action Review layout)
+    annual: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 log = logging.getLogger(__name__)
@@ -116,6 +124,7 @@ def build_report(
         _candidate_table(found),
         pace.table if pace is not None else pd.DataFrame(),
         _top(ranked),
+        annual_release(prog) if "cleared_ha" in prog.columns else pd.DataFrame(),
     )
 
 
@@ -144,6 +153,7 @@ def _charts(prog: pd.DataFrame, acc, pace, failed: list[str]) -> dict[str, bytes
         "released_by_district": lambda: plot_released(prog, by="district"),
         "released_by_method": lambda: plot_released(prog, by="method"),
         "remaining": lambda: plot_remaining(acc.summary),
+        "map": lambda: plot_district_map(acc),
     }
     if pace is not None:
         plots["forecast"] = lambda: plot_forecast(pace)
