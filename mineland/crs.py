@@ -136,3 +136,25 @@ def on_earth(geoms: np.ndarray) -> np.ndarray:
     """True where a lon/lat geometry's coordinates are finite and within ±180°/±90°."""
     bounds = shapely.bounds(geoms)
     return np.isfinite(bounds).all(axis=1) & ~off_earth(geoms)
+
+
+def named_crs(crs: pyproj.CRS) -> pyproj.CRS:
+    """The CRS with a name a GIS shows ("Lambert Azimuthal Equal Area (WGS 84),
+    centre 39.8°N 46.6°E") where it has none (a CRS made from PROJ parameters is
+    "unknown"); other CRSs unchanged."""
+    if crs.name and crs.name != "unknown":
+        return crs
+    data = crs.to_json_dict()
+    base = data.get("source_crs", data)
+    if base.get("name", "unknown") != "unknown":
+        return crs
+    params = {p["name"]: p["value"] for p in base.get("conversion", {}).get("parameters", [])}
+    lat = params.get("Latitude of natural origin", 0.0)
+    lon = params.get("Longitude of natural origin", 0.0)
+    method = base.get("conversion", {}).get("method", {}).get("name", "Projection")
+    ns, ew = "N" if lat >= 0 else "S", "E" if lon >= 0 else "W"
+    name = f"{method} (WGS 84), centre {abs(lat):.2f}°{ns} {abs(lon):.2f}°{ew}"
+    base["name"] = name
+    if "conversion" in base:
+        base["conversion"]["name"] = name
+    return pyproj.CRS.from_json_dict(base)

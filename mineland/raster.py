@@ -22,6 +22,7 @@ from exactextract.raster import NumPyRasterSource
 
 from . import schema
 from .accounting import M2_PER_HA, Accounting, account
+from .crs import named_crs
 from .errors import DataError, SchemaError
 from .geometry import OverlayLog, clip_by_zone, explode_polygons, intersection, subtract
 from .rasterdata import RasterData
@@ -151,7 +152,7 @@ def density_grid(
         "width": width,
         "height": height,
         "count": 1,
-        "crs": target.to_wkt(),
+        "crs": named_crs(target).to_wkt(),  # a name QGIS shows, not "unknown"
         "transform": Affine(r, 0.0, minx, 0.0, -r, maxy),
         "tiled": True,
         "blockxsize": 256,

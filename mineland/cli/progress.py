@@ -68,7 +68,8 @@ def progress_cmd(output, as_of, rejected_path, verbose, quiet, freq, start, end,
     if layout == "annual":
         return _annual(annual_release(table), output, inputs)
     if output is not None:
-        out = table.assign(period_end=table["period_end"].dt.date.astype(str))
+        xlsx = str(output).lower().endswith(".xlsx")  # a workbook keeps real dates
+        out = table if xlsx else table.assign(period_end=table["period_end"].dt.date.astype(str))
         path = write_table(out, output, inputs=inputs)
         note(f"wrote {len(table)} rows to {path}")
         return

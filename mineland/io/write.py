@@ -22,6 +22,7 @@ import shapely
 
 from .. import schema
 from ..errors import OutputError
+from ..frames import split_by_geometry
 from ..render.html import findings_page, report_page
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -86,7 +87,11 @@ def check_output_path(
 
 
 def write_table(
-    frame: pd.DataFrame, path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = ()
+    frame: pd.DataFrame,
+    path: str | os.PathLike,
+    *,
+    inputs: Iterable[str | os.PathLike] = (),
+    sheet: str | None = None,
 ) -> Path:
     """Write a table by extension: .csv, .json, .geojson, .gpkg or .xlsx.
 
@@ -117,8 +122,8 @@ def write_table(
         if suffix == ".csv":  # the as-of date and the version as the last columns
             stamped = plain.assign(**{k: v for k, v in meta.items() if k not in plain.columns})
             neutralise_formulas(stamped).to_csv(tmp, index=False, encoding="utf-8")
-        elif suffix == ".xlsx":
-            neutralise_formulas(plain, xlsx=True).to_excel(tmp, index=False, sheet_name="summary")
+        elif suffix == ".xlsx":  # bold frozen headers, number formats, widths, real dates
+            _write_workbook(tmp, {sheet or _sheet_name(plain): plain}, totals=None)
         elif suffix == ".json":
             rows = json.loads(plain.to_json(orient="records", force_ascii=False, date_format="iso"))
             text = json.dumps({**meta, "rows": rows}, ensure_ascii=False, indent=1)
@@ -127,6 +132,22 @@ def write_table(
             driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
             frame.to_file(tmp, driver=driver, engine="pyogrio", layer=out.stem)
     return out
+
+
+def _sheet_name(frame: pd.DataFrame) -> str:
+    """A workbook sheet named after what the table holds."""
+    columns = set(frame.columns)
+    if {"period_end", "released_ha"} <= columns:
+        return "Progress"
+    if {"year", "released_km2"} <= columns:
+        return "Land release by year"
+    if {"district", "contaminated_ha", "area_ha"} <= columns:
+        return "Summary"
+    if "class_name" in columns:
+        return "Land cover"
+    if "completion" in columns:
+        return "Forecast"
+    return "Table"
 
 
 def table_metadata(frame: pd.DataFrame) -> dict[str, str]:
@@ -277,8 +298,10 @@ def write_rejected(
 def write_findings(
     result, path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = ()
 ) -> Path:
-    """Write validation findings: .csv (findings), .xlsx (summary, findings, files),
-    .gpkg (findings with their geometries) or .html (a readable page)."""
+    """Write validation findings: .csv (findings), .xlsx (sheets Checks, Findings,
+    Files), .gpkg (one layer per geometry type, ``findings_points``,
+    ``findings_polygons``…, and the findings without a place in ``findings``) or .html
+    (a readable page)."""
     out = check_output_path(path, inputs)
     suffix = out.suffix.lower()
     if suffix not in FINDINGS_FORMATS:
@@ -296,12 +319,14 @@ def write_findings(
                 tmp, index=False, encoding="utf-8"
             )
         elif suffix == ".xlsx":  # the geometries are in the .gpkg
-            sheets = {"summary": result.summary, "findings": plain, "files": result.conservation}
+            sheets = {"Checks": result.summary, "Findings": plain, "Files": result.conservation}
             _write_workbook(tmp, sheets)
-        elif suffix == ".gpkg":
+        elif suffix == ".gpkg":  # a layer per geometry type: QGIS loads each without asking
             gdf = findings.copy()
             gdf[schema.SOURCE_ROW] = gdf[schema.SOURCE_ROW].astype("float64")
-            gdf.to_file(tmp, driver="GPKG", layer="findings", engine="pyogrio")
+            for name, layer in split_by_geometry(gdf, "findings").items():
+                kw = {} if isinstance(layer, gpd.GeoDataFrame) else {"geometry_type": None}
+                pyogrio.write_dataframe(layer, tmp, layer=name, driver="GPKG", **kw)
         else:
             tmp.write_text(findings_page(result, plain), encoding="utf-8")
     return out

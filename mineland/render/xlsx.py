@@ -26,6 +26,8 @@ def style_sheet(ws, frame: pd.DataFrame, *, bold_last_row: bool = False) -> None
             60, max(8, max(map(len, values)) + 2)
         )
         fmt = number_format(col)
+        if pd.api.types.is_datetime64_any_dtype(frame[col]):
+            fmt = "yyyy-mm-dd"  # a real date, shown as a date
         if fmt:
             for (cell,) in ws.iter_rows(min_row=2, min_col=k, max_col=k):
                 cell.number_format = fmt
