@@ -181,3 +181,21 @@ def test_map_cli_with_density_and_landcover(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "data:image/png;base64," in text and "Contaminated by land cover" in text
     assert "synthetic_landcover.tif" in text
+
+
+def test_png_for_slides_is_made_by_the_browser(tmp_path):
+    import shutil
+
+    if not shutil.which("chromium"):
+        pytest.skip("chromium not installed")
+    import PIL.Image
+
+    html, png = tmp_path / "m.html", tmp_path / "m.png"
+    result = run("map", DISTRICTS, SURVEYS, "-o", html, "--png", png)
+    assert result.exit_code == 0, result.output
+    image = PIL.Image.open(png)
+    assert image.size == (1600, 1000)
+    colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
+    assert len(colours) > 200  # a drawn map, not a blank page
+    bad = run("map", DISTRICTS, SURVEYS, "-o", tmp_path / "x.html", "--png", tmp_path / "x.jpg")
+    assert bad.exit_code == 2 and "'.jpg'" in bad.output

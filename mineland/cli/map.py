@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..io.write import check_output_path, map_png
 from ..schema import SUMMARY_COLUMNS
 from .console import note
 from .options import (
@@ -44,6 +45,11 @@ from .options import (
     help="Link scripts and styles from a CDN (0.2 MB smaller; needs internet to open).",
 )
 @click.option("--offline", is_flag=True, hidden=True, help="The default now: kept for scripts.")
+@click.option(
+    "--png",
+    type=click.Path(path_type=Path),
+    help="Also save a PNG of the map for slides, made by headless Chromium.",
+)
 @click.option(
     "--source",
     "sources",
@@ -94,6 +100,7 @@ def map_cmd(
     tiles,
     cdn,
     offline,
+    png,
     sources,
     density,
     landcover,
@@ -114,6 +121,8 @@ def map_cmd(
 
     if cdn and offline:
         raise click.BadParameter("--cdn and --offline contradict each other")
+    if png is not None:
+        check_output_path(png, [], (".png",))
     if output.suffix.lower() not in (".html", ".htm"):
         raise click.BadParameter("the map is written as .html", param_hint="-o/--output")
     with reading(
@@ -155,6 +164,8 @@ def map_cmd(
     size = path.stat().st_size / 1e6
     works = "needs internet: scripts from a CDN" if cdn else "works offline"
     note(f"wrote {path} ({size:.1f} MB, {works})")
+    if png is not None:
+        note(f"wrote {map_png(path, png, inputs=inputs)}")
 
 
 def map_sources(source: dict, landcover, extra) -> list[str]:

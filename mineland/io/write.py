@@ -384,28 +384,55 @@ def write_report(report, path: str | os.PathLike, *, inputs: Iterable[str | os.P
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
-def print_to_pdf(page: str, out: Path, *, timeout: float = 120.0) -> None:
-    """Print an HTML page to PDF with a headless Chromium (Debian's ``chromium``),
-    as the browser prints it: A4 landscape, tables not cut across pages."""
+def _browser(out: Path) -> str:
     browser = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
     if browser is None:
         raise OutputError(
-            f"{out.name}: a PDF is printed by Chromium, which is not installed "
-            "(apt-get install chromium); -o report.html opens in any browser to print"
+            f"{out.name}: made by Chromium, which is not installed (apt-get install chromium)"
         )
+    return browser
+
+
+def _run_browser(url: str, out: Path, options: list[str], folder: str, timeout: float) -> None:
+    """Run a headless Chromium on ``url`` writing ``out`` (a PDF or a screenshot)."""
+    args = [_browser(out), "--headless", "--disable-gpu", "--hide-scrollbars", *options]
+    args += ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    args += [f"--user-data-dir={folder}/profile", url]
+    try:
+        done = subprocess.run(args, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise OutputError(f"{out.name}: Chromium did not finish") from None
+    if done.returncode or not out.is_file() or out.stat().st_size == 0:
+        why = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise OutputError(f"{out.name}: Chromium could not make it ({why[0]})")
+
+
+def print_to_pdf(page: str, out: Path, *, timeout: float = 120.0) -> None:
+    """Print an HTML page to PDF with a headless Chromium (Debian's ``chromium``),
+    as the browser prints it: A4 landscape, tables not cut across pages."""
     with tempfile.TemporaryDirectory(prefix="mineland-pdf-") as folder:
         source = Path(folder) / "report.html"
         source.write_text(page, encoding="utf-8")
-        args = [browser, "--headless", "--disable-gpu", "--no-pdf-header-footer"]
-        args += ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-        args += [f"--user-data-dir={folder}/profile", f"--print-to-pdf={out}", source.as_uri()]
-        try:
-            done = subprocess.run(args, capture_output=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise OutputError(f"{out.name}: Chromium did not finish printing") from None
-    if done.returncode or not out.is_file() or out.stat().st_size == 0:
-        why = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise OutputError(f"{out.name}: Chromium could not print the PDF ({why[0]})")
+        options = ["--no-pdf-header-footer", f"--print-to-pdf={out}"]
+        _run_browser(source.as_uri(), out, options, folder, timeout)
+
+
+def map_png(
+    html_path: str | os.PathLike,
+    path: str | os.PathLike,
+    *,
+    size: tuple[int, int] = (1600, 1000),
+    inputs: Iterable[str | os.PathLike] = (),
+    timeout: float = 120.0,
+) -> Path:
+    """A PNG of a saved map for slides, made by the same browser (headless Chromium):
+    the map, its panel and legend, without the buttons one clicks."""
+    out = check_output_path(path, inputs)
+    with atomic(out) as tmp, tempfile.TemporaryDirectory(prefix="mineland-png-") as folder:
+        url = Path(html_path).resolve().as_uri() + "#png"
+        options = [f"--window-size={size[0]},{size[1]}", "--virtual-time-budget=15000"]
+        _run_browser(url, tmp, [*options, f"--screenshot={tmp}"], folder, timeout)
+    return out
 
 
 def write_report_file(report, path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = ()):

@@ -851,6 +851,9 @@
       if (e.popup._adjustPan) e.popup._adjustPan();
     });
 
+    // a picture for slides (mineland map --png): the map, its panel and legend only
+    if (window.location.hash === "#png") map.getContainer().classList.add("mineland-png");
+
     M.map = map;
     M.layers = layers;
     M.districtsByName = byName;
