@@ -508,9 +508,18 @@ def test_time_slider_recolours_districts(browser, tmp_path):
         surveys.records["record_type"].isin(["SHA", "CHA", "cancelled", "reduced", "cleared"]).sum()
     )
     assert shown == n_areas - later
+    # the accounting layers (the map's own date) give way to the records known then
+    on = "(k) => mineland.map.hasLayer(mineland.layers[k])"
+    assert not page.js(on, "cha") and not page.js(on, "cleared") and page.js(on, "raw")
+    colour = page.js(
+        "() => mineland.layers.raw.getLayers().find(l => l.feature.properties.v[1] === 'CHA')"
+        ".options.color"
+    )
+    assert colour.upper() == "#FF0000"
     page.page.locator(".mineland-timeline input").fill(str(table["period_end"].nunique()))
     assert page.js(fill, name) == now and "Now" in page.page.inner_text(".mineland-timeline-label")
     assert page.js(cell, "contaminated_ha") == f"{total_now:,.1f} ha"
+    assert page.js(on, "cha") and page.js(on, "cleared") and not page.js(on, "raw")
     assert page.js("() => mineland.layers.raw.getLayers().length") == n_areas
     from mineland.mapping._layers import timeline
 

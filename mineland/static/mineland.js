@@ -315,6 +315,49 @@
     return handle;
   }
 
+  function pastAccounting(map, cfg, layers) {
+    // The accounting layers hold the map's own date.  At a past period end they are
+    // set aside, and the records known by then are drawn instead, as outlines in
+    // their class colours (the raw records layer, filtered by date), so that nothing
+    // on the map shows another date than the slider's.
+    var shown = [], colours = {};
+    cfg.classes.forEach(function (c) {
+      colours[c.key] = c.color;
+    });
+    var byType = { SHA: colours.sha, CHA: colours.cha, cleared: colours.cleared, reduced: colours.reduced, cancelled: colours.cancelled };
+    var rawWasOn = false, isPast = false;
+    return function (past) {
+      if (past === isPast) return;
+      isPast = past;
+      if (past) {
+        shown = cfg.classes.filter(function (c) {
+          return map.hasLayer(layers[c.key]);
+        });
+        shown.forEach(function (c) {
+          map.removeLayer(layers[c.key]);
+        });
+        if (layers.raw) {
+          rawWasOn = map.hasLayer(layers.raw);
+          layers.raw.setStyle(function (f) {
+            var c = byType[f.properties.v[1]] || "#111";
+            return { color: c, weight: 1.5, fill: true, fillColor: c, fillOpacity: 0.25, dashArray: null };
+          });
+          map.addLayer(layers.raw);
+        }
+      } else {
+        shown.forEach(function (c) {
+          map.addLayer(layers[c.key]);
+        });
+        if (layers.raw) {
+          layers.raw.setStyle(function () {
+            return { color: "#111", weight: 1, fill: false, dashArray: "3 3" };
+          });
+          if (!rawWasOn) map.removeLayer(layers.raw);
+        }
+      }
+    };
+  }
+
   function datedFilter(layer, dateOf) {
     // show only the records dated on or before a period end (undated always count)
     var all = [];
@@ -507,9 +550,11 @@
         ui.dated.forEach(function (f) {
           f(end);
         });
+        ui.accounting(past);
         label.textContent = past
-          ? "End of " + end + " (cleared, reduced, cancelled and counts: dated records since " + tl.cumulativeSince.slice(0, 4) + ")"
-          : "Now (all records)";
+          ? "End of " + end + ": the records known by then, as outlines (cleared, reduced, " +
+            "cancelled and counts: dated records since " + tl.cumulativeSince.slice(0, 4) + ")"
+          : "Now (all records): the accounting layers";
       }
       function stop() {
         if (timer) clearInterval(timer);
@@ -831,7 +876,10 @@
     cfg.panel.collapsed = small;
     var legend = addLegend(map, cfg.legend, layers);
     var panel = addPanel(map, cfg.panel);
-    if (cfg.timeline) addTimeline(map, districts, cfg.timeline, { panel: panel, legend: legend, dated: dated });
+    if (cfg.timeline) {
+      var ui = { panel: panel, legend: legend, dated: dated, accounting: pastAccounting(map, cfg, layers) };
+      addTimeline(map, districts, cfg.timeline, ui);
+    }
     if (cfg.bounds) {
       // the districts framed beside the panel (top left) and the legend (bottom right)
       var pw = small ? 0 : map.getContainer().querySelector(".mineland-panel").offsetWidth;
