@@ -175,6 +175,8 @@ def _page_data(table, acc, options: dict, density, landcover, findings, progress
     )
     districts_json, steps = district_geojson(table, metric, landcover, options["forecast"])
     notes = _notes(table, layers, failed)
+    if layers["timeline"] and layers["timeline"].get("note"):
+        notes.append(layers["timeline"]["note"])
     if layers["unmapped"]:
         notes.append(
             "Candidate areas (magenta, dashed) are suggestions for non-technical survey, "
