@@ -219,8 +219,13 @@ def _documented(params: str) -> list[tuple[str, str | None]]:
 
 
 def _resolve(dotted: str):
-    obj = mineland
+    import importlib
+
+    obj, path = mineland, "mineland"
     for part in dotted.split("."):
+        path += "." + part
+        if not hasattr(obj, part):  # a submodule not imported yet
+            importlib.import_module(path)
         obj = getattr(obj, part)
     return obj
 
