@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import re
 
+import numpy as np
 import pandas as pd
+import shapely
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
@@ -121,9 +123,11 @@ def plot_district_map(acc, *, metric: str = "contaminated_ha") -> Figure:
     fig = Chart(figsize=(10, 6.5), layout="constrained")
     ax = fig.subplots()
     districts.plot(ax=ax, color=fills, edgecolor="#333333", linewidth=0.6, alpha=0.55)
+    minx, miny, maxx, maxy = districts.total_bounds
+    tolerance = max(maxx - minx, maxy - miny) / 1500  # under a pixel of the picture
     for key in ("sha", "cha"):
-        label, color, _ = CLASS_STYLE[key]
-        acc.class_geometries(key).to_crs(crs).plot(ax=ax, color=color, linewidth=0)
+        shapes = acc.class_geometries(key).to_crs(crs).simplify(tolerance)
+        ax.add_artist(_compound_patch(shapes.to_numpy(), CLASS_STYLE[key][1]))  # no limits scan
     for name, point in zip(districts["district"], districts.representative_point(), strict=True):
         ax.annotate(
             chart_label(name),
@@ -149,6 +153,24 @@ def plot_district_map(acc, *, metric: str = "contaminated_ha") -> Figure:
     )
     ax.set_title("Districts by contaminated land, with the remaining hazards")
     return fig
+
+
+def _compound_patch(geoms, color: str):
+    """All the polygons as one matplotlib patch (one path, holes by winding): tens of
+    thousands of hazards draw in a fraction of a second instead of one patch each."""
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path
+
+    parts = shapely.get_parts(geoms[~shapely.is_empty(geoms)])
+    parts = shapely.orient_polygons(parts[shapely.get_type_id(parts) == 3], exterior_cw=False)
+    rings = shapely.get_rings(parts)
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    codes = np.full(len(coords), Path.LINETO, dtype=np.uint8)
+    if len(coords):
+        starts = np.flatnonzero(np.r_[True, ring[1:] != ring[:-1]])
+        codes[starts] = Path.MOVETO
+        codes[np.r_[starts[1:] - 1, len(coords) - 1]] = Path.CLOSEPOLY
+    return PathPatch(Path(coords, codes), facecolor=color, edgecolor="none")
 
 
 def _class_color(value: float, breaks: list[float], colors: list[str]) -> str:
