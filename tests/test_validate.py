@@ -82,9 +82,13 @@ def run_validate(tmp_path, districts, rows, **kw):
 
 
 def found(report) -> set[tuple[str, str | None]]:
-    f = report.findings
-    ids = [None if pd.isna(v) else v for v in f["record_id"]]
-    return set(zip(f["check"], ids, strict=True))
+    """(check, record id) of every finding; a finding naming several records ("a; b")
+    counts for each."""
+    out = set()
+    for check, ids in zip(report.findings["check"], report.findings["record_id"], strict=True):
+        for rid in [None] if pd.isna(ids) else str(ids).split("; "):
+            out.add((check, rid))
+    return out
 
 
 def test_clean_data_has_no_findings(tmp_path, districts):
@@ -423,3 +427,41 @@ def test_district_layer_problems_are_findings(tmp_path):
     report = run_validate(tmp_path, districts, clean_rows())
     checks = set(report.findings["check"])
     assert {"district_repaired", "district_dropped", "district_unnamed"} <= checks
+
+
+def test_overlapping_hazards_are_reported_per_cluster(tmp_path, districts):
+    """A chain A–B–C is one finding with its three records and the two overlaps; a
+    patch three records share counts once; a separate pair is its own finding."""
+
+    def hazard(rid, x, y, size):
+        return {
+            "record_id": rid,
+            "record_type": "SHA",
+            "date": "2021-03-01",
+            "wkt": wkt(sq(x, y, size)),
+        }
+
+    rows = [
+        hazard("A", 500, 500, 1000),  # A ∩ B = 200 × 1000 m = 20 ha
+        hazard("B", 1300, 500, 1000),  # B ∩ C = 100 × 1000 m = 10 ha
+        hazard("C", 2200, 500, 1000),
+        hazard("P", 5000, 500, 1000),  # P, Q, R share a 500 × 500 m patch: 25 ha once
+        hazard("Q", 5500, 500, 1000),
+        hazard("R", 5500, 1000, 1000),
+        hazard("D", 9000, 500, 300),  # D ∩ E = 100 × 300 m = 3 ha
+        hazard("E", 9200, 500, 300),
+    ]
+    report = run_validate(tmp_path, districts, rows)
+    got = report.findings.query("check == 'overlapping_hazards'")
+    clusters = {
+        frozenset(r.split("; ")): ha for r, ha in zip(got["record_id"], got["area_ha"], strict=True)
+    }
+    assert set(clusters) == {frozenset("ABC"), frozenset("PQR"), frozenset("DE")}
+    assert clusters[frozenset("ABC")] == pytest.approx(30.0, rel=1e-4)
+    assert clusters[frozenset("DE")] == pytest.approx(3.0, rel=1e-4)
+    # P∩Q = 500 × 1000, Q∩R = 1000 × 500... their union with P∩R (500 × 500 at the
+    # corner) is the land held by two or more of them, each square metre once
+    p, q, r = sq(5000, 500, 1000), sq(5500, 500, 1000), sq(5500, 1000, 1000)
+    twice = shapely.union_all([p.intersection(q), q.intersection(r), p.intersection(r)])
+    assert clusters[frozenset("PQR")] == pytest.approx(twice.area / 1e4, rel=1e-4)
+    assert all("recorded twice or more" in m for m in got["message"])

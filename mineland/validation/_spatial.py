@@ -15,6 +15,7 @@ from ..errors import attempt
 from ..geometry import (
     OverlayLog,
     clip_by_zone,
+    equal_area_crs,
     explode_polygons,
     intersection,
     subtract,
@@ -231,7 +232,8 @@ def _report_released_outside(per_district: dict, names: list[str], f: Findings) 
 
 
 def _overlapping_hazards(acc, records, f: Findings, overlay_log) -> None:
-    """SHA/CHA records overlapping each other: hectares recorded twice."""
+    """SHA/CHA records overlapping each other, one finding per cluster of records that
+    overlap (directly or through others): the hectares recorded more than once."""
     rtype = records["record_type"].to_numpy(dtype=object)
     pairs = []
     for region in acc.regions:
@@ -254,25 +256,67 @@ def _overlapping_hazards(acc, records, f: Findings, overlay_log) -> None:
         pd.concat(pairs).groupby(["a", "b"], sort=True).agg(ha=("ha", "sum"), geom=("geom", list))
     )
     table = table[table["ha"] >= 1e-4]
-    if not len(table):
-        return
+    if len(table):
+        _report_clusters(table, records, rtype, f, overlay_log)
+
+
+def _clusters(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The cluster (connected component) of each pair, by union-find over records."""
+    parent: dict[int, int] = {}
+
+    def root(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, j in zip(a.tolist(), b.tolist(), strict=True):
+        ri, rj = root(i), root(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    return np.array([root(i) for i in a.tolist()], dtype=np.int64)
+
+
+def _report_clusters(table: pd.DataFrame, records, rtype, f: Findings, overlay_log) -> None:
+    """One finding per cluster: its records, the hectares the overlaps hold (each
+    overlap once: the union of the pairwise overlaps) and the largest pair."""
     ids = records["record_id"].astype(str).to_numpy()
     a = table.index.get_level_values("a").to_numpy()
     b = table.index.get_level_values("b").to_numpy()
+    table = table.assign(cluster=_clusters(a, b), a_=a, b_=b)
+    messages, first, areas, geoms, members = [], [], [], [], []
+    for _, group in table.groupby("cluster", sort=True):
+        recs = sorted(set(group["a_"]) | set(group["b_"]))
+        parts = [g for gs in group["geom"] for g in gs]
+        shape = parts[0] if len(parts) == 1 else union_all(parts, overlay_log, "overlap")
+        ha = float(group["ha"].sum()) if len(group) == 1 else _geodesic_ha(shape)
+        top = group.sort_values("ha", ascending=False).iloc[0]
+        i, j = int(top["a_"]), int(top["b_"])
+        largest = f"{rtype[i]} {ids[i]!r} and {rtype[j]} {ids[j]!r} ({top['ha']:,.4f} ha)"
+        messages.append(
+            f"{len(recs)} hazard records overlap: {ha:,.4f} ha recorded twice or more; "
+            f"the largest overlap: {largest}"
+        )
+        first.append(recs[-1])
+        areas.append(ha)
+        geoms.append(shape)
+        members.append(_id_list([ids[k] for k in recs]))
+    rows = np.array(first)
     f.add_many(
         "overlapping_hazards",
-        [
-            f"{rtype[i]} {ids[i]!r} and {rtype[j]} {ids[j]!r} overlap: {ha:,.4f} ha recorded twice"
-            for i, j, ha in zip(a, b, table["ha"], strict=True)
-        ],
-        sources=records[schema.SOURCE_FILE].to_numpy()[b],
-        rows=records[schema.SOURCE_ROW].to_numpy()[b],
-        record_ids=ids[b],
-        geoms=[
-            g[0] if len(g) == 1 else union_all(g, overlay_log, "overlap") for g in table["geom"]
-        ],
-        areas=table["ha"].tolist(),
+        messages,
+        sources=records[schema.SOURCE_FILE].to_numpy()[rows],
+        rows=records[schema.SOURCE_ROW].to_numpy()[rows],
+        record_ids=members,
+        geoms=geoms,
+        areas=areas,
     )
+
+
+def _geodesic_ha(shape) -> float:
+    """Hectares of a lon/lat shape, in an equal-area projection fitted to it."""
+    crs = equal_area_crs(shapely.bounds(shape))
+    return float(shapely.area(project(np.array([shape], dtype=object), crs))[0]) / M2_PER_HA
 
 
 def _closed_unreleased(acc, records, f: Findings, overlay_log) -> None:
