@@ -15,7 +15,6 @@ from ..errors import attempt
 from ..geometry import (
     OverlayLog,
     clip_by_zone,
-    equal_area_crs,
     explode_polygons,
     intersection,
     subtract,
@@ -247,13 +246,14 @@ def _overlapping_hazards(acc, records, f: Findings, overlay_log) -> None:
         area = shapely.area(inter) / M2_PER_HA
         big = area >= 1e-6  # what cannot add up to 1 m² is not projected back
         a, b, inter, area = a[big], b[big], inter[big], area[big]
-        pairs.append(
-            pd.DataFrame({"a": rec[a], "b": rec[b], "ha": area, "geom": _to_wgs(inter, region.crs)})
-        )
+        frame = {"a": rec[a], "b": rec[b], "ha": area, "geom": _to_wgs(inter, region.crs)}
+        pairs.append(pd.DataFrame({**frame, "proj": inter, "region": len(pairs)}))
     if not pairs:
         return
     table = (
-        pd.concat(pairs).groupby(["a", "b"], sort=True).agg(ha=("ha", "sum"), geom=("geom", list))
+        pd.concat(pairs)
+        .groupby(["a", "b"], sort=True)
+        .agg(ha=("ha", "sum"), geom=("geom", list), proj=("proj", list), region=("region", list))
     )
     table = table[table["ha"] >= 1e-4]
     if len(table):
@@ -283,22 +283,35 @@ def _report_clusters(table: pd.DataFrame, records, rtype, f: Findings, overlay_l
     ids = records["record_id"].astype(str).to_numpy()
     a = table.index.get_level_values("a").to_numpy()
     b = table.index.get_level_values("b").to_numpy()
-    table = table.assign(cluster=_clusters(a, b), a_=a, b_=b)
+    ha, geom = table["ha"].to_numpy(), table["geom"].to_list()
+    proj, region = table["proj"].to_list(), table["region"].to_list()
+    cluster = _clusters(a, b)
+    order = np.argsort(cluster, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, np.diff(cluster[order]) != 0, True])
     messages, first, areas, geoms, members = [], [], [], [], []
-    for _, group in table.groupby("cluster", sort=True):
-        recs = sorted(set(group["a_"]) | set(group["b_"]))
-        parts = [g for gs in group["geom"] for g in gs]
-        shape = parts[0] if len(parts) == 1 else union_all(parts, overlay_log, "overlap")
-        ha = float(group["ha"].sum()) if len(group) == 1 else _geodesic_ha(shape)
-        top = group.sort_values("ha", ascending=False).iloc[0]
-        i, j = int(top["a_"]), int(top["b_"])
-        largest = f"{rtype[i]} {ids[i]!r} and {rtype[j]} {ids[j]!r} ({top['ha']:,.4f} ha)"
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        idx = order[lo:hi]
+        recs = np.unique(np.concatenate([a[idx], b[idx]]))
+        parts = [g for k in idx for g in geom[k]]
+        shape = (
+            parts[0]
+            if len(parts) == 1
+            else shapely.multipolygons(explode_polygons(np.array(parts, dtype=object)))
+        )
+        held = (
+            float(ha[idx[0]])
+            if len(idx) == 1
+            else _held_ha([proj[k] for k in idx], [region[k] for k in idx], overlay_log)
+        )
+        top = idx[np.argmax(ha[idx])]
+        i, j = int(a[top]), int(b[top])
+        largest = f"{rtype[i]} {ids[i]!r} and {rtype[j]} {ids[j]!r} ({ha[top]:,.4f} ha)"
         messages.append(
-            f"{len(recs)} hazard records overlap: {ha:,.4f} ha recorded twice or more; "
+            f"{len(recs)} hazard records overlap: {held:,.4f} ha recorded twice or more; "
             f"the largest overlap: {largest}"
         )
-        first.append(recs[-1])
-        areas.append(ha)
+        first.append(int(recs[-1]))
+        areas.append(held)
         geoms.append(shape)
         members.append(_id_list([ids[k] for k in recs]))
     rows = np.array(first)
@@ -313,10 +326,18 @@ def _report_clusters(table: pd.DataFrame, records, rtype, f: Findings, overlay_l
     )
 
 
-def _geodesic_ha(shape) -> float:
-    """Hectares of a lon/lat shape, in an equal-area projection fitted to it."""
-    crs = equal_area_crs(shapely.bounds(shape))
-    return float(shapely.area(project(np.array([shape], dtype=object), crs))[0]) / M2_PER_HA
+def _held_ha(projected: list, regions: list, overlay_log) -> float:
+    """The hectares a cluster's overlaps hold, each square metre once: the union of
+    its pairwise overlaps, measured in each region's equal-area projection."""
+    by_region: dict[int, list] = {}
+    for geoms, where in zip(projected, regions, strict=True):
+        for g, r in zip(geoms, where, strict=True):
+            by_region.setdefault(r, []).append(g)
+    total = 0.0
+    for geoms in by_region.values():
+        union = union_all(np.array(geoms, dtype=object), overlay_log, "overlap")
+        total += float(shapely.area(union))
+    return total / M2_PER_HA
 
 
 def _closed_unreleased(acc, records, f: Findings, overlay_log) -> None:

@@ -42,7 +42,10 @@ CHECKS: dict[str, tuple[str, str]] = {
     "undated_records": ("info", "records without a date count at every as-of date"),
     # accounting
     "released_outside_hazard": ("warning", "released land outside every recorded hazard"),
-    "overlapping_hazards": ("warning", "SHA/CHA records overlapping: hectares recorded twice"),
+    "overlapping_hazards": (
+        "warning",
+        "SHA/CHA records overlapping, per cluster: hectares recorded twice or more",
+    ),
     "district_overlap": ("error", "districts overlapping each other"),
     "district_gap": ("warning", "a gap between districts"),
     "closed_hazard_unreleased": ("warning", "a hazard marked closed that is partly unreleased"),
