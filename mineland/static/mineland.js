@@ -256,6 +256,18 @@
     }).addTo(map);
   }
 
+  function foldable(toggle, body, folded) {
+    // a button that shows or hides a control's body ("–" open, "+" folded)
+    function set(hidden) {
+      body.style.display = hidden ? "none" : "";
+      toggle.textContent = hidden ? "+" : "–";
+    }
+    set(!!folded);
+    L.DomEvent.on(toggle, "click", function () {
+      set(body.style.display !== "none");
+    });
+  }
+
   function addPanel(map, panel) {
     var handle = {};
     control("topleft", function (div) {
@@ -302,15 +314,7 @@
           td.textContent = i >= 0 ? fmtValue(key, totals[i]) : "–";
         });
       };
-      if (panel.collapsed) {
-        body.style.display = "none";
-        toggle.textContent = "+";
-      }
-      L.DomEvent.on(toggle, "click", function () {
-        var hidden = body.style.display === "none";
-        body.style.display = hidden ? "" : "none";
-        toggle.textContent = hidden ? "–" : "+";
-      });
+      foldable(toggle, body, panel.collapsed);
     }).addTo(map);
     return handle;
   }
@@ -471,15 +475,7 @@
         circ.style.background = "#777";
         el("span", "", "A numbered circle groups that many records; zoom in to see them", crow);
       }
-      if (legend.collapsed) {
-        body.style.display = "none";
-        toggle.textContent = "+";
-      }
-      L.DomEvent.on(toggle, "click", function () {
-        var hidden = body.style.display === "none";
-        body.style.display = hidden ? "" : "none";
-        toggle.textContent = hidden ? "–" : "+";
-      });
+      foldable(toggle, body, legend.collapsed);
     }).addTo(map);
     return handle;
   }
