@@ -472,3 +472,11 @@ def test_a_sheet_as_people_make_it(tmp_path, caplog):
     assert data.records["date"].iloc[4] == pd.Timestamp("2024-03-05")
     lon, lat, _ = mgrs_to_lonlat(refs)
     assert np.allclose(data.records.geometry.x, lon) and np.allclose(data.records.geometry.y, lat)
+
+
+def test_one_coordinate_blank_says_so(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("record_id,record_type,lon,lat\nA,device,46.5,\nB,device,x,39.7\n")
+    reasons = dict(mineland.read_surveys(path).rejected[["record_id", "reason"]].to_numpy())
+    assert "lat is blank (only one coordinate)" in reasons["A"]
+    assert "lon='x', lat=39.7 are not numbers" in reasons["B"] or "are not numbers" in reasons["B"]

@@ -203,10 +203,11 @@ def _from_xy(xcol: pd.Series, ycol: pd.Series) -> tuple[np.ndarray, np.ndarray, 
     geoms[ok] = shapely.points(xs[ok], ys[ok])
     blank = xcol.isna().to_numpy() & ycol.isna().to_numpy()
     for i in np.flatnonzero(~ok & ~blank):
-        errors[i] = (
-            f"coordinates {xcol.name}={xcol.iloc[i]!r}, {ycol.name}={ycol.iloc[i]!r} "
-            "are not numbers"
-        )
+        x, y = xcol.iloc[i], ycol.iloc[i]
+        if pd.isna(x) or pd.isna(y):
+            errors[i] = f"{xcol.name if pd.isna(x) else ycol.name} is blank (only one coordinate)"
+        else:
+            errors[i] = f"coordinates {xcol.name}={x!r}, {ycol.name}={y!r} are not numbers"
     return geoms, errors, blank
 
 
