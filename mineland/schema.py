@@ -166,6 +166,9 @@ SUMMARY_COLUMNS = (
 
 _FOLD = re.compile(r"[\s_\-]+")
 
+#: what column names may differ by and still be the same column
+_SQUEEZE = re.compile(r"[\s_\-.]+")
+
 
 def _fold(value: str) -> str:
     return _FOLD.sub(" ", unicodedata.normalize("NFKC", value)).strip().casefold()
@@ -255,6 +258,10 @@ def _find_column(columns, foreign: str, source: str, warn: bool = True):
     folded = {n.casefold(): n for n in names}
     if foreign.casefold() in folded:
         return folded[foreign.casefold()]
+    squeezed = _SQUEEZE.sub("", foreign.casefold())
+    same = [n for n in names if _SQUEEZE.sub("", n.casefold()) == squeezed]
+    if len(same) == 1:  # "Hazard Local ID" for hazard_localid, "Hazard-ID" for hazard_id
+        return same[0]
     if "/" not in foreign:  # a KoboToolbox/ODK question inside a group: group/name
         grouped = [n for n in names if n.rsplit("/", 1)[-1].casefold() == foreign.casefold()]
         if len(grouped) == 1:

@@ -480,3 +480,17 @@ def test_one_coordinate_blank_says_so(tmp_path):
     reasons = dict(mineland.read_surveys(path).rejected[["record_id", "reason"]].to_numpy())
     assert "lat is blank (only one coordinate)" in reasons["A"]
     assert "lon='x', lat=39.7 are not numbers" in reasons["B"] or "are not numbers" in reasons["B"]
+
+
+def test_preset_columns_match_whatever_their_case_and_separators(tmp_path):
+    """An IMSMA export saved by a spreadsheet with headings for people."""
+    path = tmp_path / "hazard.csv"
+    box = shapely.box(46.5, 39.7, 46.51, 39.71).wkt
+    path.write_text(
+        "Hazard Local ID,Hazard Type Enum,Status Enum,Date Of Record,WKT\n"
+        f'HZ-1,Confirmed Hazardous Area,Worked On,2023-02-01,"{box}"\n',
+        encoding="utf-8",
+    )
+    r = mineland.read_surveys(path, preset="imsma-ng").records.iloc[0]
+    assert (r["record_id"], r["record_type"], r["status"]) == ("HZ-1", "CHA", "worked on")
+    assert r["date"] == pd.Timestamp("2023-02-01")
