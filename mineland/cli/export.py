@@ -16,7 +16,6 @@ from .options import (
     output_option,
     reading,
     secondary,
-    write_rejected_rows,
 )
 
 
@@ -52,7 +51,6 @@ def export_cmd(output, as_of, rejected_path, verbose, quiet, **source):
         acc = run.accounts.at(as_of)
         result = secondary("validation", validation.validate, run.dist, run.data, accounting=acc)
         layers = export_layers(acc, result.findings if result is not None else None)
-    write_rejected_rows(run.data, rejected_path, output, run.inputs)
     if is_database_url(output):
         where = write_database(layers, output)
     else:

@@ -22,7 +22,6 @@ from .options import (
     output_option,
     reading,
     valid_date,
-    write_rejected_rows,
 )
 
 
@@ -106,7 +105,6 @@ def forecast_cmd(
             )
             for line in result.notes:
                 note(plain(line))
-    write_rejected_rows(run.data, rejected_path, output, run.inputs)
     if chart is not None and backtest_year is None:
         from ..render.charts import figure_png, plot_forecast  # matplotlib: only here
 

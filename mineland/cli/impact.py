@@ -18,7 +18,6 @@ from .options import (
     friendly_errors,
     output_option,
     reading,
-    write_rejected_rows,
 )
 
 
@@ -58,12 +57,11 @@ def impact_cmd(output, as_of, rejected_path, verbose, quiet, landcover, class_ta
         formats=TABLE_FORMATS,
         extra=extra,
     ) as run:
-        data, inputs = run.data, run.inputs
+        inputs = run.inputs
         raster = read_raster(landcover)
         classes = load_class_table(class_table) if class_table else None
         acc = run.accounts.at(as_of)
         table = landcover_impact(acc, None, raster, classes=classes)
-    write_rejected_rows(data, rejected_path, output, inputs)
     if output is None:
         console = Console() if sys.stdout.isatty() else Console(width=160)
         t = Table(title="Land cover of contaminated and released land (ha)", header_style="bold")

@@ -17,7 +17,6 @@ from .options import (
     reading,
     say_left_out,
     validation_counts,
-    write_rejected_rows,
 )
 
 
@@ -160,7 +159,6 @@ def map_cmd(
             **layers,
         )
         path = save_map(m, output, offline=not cdn, inputs=inputs)
-    write_rejected_rows(data, rejected_path, output, inputs)
     size = path.stat().st_size / 1e6
     works = "needs internet: scripts from a CDN" if cdn else "works offline"
     note(f"wrote {path} ({size:.1f} MB, {works})")

@@ -251,7 +251,8 @@ def reading(
     not overwrite), a progress bar, then the districts and surveys read.
 
     A run in which every row was rejected stops here (exit 2), after writing the
-    rejected rows.  An output of none of ``formats`` is refused before anything is read."""
+    rejected rows; a run that completes writes them when its block ends.  An output of
+    none of ``formats`` is refused before anything is read."""
     setup_logging(verbose, quiet)
     inputs = input_paths(source) + [Path(p) for p in extra if p]
     if output is not None and not is_database_url(output):
@@ -269,6 +270,7 @@ def reading(
             # a table of zeros would look like good news
             raise MinelandError("the survey inputs hold no records at all")
         yield _Run(bar, dist, data, inputs)
+    write_rejected_rows(data, rejected, output, inputs)
 
 
 def secondary(what: str, fn, *args, **kwargs):

@@ -20,7 +20,6 @@ from .options import (
     friendly_errors,
     output_option,
     reading,
-    write_rejected_rows,
 )
 
 
@@ -100,7 +99,6 @@ def prioritise_cmd(
             as_of=as_of,
             accounts=cache,
         )
-    write_rejected_rows(run.data, rejected_path, output, run.inputs)
     for line in ranked.notes:
         note(plain(f"note: {line}"))
     if output is None:

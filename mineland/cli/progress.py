@@ -19,7 +19,6 @@ from .options import (
     output_option,
     reading,
     valid_date,
-    write_rejected_rows,
 )
 
 
@@ -64,7 +63,6 @@ def progress_cmd(output, as_of, rejected_path, verbose, quiet, freq, start, end,
     ) as run:
         dist, data, inputs = run.dist, run.data, run.inputs
         table = release_progress(dist, data, freq=freq, start=start, end=end or as_of)
-    write_rejected_rows(data, rejected_path, output, inputs)
     if layout == "annual":
         return _annual(annual_release(table), output, inputs)
     if output is not None:

@@ -13,7 +13,6 @@ from .options import (
     friendly_errors,
     output_option,
     reading,
-    write_rejected_rows,
 )
 
 
@@ -55,7 +54,7 @@ def raster_cmd(output, as_of, rejected_path, verbose, quiet, resolution, grid_cr
         rejected=rejected_path,
         formats=RASTER_FORMATS,
     ) as run:
-        data, inputs = run.data, run.inputs
+        inputs = run.inputs
         acc = run.accounts.at(as_of)
         array, profile = density_grid(acc, resolution=resolution, crs=grid_crs, by=by)
         tags = {
@@ -64,7 +63,6 @@ def raster_cmd(output, as_of, rejected_path, verbose, quiet, resolution, grid_cr
             "software": f"mineland {__version__}",
         }
         path = write_raster(array, profile, output, inputs=inputs, tags=tags)
-    write_rejected_rows(data, rejected_path, output, inputs)
     covered = density_hectares(array, profile)
     note(
         f"wrote {path}: {profile['width']} x {profile['height']} cells of {resolution:g} m, "

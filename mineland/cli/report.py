@@ -11,7 +11,6 @@ from .options import (
     friendly_errors,
     output_option,
     reading,
-    write_rejected_rows,
 )
 
 
@@ -43,5 +42,4 @@ def report_cmd(output, as_of, rejected_path, verbose, quiet, title, **source):
         dist, data, inputs = run.dist, run.data, run.inputs
         rep = build_report(dist, data, as_of=as_of, title=title)
         path = write_report(rep, output, inputs=inputs)
-    write_rejected_rows(data, rejected_path, output, inputs)
     note(f"wrote {path}")

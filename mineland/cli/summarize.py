@@ -18,7 +18,6 @@ from .options import (
     output_option,
     reading,
     validation_counts,
-    write_rejected_rows,
 )
 
 
@@ -107,7 +106,6 @@ def summarize_cmd(
             dist, data, acc if engine == "local" else None, inputs_hint(source)
         )
     to_database = is_database_url(output)
-    write_rejected_rows(data, rejected_path, output, inputs)
     meta = summary.attrs.get("mineland", {})
     if meta.get("records_undated"):
         note(f"{meta['records_undated']} undated records count at every date")

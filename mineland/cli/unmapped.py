@@ -20,7 +20,6 @@ from .options import (
     friendly_errors,
     output_option,
     reading,
-    write_rejected_rows,
 )
 
 
@@ -69,7 +68,6 @@ def unmapped_cmd(output, as_of, rejected_path, verbose, quiet, distance, min_evi
             as_of=as_of,
             accounts=cache,
         )
-    write_rejected_rows(run.data, rejected_path, output, run.inputs)
     for line in found.notes[1:]:
         note(plain(f"warning: {line}"))
     if output is None:

@@ -21,7 +21,6 @@ from .options import (
     output_option,
     reading,
     valid_date,
-    write_rejected_rows,
 )
 
 
@@ -106,7 +105,6 @@ def validate_cmd(output, as_of, rejected_path, verbose, quiet, strict, start_dat
     ) as run:
         dist, data, inputs = run.dist, run.data, run.inputs
         result = validate(dist, data, start_date=start_date)
-    write_rejected_rows(data, rejected_path, output, inputs)
     _print_validation(result)
     bad = result.conservation[~result.conservation["balanced"]] if len(result.conservation) else []
     if len(bad):
