@@ -10,10 +10,9 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
-from . import schema
 from .accounting import Accounting
-from .frames import split_by_geometry
-from .labels import CLASS_STYLE, STATUS_STYLE
+from .frames import hazards_with_status, split_by_geometry
+from .labels import CLASS_STYLE
 
 __all__ = ["export_layers"]
 
@@ -47,13 +46,10 @@ def export_layers(acc: Accounting, findings: gpd.GeoDataFrame | None = None) -> 
         labels = {k: label for k, (label, _, _) in CLASS_STYLE.items()}
         layers["classes"] = pieces.assign(label=pieces["class"].map(labels))
     records = acc.records
-    if "status" in records.columns:
-        hazards = records[
-            records["record_type"].isin(schema.HAZARD_TYPES) & records["status"].isin(STATUS_STYLE)
-        ]
-        if len(hazards):
-            keep = ["record_id", "record_type", "status", "date", "geometry"]
-            layers["hazard_status"] = hazards[keep].reset_index(drop=True)
+    hazards = hazards_with_status(records)
+    if len(hazards):
+        keep = ["record_id", "record_type", "status", "date", "geometry"]
+        layers["hazard_status"] = hazards[keep].reset_index(drop=True)
     for name, rtype in (("devices", "device"), ("incidents", "incident")):
         sub = records[records["record_type"] == rtype]
         if len(sub):

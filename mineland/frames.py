@@ -7,9 +7,21 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import schema
 from .crs import WGS84
+from .labels import STATUS_STYLE
 
-__all__ = ["split_by_geometry"]
+__all__ = ["hazards_with_status", "split_by_geometry"]
+
+
+def hazards_with_status(records: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The SHA/CHA records whose ``status`` is one the IMAS outline draws (open,
+    worked on, closed); none when the records have no status."""
+    if "status" not in records.columns:
+        return records.iloc[0:0]
+    keep = records["record_type"].isin(schema.HAZARD_TYPES) & records["status"].isin(STATUS_STYLE)
+    return records[keep]
+
 
 _GEOMETRY_KINDS = {
     "Point": "points",

@@ -7,10 +7,14 @@ always agree.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 __all__ = [
     "CLASS_STYLE",
+    "Choropleth",
+    "DISTRICT_OPACITY",
     "COLUMN_LABELS",
     "heading",
     "ZERO_COLOR",
@@ -120,6 +124,10 @@ _BLUES = ["#DEEBF7", "#9ECAE1", "#6BAED6", "#3182BD", "#08519C"]
 _GREYS = ["#E0E0E0", "#BDBDBD", "#969696", "#636363", "#252525"]
 ZERO_COLOR = "#FFFFFF"
 
+#: How opaque the district fill is drawn (the map, its legend, the report's map and
+#: the QGIS style).
+DISTRICT_OPACITY = 0.55
+
 
 #: Round numbers per decade, coarse to fine, for class breaks.
 _NICE_STEPS = (
@@ -214,3 +222,41 @@ def heading(column: object) -> str:
             break
     text = name.replace("_", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+@dataclass(frozen=True)
+class Choropleth:
+    """The classes of a district choropleth, one rule for the map, its legend, the
+    report's map and the QGIS style: round breaks (upper bounds), their colours, and
+    zero in :data:`ZERO_COLOR`."""
+
+    metric: str
+    breaks: tuple[float, ...]
+    colors: tuple[str, ...]
+
+    @classmethod
+    def of(cls, values: np.ndarray, metric: str) -> Choropleth:
+        breaks = class_breaks(np.asarray(values, dtype=float))
+        return cls(metric, tuple(breaks), tuple(choropleth_colors(metric, len(breaks))))
+
+    def color(self, value: float) -> str:
+        if not np.isfinite(value) or value <= 0 or not self.breaks:
+            return ZERO_COLOR
+        for upper, color in zip(self.breaks, self.colors, strict=True):
+            if value <= upper:
+                return color
+        return self.colors[-1]
+
+    def steps(self) -> list[dict]:
+        """The legend: zero, then each class with its colour, bounds and label."""
+        unit = (
+            " ha" if self.metric.endswith("_ha") else " %" if self.metric.endswith("_pct") else ""
+        )
+        out = [{"color": ZERO_COLOR, "label": f"0{unit}", "lower": 0.0, "upper": 0.0}]
+        lower = 0.0
+        for upper, color in zip(self.breaks, self.colors, strict=True):
+            low = "> 0" if lower == 0 else f"{lower:,.{0 if lower >= 10 else 1}f}"
+            label = f"{low} – {upper:,.{0 if upper >= 10 else 1}f}{unit}"
+            out.append({"color": color, "label": label, "lower": lower, "upper": float(upper)})
+            lower = float(upper)
+        return out

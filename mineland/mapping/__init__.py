@@ -26,7 +26,13 @@ from .._version import __version__
 from ..accounting import Accounting, total_row
 from ..errors import SchemaError, attempt
 from ..io import check_output_path, write_text
-from ..labels import CLASS_STYLE, METRIC_LABELS, STATUS_STYLE, UNMAPPED_COLOR
+from ..labels import (
+    CLASS_STYLE,
+    DISTRICT_OPACITY,
+    METRIC_LABELS,
+    STATUS_STYLE,
+    UNMAPPED_COLOR,
+)
 from ..records import SurveyData
 from ..validation.names import TRANSLIT, fold_name
 from ._density import density_overlay
@@ -69,9 +75,7 @@ BASEMAPS = {
 }
 TILE_CHOICES = (*BASEMAPS, "none")
 
-#: How opaque the district fill and the density image are drawn (the legend's
-#: swatches use the same, so that they match what is drawn).
-DISTRICT_OPACITY = 0.55
+#: How opaque the density image is drawn (its legend's swatches use the same).
 DENSITY_OPACITY = 0.85
 
 DISCLAIMER = (

@@ -10,7 +10,7 @@ import pandas as pd
 import shapely
 
 from .. import schema
-from ..labels import ZERO_COLOR, choropleth_colors, class_breaks
+from ..labels import Choropleth
 from ._geojson import geojson_collection, round_coords
 
 
@@ -22,35 +22,6 @@ def fmt_number(value, digits: int = 1) -> str:
 
 def fmt_int(value) -> str:
     return "–" if value is None or pd.isna(value) else f"{int(value):,}"
-
-
-def color_steps(values: np.ndarray, metric: str):
-    breaks = class_breaks(values)
-    colors = choropleth_colors(metric, len(breaks))
-    unit = " ha" if metric.endswith("_ha") else (" %" if metric.endswith("_pct") else "")
-
-    def color(v: float) -> str:
-        if not np.isfinite(v) or v <= 0 or not breaks:
-            return ZERO_COLOR
-        for b, c in zip(breaks, colors, strict=True):
-            if v <= b:
-                return c
-        return colors[-1]
-
-    steps = [{"color": ZERO_COLOR, "label": f"0{unit}"}]
-    lo = 0.0
-    for b, c in zip(breaks, colors, strict=True):
-        steps.append(
-            {
-                "color": c,
-                "label": (
-                    f"{'> 0' if lo == 0 else fmt_number(lo, 0 if lo >= 10 else 1)} – "
-                    f"{fmt_number(b, 0 if b >= 10 else 1)}{unit}"
-                ),
-            }
-        )
-        lo = b
-    return color, steps
 
 
 def _landcover_rows(impact: pd.DataFrame | None, district: str) -> str:
@@ -137,7 +108,8 @@ def district_geojson(
 ) -> tuple[str, list[dict]]:
     inside = summary[summary["district"] != schema.OUTSIDE].reset_index(drop=True)
     values = inside[metric].to_numpy(dtype=float)
-    color, steps = color_steps(values, metric)
+    classes = Choropleth.of(values, metric)
+    color, steps = classes.color, classes.steps()
     geoms = np.asarray(inside.geometry.array, dtype=object)
     try:
         if len(geoms) > 1 and bool(shapely.coverage_is_valid(geoms)):

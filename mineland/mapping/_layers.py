@@ -13,10 +13,10 @@ from .. import schema
 from ..accounting import CLASSES, Accounting, account
 from ..districts import prepare_districts
 from ..errors import SchemaError
+from ..frames import hazards_with_status
 from ..geometry import equal_area_crs
-from ..labels import CLASS_STYLE, METRIC_LABELS, STATUS_STYLE
+from ..labels import CLASS_STYLE, METRIC_LABELS, Choropleth
 from ..zones import project
-from ._districts import color_steps
 from ._geojson import encode_polygons, geojson_collection, round_coords
 
 log = logging.getLogger(__name__)
@@ -203,11 +203,7 @@ def raw_layer(records: gpd.GeoDataFrame) -> tuple[str | None, list[str], str | N
 
 def status_layer(records: gpd.GeoDataFrame) -> tuple[str | None, str]:
     """Hazards with a status, outlined as IMAS draws them (``labels.STATUS_STYLE``)."""
-    if "status" not in records.columns:
-        return None, ""
-    hazards = records[
-        records["record_type"].isin(schema.HAZARD_TYPES) & records["status"].isin(STATUS_STYLE)
-    ]
+    hazards = hazards_with_status(records)
     if len(hazards) == 0 or len(hazards) > RAW_LIMIT:
         return None, ""
     fields = [_display_values(hazards[f]) for f in ("record_id", "record_type", "status", "date")]
@@ -247,12 +243,7 @@ def recorded_ha(geoms: gpd.GeoSeries) -> np.ndarray:
     return shapely.area(project(np.asarray(geoms.array, dtype=object), crs)) / 1e4
 
 
-def _period_totals(table: pd.DataFrame, keys: list[str], ends: list) -> list[list[float]]:
-    sums = table.groupby("period_end")[keys].sum().reindex(ends).fillna(0.0)
-    for k, _, cumulative in TIMELINE_VALUES:
-        if cumulative and k in sums:
-            sums[k] = sums[k].cumsum()
-    return [[round(float(v), 6) for v in sums.loc[c]] for c in ends]
+CUMULATIVE = {k for k, _, cumulative in TIMELINE_VALUES if cumulative}
 
 
 def timeline(table: pd.DataFrame | None, names: list[str], metric: str = "contaminated_ha"):
@@ -263,19 +254,20 @@ def timeline(table: pd.DataFrame | None, names: list[str], metric: str = "contam
         return None
     coloured = metric if metric in table.columns else "contaminated_ha"
     keys = [k for k, _, _ in TIMELINE_VALUES if k in table.columns]
-    wide = {
+    # every row of the table (the outside row too: the panel's totals hold it), flows
+    # summed to date; the districts' own values are the rows named
+    every = {
         k: table.pivot_table(index="district", columns="period_end", values=k, aggfunc="sum")
-        .reindex(names)
         .fillna(0.0)
+        .pipe(lambda w, k=k: w.cumsum(axis=1) if k in CUMULATIVE else w)
         for k in keys
     }
-    for k, _, cumulative in TIMELINE_VALUES:
-        if cumulative and k in wide:
-            wide[k] = wide[k].cumsum(axis=1)
+    wide = {k: w.reindex(names).fillna(0.0) for k, w in every.items()}
     ends = list(wide[keys[0]].columns)
     periods = [pd.Timestamp(c).date().isoformat() for c in ends]
     values = wide[coloured].to_numpy(dtype=float)
-    color, steps = color_steps(values.ravel(), coloured)
+    classes = Choropleth.of(values.ravel(), coloured)
+    color, steps = classes.color, classes.steps()
     first = periods[0]
     label = METRIC_LABELS.get(coloured, coloured)
     return {
@@ -289,7 +281,7 @@ def timeline(table: pd.DataFrame | None, names: list[str], metric: str = "contam
         "values": {
             n: [[round(float(wide[k].at[n, c]), 4) for k in keys] for c in ends] for n in names
         },
-        "totals": _period_totals(table, keys, ends),  # with the outside row, as the panel
+        "totals": [[round(float(every[k][c].sum()), 6) for k in keys] for c in ends],
         "legendTitles": [f"{label} at {p}" for p in periods],
         "note": (
             None

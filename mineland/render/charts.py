@@ -16,11 +16,10 @@ from ..errors import DataError
 from ..geometry import equal_area_crs
 from ..labels import (
     CLASS_STYLE,
+    DISTRICT_OPACITY,
     METHOD_COLORS,
     METRIC_LABELS,
-    ZERO_COLOR,
-    choropleth_colors,
-    class_breaks,
+    Choropleth,
 )
 
 __all__ = ["figure_png", "plot_forecast", "plot_released", "plot_remaining"]
@@ -116,13 +115,11 @@ def plot_district_map(acc, *, metric: str = "contaminated_ha") -> Figure:
     inside = acc.summary[acc.summary["district"] != schema.OUTSIDE]
     crs = equal_area_crs(tuple(inside.total_bounds))
     districts = inside.to_crs(crs)
-    values = districts[metric].to_numpy(dtype=float)
-    breaks = class_breaks(values)
-    colors = choropleth_colors(metric, len(breaks))
-    fills = [_class_color(v, breaks, colors) for v in values]
+    classes = Choropleth.of(districts[metric].to_numpy(dtype=float), metric)
+    fills = [classes.color(v) for v in districts[metric].to_numpy(dtype=float)]
     fig = Chart(figsize=(10, 6.5), layout="constrained")
     ax = fig.subplots()
-    districts.plot(ax=ax, color=fills, edgecolor="#333333", linewidth=0.6, alpha=0.55)
+    districts.plot(ax=ax, color=fills, edgecolor="#333333", linewidth=0.6, alpha=DISTRICT_OPACITY)
     minx, miny, maxx, maxy = districts.total_bounds
     tolerance = max(maxx - minx, maxy - miny) / 1500  # under a pixel of the picture
     for key in ("sha", "cha"):
@@ -138,11 +135,10 @@ def plot_district_map(acc, *, metric: str = "contaminated_ha") -> Figure:
         )
     ax.set_axis_off()
     ax.set_aspect("equal")
-    lower = 0.0
-    legend = [Patch(color=ZERO_COLOR, ec="#333333", label="0 ha")]
-    for upper, color in zip(breaks, colors, strict=True):
-        legend.append(Patch(color=color, alpha=0.55, label=f"{lower:,.0f} – {upper:,.0f} ha"))
-        lower = upper
+    legend = [
+        Patch(color=step["color"], alpha=DISTRICT_OPACITY, ec="#333333", label=step["label"])
+        for step in classes.steps()
+    ]
     legend += [Patch(color=CLASS_STYLE[k][1], label=CLASS_STYLE[k][0]) for k in ("cha", "sha")]
     ax.legend(
         handles=legend,
@@ -171,12 +167,6 @@ def _compound_patch(geoms, color: str):
         codes[starts] = Path.MOVETO
         codes[np.r_[starts[1:] - 1, len(coords) - 1]] = Path.CLOSEPOLY
     return PathPatch(Path(coords, codes), facecolor=color, edgecolor="none")
-
-
-def _class_color(value: float, breaks: list[float], colors: list[str]) -> str:
-    if not value > 0 or not breaks:
-        return ZERO_COLOR
-    return next((c for b, c in zip(breaks, colors, strict=True) if value <= b), colors[-1])
 
 
 def plot_forecast(forecast, *, district: str = "All districts") -> Figure:

@@ -14,11 +14,10 @@ import pandas as pd
 
 from ..labels import (
     CLASS_STYLE,
+    DISTRICT_OPACITY,
     METRIC_LABELS,
     STATUS_STYLE,
-    ZERO_COLOR,
-    choropleth_colors,
-    class_breaks,
+    Choropleth,
 )
 
 __all__ = ["Symbol", "categorized", "district_style", "export_styles", "graduated", "single"]
@@ -167,18 +166,18 @@ def graduated(
 
 
 def district_style(summary: pd.DataFrame, metric: str = "contaminated_ha") -> str:
-    """The districts as the HTML map colours them: the same class breaks and ramp,
-    zero in grey, and labelled with their names."""
-    values = summary[metric].to_numpy(dtype=float)
-    breaks = class_breaks(values)
-    colors = choropleth_colors(metric, len(breaks))
-    line = "#333333"
-    ranges = [(-1e-9, 0.0, "0", Symbol(ZERO_COLOR, line, 0.55))]
-    lower = 0.0
-    for upper, color in zip(breaks, colors, strict=True):
-        label = f"{'> 0' if lower == 0 else f'{lower:,.1f}'} – {upper:,.1f}"
-        ranges.append((lower, float(upper), label, Symbol(color, line, 0.55)))
-        lower = float(upper)
+    """The districts as the HTML map colours them (:class:`mineland.labels.Choropleth`:
+    the same breaks, colours, opacity and legend labels), labelled with their names."""
+    classes = Choropleth.of(summary[metric].to_numpy(dtype=float), metric)
+    ranges = [
+        (
+            step["lower"] if k else -1e-9,
+            step["upper"],
+            step["label"],
+            Symbol(step["color"], "#333333", DISTRICT_OPACITY),
+        )
+        for k, step in enumerate(classes.steps())
+    ]
     return graduated(metric, ranges, label_field="district")
 
 
