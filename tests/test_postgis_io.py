@@ -221,3 +221,12 @@ def test_naming_the_table_and_listing_them(loaded):
     assert len(districts) == 12
     result = run("summarize", url, f"{url}?table=hazards", "--layer", "districts")
     assert result.exit_code == 0, result.output
+
+
+def test_bbox_applies_to_database_tables_as_to_files(loaded):
+    url, _ = loaded
+    box = (46.0, 39.3, 46.6, 39.9)
+    from_db = mineland.read_surveys(f"{url}?table=points", bbox=box).records
+    from_file = mineland.read_surveys(SURVEYS / "synthetic_devices_incidents.csv", bbox=box).records
+    assert 0 < len(from_db) == len(from_file) < 829
+    assert set(from_db["record_id"]) == set(from_file["record_id"])

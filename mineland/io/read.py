@@ -42,7 +42,7 @@ Progress = Callable[[str, int, int], None]
 
 
 def read_tables(
-    path: Path,
+    path: Path | str,
     *,
     layer: str | None = None,
     crs: object | None = None,
@@ -57,6 +57,8 @@ def read_tables(
     ``columns`` names the columns a CSV or workbook builds its geometry from (the
     geometry keys of a field map).
     """
+    if isinstance(path, str):  # a postgresql:// URL: a table or a query
+        return [clip_to_bbox(read_database(path, crs, columns), bbox, crs)]
     suffix = path.suffix.lower()
     if path.is_file() and path.stat().st_size == 0:
         raise InputFileError(f"{path}: the file is empty")
@@ -171,10 +173,6 @@ def _read_inputs(inputs, on_file_error: str, progress: Progress | None, **how):
         if progress:
             progress(f"reading {getattr(path, 'name', safe_url(str(path)))}", k, len(inputs))
         try:
-            if isinstance(path, str):  # a database URL
-                fmap = how.get("field_map") or {}
-                tables.append(read_database(path, how["crs"], geometry_columns(fmap)))
-                continue
             tables.extend(_read_source(path, options, **how))
         except (InputFileError, SchemaError, CRSError) as exc:
             if on_file_error == "raise":
@@ -184,14 +182,14 @@ def _read_inputs(inputs, on_file_error: str, progress: Progress | None, **how):
 
 
 def _read_source(
-    path: Path, options: dict, *, crs, bbox, field_map=None, sheet=None
+    path: Path | str, options: dict, *, crs, bbox, field_map=None, sheet=None
 ) -> list[RawTable]:
     """The tables of one input, carrying its manifest options for normalisation."""
     fmap = options.get("field_map", field_map) or {}
     own_crs = options.get("crs") or crs or parse_crs(fmap.get("crs"))
     columns = geometry_columns(fmap)
     layer = options.get("layer")
-    if path.suffix.lower() in EXCEL_EXTENSIONS:
+    if isinstance(path, Path) and path.suffix.lower() in EXCEL_EXTENSIONS:
         layer = layer or options.get("sheet", sheet)
     tables = read_tables(path, layer=layer, crs=own_crs, bbox=bbox, columns=columns)
     for table in tables:
