@@ -253,10 +253,10 @@ def _odk_geometry(text: str, shape: bool):
 
 
 _READERS = {
-    "wkt": lambda c: _from_wkt(c),
+    "wkt": _from_wkt,
     "geoshape": lambda c: _from_odk(c, shape=True),
     "geopoint": lambda c: _from_odk(c, shape=False),
-    "mgrs": lambda c: _from_mgrs(c),
+    "mgrs": _from_mgrs,
 }
 
 _ODK_SHAPE = re.compile(

@@ -135,16 +135,12 @@ def _text(sql: str):
 
 def _geometry_column(conn, sql: str, wanted: str | None, url: str) -> str | None:
     """The result's geometry (or geography) column: the one named, or the only one."""
-    import sqlalchemy
-
     types = dict(
         conn.execute(
-            sqlalchemy.text(
-                "SELECT oid, typname FROM pg_type WHERE typname IN ('geometry', 'geography')"
-            )
+            _text("SELECT oid, typname FROM pg_type WHERE typname IN ('geometry', 'geography')")
         ).all()
     )
-    result = conn.execute(sqlalchemy.text(f"SELECT * FROM ({sql}) AS source LIMIT 0"))
+    result = conn.execute(_text(f"SELECT * FROM ({sql}) AS source LIMIT 0"))
     columns = result.cursor.description
     spatial = [c.name for c in columns if c.type_code in types]
     if wanted is not None:
@@ -189,14 +185,12 @@ def read_database(
 
 def _read_geometries(conn, sql: str, geom: str) -> gpd.GeoDataFrame:
     """Rows with their geometry as WKB (geography cast to geometry) and its SRID."""
-    import sqlalchemy
-
     quoted = f'"{geom}"'
     wrapped = (
         f"SELECT source.*, ST_AsBinary({quoted}::geometry) AS __wkb, "
         f"ST_SRID({quoted}::geometry) AS __srid FROM ({sql}) AS source"
     )
-    frame = pd.read_sql_query(sqlalchemy.text(wrapped), conn)
+    frame = pd.read_sql_query(_text(wrapped), conn)
     srids = sorted({int(s) for s in frame["__srid"].dropna().unique()} - {0})
     if len(srids) > 1:
         raise SchemaError(f"rows of several SRIDs ({', '.join(map(str, srids))}); select one")
