@@ -229,7 +229,7 @@ TIMELINE_VALUES = (
     ("cleared_ha", "· cleared", True),
     ("reduced_ha", "· reduced", True),
     ("cancelled_ha", "· cancelled", True),
-    ("devices", "Device records", True),
+    ("devices", "Explosive items found", True),
     ("incidents", "Incidents", True),
     ("killed", "Killed", True),
     ("injured", "Injured", True),
