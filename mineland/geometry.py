@@ -126,7 +126,7 @@ def repair(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     geoms = np.asarray(geoms, dtype=object)
     present = ~shapely.is_missing(geoms)
     invalid = np.zeros(len(geoms), dtype=bool)
-    invalid[present] = ~shapely.is_valid(geoms[present])
+    invalid[present] = ~map_chunks(shapely.is_valid, geoms[present]).astype(bool)
     out = geoms.copy()
     if invalid.any():
         out[invalid] = shapely.make_valid(geoms[invalid], method="linework")

@@ -120,29 +120,86 @@ def _shapefile_counts_differ(path: Path) -> str | None:
     )
 
 
-def read_layer(path: Path, layer: str | int | None, *, bbox=None) -> RawTable:
-    mismatch = _shapefile_counts_differ(path)
-    if mismatch:
-        log.warning("%s: %s", path, mismatch)
-    try:
-        with _gdal_warnings_to_log(path):
-            meta, _, wkb, field_data = pyogrio.raw.read(
-                str(path),
-                layer=layer,
-                force_2d=True,
-                bbox=bbox,
-                encoding=_shapefile_encoding(path),
-                # dates as GDAL holds them: a value it cannot turn into a date
-                # (2021-02-30) is then rejected row by row, with its raw text
-                datetime_as_string=True,
-            )
-    except Exception as exc:  # pyogrio raises its own error types and OSError
-        raise InputFileError(f"{path}: cannot read layer {layer!r}: {first_line(exc)}") from None
+def _read_arrow(path: Path, layer, bbox, encoding) -> tuple[dict, pd.DataFrame, np.ndarray]:
+    """The layer through GDAL's Arrow stream: attributes and WKB without a Python
+    object per feature (about twice as fast as a feature-by-feature read)."""
+    meta, table = pyogrio.raw.read_arrow(
+        str(path), layer=layer, bbox=bbox, encoding=encoding, datetime_as_string=True
+    )
+    wkb_at = [
+        i
+        for i, field in enumerate(table.schema)
+        if (field.metadata or {}).get(b"ARROW:extension:name") == b"geoarrow.wkb"
+    ]
+    if wkb_at and not _plain_2d(table.column(wkb_at[0])):
+        raise ValueError("curved, 3D or measured geometries")
+    wkb = table.column(wkb_at[0]).to_numpy(zero_copy_only=False) if wkb_at else None
+    attrs = table.drop_columns([table.schema.names[i] for i in wkb_at]).to_pandas()
+    return meta, attrs, wkb
+
+
+def _read_features(path: Path, layer, bbox, encoding) -> tuple[dict, pd.DataFrame, np.ndarray]:
+    """The layer feature by feature: for what the Arrow stream cannot give (curves,
+    which this path linearises; measured or 3D geometries, made 2D)."""
+    meta, _, wkb, field_data = pyogrio.raw.read(
+        str(path),
+        layer=layer,
+        force_2d=True,
+        bbox=bbox,
+        encoding=encoding,
+        # dates as GDAL holds them: a value it cannot turn into a date (2021-02-30)
+        # is then rejected row by row, with its raw text
+        datetime_as_string=True,
+    )
     fields = list(meta["fields"])
     attrs = pd.DataFrame(
         {name: values for name, values in zip(fields, field_data, strict=True)} if fields else {},
         index=pd.RangeIndex(len(wkb) if wkb is not None else 0),
     )
+    return meta, attrs, wkb
+
+
+def _plain_2d(column) -> bool:
+    """Whether every WKB value in an Arrow binary column is a 2D linear geometry
+    (type codes 1–7 without Z, M or SRID flags), read from the first five bytes of
+    each value without a Python object per feature."""
+    arr = column.combine_chunks()
+    if arr.null_count == len(arr):
+        return True
+    offsets_type = np.int64 if str(arr.type).startswith("large") else np.int32
+    offsets = np.frombuffer(arr.buffers()[1], dtype=offsets_type)
+    offsets = offsets[arr.offset : arr.offset + len(arr) + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    valid = ~arr.is_null().to_numpy(zero_copy_only=False)
+    if (np.diff(offsets)[valid] < 5).any():
+        return False  # not WKB: the feature-by-feature read reports it
+    heads = data[offsets[:-1][valid][:, None] + np.arange(5)]
+    little = heads[:, 0] == 1
+    code = np.where(
+        little,
+        heads[:, 1].astype(np.uint32) | (heads[:, 2].astype(np.uint32) << 8),
+        heads[:, 4].astype(np.uint32) | (heads[:, 3].astype(np.uint32) << 8),
+    )
+    flags = np.where(little, heads[:, 4], heads[:, 1])  # EWKB's Z/M/SRID bits
+    return bool(((code >= 1) & (code <= 7) & (flags == 0)).all())
+
+
+def read_layer(path: Path, layer: str | int | None, *, bbox=None) -> RawTable:
+    mismatch = _shapefile_counts_differ(path)
+    if mismatch:
+        log.warning("%s: %s", path, mismatch)
+    encoding = _shapefile_encoding(path)
+    try:
+        with _gdal_warnings_to_log(path):
+            try:
+                meta, attrs, wkb = _read_arrow(path, layer, bbox, encoding)
+                arrow = True
+            except Exception:  # a driver or type the Arrow stream does not handle
+                arrow = False
+            if not arrow:
+                meta, attrs, wkb = _read_features(path, layer, bbox, encoding)
+    except Exception as exc:  # pyogrio raises its own error types and OSError
+        raise InputFileError(f"{path}: cannot read layer {layer!r}: {first_line(exc)}") from None
     if wkb is None:
         wkb = np.full(len(attrs), None, dtype=object)
     geoms, errors, fixes = parse_geometries(np.asarray(wkb, dtype=object), shapely.from_wkb)
