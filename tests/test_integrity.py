@@ -752,3 +752,37 @@ def test_inputs_without_any_record_are_an_error(tmp_path):
     path.write_text("record_id,record_type,lon,lat\n")
     result = run("summarize", DISTRICTS, path)
     assert result.exit_code == 2 and "no records at all" in result.output
+
+
+def test_curved_and_3d_geopackage_layers_read_as_flat_polygons(tmp_path):
+    """GDAL's Arrow stream passes curves and Z through as they are stored; such layers
+    are read feature by feature, which linearises and flattens them."""
+    import struct
+
+    import numpy as np
+    import pyogrio
+
+    arc = [(46.6, 39.7), (46.61, 39.71), (46.6, 39.72), (46.59, 39.71), (46.6, 39.7)]
+    curve = struct.pack("<BII", 1, 10, 1) + struct.pack("<BII", 1, 8, len(arc))
+    curve += b"".join(struct.pack("<dd", *xy) for xy in arc)  # CURVEPOLYGON(CIRCULARSTRING)
+    flat = shapely.Polygon([(46.7, 39.7), (46.71, 39.7), (46.71, 39.71), (46.7, 39.71)])
+    raised = shapely.to_wkb(shapely.force_3d(flat, 120.0))
+    for name, wkb, gtype in (("curve", curve, "Unknown"), ("z", raised, "Polygon Z")):
+        path = tmp_path / f"{name}.gpkg"
+        pyogrio.raw.write(
+            str(path),
+            np.array([wkb], dtype=object),
+            [np.array([name], dtype=object), np.array(["SHA"], dtype=object)],
+            fields=["record_id", "record_type"],
+            geometry_type=gtype,
+            crs="EPSG:4326",
+            driver="GPKG",
+        )
+        _, stored = pyogrio.raw.read_arrow(str(path))
+        assert stored.column("geom")[0].as_py()[1] in (10, 0xEB)  # as written, not linear
+        (geom,) = mineland.read_surveys(path).records.geometry
+        assert isinstance(geom, shapely.Polygon) and not geom.has_z
+        if name == "z":
+            assert shapely.equals_exact(geom, flat, 1e-12)
+        else:
+            assert len(geom.exterior.coords) > 20
