@@ -255,9 +255,10 @@ def _account(districts, surveys, as_of, progress, crs, regions, runner) -> Accou
     step("union and differences of the record classes", 2)
     parts, table = _class_areas(prepared, area_idx, rtype, zones, len(dist), runner, overlay_log)
     step("counting records, devices and incidents", 5)
-    counts, points_outside = _counts(records, rtype, parts, len(dist))
+    slots = record_slots(records, rtype, parts, len(dist))
+    counts, points_outside = count_records(records, rtype, slots, len(dist))
     step("summary", 6)
-    summary, outside_area = _summary(dist, zones, table, counts, points_outside)
+    summary, outside_area = summary_table(dist, zones, table, counts, points_outside)
     diagnostics = {
         "records_total": len(records_all),
         "records_counted": len(records),
@@ -330,10 +331,11 @@ def _class_areas(
         return out, dict(zip(CLASSES.values(), pool.map(measure, CLASSES), strict=True))
 
 
-def _hazard_districts(parts: list[RegionAccounting], rtype, n: int) -> np.ndarray:
-    """The district (n: outside) of each SHA/CHA record: where a point on the surface
-    of its largest piece lies.  Measured on the projected pieces, so nothing is
-    projected again."""
+def _hazard_districts(parts, rtype, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The district (n: outside) of each SHA/CHA record with pieces in ``parts`` (a
+    list of objects with ``pieces``, ``piece_record`` and ``zones``): where a point
+    on the surface of its largest piece lies.  Measured on the projected pieces, so
+    nothing is projected again.  Returns the record rows and their districts."""
     found = []
     for region in parts:
         mine = np.isin(rtype[region.piece_record], schema.HAZARD_TYPES)
@@ -344,34 +346,42 @@ def _hazard_districts(parts: list[RegionAccounting], rtype, n: int) -> np.ndarra
         district[district < 0] = n
         found.append(pd.DataFrame({"rec": rec, "m2": shapely.area(pieces), "d": district}))
     if not found:
-        return np.empty(0, dtype=np.int64)
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     table = pd.concat(found).sort_values("m2", kind="stable").drop_duplicates("rec", keep="last")
-    return table["d"].to_numpy()
+    return table["rec"].to_numpy(), table["d"].to_numpy()
 
 
-def _counts(records, rtype, parts, n) -> tuple[dict[str, np.ndarray], int]:
-    """Hazard records, devices, incidents and casualties per district (+ outside)."""
-    names = ("hazard_records", "devices", "incidents", "killed", "injured")
-    counts = {k: np.zeros(n + 1, dtype=np.int64) for k in names}
-    geoms = np.asarray(records.geometry.array, dtype=object)
-    zones = [r.zones for r in parts]
-    np.add.at(counts["hazard_records"], _hazard_districts(parts, rtype, n), 1)
-    points_outside = 0
-    for rt in schema.POINT_TYPES:
-        mask = rtype == rt
-        if not mask.any():
-            continue
-        zone = assign_points(geoms[mask], zones)
-        slot = _slot(zone, n)
-        points_outside += int((zone < 0).sum())
-        sub = records[mask]
-        if rt == "device":
-            qty = sub["quantity"].fillna(1).to_numpy(dtype=np.int64)
-            np.add.at(counts["devices"], slot, qty)
-        else:
-            np.add.at(counts["incidents"], slot, 1)
-            for col in ("killed", "injured"):
-                np.add.at(counts[col], slot, sub[col].fillna(0).to_numpy(dtype=np.int64))
+def record_slots(records, rtype, parts, n: int) -> np.ndarray:
+    """The district slot (n: outside every district) that counts each hazard, device
+    and incident record; -1 for the records that no count holds."""
+    slots = np.full(len(records), -1, dtype=np.int64)
+    rec, district = _hazard_districts(parts, rtype, n)
+    slots[rec] = district
+    points = np.flatnonzero(np.isin(rtype, schema.POINT_TYPES))
+    if len(points):
+        geoms = np.asarray(records.geometry.array, dtype=object)[points]
+        slots[points] = _slot(assign_points(geoms, [r.zones for r in parts]), n)
+    return slots
+
+
+def count_records(records, rtype, slots, n: int) -> tuple[dict[str, np.ndarray], int]:
+    """Hazard records, devices, incidents and casualties per district (+ outside),
+    from :func:`record_slots`; and how many devices and incidents lie outside."""
+
+    def per_slot(mask: np.ndarray, weights=None) -> np.ndarray:
+        w = None if weights is None else np.asarray(weights, dtype=np.int64)[mask]
+        return np.bincount(slots[mask], weights=w, minlength=n + 1).astype(np.int64)
+
+    hazard = np.isin(rtype, schema.HAZARD_TYPES) & (slots >= 0)
+    device, incident = rtype == "device", rtype == "incident"
+    counts = {
+        "hazard_records": per_slot(hazard),
+        "devices": per_slot(device, records["quantity"].fillna(1).to_numpy(dtype=np.int64)),
+        "incidents": per_slot(incident),
+    }
+    for col in ("killed", "injured"):
+        counts[col] = per_slot(incident, records[col].fillna(0).to_numpy(dtype=np.int64))
+    points_outside = int((np.isin(rtype, schema.POINT_TYPES) & (slots == n)).sum())
     return counts, points_outside
 
 
@@ -379,7 +389,7 @@ def _slot(zone: np.ndarray, n: int) -> np.ndarray:
     return np.where(zone < 0, n, zone)
 
 
-def _summary(dist, zones, table, counts, points_outside) -> tuple[gpd.GeoDataFrame, float]:
+def summary_table(dist, zones, table, counts, points_outside) -> tuple[gpd.GeoDataFrame, float]:
     """The summary table; the outside row only when something lies outside."""
     n = len(dist)
     area = np.zeros(n)
@@ -482,14 +492,22 @@ class AccountingCache:
         self.records = _as_records(surveys)
         self._progress = progress
         self._done: dict[pd.Timestamp | None, Accounting] = {}
+        self._plan: list[Region] | None = None
+
+    @property
+    def plan(self) -> list[Region]:
+        """The equal-area regions every date shares (planned from all records)."""
+        if self._plan is None:
+            done = next(iter(self._done.values()), None)
+            self._plan = done.plan if done else _plan(self.districts, self.records, None, None)
+        return self._plan
 
     def at(self, as_of: object = None) -> Accounting:
         """The accounting of the records dated on or before ``as_of`` (all: None)."""
         key = parse_as_of(as_of)
         if key not in self._done:
-            plan = next(iter(self._done.values())).plan if self._done else None
             self._done[key] = account(
-                self.districts, self.records, as_of=key, regions=plan, progress=self._progress
+                self.districts, self.records, as_of=key, regions=self.plan, progress=self._progress
             )
         return self._done[key]
 

@@ -34,6 +34,7 @@ import pandas as pd
 from . import schema
 from .accounting import AccountingCache, parse_as_of
 from .errors import DataError
+from .rolling import summaries_at
 
 __all__ = ["Forecast", "backtest", "forecast_completion", "parse_window"]
 
@@ -171,7 +172,7 @@ def _window_flows(cache, origin, freq, n) -> tuple[dict[str, np.ndarray], pd.Dat
             f"({first.date()}): {usable} whole {freq}(s) of data, where {n} are asked; "
             "give a shorter window"
         )
-    levels = [cache.at(t).summary.set_index("district") for t in ends]
+    levels = [s.set_index("district") for s in summaries_at(cache, ends)]
     names = list(levels[-1].index)
     flows, history = {}, []
     for name in names:

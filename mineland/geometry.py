@@ -246,6 +246,44 @@ def union_all(geoms: np.ndarray, overlay_log: OverlayLog, what: str = "union"):
     return shapely.multipolygons(parts) if len(parts) else shapely.MultiPolygon()
 
 
+def union_areas(geoms: np.ndarray, groups: list[np.ndarray], overlay_log: OverlayLog) -> list:
+    """The area of the union of each group of ``geoms`` (index arrays), in threads."""
+
+    def area(idx: np.ndarray) -> float:
+        try:
+            return float(shapely.area(shapely.union_all(geoms[idx])))
+        except GEOSException:
+            return float(shapely.area(union_all(geoms[idx], overlay_log, "union of a group")))
+
+    if _THREADS == 1 or len(groups) < 2:
+        return [area(idx) for idx in groups]
+    with ThreadPoolExecutor(_THREADS) as pool:
+        return list(pool.map(area, groups))
+
+
+def connected(geoms: np.ndarray) -> np.ndarray:
+    """A label per geometry: geometries that intersect (touching included), directly
+    or through others, share one."""
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    return components(len(geoms), a, b)
+
+
+def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The connected components of a graph of ``n`` nodes and edges ``a``–``b``: each
+    node's label is the smallest node of its component (label propagation with
+    pointer jumping, vectorised)."""
+    label = np.arange(n)
+    while True:
+        low = np.minimum(label[a], label[b])
+        new = label.copy()
+        np.minimum.at(new, a, low)
+        np.minimum.at(new, b, low)
+        new = new[new]
+        if np.array_equal(new, label):
+            return label
+        label = new
+
+
 def map_chunks(fn: Callable[[np.ndarray], np.ndarray], geoms: np.ndarray, axis: int = 0):
     """Apply a vectorised ``fn`` to chunks of ``geoms`` in threads; concatenate results."""
     geoms = np.asarray(geoms, dtype=object)
@@ -351,8 +389,23 @@ def private_copy(geoms: np.ndarray) -> np.ndarray:
     return shapely.from_wkb(shapely.to_wkb(geoms))
 
 
+@dataclass
+class ZoneIndex:
+    """Zones prepared for :func:`clip_by_zone` once, to clip many times in one thread
+    (GEOS prepared geometries are not thread-safe: each thread needs its own)."""
+
+    zones: np.ndarray
+    tree: shapely.STRtree
+
+    @classmethod
+    def of(cls, zones: np.ndarray) -> ZoneIndex:
+        zones = private_copy(zones)
+        shapely.prepare(zones)
+        return cls(zones, shapely.STRtree(zones))
+
+
 def clip_by_zone(
-    parts: np.ndarray, zones: np.ndarray, overlay_log: OverlayLog
+    parts: np.ndarray, zones: np.ndarray, overlay_log: OverlayLog, index: ZoneIndex | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cut disjoint ``parts`` by disjoint ``zones``.
 
@@ -364,12 +417,11 @@ def clip_by_zone(
     if len(parts) == 0 or len(zones) == 0:
         empty = np.empty(0, dtype=np.int64)
         return np.empty(0, dtype=object), empty, empty
-    zones = private_copy(zones)
-    tree = shapely.STRtree(zones)
-    ip, iz = tree.query(parts, predicate="intersects")
+    index = index or ZoneIndex.of(zones)
+    zones = index.zones
+    ip, iz = index.tree.query(parts, predicate="intersects")
     pieces = parts[ip].copy()
     if len(ip):
-        shapely.prepare(zones)
         cross = ~shapely.contains_properly(zones[iz], parts[ip])
         if cross.any():
             pieces[cross] = _pairwise(
@@ -388,19 +440,44 @@ def area_by_zone(parts: np.ndarray, zones: np.ndarray, overlay_log: OverlayLog) 
     per_zone = np.zeros(len(zones), dtype=float)
     if len(parts) == 0:
         return ZoneAreas(per_zone, 0.0, 0.0)
+    shares = zone_shares(parts, zones, overlay_log)
+    np.add.at(per_zone, shares.zone, shares.m2)
+    return ZoneAreas(per_zone, float(shares.outside.sum()), float(shapely.area(parts).sum()))
+
+
+@dataclass
+class ZoneShares:
+    """Each part's area per zone: ``m2`` of part ``part`` in zone ``zone`` (one row
+    per piece), and the area of each part outside every zone."""
+
+    part: np.ndarray
+    zone: np.ndarray
+    m2: np.ndarray
+    outside: np.ndarray
+
+
+def zone_shares(
+    parts: np.ndarray, zones: np.ndarray, overlay_log: OverlayLog, index: ZoneIndex | None = None
+) -> ZoneShares:
+    """The area (m²) of each of the disjoint ``parts`` in each of the disjoint
+    ``zones`` (``index``: the same zones, prepared), and outside them all."""
     part_area = shapely.area(parts)
-    pieces, ip, iz = clip_by_zone(parts, zones, overlay_log)
+    pieces, ip, iz = clip_by_zone(parts, zones, overlay_log, index)
     pair_area = shapely.area(pieces) if len(pieces) else np.zeros(0)
-    np.add.at(per_zone, iz, pair_area)
     assigned = np.zeros(len(parts), dtype=float)
     np.add.at(assigned, ip, pair_area)
     outside = np.clip(part_area - assigned, 0.0, None)
     # floating-point noise of the overlay (seen where regions' cuts meet): a small
     # remainder is looked at, and only its slivers narrower than 0.2 mm are dropped
     small = (outside > 0) & (outside <= np.maximum(part_area * 1e-9, shapely.length(parts) * 1e-4))
-    for i in np.flatnonzero(small):
-        outside[i] = area_without_slivers(subtract(parts[i : i + 1], zones, overlay_log))
-    return ZoneAreas(per_zone, float(outside.sum()), float(part_area.sum()))
+    if small.any():
+        idx = np.flatnonzero(small)
+        rest = subtract_each(parts[idx], zones, overlay_log)
+        rest, owner = shapely.get_parts(rest, return_index=True)
+        area = shapely.area(rest)
+        area[area <= shapely.length(rest) * 1e-4] = 0.0  # see area_without_slivers
+        outside[idx] = np.bincount(owner, weights=area, minlength=len(idx))
+    return ZoneShares(ip, iz, pair_area, outside)
 
 
 def area_without_slivers(polygons: np.ndarray) -> float:

@@ -1,7 +1,8 @@
 """Release progress over time: hectares released per period, what remains at each period end.
 
 Pure computation.  Each period end is an as-of date of :func:`mineland.account`, in
-one shared equal-area CRS.  Land released in a period is the part of the released
+one shared equal-area CRS, built from the previous period end and the records dated in
+between (:mod:`mineland.rolling`).  Land released in a period is the part of the released
 land at its end that was not released at its start, classed by the method that holds
 it at the end: re-clearing land that was already released does not count twice.
 """
@@ -12,29 +13,15 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .accounting import M2_PER_HA, AccountingCache, areas_by_district, parse_as_of
+from .accounting import AccountingCache, parse_as_of
 from .classes import METHODS
 from .errors import DataError
-from .geometry import OverlayLog, subtract, union_parts
+from .rolling import RollingAccounting
 
 __all__ = ["ANNUAL_COLUMNS", "FREQUENCIES", "annual_release", "release_progress"]
 
 FREQUENCIES = {"year": "Y", "quarter": "Q", "month": "M"}
 FLOW_COUNTS = ("devices", "incidents", "killed", "injured")
-
-
-def _released_between(previous, current, n: int, overlay_log: OverlayLog) -> dict[str, np.ndarray]:
-    """Hectares per district (+ outside) released after ``previous``, by method."""
-    fresh: dict[str, list[np.ndarray]] = {m: [] for m in METHODS}
-    for before_r, now_r in zip(previous.regions, current.regions, strict=True):
-        before = union_parts(
-            np.concatenate([before_r.classes[m] for m in METHODS]), overlay_log, "released before"
-        )
-        for m in METHODS:
-            fresh[m].append(subtract(now_r.classes[m], before, overlay_log))
-    return {
-        m: areas_by_district(fresh[m], current.zones, n, overlay_log) / M2_PER_HA for m in METHODS
-    }
 
 
 def _period_ends(start: pd.Timestamp, end: pd.Timestamp, freq: str) -> list[pd.Timestamp]:
@@ -105,15 +92,14 @@ def release_progress(
     if freq not in FREQUENCIES:
         raise DataError(f"freq must be one of {', '.join(FREQUENCIES)}, got {freq!r}")
     cache = accounts if accounts is not None else AccountingCache(districts, surveys)
-    ends, baseline = _periods(cache.at(None).records, freq, start, end)
-    overlay_log = OverlayLog()
-    previous = cache.at(baseline)
+    ends, baseline = _periods(cache.records, freq, start, end)
+    rolling = RollingAccounting(cache.districts, cache.records, cache.plan)
+    previous, _ = rolling.advance(baseline)
     names = [*cache.districts["district"], schema.OUTSIDE]
     rows = []
     for t in ends:
-        current = cache.at(t)
-        new = _released_between(previous, current, len(cache.districts), overlay_log)
-        rows += _period_rows(t, names, new, previous.summary, current.summary)
+        current, new = rolling.advance(t)
+        rows += _period_rows(t, names, new, previous, current)
         previous = current
     return _without_empty_outside(pd.DataFrame(rows))
 
@@ -133,20 +119,19 @@ def _periods(records, freq: str, start, end) -> tuple[list[pd.Timestamp], pd.Tim
 
 
 def _period_rows(t, names, new, prev_summary, cur_summary) -> list[dict]:
-    cur, prev = cur_summary.set_index("district"), prev_summary.set_index("district")
-    rows = []
-    for k, name in enumerate(names):
-        row = {"district": name, "period_end": t}
-        for m in METHODS:
-            row[f"{m}_ha"] = float(new[m][k])
-        row["released_ha"] = float(cur["released_ha"].get(name, 0.0))
-        row["contaminated_ha"] = float(cur["contaminated_ha"].get(name, 0.0))
-        row["cha_ha"] = float(cur["cha_ha"].get(name, 0.0))
-        row["sha_ha"] = float(cur["sha_ha"].get(name, 0.0))
-        for c in FLOW_COUNTS:
-            row[c] = int(cur[c].get(name, 0)) - int(prev[c].get(name, 0))
-        rows.append(row)
-    return rows
+    """One row per district (and outside): released in the period by method, the
+    stocks at its end, and the points dated in it."""
+    cur = cur_summary.set_index("district").reindex(names)
+    prev = prev_summary.set_index("district").reindex(names)
+    table = pd.DataFrame({"district": names, "period_end": t})
+    for m in METHODS:
+        table[f"{m}_ha"] = np.asarray(new[m], dtype=float)
+    for col in ("released_ha", "contaminated_ha", "cha_ha", "sha_ha"):
+        table[col] = cur[col].fillna(0.0).to_numpy(dtype=float)
+    for c in FLOW_COUNTS:
+        now, before = (s[c].fillna(0).to_numpy(dtype=np.int64) for s in (cur, prev))
+        table[c] = now - before
+    return table.to_dict("records")
 
 
 def _without_empty_outside(table: pd.DataFrame) -> pd.DataFrame:

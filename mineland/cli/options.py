@@ -291,13 +291,14 @@ def say_left_out(failures: list[str]) -> None:
         note(plain(f"warning: {name} failed and was left out ({message})"))
 
 
-def validation_counts(dist, data, acc, inputs_hint: str):
-    """One line with the error and warning counts of the data, and how to see them."""
-    return secondary("validation", _validation_counts, dist, data, acc, inputs_hint)
+def validation_counts(dist, data, acc, inputs_hint: str, *, detail: bool = True):
+    """One line with the error and warning counts of the data, and how to see them
+    (``detail``: also every finding's shape and records, for a map or an export)."""
+    return secondary("validation", _validation_counts, dist, data, acc, inputs_hint, detail)
 
 
-def _validation_counts(dist, data, acc, inputs_hint: str):
-    result = validation.validate(dist, data, accounting=acc)
+def _validation_counts(dist, data, acc, inputs_hint: str, detail: bool):
+    result = validation.validate(dist, data, accounting=acc, detail=detail)
     for failure in result.failures:
         note(plain(f"warning: a validation check failed: {failure}"))
     if result.errors or result.warnings:

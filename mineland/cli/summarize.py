@@ -102,10 +102,14 @@ def summarize_cmd(
             connect_timeout=connect_timeout,
         )
         summary = acc.summary
+        to_database = is_database_url(output)
         found = validation_counts(
-            dist, data, acc if engine == "local" else None, inputs_hint(source)
+            dist,
+            data,
+            acc if engine == "local" else None,
+            inputs_hint(source),
+            detail=to_database,  # the findings are written beside the summary
         )
-    to_database = is_database_url(output)
     meta = summary.attrs.get("mineland", {})
     if meta.get("records_undated"):
         note(f"{meta['records_undated']} undated records count at every date")

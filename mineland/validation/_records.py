@@ -81,9 +81,13 @@ def geometry_checks(records: gpd.GeoDataFrame, f: Findings, max_gap_km: float) -
         coords, ring_of = shapely.get_coordinates(rings, return_index=True)
         same = ring_of[1:] == ring_of[:-1]
         a, b = coords[:-1][same], coords[1:][same]
-        if len(a):
-            _, _, dist = geod.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
-            long = np.flatnonzero(dist > max_gap_km * 1000)
+        # a degree spans at most 111.7 km: only longer steps in degrees can be long
+        step = np.hypot(a[:, 0] - b[:, 0], a[:, 1] - b[:, 1])
+        maybe = np.flatnonzero(step * 111_700.0 > max_gap_km * 1000)
+        if len(maybe):
+            _, _, dist = geod.inv(a[maybe, 0], a[maybe, 1], b[maybe, 0], b[maybe, 1])
+            long = maybe[dist > max_gap_km * 1000]
+            dist = dict(zip(maybe.tolist(), dist.tolist(), strict=True))
             seen = set()
             for k in long:
                 rec = part_owner[owner[ring_of[1:][same][k]]]
@@ -98,22 +102,32 @@ def geometry_checks(records: gpd.GeoDataFrame, f: Findings, max_gap_km: float) -
                     rec=r,
                     geom=shapely.LineString([a[k], b[k]]),
                 )
-        keys = pd.Series(shapely.to_wkb(shapely.normalize(geoms), hex=True))
-        repeated = keys.duplicated(keep=False).to_numpy()
-        first: dict[str, int] = {}
-        for i in np.flatnonzero(repeated):
-            k = keys.iloc[i]
-            if k in first:
-                r0, r = areas.iloc[first[k]], areas.iloc[i]
-                f.add(
-                    "duplicate_geometry",
-                    f"same geometry as record {r0['record_id']!r} ({r0[schema.SOURCE_FILE]} "
-                    f"row {r0[schema.SOURCE_ROW]})",
-                    rec=r,
-                    geom=r.geometry,
-                )
-            else:
-                first[k] = i
+        _duplicates(areas, geoms, f)
+
+
+def _duplicates(areas: gpd.GeoDataFrame, geoms: np.ndarray, f: Findings) -> None:
+    """Area records with the same geometry as an earlier one (any start vertex or
+    ring direction).  Only records with the same bounds can be equal, so only those
+    are normalised and compared."""
+    bounds = pd.DataFrame(shapely.bounds(geoms))
+    alike = np.flatnonzero(bounds.duplicated(keep=False).to_numpy())
+    if not len(alike):
+        return
+    keys = pd.Series(shapely.to_wkb(shapely.normalize(geoms[alike]), hex=True), index=alike)
+    first: dict[str, int] = {}
+    for i in keys.index[keys.duplicated(keep=False).to_numpy()]:
+        k = keys[i]
+        if k in first:
+            r0, r = areas.iloc[first[k]], areas.iloc[i]
+            f.add(
+                "duplicate_geometry",
+                f"same geometry as record {r0['record_id']!r} ({r0[schema.SOURCE_FILE]} "
+                f"row {r0[schema.SOURCE_ROW]})",
+                rec=r,
+                geom=r.geometry,
+            )
+        else:
+            first[k] = i
 
 
 def date_checks(records, f: Findings, today: pd.Timestamp, start: pd.Timestamp | None) -> None:

@@ -1,0 +1,161 @@
+"""The rolling accounting: each date built from the previous one must give what a
+fresh :func:`mineland.account` gives at that date, on data made to be awkward."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from conftest import districts_frame, frame, sq
+
+import mineland
+from mineland.accounting import AccountingCache
+from mineland.rolling import RollingAccounting, summaries_at
+from mineland.schema import SUMMARY_COLUMNS
+
+KINDS = ("SHA", "CHA", "cleared", "reduced", "cancelled")
+NUMERIC = [c for c in SUMMARY_COLUMNS if c not in ("district", "released_pct", "area_ha")]
+
+
+def rec(rid, rtype, geom, date=None, **kw) -> dict:
+    return {"record_id": rid, "record_type": rtype, "geometry": geom, "date": date, **kw}
+
+
+def dated(rows: list[dict]) -> gpd.GeoDataFrame:
+    surveys = frame(rows)
+    surveys["date"] = pd.to_datetime(surveys["date"])
+    return surveys
+
+
+def pathological_records(seed: int) -> gpd.GeoDataFrame:
+    """Clusters of overlapping records of every type over two districts and beyond
+    them: chains that merge clusters late, releases before their hazards, records
+    that touch only along an edge, undated ones, duplicates, points."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2021-01-01", "2023-12-31")
+    rows = []
+    for i in range(160):
+        x, y = rng.uniform(-2000, 9000, 2)
+        if i % 17 == 1:  # an edge-sharing neighbour of the previous record
+            x, y = rows[-1]["bounds"][2], rows[-1]["bounds"][1]
+        w, h = rng.uniform(100, 900, 2)
+        shape = (
+            shapely.box(x, y, x + w, y + h)
+            if i % 3
+            else shapely.Point(x, y).buffer(w / 2, quad_segs=3)
+        )
+        date = None if i % 11 == 0 else days[rng.integers(len(days))]
+        rows.append(
+            {
+                "record_id": f"A{i}",
+                "record_type": KINDS[rng.integers(len(KINDS))],
+                "geometry": shape,
+                "date": date,
+                "bounds": shape.bounds,
+            }
+        )
+    rows.append({**rows[5], "record_id": "dup"})  # the same land twice
+    for i in range(30):
+        kind = "device" if i % 2 else "incident"
+        p = shapely.Point(*rng.uniform(-2000, 9000, 2))
+        extra = {"quantity": int(rng.integers(1, 5))} if kind == "device" else {"killed": 1}
+        rows.append(
+            {
+                "record_id": f"P{i}",
+                "record_type": kind,
+                "geometry": p,
+                "date": days[i * 30],
+                **extra,
+            }
+        )
+    for r in rows:
+        r.pop("bounds", None)
+    return frame(rows)
+
+
+def assert_same(got: pd.DataFrame, want: pd.DataFrame, label) -> None:
+    got, want = got.set_index("district"), want.set_index("district")
+    assert list(got.index) == list(want.index), label
+    for col in NUMERIC:
+        a, b = got[col].to_numpy(float), want[col].to_numpy(float)
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9, err_msg=f"{label} {col}")
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_every_month_equals_a_fresh_accounting(seed):
+    dist = districts_frame({"Cəbrayıl": sq(0, 0, 4000, 8000), "Goražde": sq(4000, 0, 4000, 8000)})
+    surveys = pathological_records(seed)
+    cache = AccountingCache(dist, surveys)
+    rolling = RollingAccounting(cache.districts, cache.records, cache.plan)
+    ends = pd.date_range("2020-12-31", "2024-01-31", freq="ME")
+    for t in ends:
+        summary, _ = rolling.advance(t)
+        want = mineland.account(dist, surveys, as_of=t, regions=cache.plan).summary
+        assert_same(summary, want, t.date())
+
+
+def test_world_wide_regions_roll_too():
+    from test_worldwide import districts_gdf, hazards_gdf
+
+    hazards = hazards_gdf()
+    hazards["date"] = pd.to_datetime(
+        ["2021-05-01", "2022-01-01", None, "2023-03-03", None, "2021-07-07"]
+    )
+    released = hazards.iloc[[1, 3]].copy()
+    released["record_type"] = "cleared"
+    released["record_id"] += "-cleared"
+    released["geometry"] = released.geometry.scale(0.5, 0.5)
+    released["date"] = pd.to_datetime(["2022-06-01", "2023-06-01"])
+    surveys = gpd.GeoDataFrame(pd.concat([hazards, released], ignore_index=True), crs=4326)
+    dist = districts_gdf()
+    cache = AccountingCache(dist, surveys)
+    assert len(cache.plan) > 1
+    ends = list(pd.date_range("2020-12-31", "2023-12-31", freq="QE"))
+    for t, got in zip(ends, summaries_at(cache, ends), strict=True):
+        assert_same(got, cache.at(t).summary, t.date())
+
+
+def test_it_only_moves_forward():
+    dist = districts_frame({"A": sq(0, 0, 4000)})
+    surveys = frame(
+        [{"record_id": "a", "record_type": "SHA", "geometry": sq(0, 0), "date": "2022-01-01"}]
+    )
+    surveys["date"] = pd.to_datetime(surveys["date"])
+    cache = AccountingCache(dist, surveys)
+    rolling = RollingAccounting(cache.districts, cache.records, cache.plan)
+    rolling.advance("2023-01-01")
+    with pytest.raises(ValueError, match="forward"):
+        rolling.advance("2021-01-01")
+
+
+def test_released_in_a_period_is_new_land_only():
+    """Land cleared again in a later period is not released again; land cleared for
+    the first time is, with the method that holds it."""
+    dist = districts_frame({"A": sq(-5000, -5000, 20000)})
+    rows = [
+        {"record_id": "h", "record_type": "SHA", "geometry": sq(0, 0, 2000), "date": "2021-01-10"},
+        {
+            "record_id": "c1",
+            "record_type": "cleared",
+            "geometry": sq(0, 0, 1000),
+            "date": "2021-02-10",
+        },
+        {
+            "record_id": "c2",
+            "record_type": "cleared",
+            "geometry": sq(0, 0, 1000, 2000),
+            "date": "2021-03-10",
+        },
+    ]
+    surveys = frame(rows)
+    surveys["date"] = pd.to_datetime(surveys["date"])
+    cache = AccountingCache(dist, surveys)
+    rolling = RollingAccounting(cache.districts, cache.records, cache.plan)
+    rolling.advance("2021-01-31")
+    _, feb = rolling.advance("2021-02-28")
+    _, mar = rolling.advance("2021-03-31")
+    square_ha = cache.at("2021-02-28").summary["cleared_ha"].iloc[0]
+    assert feb["cleared"][0] == pytest.approx(square_ha, rel=1e-9)
+    assert mar["cleared"][0] == pytest.approx(square_ha, rel=1e-6)  # the second square only
