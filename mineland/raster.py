@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -30,8 +31,10 @@ from .rasterdata import RasterData
 __all__ = [
     "DENSITY_NODATA",
     "WORLDCOVER_CLASSES",
+    "DensityPlan",
     "RasterData",
     "density_grid",
+    "plan_density",
     "landcover_impact",
     "rasterize_contamination",
 ]
@@ -60,6 +63,9 @@ IMPACT_GROUPS = {
 }
 #: Features given to exactextract at once are grouped into tiles of this many cells.
 _TILE_CELLS = 256
+#: The side of the windows a density grid is worked out in (cells): 1 M cells, about
+#: 50 MB of working memory, whatever the size of the grid.
+WINDOW_CELLS = 1024
 
 
 def _as_accounting(districts, surveys, as_of) -> Accounting:
@@ -109,10 +115,56 @@ def _in_crs(acc: Accounting, target: pyproj.CRS, pick) -> np.ndarray:
     return np.concatenate(out) if out else np.empty(0, dtype=object)
 
 
-def density_grid(
+@dataclass
+class DensityPlan:
+    """A density grid, ready to be worked out window by window: memory is bounded by
+    the window, not by the grid."""
+
+    parts: np.ndarray  # remaining contamination in the grid's CRS
+    zones: np.ndarray  # the district zones in the grid's CRS
+    profile: dict  # the GeoTIFF's rasterio profile (width, height, transform, ...)
+    crs: pyproj.CRS
+    part_tree: shapely.STRtree = field(init=False)
+    zone_tree: shapely.STRtree = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.part_tree = shapely.STRtree(self.parts)
+        self.zone_tree = shapely.STRtree(self.zones)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.profile["height"], self.profile["width"]
+
+    def windows(self, size: int = WINDOW_CELLS) -> list[tuple[int, int, int, int]]:
+        """(row offset, column offset, rows, columns) of windows covering the grid."""
+        height, width = self.shape
+        return [
+            (r, c, min(size, height - r), min(size, width - c))
+            for r in range(0, height, size)
+            for c in range(0, width, size)
+        ]
+
+    def window(self, row: int, col: int, rows: int, cols: int) -> np.ndarray:
+        """The density (float32, nodata outside the districts) of one window."""
+        t = self.profile["transform"]
+        x0, y1 = t.c + col * t.a, t.f + row * t.e
+        bounds = (x0, y1 + rows * t.e, x0 + cols * t.a, y1)
+        box = shapely.box(*bounds)
+        tile = _TILE_CELLS * t.a
+        parts = _grouped_by_tile(self.parts[np.sort(self.part_tree.query(box))], tile)
+        zones = self.zones[self.zone_tree.query(box)]
+        cover = _coverage_sum(parts, (rows, cols), bounds, self.crs)
+        land = _coverage_sum(zones, (rows, cols), bounds, self.crs)
+        density = np.clip(cover, 0.0, 1.0).astype(np.float32)
+        density[(land <= 0) & (cover <= 0)] = DENSITY_NODATA
+        return density
+
+
+def plan_density(
     acc: Accounting, *, resolution: float = 100.0, crs: object = None, by: str = "all"
-) -> tuple[np.ndarray, dict]:
-    """The density raster of an :class:`~mineland.accounting.Accounting`."""
+) -> DensityPlan:
+    """The grid of the density raster of an :class:`~mineland.accounting.Accounting`:
+    its extent (the districts and the contamination), CRS and profile."""
     if by not in BY:
         raise DataError(f"by must be one of {', '.join(BY)}, got {by!r}")
     if not resolution or resolution <= 0:
@@ -135,16 +187,6 @@ def density_grid(
     minx, miny = np.floor(minx / r) * r, np.floor(miny / r) * r
     maxx, maxy = np.ceil(maxx / r) * r, np.ceil(maxy / r) * r
     width, height = int(round((maxx - minx) / r)), int(round((maxy - miny) / r))
-    if width * height > 200_000_000:
-        raise DataError(
-            f"a {width} × {height} grid at {r:g} m is too large; choose a coarser resolution"
-        )
-    bounds = (minx, miny, maxx, maxy)
-    tile = _TILE_CELLS * r
-    cover = _coverage_sum(_grouped_by_tile(parts, tile), (height, width), bounds, target)
-    land = _coverage_sum(zones, (height, width), bounds, target)
-    density = np.clip(cover, 0.0, 1.0).astype(np.float32)
-    density[(land <= 0) & (cover <= 0)] = DENSITY_NODATA
     profile = {
         "driver": "GTiff",
         "dtype": "float32",
@@ -159,8 +201,22 @@ def density_grid(
         "blockysize": 256,
         "compress": "deflate",
         "predictor": 3,
+        "BIGTIFF": "IF_SAFER",
     }
-    return density, profile
+    return DensityPlan(explode_polygons(parts), zones, profile, target)
+
+
+def density_grid(
+    acc: Accounting, *, resolution: float = 100.0, crs: object = None, by: str = "all"
+) -> tuple[np.ndarray, dict]:
+    """The density raster of an :class:`~mineland.accounting.Accounting`, in memory
+    (float32, 4 bytes a cell; ``mineland raster`` writes large grids window by
+    window instead, see :class:`DensityPlan`)."""
+    plan = plan_density(acc, resolution=resolution, crs=crs, by=by)
+    density = np.empty(plan.shape, dtype=np.float32)
+    for row, col, rows, cols in plan.windows():
+        density[row : row + rows, col : col + cols] = plan.window(row, col, rows, cols)
+    return density, plan.profile
 
 
 def density_hectares(array: np.ndarray, profile: dict) -> float:

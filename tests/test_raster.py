@@ -204,3 +204,32 @@ def test_impact_adds_up_to_the_summary_with_the_outside_row():
     outside = acc.summary.set_index("district").loc[mineland.schema.OUTSIDE]
     rows = table[table["district"] == mineland.schema.OUTSIDE]
     assert rows["contaminated_ha"].sum() == pytest.approx(outside["contaminated_ha"], rel=1e-6)
+
+
+def test_a_grid_worked_out_in_small_windows_is_the_same_grid(small, monkeypatch, tmp_path):
+    """Windows of 37 × 37 cells (ragged at the edges) give the very grid that one
+    window gives, and the CLI writes it window by window with the same hectares."""
+    from mineland import raster
+
+    whole, profile = raster.density_grid(small, resolution=50)
+    plan = raster.plan_density(small, resolution=50)
+    assert len(plan.windows()) == 1 and len(plan.windows(37)) == 18
+    tiled = np.full(plan.shape, np.nan, dtype=np.float32)
+    for row, col, rows, cols in plan.windows(37):
+        tiled[row : row + rows, col : col + cols] = plan.window(row, col, rows, cols)
+    np.testing.assert_allclose(tiled, whole, rtol=0, atol=1e-6)
+    cell_ha = 50 * 50 / 1e4
+    assert tiled[tiled > 0].astype(np.float64).sum() * cell_ha == pytest.approx(
+        small.summary["contaminated_ha"].sum(), rel=1e-6
+    )
+    monkeypatch.setattr(raster.DensityPlan.windows, "__defaults__", (64,))
+    d, s = DISTRICTS, SURVEYS
+    out = tmp_path / "w.tif"
+    done = CliRunner().invoke(main, ["raster", str(d), str(s), "-o", str(out), "--resolution", "250"])
+    assert done.exit_code == 0, done.output
+    monkeypatch.undo()
+    with rasterio.open(out) as src:
+        written = src.read(1)
+    acc = mineland.account(mineland.read_districts(d), mineland.read_surveys(s))
+    expected, _ = raster.density_grid(acc, resolution=250)
+    np.testing.assert_allclose(written, expected, rtol=0, atol=1e-6)

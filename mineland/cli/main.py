@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import sys
+
 import click
 
 from .._version import __version__
@@ -41,6 +45,18 @@ COMMANDS = (
 @click.version_option(__version__, prog_name="mineland")
 def main() -> None:
     """Map landmine contamination: hectares contaminated and released per district."""
+    _fewer_malloc_arenas()
+
+
+def _fewer_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas at two.  GEOS allocates in worker threads; with an
+    arena per thread, memory one thread frees is not reused by another, and the peak
+    grows (1.34 GB against 1.13 GB for 100k hazards, at the same speed).  Does
+    nothing where the C library is not glibc."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
 
 
 for _command in COMMANDS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
-from ..io import write_raster
+from ..io.raster import write_raster_windows
 from ..io.write import RASTER_FORMATS
 from .console import note
 from .options import (
@@ -44,7 +44,7 @@ def raster_cmd(output, as_of, rejected_path, verbose, quiet, resolution, grid_cr
     Example:
       mineland raster data/boundaries/synthetic_districts.geojson data/surveys -o density.tif
     """
-    from ..raster import density_grid, density_hectares  # exactextract: only here
+    from ..raster import plan_density  # exactextract: only here
 
     with reading(
         source,
@@ -56,15 +56,30 @@ def raster_cmd(output, as_of, rejected_path, verbose, quiet, resolution, grid_cr
     ) as run:
         inputs = run.inputs
         acc = run.accounts.at(as_of)
-        array, profile = density_grid(acc, resolution=resolution, crs=grid_crs, by=by)
+        plan = plan_density(acc, resolution=resolution, crs=grid_crs, by=by)
+        profile = plan.profile
         tags = {
             "description": f"fraction of each cell covered by remaining contamination ({by})",
             "as_of": acc.summary.attrs["mineland"]["as_of"] or "all records",
             "software": f"mineland {__version__}",
         }
-        path = write_raster(array, profile, output, inputs=inputs, tags=tags)
-    covered = density_hectares(array, profile)
+        total = [0.0]
+        blocks = _density_blocks(plan, run.bar, total)
+        path = write_raster_windows(blocks, profile, output, inputs=inputs, tags=tags)
+    covered = total[0]
     note(
         f"wrote {path}: {profile['width']} x {profile['height']} cells of {resolution:g} m, "
         f"{covered:,.1f} ha of remaining contamination"
     )
+
+
+def _density_blocks(plan, bar, total: list):
+    """The density windows, one by one, with a progress bar; adds up the hectares."""
+    from ..raster import density_hectares
+
+    windows, update = plan.windows(), bar.callback("density")
+    for k, window in enumerate(windows):
+        update(f"density: window {k + 1} of {len(windows)}", k, len(windows))
+        array = plan.window(*window)
+        total[0] += density_hectares(array, plan.profile)
+        yield window, array

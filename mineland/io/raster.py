@@ -51,13 +51,41 @@ def write_raster(
     overviews: Sequence[int] = (2, 4, 8, 16),
 ) -> Path:
     """Write a single-band GeoTIFF with overviews (average resampling)."""
+    height, width = array.shape
+    blocks = [((0, 0, height, width), array)]
+    return write_raster_windows(
+        blocks, profile, path, inputs=inputs, tags=tags, overviews=overviews
+    )
+
+
+def write_raster_windows(
+    blocks: Iterable[tuple[tuple[int, int, int, int], np.ndarray]],
+    profile: dict,
+    path: str | os.PathLike,
+    *,
+    inputs: Iterable[str | os.PathLike] = (),
+    tags: Mapping[str, str] | None = None,
+    overviews: Sequence[int] = (2, 4, 8, 16),
+) -> Path:
+    """Write a single-band GeoTIFF window by window: ``blocks`` yields ((row offset,
+    column offset, rows, columns), array), each written as it comes, so that only
+    one window is in memory.  Overviews (average resampling) are built by GDAL from
+    the written file, block by block."""
     import rasterio
     from rasterio.enums import Resampling
+    from rasterio.windows import Window
 
     out = check_output_path(path, inputs, RASTER_FORMATS)
-    with atomic(out) as tmp, rasterio.open(tmp, "w", **profile) as dst:
-        dst.write(array, 1)
-        usable = [f for f in overviews if min(array.shape) // f >= 1]
+    # GDAL's block cache defaults to 5% of the machine's memory; building overviews
+    # fills it with the whole band, so it is capped (MB)
+    with (
+        rasterio.Env(GDAL_CACHEMAX=64),
+        atomic(out) as tmp,
+        rasterio.open(tmp, "w", **profile) as dst,
+    ):
+        for (row, col, rows, cols), array in blocks:
+            dst.write(array, 1, window=Window(col, row, cols, rows))
+        usable = [f for f in overviews if min(profile["height"], profile["width"]) // f >= 1]
         if usable:
             dst.build_overviews(usable, Resampling.average)
             dst.update_tags(ns="rio_overview", resampling="average")
