@@ -2,7 +2,12 @@
 written CSV, the validation counts included) against the naive geopandas pipeline run
 as a script, also a new process, on the same files in the same run.
 
-    python benchmarks/bench_e2e.py --n 20000 [--n 100000]
+    python benchmarks/bench_e2e.py --n 20000 [--n 100000] [--naive-runs 1]
+
+In the same run, against that ``summarize`` process: ``mineland validate`` and
+``mineland progress --freq month`` (five years of months) as processes; and, in one
+process, ``read_surveys`` against a plain ``pyogrio.read_dataframe`` of the same
+files, and the validation counts (``validate(detail=False)``) against the accounting.
 
 The naive script is what a GIS analyst writes: read with geopandas, dissolve each
 class, difference and intersect with ``gpd.overlay`` in a fitted equal-area
@@ -43,44 +48,81 @@ naive(districts, gpd.GeoDataFrame(records, crs=4326), crs).to_csv(out, index=Fal
 """
 
 
-def best(cmd: list, runs: int = 2) -> float:
+INPROCESS = """
+import json, sys, time
+import pyogrio
+import mineland
+from mineland.validation import validate
+d, h, r = sys.argv[1:]
+def best(fn, runs=2):
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter(); out = fn(); times.append(time.perf_counter() - t)
+    return min(times), out
+plain, _ = best(lambda: [pyogrio.read_dataframe(p) for p in (h, r)])
+read, data = best(lambda: mineland.read_surveys(h, r))
+dist = mineland.read_districts(d)
+acc_s, acc = best(lambda: mineland.account(dist, data))
+counts, _ = best(lambda: validate(dist, data, accounting=acc, detail=False))
+print(json.dumps({"plain_read_s": plain, "read_surveys_s": read, "account_s": acc_s,
+                  "validation_counts_s": counts}))
+"""
+
+
+def best(cmd: list, runs: int = 2, ok: tuple = (0,)) -> float:
     times = []
     for _ in range(runs):
         t = time.perf_counter()
         done = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
-        if done.returncode:
+        if done.returncode not in ok:
             raise SystemExit(done.stderr[-3000:])
         times.append(time.perf_counter() - t)
     return min(times)
 
 
-def one(n: int, out: Path) -> dict:
+def one(n: int, out: Path, naive_runs: int) -> dict:
     d, h, r = generate(n, 40, out)
     script = out / "naive_e2e.py"
     script.write_text(NAIVE.format(here=str(HERE)), encoding="utf-8")
-    ours = best(["mineland", "summarize", "-q", d, h, r, "-o", out / f"e2e_{n}.csv"])
-    theirs = best([sys.executable, script, d, h, r, out / f"e2e_naive_{n}.csv"])
+    ours = best(["mineland", "summarize", d, h, r, "-o", out / f"e2e_{n}.csv"])
+    theirs = best([sys.executable, script, d, h, r, out / f"e2e_naive_{n}.csv"], naive_runs)
     got = pd.read_csv(out / f"e2e_{n}.csv").set_index("district")
     want = pd.read_csv(out / f"e2e_naive_{n}.csv").set_index("district")
     for col in ("cha_ha", "sha_ha", "cleared_ha"):
         diff = (got[col].reindex(want.index) - want[col]).abs().max()
         assert diff <= 0.005 * max(want[col].max(), 1.0), f"{col} differs by {diff}"
+    check = best(["mineland", "validate", d, h, r], ok=(0, 1))
+    months = ["--freq", "month", "--start", "2021-01-01", "--end", "2025-12-31"]
+    monthly = best(["mineland", "progress", d, h, r, *months, "-o", out / f"m_{n}.csv"], 1)
+    inside = subprocess.run(
+        [sys.executable, "-c", INPROCESS, d, h, r], capture_output=True, text=True, check=True
+    )
+    parts = {k: round(v, 2) for k, v in json.loads(inside.stdout).items()}
     return {
         "hazards": n,
         "mineland_summarize_s": round(ours, 2),
         "naive_script_s": round(theirs, 2),
         "ratio": round(theirs / ours, 2),
+        "validate_s": round(check, 2),
+        "validate_over_summarize": round(check / ours, 2),
+        "progress_monthly_5y_s": round(monthly, 2),
+        "progress_over_summarize": round(monthly / ours, 2),
+        **parts,
+        "read_over_plain": round(parts["read_surveys_s"] / parts["plain_read_s"], 2),
+        "counts_over_account": round(parts["validation_counts_s"] / parts["account_s"], 2),
     }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, action="append", help="hazards (repeatable)")
+    ap.add_argument("--naive-runs", type=int, default=2, help="runs of the naive script")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     out = HERE / "out"
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    result = {"machine": machine, "runs": [one(n, out) for n in args.n or [20_000]]}
+    runs = [one(n, out, args.naive_runs) for n in args.n or [20_000]]
+    result = {"machine": machine, "runs": runs}
     print(json.dumps(result, indent=1))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

@@ -15,6 +15,7 @@ from ..errors import attempt
 from ..geometry import (
     OverlayLog,
     clip_by_zone,
+    components,
     explode_polygons,
     intersection,
     map_chunks,
@@ -288,8 +289,7 @@ def _overlapping_hazards(acc, records, f: Findings, overlay_log, detail: bool = 
         a, b = shapely.STRtree(hp).query(hp, predicate="intersects")
         keep = rec[a] < rec[b]
         a, b = a[keep], b[keep]
-        inter = intersection(hp[a], hp[b], overlay_log, "overlapping hazards")
-        area = shapely.area(inter) / M2_PER_HA
+        inter, area = _overlaps(hp[a], hp[b], overlay_log, keep=detail)
         big = area >= 1e-6  # what cannot add up to 1 m² is not projected back
         rows.append((rec[a[big]], rec[b[big]], area[big], inter[big], np.full(big.sum(), k)))
     if not rows:
@@ -318,21 +318,28 @@ def _overlapping_hazards(acc, records, f: Findings, overlay_log, detail: bool = 
         )
 
 
+def _overlaps(a, b, overlay_log, *, keep: bool, chunk: int = 100_000):
+    """The overlap of each pair and its hectares.  Without ``keep`` only the hectares
+    are kept (the shapes are made and dropped a chunk at a time: at a million hazards
+    they would take gigabytes)."""
+    if keep:
+        inter = intersection(a, b, overlay_log, "overlapping hazards")
+        return inter, shapely.area(inter) / M2_PER_HA
+    area = np.concatenate(
+        [np.zeros(0)]
+        + [
+            shapely.area(intersection(a[i : i + chunk], b[i : i + chunk], overlay_log))
+            for i in range(0, len(a), chunk)
+        ]
+    )
+    return np.full(len(a), None, dtype=object), area / M2_PER_HA
+
+
 def _clusters(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The cluster (connected component) of each pair, by union-find over records."""
-    parent: dict[int, int] = {}
-
-    def root(x: int) -> int:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for i, j in zip(a.tolist(), b.tolist(), strict=True):
-        ri, rj = root(i), root(j)
-        if ri != rj:
-            parent[max(ri, rj)] = min(ri, rj)
-    return np.array([root(i) for i in a.tolist()], dtype=np.int64)
+    """The cluster (connected component) of each pair: the smallest record in it."""
+    ids, node = np.unique(np.concatenate([a, b]), return_inverse=True)
+    label = components(len(ids), node[: len(a)], node[len(a) :])
+    return ids[label[node[: len(a)]]]
 
 
 def _count_clusters(pair: np.ndarray, records, f: Findings) -> None:
