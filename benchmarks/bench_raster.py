@@ -43,7 +43,7 @@ def main() -> None:
     t_exact = time.perf_counter() - t
     exact_ha = float(array[array > 0].astype(np.float64).sum()) * cell_ha
 
-    parts = np.concatenate([acc.classes["cha"], acc.classes["sha"]])
+    parts = np.concatenate([r.classes[k] for r in acc.regions for k in ("cha", "sha")])
     t = time.perf_counter()
     burnt = rasterize(
         ((g, 1) for g in parts),

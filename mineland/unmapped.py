@@ -29,7 +29,7 @@ from . import schema
 from .accounting import M2_PER_HA, Accounting, AccountingCache
 from .crs import WGS84
 from .errors import DataError
-from .geometry import hull_buffer
+from .geometry import components, hull_buffer
 from .labels import SUGGESTION
 from .regions import region_of_points
 from .validation import inside_when_swapped
@@ -207,17 +207,8 @@ def _dbscan(geoms: np.ndarray, distance: float, min_points: int) -> np.ndarray:
     i, j = _pairs_within(geoms, distance)
     core = np.bincount(np.concatenate([i, j]), minlength=n) + 1 >= min_points  # with itself
     # groups: core points joined through core neighbours (labels spread to the smallest)
-    group = np.arange(n)
     both = core[i] & core[j]
-    ci, cj = i[both], j[both]
-    while True:
-        low = np.minimum(group[ci], group[cj])
-        before = group.copy()
-        np.minimum.at(group, ci, low)
-        np.minimum.at(group, cj, low)
-        group = group[group]
-        if np.array_equal(group, before):
-            break
+    group = components(n, i[both], j[both])
     # a point that is not core joins the group of a core neighbour
     border = np.concatenate([np.stack([i, j], 1), np.stack([j, i], 1)])
     border = border[~core[border[:, 0]] & core[border[:, 1]]]

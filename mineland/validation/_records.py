@@ -74,11 +74,7 @@ def geometry_checks(records: gpd.GeoDataFrame, f: Findings, max_gap_km: float) -
         )
     if len(areas):
         geoms = np.asarray(areas.geometry.array, dtype=object)
-        rings, owner = shapely.get_rings(
-            shapely.get_parts(geoms, return_index=True)[0], return_index=True
-        )
-        part_owner = shapely.get_parts(geoms, return_index=True)[1]
-        coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+        coords, ring_of, owner_of_ring = _ring_coordinates(geoms)
         same = ring_of[1:] == ring_of[:-1]
         a, b = coords[:-1][same], coords[1:][same]
         # a degree spans at most 111.7 km: only longer steps in degrees can be long
@@ -90,7 +86,7 @@ def geometry_checks(records: gpd.GeoDataFrame, f: Findings, max_gap_km: float) -
             dist = dict(zip(maybe.tolist(), dist.tolist(), strict=True))
             seen = set()
             for k in long:
-                rec = part_owner[owner[ring_of[1:][same][k]]]
+                rec = owner_of_ring[ring_of[1:][same][k]]
                 if rec in seen:
                     continue
                 seen.add(rec)
@@ -103,6 +99,17 @@ def geometry_checks(records: gpd.GeoDataFrame, f: Findings, max_gap_km: float) -
                     geom=shapely.LineString([a[k], b[k]]),
                 )
         _duplicates(areas, geoms, f)
+
+
+def _ring_coordinates(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every vertex of polygons, the ring of each vertex and the geometry of each ring,
+    from shapely's ragged arrays (no geometry object per ring or part is made)."""
+    _, coords, offsets = shapely.to_ragged_array(geoms)
+    ring_of = np.repeat(np.arange(len(offsets[0]) - 1), np.diff(offsets[0]))
+    owner = np.arange(len(offsets[0]) - 1)
+    for level in offsets[1:]:  # rings → polygons (→ multipolygons)
+        owner = np.repeat(np.arange(len(level) - 1), np.diff(level))[owner]
+    return coords, ring_of, owner
 
 
 def _duplicates(areas: gpd.GeoDataFrame, geoms: np.ndarray, f: Findings) -> None:

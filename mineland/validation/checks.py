@@ -79,6 +79,12 @@ class Findings:
         #: checks that could not run: "ErrorType: message"
         self.failures: list[str] = []
 
+    def extend(self, other: Findings) -> None:
+        """Add the findings and failures of another set, after these."""
+        self.rows += other.rows
+        self.geoms += other.geoms
+        self.failures += other.failures
+
     def add(
         self,
         check,
