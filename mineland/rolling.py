@@ -189,9 +189,13 @@ def _cluster_of(parts: np.ndarray, pieces: np.ndarray, cluster: np.ndarray) -> n
     out = np.zeros(len(parts), dtype=np.int64)
     if not len(parts):
         return out
-    points = shapely.get_point(shapely.get_exterior_ring(parts), 0)
+    coords, owner = shapely.get_coordinates(parts, return_index=True)
+    xy = coords[np.unique(owner, return_index=True)[1]]
+    points = shapely.points(xy)
     tree = shapely.STRtree(pieces)
-    ipoint, ipiece = tree.query(points, predicate="intersects")
+    ipoint, ipiece = tree.query(points)  # boxes first, then the point-in-polygon test
+    hit = shapely.intersects_xy(pieces[ipiece], xy[ipoint, 0], xy[ipoint, 1])
+    ipoint, ipiece = ipoint[hit], ipiece[hit]
     first = np.unique(ipoint, return_index=True)[1]
     out[ipoint[first]] = cluster[ipiece[first]]
     lost = np.setdiff1d(np.arange(len(parts)), ipoint)
