@@ -225,7 +225,8 @@ def test_a_grid_worked_out_in_small_windows_is_the_same_grid(small, monkeypatch,
     monkeypatch.setattr(raster.DensityPlan.windows, "__defaults__", (64,))
     d, s = DISTRICTS, SURVEYS
     out = tmp_path / "w.tif"
-    done = CliRunner().invoke(main, ["raster", str(d), str(s), "-o", str(out), "--resolution", "250"])
+    args = ["raster", str(d), str(s), "-o", str(out), "--resolution", "250"]
+    done = CliRunner().invoke(main, args)
     assert done.exit_code == 0, done.output
     monkeypatch.undo()
     with rasterio.open(out) as src:

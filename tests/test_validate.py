@@ -532,3 +532,30 @@ def test_released_outside_hazard_against_an_independent_overlay(seed):
         assert sum(got.values()) == pytest.approx(sum(want.values()), rel=1e-6)
         for k in zones:  # the border is a geodesic for mineland, straight here
             assert got[k] == pytest.approx(want[k], rel=1e-4)
+
+
+def test_long_edges_are_found_in_holes_and_parts_but_not_between_them():
+    """A long edge in a hole or a second part is found; two small parts far apart (a
+    long jump between their rings, which is no edge) are not an edge."""
+    small = shapely.box(46.60, 39.70, 46.61, 39.71)
+    far = shapely.box(47.50, 40.50, 47.51, 40.51)  # about 120 km away
+    shell = [(46.0, 39.0), (47.5, 39.0), (47.5, 40.0), (46.0, 40.0)]
+    hole = [(46.1, 39.1), (46.2, 39.1), (46.2, 39.9), (46.1, 39.9)]  # an 89 km side
+    with_hole = shapely.Polygon(shapely.segmentize(shapely.LinearRing(shell), 0.01).coords, [hole])
+    long_part = shapely.MultiPolygon([small, shapely.box(46.7, 39.2, 46.71, 39.9)])
+    rows = [
+        ("apart", shapely.MultiPolygon([small, far])),
+        ("hole", with_hole),
+        ("part", long_part),
+    ]
+    surveys = gpd.GeoDataFrame(
+        {"record_id": [r for r, _ in rows], "record_type": "SHA"},
+        geometry=[g for _, g in rows],
+        crs=4326,
+    )
+    dist = gpd.GeoDataFrame(
+        {"name": ["Cəbrayıl"]}, geometry=[shapely.box(45, 38, 49, 42)], crs=4326
+    )
+    found = validate(dist, surveys).findings
+    flagged = set(found.loc[found["check"] == "long_edge", "record_id"])
+    assert flagged == {"hole", "part"}

@@ -63,7 +63,6 @@ def id_checks(records: gpd.GeoDataFrame, f: Findings) -> None:
 
 
 def geometry_checks(records: gpd.GeoDataFrame, f: Findings, max_gap_km: float) -> None:
-    geod = pyproj.Geod(ellps="WGS84")
     areas = records[records["record_type"].isin(schema.AREA_TYPES)]
     for _, r in records[records["repair"].notna()].iterrows():
         f.add(
@@ -74,42 +73,34 @@ def geometry_checks(records: gpd.GeoDataFrame, f: Findings, max_gap_km: float) -
         )
     if len(areas):
         geoms = np.asarray(areas.geometry.array, dtype=object)
-        coords, ring_of, owner_of_ring = _ring_coordinates(geoms)
-        same = ring_of[1:] == ring_of[:-1]
-        a, b = coords[:-1][same], coords[1:][same]
-        # a degree spans at most 111.7 km: only longer steps in degrees can be long
-        step = np.hypot(a[:, 0] - b[:, 0], a[:, 1] - b[:, 1])
-        maybe = np.flatnonzero(step * 111_700.0 > max_gap_km * 1000)
-        if len(maybe):
-            _, _, dist = geod.inv(a[maybe, 0], a[maybe, 1], b[maybe, 0], b[maybe, 1])
-            long = maybe[dist > max_gap_km * 1000]
-            dist = dict(zip(maybe.tolist(), dist.tolist(), strict=True))
-            seen = set()
-            for k in long:
-                rec = owner_of_ring[ring_of[1:][same][k]]
-                if rec in seen:
-                    continue
-                seen.add(rec)
-                r = areas.iloc[rec]
-                f.add(
-                    "long_edge",
-                    f"consecutive vertices {dist[k] / 1000:,.1f} km apart, from "
-                    f"({a[k, 0]:.6f}, {a[k, 1]:.6f}) to ({b[k, 0]:.6f}, {b[k, 1]:.6f})",
-                    rec=r,
-                    geom=shapely.LineString([a[k], b[k]]),
-                )
+        _long_edges(areas, geoms, f, max_gap_km * 1000)
         _duplicates(areas, geoms, f)
 
 
-def _ring_coordinates(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every vertex of polygons, the ring of each vertex and the geometry of each ring,
-    from shapely's ragged arrays (no geometry object per ring or part is made)."""
-    _, coords, offsets = shapely.to_ragged_array(geoms)
-    ring_of = np.repeat(np.arange(len(offsets[0]) - 1), np.diff(offsets[0]))
-    owner = np.arange(len(offsets[0]) - 1)
-    for level in offsets[1:]:  # rings → polygons (→ multipolygons)
-        owner = np.repeat(np.arange(len(level) - 1), np.diff(level))[owner]
-    return coords, ring_of, owner
+def _long_edges(areas: gpd.GeoDataFrame, geoms: np.ndarray, f: Findings, gap_m: float) -> None:
+    """Consecutive vertices farther apart than ``gap_m`` (geodesic), one finding per
+    record.  A degree spans at most 111.7 km, so only the records with a step that
+    long in degrees (between any two consecutive coordinates, ring to ring included)
+    are taken apart ring by ring and measured."""
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    dx, dy = np.diff(coords[:, 0]), np.diff(coords[:, 1])
+    maybe = (np.hypot(dx, dy) * 111_700.0 > gap_m) & (owner[1:] == owner[:-1])
+    geod = pyproj.Geod(ellps="WGS84")
+    for rec in np.unique(owner[1:][maybe]):
+        for ring in shapely.get_rings(shapely.get_parts(geoms[rec])):
+            xy = shapely.get_coordinates(ring)
+            _, _, dist = geod.inv(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])
+            if len(dist) and dist.max() > gap_m:
+                k = int(np.argmax(dist > gap_m))
+                (x0, y0), (x1, y1) = xy[k], xy[k + 1]
+                f.add(
+                    "long_edge",
+                    f"consecutive vertices {dist[k] / 1000:,.1f} km apart, from "
+                    f"({x0:.6f}, {y0:.6f}) to ({x1:.6f}, {y1:.6f})",
+                    rec=areas.iloc[rec],
+                    geom=shapely.LineString([xy[k], xy[k + 1]]),
+                )
+                break
 
 
 def _duplicates(areas: gpd.GeoDataFrame, geoms: np.ndarray, f: Findings) -> None:
