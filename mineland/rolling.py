@@ -24,6 +24,7 @@ from .geometry import (
     OverlayLog,
     ZoneIndex,
     connected,
+    map_chunks,
     subtract,
     union_parts,
     zone_shares,
@@ -182,16 +183,14 @@ class RollingAccounting:
 
 
 def _cluster_of(parts: np.ndarray, pieces: np.ndarray, cluster: np.ndarray) -> np.ndarray:
-    """The cluster of each class part: that of a record piece that holds the part's
-    first vertex.  The vertex lies on the edge of some record; clusters share no
-    point, so any piece that holds it will do (the nearest, for a vertex a rounding
-    error away from every piece)."""
+    """The cluster of each class part: that of a record piece that holds a point
+    inside the part.  Clusters share no point, so any piece that holds it will do
+    (the nearest, for a point a rounding error away from every piece)."""
     out = np.zeros(len(parts), dtype=np.int64)
     if not len(parts):
         return out
-    coords, owner = shapely.get_coordinates(parts, return_index=True)
-    xy = coords[np.unique(owner, return_index=True)[1]]
-    points = shapely.points(xy)
+    points = map_chunks(shapely.point_on_surface, parts)
+    xy = shapely.get_coordinates(points)
     tree = shapely.STRtree(pieces)
     ipoint, ipiece = tree.query(points)  # boxes first, then the point-in-polygon test
     hit = shapely.intersects_xy(pieces[ipiece], xy[ipoint, 0], xy[ipoint, 1])
