@@ -13,7 +13,7 @@ import shapely
 from .. import schema
 from ..accounting import M2_PER_HA, areas_by_district
 from ..classes import HAZARD, HAZARD_LAYERS, METHODS
-from ..errors import attempt
+from ..errors import DataError, attempt
 from ..geometry import (
     OverlayLog,
     clip_by_zone,
@@ -222,9 +222,12 @@ def _outside_ha(acc, n: int, overlay_log) -> np.ndarray:
         n,
         overlay_log,
     )
+    summary = acc.summary
+    if len(summary) < n or list(summary["district"][:n]) != list(acc.districts["district"]):
+        raise DataError("the accounting's summary is not in the order of its districts")
     table = np.zeros(n + 1)
     for column in ("released_ha", "contaminated_ha"):
-        values = acc.summary[column].to_numpy(dtype=float)
+        values = summary[column].to_numpy(dtype=float)
         table[: len(values)] += values  # the outside row, when there is one, is last
     return table - hazard / M2_PER_HA
 
