@@ -256,7 +256,7 @@ def _account(districts, surveys, as_of, progress, crs, regions, runner) -> Accou
     parts, table = _class_areas(prepared, area_idx, rtype, zones, len(dist), runner, overlay_log)
     step("counting records, devices and incidents", 5)
     slots = record_slots(records, rtype, parts, len(dist))
-    counts, points_outside = count_records(records, rtype, slots, len(dist))
+    counts, points_outside = count_records(rtype, slots, record_weights(records), len(dist))
     step("summary", 6)
     summary, outside_area = summary_table(dist, zones, table, counts, points_outside)
     diagnostics = {
@@ -364,24 +364,39 @@ def record_slots(records, rtype, parts, n: int) -> np.ndarray:
     return slots
 
 
-def count_records(records, rtype, slots, n: int) -> tuple[dict[str, np.ndarray], int]:
+def record_weights(records) -> dict[str, np.ndarray]:
+    """What each record adds to the counts: its quantity of items (1 when not given),
+    killed and injured (0 when not given)."""
+    return {
+        "quantity": records["quantity"].fillna(1).to_numpy(dtype=np.int64),
+        "killed": records["killed"].fillna(0).to_numpy(dtype=np.int64),
+        "injured": records["injured"].fillna(0).to_numpy(dtype=np.int64),
+    }
+
+
+def count_records(
+    rtype, slots, weights: dict[str, np.ndarray], n: int, counted: np.ndarray | None = None
+) -> tuple[dict[str, np.ndarray], int]:
     """Hazard records, devices, incidents and casualties per district (+ outside),
-    from :func:`record_slots`; and how many devices and incidents lie outside."""
+    from :func:`record_slots` and :func:`record_weights`, of the ``counted`` records
+    (all by default); and how many devices and incidents lie outside."""
+    counted = np.ones(len(rtype), dtype=bool) if counted is None else counted
 
     def per_slot(mask: np.ndarray, weights=None) -> np.ndarray:
-        w = None if weights is None else np.asarray(weights, dtype=np.int64)[mask]
+        mask = mask & counted
+        w = None if weights is None else weights[mask]
         return np.bincount(slots[mask], weights=w, minlength=n + 1).astype(np.int64)
 
     hazard = np.isin(rtype, schema.HAZARD_TYPES) & (slots >= 0)
     device, incident = rtype == "device", rtype == "incident"
     counts = {
         "hazard_records": per_slot(hazard),
-        "devices": per_slot(device, records["quantity"].fillna(1).to_numpy(dtype=np.int64)),
+        "devices": per_slot(device, weights["quantity"]),
         "incidents": per_slot(incident),
     }
     for col in ("killed", "injured"):
-        counts[col] = per_slot(incident, records[col].fillna(0).to_numpy(dtype=np.int64))
-    points_outside = int((np.isin(rtype, schema.POINT_TYPES) & (slots == n)).sum())
+        counts[col] = per_slot(incident, weights[col])
+    points_outside = int((np.isin(rtype, schema.POINT_TYPES) & (slots == n) & counted).sum())
     return counts, points_outside
 
 

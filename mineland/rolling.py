@@ -18,7 +18,7 @@ import numpy as np
 import shapely
 
 from . import schema
-from .accounting import count_records, parse_as_of, record_slots, summary_table
+from .accounting import count_records, parse_as_of, record_slots, record_weights, summary_table
 from .classes import CLASSES, METHODS, disjoint_classes
 from .geometry import (
     OverlayLog,
@@ -113,6 +113,7 @@ class RollingAccounting:
             cluster = connected(pieces)
             self.regions.append(_Region(rz, pieces, area_idx[owner], cluster, classes, index))
         self.slots = record_slots(records, self.rtype, self.regions, self.n)
+        self.weights = record_weights(records)
         log.debug(
             "accounting: preparing to roll forward, %d clusters of area records",
             sum(len(np.unique(r.cluster)) for r in self.regions),
@@ -133,7 +134,7 @@ class RollingAccounting:
             col: sum(r.classes[k].per_slot(self.n) for r in self.regions) / M2_PER_HA
             for k, col in CLASSES.items()
         }
-        counts, outside = count_records(self.records[now], self.rtype[now], self.slots[now], self.n)
+        counts, outside = count_records(self.rtype, self.slots, self.weights, self.n, now)
         summary, _ = summary_table(
             self.districts, [r.zones for r in self.regions], table, counts, outside
         )
