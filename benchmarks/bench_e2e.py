@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
@@ -32,6 +30,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_summarize import generate  # noqa: E402
+from results import machine, report  # noqa: E402
 
 NAIVE = """
 import sys
@@ -120,12 +119,9 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     out = HERE / "out"
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     runs = [one(n, out, args.naive_runs) for n in args.n or [20_000]]
-    result = {"machine": machine, "runs": runs}
-    print(json.dumps(result, indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    result = {"machine": machine(), "runs": runs}
+    report(result, args.json)
 
 
 if __name__ == "__main__":

@@ -15,16 +15,16 @@ time ∝ N^k between consecutive sizes.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from mineland.demo import make_districts, make_surveys
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import machine, report  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 #: the 10k extent, about 110 × 120 km (0.8 hazards per km², as bench_summarize's 100k)
@@ -108,11 +108,8 @@ def main() -> None:
         )
         b["time_exponent_from_previous"] = round(k, 2)
         b["memory_exponent_from_previous"] = round(m, 2)
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    result = {"machine": machine, "runs": runs}
-    print(json.dumps(result, indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    result = {"machine": machine(), "runs": runs}
+    report(result, args.json)
 
 
 if __name__ == "__main__":

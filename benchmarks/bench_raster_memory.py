@@ -12,9 +12,6 @@ stay near the accounting's (the summarize baseline) whatever the grid's size.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
 from pathlib import Path
 
@@ -24,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_growth import timed  # noqa: E402
 from bench_summarize import generate  # noqa: E402
+from results import machine, report  # noqa: E402
 
 
 def main() -> None:
@@ -51,17 +49,14 @@ def main() -> None:
                 "peak_over_summarize": round(peak / base_gb, 2),
             }
         )
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     result = {
-        "machine": machine,
+        "machine": machine(),
         "hazards": args.n,
         "summarize_s": round(base_s, 2),
         "summarize_peak_gb": round(base_gb, 2),
         "runs": runs,
     }
-    print(json.dumps(result, indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    report(result, args.json)
 
 
 if __name__ == "__main__":
