@@ -526,6 +526,10 @@ class AccountingCache:
             )
         return self._done[key]
 
+    def known(self, as_of: object = None) -> Accounting | None:
+        """The accounting at ``as_of`` if it has been worked out, else None."""
+        return self._done.get(parse_as_of(as_of))
+
     def add(self, accounting: Accounting) -> None:
         """Keep an accounting made elsewhere (with the same records) for its date."""
         self._done.setdefault(accounting.as_of, accounting)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .geometry import OverlayLog, subtract, union_parts
 
-__all__ = ["CLASSES", "HAZARD", "HAZARD_LAYERS", "METHODS", "disjoint_classes"]
+__all__ = ["CLASSES", "HAZARD_LAYERS", "METHODS", "disjoint_classes"]
 
 #: The disjoint accounting classes, in display order, with their summary column.
 CLASSES = {
@@ -26,10 +26,9 @@ CLASSES = {
     "reduced": "reduced_ha",
     "cancelled": "cancelled_ha",
 }
-#: The key of H = U(SHA ∪ CHA), kept beside the classes as disjoint parts.
-HAZARD = "hazard"
-#: H in two layers, U(SHA) − C and C, each of union parts that share no edge (a
-#: cutter for :func:`~mineland.geometry.subtract`; H's parts share edges, so H is not).
+#: H = U(SHA ∪ CHA), kept beside the classes in two layers, U(SHA) − C and C: the
+#: parts of each share no edge (a cutter for :func:`~mineland.geometry.subtract`; the
+#: parts of both together do, so they are not one cutter).
 HAZARD_LAYERS = ("hazard_sha", "hazard_cha")
 #: The release classes, in order of precedence.
 METHODS = ("cleared", "reduced", "cancelled")
@@ -39,7 +38,7 @@ def disjoint_classes(
     geoms: np.ndarray, rtype: np.ndarray, overlay_log: OverlayLog
 ) -> dict[str, np.ndarray]:
     """The five disjoint accounting classes as arrays of polygons (see module doc),
-    plus H under the key :data:`HAZARD` and in two layers under :data:`HAZARD_LAYERS`.
+    plus H in two layers under the keys :data:`HAZARD_LAYERS`.
 
     ``geoms`` are valid projected polygons, ``rtype`` their record types.  Remaining
     SHA is computed as U(SHA) − C − R, which equals H − C − R without building H.
@@ -78,8 +77,7 @@ def disjoint_classes(
             "cleared": u_cl.result(),
             "reduced": reduced.result(),
             "cancelled": cancelled.result(),
-            # H as disjoint parts, for validation (released land outside every hazard)
-            HAZARD: np.concatenate([sha_no_cha.result(), u_cha.result()]),
+            # H, for validation (released land outside every hazard)
             HAZARD_LAYERS[0]: sha_no_cha.result(),
             HAZARD_LAYERS[1]: u_cha.result(),
         }

@@ -93,7 +93,7 @@ def release_progress(
         raise DataError(f"freq must be one of {', '.join(FREQUENCIES)}, got {freq!r}")
     cache = accounts if accounts is not None else AccountingCache(districts, surveys)
     ends, baseline = _periods(cache.records, freq, start, end)
-    rolling = RollingAccounting(cache.districts, cache.records, cache.plan)
+    rolling = RollingAccounting(cache.districts, cache.records, cache.plan, cache.known(None))
     previous, _ = rolling.advance(baseline)
     names = [*cache.districts["district"], schema.OUTSIDE]
     rows = []

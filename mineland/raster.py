@@ -75,10 +75,10 @@ def _as_accounting(districts, surveys, as_of) -> Accounting:
 
 
 def _grouped_by_tile(geoms: np.ndarray, size: float) -> np.ndarray:
-    """Disjoint polygons combined into one multipolygon per tile (fewer features)."""
+    """Disjoint single polygons (the plan's, exploded once) combined into one
+    multipolygon per tile (fewer features)."""
     if len(geoms) == 0:
         return geoms
-    geoms = explode_polygons(geoms)
     c = shapely.centroid(geoms)
     key = np.floor(shapely.get_x(c) / size).astype(np.int64) * 1_000_003 + np.floor(
         shapely.get_y(c) / size

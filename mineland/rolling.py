@@ -18,7 +18,14 @@ import numpy as np
 import shapely
 
 from . import schema
-from .accounting import count_records, parse_as_of, record_slots, record_weights, summary_table
+from .accounting import (
+    Accounting,
+    count_records,
+    parse_as_of,
+    record_slots,
+    record_weights,
+    summary_table,
+)
 from .classes import CLASSES, METHODS, disjoint_classes
 from .geometry import (
     OverlayLog,
@@ -88,30 +95,29 @@ class RollingAccounting:
     ``advance(t)`` counts the records dated on or before ``t`` (and the undated
     ones) and returns the summary at ``t`` (as :func:`mineland.account` makes it)
     and the hectares per district released since the previous date, by method.
-    ``plan`` is the equal-area regions, shared with any other accounting of the data.
+    ``plan`` is the equal-area regions, shared with any other accounting of the data;
+    ``base``, an accounting of all the records in those regions, lends its projected
+    pieces, so that they are not projected again.
     """
 
-    def __init__(self, districts: gpd.GeoDataFrame, records: gpd.GeoDataFrame, plan: list[Region]):
+    def __init__(
+        self,
+        districts: gpd.GeoDataFrame,
+        records: gpd.GeoDataFrame,
+        plan: list[Region],
+        base: Accounting | None = None,
+    ):
         self.districts, self.records = districts, records
         self.n = len(districts)
         self.overlay_log = OverlayLog()
         self.rtype = records["record_type"].to_numpy(dtype=object)
         self.dates = records["date"]
-        zones = prepare_zones(
-            np.asarray(districts.geometry.array, dtype=object),
-            list(districts["district"]),
-            plan,
-            self.overlay_log,
-        )
-        area_idx = np.flatnonzero(np.isin(self.rtype, schema.AREA_TYPES))
-        geoms = np.asarray(records.geometry.array, dtype=object)[area_idx]
-        prepared = prepare_geometries(geoms, plan, self.overlay_log)
         self.regions = []
-        for (pieces, owner), rz in zip(prepared, zones, strict=True):
+        for rz, pieces, piece_record in self._projected(plan, base):
             classes = {k: _ClassParts() for k in CLASSES}
             index = ZoneIndex.of(rz.zones)
             cluster = connected(pieces)
-            self.regions.append(_Region(rz, pieces, area_idx[owner], cluster, classes, index))
+            self.regions.append(_Region(rz, pieces, piece_record, cluster, classes, index))
         self.slots = record_slots(records, self.rtype, self.regions, self.n)
         self.weights = record_weights(records)
         log.debug(
@@ -119,6 +125,23 @@ class RollingAccounting:
             sum(len(np.unique(r.cluster)) for r in self.regions),
         )
         self.counted = np.zeros(len(records), dtype=bool)
+
+    def _projected(self, plan: list[Region], base: Accounting | None) -> list[tuple]:
+        """Per region: the district zones and the projected pieces of every area record
+        with their record rows; taken from ``base`` (an accounting of the same records
+        without an as-of date, in the same regions) when there is one."""
+        if base is not None and base.as_of is None and len(base.records) == len(self.records):
+            return [(r.zones, r.pieces, r.piece_record) for r in base.regions]
+        zones = prepare_zones(
+            np.asarray(self.districts.geometry.array, dtype=object),
+            list(self.districts["district"]),
+            plan,
+            self.overlay_log,
+        )
+        area_idx = np.flatnonzero(np.isin(self.rtype, schema.AREA_TYPES))
+        geoms = np.asarray(self.records.geometry.array, dtype=object)[area_idx]
+        prepared = prepare_geometries(geoms, plan, self.overlay_log)
+        return [(rz, p, area_idx[owner]) for (p, owner), rz in zip(prepared, zones, strict=True)]
 
     def advance(self, as_of: object) -> tuple[gpd.GeoDataFrame, dict[str, np.ndarray]]:
         """The summary at ``as_of`` and the hectares released since the last date."""
@@ -209,5 +232,5 @@ def summaries_at(cache, dates: list) -> list[gpd.GeoDataFrame]:
     """The summaries of an :class:`~mineland.AccountingCache`'s data at increasing
     ``dates``, each as ``account(as_of=date).summary``, rolled forward from one date
     to the next."""
-    rolling = RollingAccounting(cache.districts, cache.records, cache.plan)
+    rolling = RollingAccounting(cache.districts, cache.records, cache.plan, cache.known(None))
     return [rolling.advance(t)[0] for t in dates]

@@ -12,7 +12,7 @@ import shapely
 
 from .. import schema
 from ..accounting import M2_PER_HA, areas_by_district
-from ..classes import HAZARD, HAZARD_LAYERS, METHODS
+from ..classes import HAZARD_LAYERS, METHODS
 from ..errors import DataError, attempt
 from ..geometry import (
     OverlayLog,
@@ -211,17 +211,8 @@ def _outside_ha(acc, n: int, overlay_log) -> np.ndarray:
     H is measured again; with the dask engine, which keeps no classes, H is the
     union of the hazard records."""
     rtype = acc.records["record_type"].to_numpy(dtype=object)
-    hazard = areas_by_district(
-        [
-            region.classes[HAZARD]
-            if HAZARD in region.classes
-            else _hazard_layers(region, rtype, overlay_log)[0]
-            for region in acc.regions
-        ],
-        acc.zones,
-        n,
-        overlay_log,
-    )
+    layers = [np.concatenate(_hazard_layers(r, rtype, overlay_log)) for r in acc.regions]
+    hazard = areas_by_district(layers, acc.zones, n, overlay_log)
     summary = acc.summary
     if len(summary) < n or list(summary["district"][:n]) != list(acc.districts["district"]):
         raise DataError("the accounting's summary is not in the order of its districts")
