@@ -479,9 +479,9 @@ def _district_mismatch(records, dist: gpd.GeoDataFrame, f: Findings) -> None:
         return
     names = list(dist["district"])
     geoms = np.asarray(records.geometry.array, dtype=object)
-    tree = shapely.STRtree(np.asarray(dist.geometry.array, dtype=object))
-    j, z = tree.query(shapely.point_on_surface(geoms), predicate="intersects")
-    where = dict(zip(j, z, strict=False))
+    points = map_chunks(shapely.point_on_surface, geoms)
+    j, z = points_in(points, np.asarray(dist.geometry.array, dtype=object))
+    where = dict(zip(j[::-1], z[::-1], strict=True))  # on a border the first district
     for i, given in enumerate(records["district"]):
         if given is None or pd.isna(given) or i not in where:
             continue
