@@ -24,7 +24,7 @@ import shapely
 from . import schema
 from .classes import CLASSES
 from .districts import as_districts
-from .engines import get_engine
+from .engines import PieceOrigin, get_engine
 from .errors import DataError, SchemaError
 from .geometry import OverlayLog, area_by_zone, clip_by_zone, map_chunks, subtract
 from .records import WGS84, SurveyData, as_survey_data
@@ -253,7 +253,8 @@ def _account(districts, surveys, as_of, progress, crs, regions, runner) -> Accou
         np.asarray(records.geometry.array, dtype=object)[area_idx], plan, overlay_log
     )
     step("union and differences of the record classes", 2)
-    parts, table = _class_areas(prepared, area_idx, rtype, zones, len(dist), runner, overlay_log)
+    projected = (prepared, area_idx, _origin(records, plan))
+    parts, table = _class_areas(projected, rtype, zones, len(dist), runner, overlay_log)
     step("counting records, devices and incidents", 5)
     slots = record_slots(records, rtype, parts, len(dist))
     counts, points_outside = count_records(rtype, slots, record_weights(records), len(dist))
@@ -304,14 +305,27 @@ def _plan(dist, records, crs, regions) -> list[Region]:
     return plan
 
 
+def _origin(records, plan) -> Callable[[int, np.ndarray], PieceOrigin | None]:
+    """The origin of the pieces of region ``k`` whose records are ``rec``."""
+    columns = (schema.SOURCE_FILE, schema.SOURCE_ROW)
+    if not all(c in records.columns for c in columns):
+        return lambda k, rec: None
+    files, rows = (records[c].to_numpy() for c in columns)
+    return lambda k, rec: PieceOrigin(files[rec], rows[rec], plan, k)
+
+
 def _class_areas(
-    prepared, area_idx, rtype, zones, n, engine, overlay_log
+    projected, rtype, zones, n, engine, overlay_log
 ) -> tuple[list[RegionAccounting], dict[str, np.ndarray]]:
-    """Class areas (ha) per district (+ outside), region by region, on ``engine``."""
+    """Class areas (ha) per district (+ outside), region by region, on ``engine``.
+    ``projected``: the pieces of each region, the records they belong to (by
+    row of the area records), and where the records came from (a function of the
+    region and the record rows)."""
+    prepared, area_idx, origin = projected
     out, measured = [], []
-    for (pieces, owner), rz in zip(prepared, zones, strict=True):
+    for k, ((pieces, owner), rz) in enumerate(zip(prepared, zones, strict=True)):
         rec = area_idx[owner]
-        result = engine.region_classes(pieces, rtype[rec], rz.zones, overlay_log)
+        result = engine.region_classes(pieces, rtype[rec], rz.zones, overlay_log, origin(k, rec))
         out.append(RegionAccounting(rz, pieces, rec, result.classes))
         measured.append(result.zone_m2)
     if all(m is not None for m in measured):  # the engine measured the zones

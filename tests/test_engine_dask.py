@@ -123,3 +123,121 @@ def test_world_wide_regions_on_the_cluster(cluster):
         districts_gdf(), hazards_gdf(), engine="dask", scheduler=cluster.scheduler_address
     )
     assert_same(local.summary, remote)
+
+
+# --- workers reading their own GeoParquet partitions -------------------------------
+
+
+@pytest.fixture
+def submitted(monkeypatch):
+    """What the client submits to the cluster: each task's function name and the
+    bytes of its pickled arguments."""
+    import pickle
+
+    seen: list[tuple[str, int]] = []
+    real = distributed.Client.submit
+
+    def submit(self, fn, *args, **kwargs):
+        seen.append((fn.__name__, len(pickle.dumps(args, protocol=5))))
+        return real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(distributed.Client, "submit", submit)
+    return seen
+
+
+def as_geoparquet(tmp_path, records, rows_per_part=700, row_group=250):
+    from mineland.io import _parquet
+
+    old, _parquet.ROW_GROUP_ROWS = _parquet.ROW_GROUP_ROWS, row_group
+    try:
+        return mineland.io.write_geoparquet(
+            records, tmp_path / "surveys.parquet", rows_per_part=rows_per_part
+        )
+    finally:
+        _parquet.ROW_GROUP_ROWS = old
+
+
+def test_workers_read_their_own_row_groups_and_are_sent_no_geometry(
+    cluster, tmp_path, submitted, caplog
+):
+    d = mineland.read_districts(DISTRICTS)
+    s = mineland.read_surveys(as_geoparquet(tmp_path, mineland.read_surveys(SURVEYS).records))
+    local = mineland.summarize(d, s)
+    with caplog.at_level("INFO", logger="mineland.engines.dask_engine"):
+        remote = mineland.summarize(d, s, engine="dask", scheduler=cluster.scheduler_address)
+    assert_same(local, remote)
+    names = {name for name, _ in submitted}
+    assert "_partition" not in names and "_file_partition" in names
+    assert "read 2" in caplog.text  # row groups, not the one file per part
+    pushed = sum(n for _, n in submitted)
+    submitted.clear()
+    shipped = mineland.summarize(
+        d, mineland.read_surveys(SURVEYS), engine="dask", scheduler=cluster.scheduler_address
+    )
+    assert_same(local, shipped)
+    assert {name for name, _ in submitted} >= {"_partition"}
+    assert pushed < sum(n for _, n in submitted) / 5
+
+
+def test_world_wide_regions_read_by_the_workers(cluster, tmp_path, submitted):
+    from test_worldwide import districts_gdf, hazards_gdf
+
+    records = mineland.read_surveys(as_geoparquet(tmp_path, hazards_gdf(), 40, 15))
+    local = mineland.account(districts_gdf(), records)
+    assert len(local.regions) > 4
+    remote = mineland.summarize(
+        districts_gdf(), records, engine="dask", scheduler=cluster.scheduler_address
+    )
+    assert_same(local.summary, remote)
+    assert "_partition" not in {name for name, _ in submitted}
+
+
+def test_records_changed_since_they_were_read_are_sent(cluster, tmp_path, submitted, caplog):
+    # a notebook moves records after reading them: the workers would read the old ones
+    d = mineland.read_districts(DISTRICTS)
+    s = mineland.read_surveys(as_geoparquet(tmp_path, mineland.read_surveys(SURVEYS).records))
+    records = s.records.copy()
+    moved = records.index[records["record_type"] == "SHA"][:25]
+    records.loc[moved, "geometry"] = records.loc[moved].geometry.scale(1.5, 1.5)
+    local = mineland.summarize(d, records)
+    with caplog.at_level("WARNING", logger="mineland.engines.dask_engine"):
+        remote = mineland.summarize(d, records, engine="dask", scheduler=cluster.scheduler_address)
+    assert_same(local, remote)
+    assert "differ from their GeoParquet files" in caplog.text
+    assert "_partition" in {name for name, _ in submitted}
+
+
+def test_files_gone_since_they_were_read_are_sent(cluster, tmp_path, caplog):
+    import shutil
+
+    d = mineland.read_districts(DISTRICTS)
+    path = as_geoparquet(tmp_path, mineland.read_surveys(SURVEYS).records)
+    s = mineland.read_surveys(path)
+    shutil.rmtree(path)
+    local = mineland.summarize(d, s)
+    with caplog.at_level("INFO", logger="mineland.engines.dask_engine"):
+        remote = mineland.summarize(d, s, engine="dask", scheduler=cluster.scheduler_address)
+    assert_same(local, remote)
+    assert "sending their geometry" in caplog.text
+
+
+def test_files_some_worker_cannot_read_are_sent(tmp_path, caplog):
+    from mineland.engines.base import PieceOrigin
+    from mineland.engines.dask_engine import _readable_partitions
+
+    s = mineland.read_surveys(as_geoparquet(tmp_path, mineland.read_surveys(SURVEYS).records))
+    origin = PieceOrigin(
+        s.records["source_file"].to_numpy(), s.records["source_row"].to_numpy(), [], 0
+    )
+
+    class Client:  # two workers, one on another machine without the files
+        def __init__(self, sees):
+            self.sees = sees
+
+        def run(self, fn, paths):
+            return {"tcp://a:1": fn(paths), "tcp://b:1": fn(paths) and self.sees}
+
+    assert len(_readable_partitions(Client(True), origin)) > 1
+    with caplog.at_level("WARNING", logger="mineland.engines.dask_engine"):
+        assert _readable_partitions(Client(False), origin) is None
+    assert "tcp://b:1 cannot read" in caplog.text

@@ -14,10 +14,10 @@ districts the same way whatever the engine.
 from __future__ import annotations
 
 from ..errors import DataError
-from .base import Engine, RegionClasses
+from .base import Engine, PieceOrigin, RegionClasses
 from .local import LocalEngine
 
-__all__ = ["ENGINES", "Engine", "RegionClasses", "get_engine"]
+__all__ = ["ENGINES", "Engine", "PieceOrigin", "RegionClasses", "get_engine"]
 
 ENGINES = ("local", "dask")
 

@@ -7,7 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["Engine", "RegionClasses"]
+__all__ = ["Engine", "PieceOrigin", "RegionClasses"]
 
 
 @dataclass
@@ -21,6 +21,19 @@ class RegionClasses:
     zone_m2: np.ndarray | None = None
 
 
+@dataclass
+class PieceOrigin:
+    """Where the pieces of one region came from, for an engine whose workers can make
+    them again from the input files instead of being sent them."""
+
+    #: per piece: the file its record was read from, and its 1-based row there
+    files: np.ndarray
+    rows: np.ndarray
+    #: the regions of the accounting, and the index of this one
+    regions: list
+    region: int
+
+
 class Engine(Protocol):
     """The interface every engine has."""
 
@@ -31,5 +44,10 @@ class Engine(Protocol):
     def __exit__(self, *exc) -> bool: ...
 
     def region_classes(
-        self, pieces: np.ndarray, types: np.ndarray, zones: np.ndarray, overlay_log
+        self,
+        pieces: np.ndarray,
+        types: np.ndarray,
+        zones: np.ndarray,
+        overlay_log,
+        origin: PieceOrigin | None = None,
     ) -> RegionClasses: ...

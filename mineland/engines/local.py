@@ -22,6 +22,6 @@ class LocalEngine:
         return False
 
     def region_classes(
-        self, pieces: np.ndarray, types: np.ndarray, zones: np.ndarray, overlay_log
+        self, pieces: np.ndarray, types: np.ndarray, zones: np.ndarray, overlay_log, origin=None
     ) -> RegionClasses:
         return RegionClasses(disjoint_classes(pieces, types, overlay_log))

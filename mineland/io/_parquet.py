@@ -23,18 +23,93 @@ from .write import check_output_path
 
 log = logging.getLogger(__name__)
 
+#: rows per row group of the datasets written here: the unit a reader with a bbox
+#: skips, and the partition a dask worker reads
+ROW_GROUP_ROWS = 20_000
+
+
+def dataset_parts(path: Path) -> list[Path] | None:
+    """The files of a GeoParquet input in the order they are read: the file itself, or
+    a flat folder's ``*.parquet`` files sorted by name (files starting with ``.`` or
+    ``_`` are not data).  None for a folder with subfolders (a partitioned layout
+    that pyarrow reads itself)."""
+    if path.is_file():
+        return [path]
+    if any(p.is_dir() for p in path.iterdir()):
+        return None
+    return sorted(
+        p
+        for p in path.iterdir()
+        if p.suffix.lower() in (".parquet", ".geoparquet") and p.name[0] not in "._"
+    )
+
+
+def row_group_sizes(part: Path) -> np.ndarray:
+    """The number of rows of each row group of one GeoParquet file."""
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(part).metadata
+    return np.array([meta.row_group(i).num_rows for i in range(meta.num_row_groups)])
+
 
 def read_parquet(path: Path, bbox=None) -> RawTable:
-    try:
-        frame = gpd.read_parquet(path, bbox=bbox)
-    except Exception as exc:  # pyarrow raises many types
-        raise InputFileError(
-            f"{path}: not a readable GeoParquet file ({first_line(exc)})"
-        ) from None
+    """A GeoParquet file or dataset as one table.  A flat dataset is read part by part
+    in the order of :func:`dataset_parts`, so that, without ``bbox``, row ``i`` of the
+    table is row ``i`` of the parts laid end to end."""
+    parts = dataset_parts(path) if path.is_dir() else [path]
+    frames = [_read_frame(p, bbox) for p in (parts if parts else [path])]
+    frame = frames[0] if len(frames) == 1 else _concat_frames(frames, path)
     crs = None if frame.crs is None else pyproj.CRS.from_user_input(frame.crs)
     geoms = np.asarray(frame.geometry.array, dtype=object)
     attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name)).reset_index(drop=True)
     return RawTable(str(path), None, attrs, shapely.force_2d(geoms), crs)
+
+
+def _read_frame(path: Path, bbox) -> gpd.GeoDataFrame:
+    try:
+        return gpd.read_parquet(path, bbox=bbox)
+    except Exception as exc:  # pyarrow raises many types
+        raise InputFileError(
+            f"{path}: not a readable GeoParquet file ({first_line(exc)})"
+        ) from None
+
+
+def _concat_frames(frames: list[gpd.GeoDataFrame], path: Path) -> gpd.GeoDataFrame:
+    if len({None if f.crs is None else f.crs.to_wkt() for f in frames}) > 1:
+        raise InputFileError(f"{path}: its parts have different CRSs; convert them to one")
+    names = {f.geometry.name for f in frames}
+    frames = [f.rename_geometry("geometry") if len(names) > 1 else f for f in frames]
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+
+
+def wkb_column(part: Path) -> tuple[str, pyproj.CRS] | None:
+    """The primary geometry column of a GeoParquet file and its CRS, when it is stored
+    as WKB (None otherwise: no ``geo`` metadata, or a GeoArrow encoding)."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = json.loads(pq.read_schema(part).metadata[b"geo"])
+        name = meta["primary_column"]
+        column = meta["columns"][name]
+        if str(column.get("encoding", "WKB")).upper() != "WKB":
+            return None
+        return name, pyproj.CRS.from_user_input(column.get("crs") or "OGC:CRS84")
+    except (KeyError, TypeError, ValueError, OSError, pyproj.exceptions.CRSError):
+        return None
+
+
+def read_part_geometries(part: Path, row_group: int) -> tuple[np.ndarray, pyproj.CRS]:
+    """The geometries (2D) of one row group of one GeoParquet file stored as WKB, and
+    its CRS: what a dask worker reads of its own partition."""
+    import pyarrow.parquet as pq
+
+    found = wkb_column(part)
+    if found is None:
+        raise InputFileError(f"{part}: no WKB geometry column to read")
+    name, crs = found
+    column = pq.ParquetFile(part).read_row_group(row_group, columns=[name]).column(name)
+    geoms = shapely.from_wkb(column.to_numpy(zero_copy_only=False))
+    return shapely.force_2d(geoms), crs
 
 
 def bbox_in(bbox, crs: pyproj.CRS | None):
@@ -112,7 +187,12 @@ def write_geoparquet(
     try:
         for k in range(n_parts):
             part = records.iloc[k * rows_per_part : (k + 1) * rows_per_part]
-            part.to_parquet(tmp / f"part-{k:05d}.parquet", write_covering_bbox=True, index=False)
+            part.to_parquet(
+                tmp / f"part-{k:05d}.parquet",
+                write_covering_bbox=True,
+                index=False,
+                row_group_size=ROW_GROUP_ROWS,
+            )
         os.rename(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
