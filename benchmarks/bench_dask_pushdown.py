@@ -2,10 +2,10 @@
 
     python benchmarks/bench_dask_pushdown.py --sizes 100000 1000000
 
-For each size (N hazards + N/2 releases over 60 districts, generated once into
-benchmarks/out/, and converted once to a GeoParquet dataset as ``mineland convert``
-writes it), in one run on a ``distributed.LocalCluster`` of 2 single-threaded worker
-processes:
+For each size (N hazards + N/2 releases at constant density, the data of
+``bench_growth.py``, generated once into benchmarks/out/, and converted once to a
+GeoParquet dataset as ``mineland convert`` writes it), in one run on a
+``distributed.LocalCluster`` of 2 single-threaded worker processes:
 
 - the local engine (the baseline figures);
 - the dask engine on the records read from the GeoPackages: the client sends their
@@ -30,7 +30,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_summarize import generate  # noqa: E402
+from bench_growth import generate  # noqa: E402
 from results import machine, report  # noqa: E402
 
 import mineland  # noqa: E402
@@ -82,8 +82,8 @@ def max_rel_diff(a, b) -> float:
 
 
 def one_size(n: int, out: Path, address: str, sent: Sent) -> dict:
-    d_path, *paths = generate(n, 60, out)
-    dataset = as_geoparquet(paths, out / f"surveys_{n}.parquet")
+    d_path, *paths = generate(n, out)
+    dataset = as_geoparquet(paths, out / f"growth_surveys_{n}.parquet")
     d = mineland.read_districts(d_path)
     from_gpkg, from_parquet = mineland.read_surveys(*paths), mineland.read_surveys(dataset)
     t = time.perf_counter()

@@ -77,8 +77,12 @@ def in_thread(fn):
     return thread, box
 
 
+@pytest.mark.parametrize("source", ["gpkg", "geoparquet"])
 @pytest.mark.parametrize("moment", ["mineland-partition", "mineland-group"])
-def test_a_worker_killed_mid_run_loses_nothing(demo, tmp_path, moment):
+def test_a_worker_killed_mid_run_loses_nothing(demo, tmp_path, moment, source):
+    if source == "geoparquet":  # the workers read their own row groups
+        path = mineland.io.write_geoparquet(demo[1].records, tmp_path / "s.parquet")
+        demo = (demo[0], mineland.read_surveys(path))
     local = mineland.summarize(*demo)
     path = tmp_path / "started.txt"
     with cluster() as c, distributed.Client(c, set_as_default=False) as client:

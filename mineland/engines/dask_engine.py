@@ -277,9 +277,6 @@ def _on_cluster(client, run, how, read=None) -> np.ndarray | None:
             client.submit(*task, key=f"mineland-partition-{k}-{token}")
             for k, task in enumerate(_partition_tasks(geoms, rtype, chunks, files, origin))
         ]
-    if files is not None and not _same_pieces(client, made, geoms, chunks, how):
-        client.cancel(made)
-        return None
     outside = owner == len(zones)
     futures = [
         client.submit(
@@ -291,6 +288,10 @@ def _on_cluster(client, run, how, read=None) -> np.ndarray | None:
         )
         for k, (g, need) in enumerate(plan)
     ]
+    # the zone groups start at once; their results are used only if the check passes
+    if files is not None and not _same_pieces(client, made, geoms, chunks, how):
+        client.cancel(made + futures)
+        return None
     labels = [
         f"zone group {k + 1} of {len(plan)} ({len(g)} zones)" for k, (g, _) in enumerate(plan)
     ]
