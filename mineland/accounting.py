@@ -86,6 +86,19 @@ class Accounting:
     districts: gpd.GeoDataFrame
     overlay_log: OverlayLog
     diagnostics: dict = field(default_factory=dict)
+    #: ha of H (every hazard) per district and outside, when the classes are not kept
+    hazard_ha: np.ndarray | None = None
+
+    @property
+    def keeps_classes(self) -> bool:
+        return all(all(k in r.classes for k in CLASSES) for r in self.regions)
+
+    def _need_classes(self) -> None:
+        if not self.keeps_classes:
+            raise DataError(
+                "this accounting keeps no class polygons (account(..., keep_classes=False) "
+                "measures them a batch at a time); work it out with keep_classes=True"
+            )
 
     @property
     def plan(self) -> list[Region]:
@@ -108,6 +121,7 @@ class Accounting:
 
     def class_geometries(self, name: str) -> gpd.GeoSeries:
         """The polygons of one accounting class, in EPSG:4326."""
+        self._need_classes()
         parts = [project(r.classes[name], r.crs, inverse=True) for r in self.regions]
         geoms = np.concatenate(parts) if parts else np.empty(0, dtype=object)
         return gpd.GeoSeries(geoms, crs=WGS84)
@@ -117,6 +131,7 @@ class Accounting:
         ``class``, ``district`` (:data:`~mineland.schema.OUTSIDE` outside them all)
         and ``area_ha``, measured as the summary measures it: per district and class,
         the pieces' hectares add up to the summary's."""
+        self._need_classes()
         frames = [self._region_pieces(r) for r in self.regions]
         frames = [f for f in frames if len(f)]
         if not frames:
@@ -210,6 +225,7 @@ def account(
     engine: str = "local",
     scheduler: str | None = None,
     connect_timeout: float = 10.0,
+    keep_classes: bool = True,
 ) -> Accounting:
     """Work out the accounting classes and the per-district summary.
 
@@ -221,6 +237,10 @@ def account(
     ``engine="dask"`` runs the class arithmetic on dask (``scheduler``: a
     dask.distributed address, which must answer within ``connect_timeout`` seconds);
     the class geometries are then not kept, the figures are the same.
+    ``keep_classes=False`` (local engine) works the class polygons out a batch of
+    clusters at a time, measures them and keeps none, nor their unions: for the
+    summary alone, in a fraction of the memory; ``hazard_ha`` then holds H per
+    district for the validation.
 
     Examples
     --------
@@ -228,7 +248,11 @@ def account(
     >>> acc.summary, acc.class_geometries("cleared")  # doctest: +SKIP
     """
     runner = get_engine(
-        engine, scheduler=scheduler, connect_timeout=connect_timeout, progress=progress
+        engine,
+        scheduler=scheduler,
+        connect_timeout=connect_timeout,
+        progress=progress,
+        keep_classes=keep_classes,
     )
     with runner:  # a cluster is reached (or not) before any work
         return _account(districts, surveys, as_of, progress, crs, regions, runner)
@@ -254,7 +278,7 @@ def _account(districts, surveys, as_of, progress, crs, regions, runner) -> Accou
     )
     step("union and differences of the record classes", 2)
     projected = (prepared, area_idx, _origin(records, plan))
-    parts, table = _class_areas(projected, rtype, zones, len(dist), runner, overlay_log)
+    parts, table, hazard = _class_areas(projected, rtype, zones, len(dist), runner, overlay_log)
     step("counting records, devices and incidents", 5)
     slots = record_slots(records, rtype, parts, len(dist))
     counts, points_outside = count_records(rtype, slots, record_weights(records), len(dist))
@@ -281,7 +305,7 @@ def _account(districts, surveys, as_of, progress, crs, regions, runner) -> Accou
         "as_of": None if as_of_ts is None else as_of_ts.date().isoformat(),
         **diagnostics,
     }
-    return Accounting(summary, parts, as_of_ts, records, dist, overlay_log, diagnostics)
+    return Accounting(summary, parts, as_of_ts, records, dist, overlay_log, diagnostics, hazard)
 
 
 def _stepper(progress: Progress | None, steps: int = 6) -> Callable[[str, int], None]:
@@ -316,18 +340,22 @@ def _origin(records, plan) -> Callable[[int, np.ndarray], PieceOrigin | None]:
 
 def _class_areas(
     projected, rtype, zones, n, engine, overlay_log
-) -> tuple[list[RegionAccounting], dict[str, np.ndarray]]:
-    """Class areas (ha) per district (+ outside), region by region, on ``engine``.
-    ``projected``: the pieces of each region, the records they belong to (by
-    row of the area records), and where the records came from (a function of the
-    region and the record rows)."""
+) -> tuple[list[RegionAccounting], dict[str, np.ndarray], np.ndarray | None]:
+    """Class areas (ha) per district (+ outside), region by region, on ``engine``,
+    and H's when the engine measured it.  ``projected``: the pieces of each region,
+    the records they belong to (by row of the area records), and where the records
+    came from (a function of the region and the record rows)."""
     prepared, area_idx, origin = projected
-    out, measured = [], []
+    out, measured, hazard = [], [], np.zeros(n + 1)
     for k, ((pieces, owner), rz) in enumerate(zip(prepared, zones, strict=True)):
         rec = area_idx[owner]
         result = engine.region_classes(pieces, rtype[rec], rz.zones, overlay_log, origin(k, rec))
         out.append(RegionAccounting(rz, pieces, rec, result.classes))
         measured.append(result.zone_m2)
+        if result.hazard_m2 is None:
+            hazard = None
+        elif hazard is not None:
+            add_to_districts(hazard, rz, result.hazard_m2[:-1], result.hazard_m2[-1])
     if all(m is not None for m in measured):  # the engine measured the zones
         table = {}
         for k, col in enumerate(CLASSES.values()):
@@ -335,14 +363,14 @@ def _class_areas(
             for m2, rz in zip(measured, zones, strict=True):
                 add_to_districts(table[col], rz, m2[:-1, k], m2[-1, k])
             table[col] /= M2_PER_HA
-        return out, table
+        return out, table, None if hazard is None else hazard / M2_PER_HA
 
     def measure(name: str) -> np.ndarray:
         parts = [r.classes[name] for r in out]
         return areas_by_district(parts, zones, n, overlay_log) / M2_PER_HA
 
     with ThreadPoolExecutor(2) as pool:  # GEOS releases the GIL
-        return out, dict(zip(CLASSES.values(), pool.map(measure, CLASSES), strict=True))
+        return out, dict(zip(CLASSES.values(), pool.map(measure, CLASSES), strict=True)), None
 
 
 def _hazard_districts(parts, rtype, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -499,6 +527,7 @@ def summarize(
         engine=engine,
         scheduler=scheduler,
         connect_timeout=connect_timeout,
+        keep_classes=False,  # the table alone: no class polygon is kept
     ).summary
 
 

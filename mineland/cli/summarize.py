@@ -92,6 +92,7 @@ def summarize_cmd(
         formats=TABLE_FORMATS,
     ) as run:
         bar, dist, data, inputs = run.bar, run.dist, run.data, run.inputs
+        to_database = is_database_url(output)
         acc = account(
             dist,
             data,
@@ -100,9 +101,9 @@ def summarize_cmd(
             engine=engine,
             scheduler=scheduler,
             connect_timeout=connect_timeout,
+            keep_classes=to_database,  # the layers written beside the summary need them
         )
         summary = acc.summary
-        to_database = is_database_url(output)
         found = validation_counts(
             dist,
             data,

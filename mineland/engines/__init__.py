@@ -28,10 +28,13 @@ def get_engine(
     scheduler: str | None = None,
     connect_timeout: float = 10.0,
     progress=None,
+    keep_classes: bool = True,
 ) -> Engine:
     """The engine called ``name``; ``scheduler`` is a dask.distributed address, which
     must answer within ``connect_timeout`` seconds; ``progress`` follows the tasks on
-    the cluster.  Use it as a context manager around the work.
+    the cluster; ``keep_classes=False`` lets the local engine measure the class
+    polygons a batch at a time and keep none.  Use it as a context manager around
+    the work.
 
     Examples
     --------
@@ -39,7 +42,7 @@ def get_engine(
     'local'
     """
     if name == "local":
-        return LocalEngine()
+        return LocalEngine(keep_classes)
     if name == "dask":
         from .dask_engine import DaskEngine  # needs the optional dask extra
 

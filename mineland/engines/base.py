@@ -19,6 +19,8 @@ class RegionClasses:
     #: m² per zone (rows; a last row for outside every zone) and class (columns, in
     #: the order of :data:`mineland.classes.CLASSES`); None when not measured here
     zone_m2: np.ndarray | None = None
+    #: m² of H (every hazard) per zone and outside, when the classes are not kept
+    hazard_m2: np.ndarray | None = None
 
 
 @dataclass

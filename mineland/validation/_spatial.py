@@ -162,8 +162,7 @@ def _released_outside_hazard(acc, records, names: list[str], f: Findings, overla
     per_district: dict[int, dict] = {}
     n = len(names)
     for region in acc.regions:
-        released = np.concatenate([region.classes[k] for k in METHODS])
-        outside = released
+        outside = _released(region, rtype, overlay_log)
         for cutter in _hazard_layers(region, rtype, overlay_log):
             outside = subtract(outside, cutter, overlay_log)
         if not len(outside):
@@ -196,11 +195,24 @@ def _released_outside_hazard(acc, records, names: list[str], f: Findings, overla
     _report_released_outside(per_district, ha, names, f)
 
 
+def _kept(region) -> bool:
+    """Whether the accounting kept its class polygons (not so with the dask engine or
+    ``keep_classes=False``)."""
+    return all(k in region.classes for k in (*METHODS, *HAZARD_LAYERS))
+
+
+def _released(region, rtype: np.ndarray, overlay_log) -> np.ndarray:
+    """R: the release classes, or the union of the release records when the
+    accounting kept no classes."""
+    if _kept(region):
+        return np.concatenate([region.classes[k] for k in METHODS])
+    return union_parts(_pieces_of(region, rtype, schema.RELEASE_TYPES)[0], overlay_log, "R")
+
+
 def _hazard_layers(region, rtype: np.ndarray, overlay_log) -> list[np.ndarray]:
     """H as cutters for :func:`subtract`: layers of parts that share no edge."""
-    if all(k in region.classes for k in HAZARD_LAYERS):
+    if _kept(region):
         return [region.classes[k] for k in HAZARD_LAYERS]
-    # the dask engine keeps no geometry
     return [union_parts(_pieces_of(region, rtype, schema.HAZARD_TYPES)[0], overlay_log, "H")]
 
 
@@ -210,9 +222,12 @@ def _outside_ha(acc, n: int, overlay_log) -> np.ndarray:
     H ⊔ (R − H), so per district area(R − H) = released + remaining − area(H).  Only
     H is measured again; with the dask engine, which keeps no classes, H is the
     union of the hazard records."""
-    rtype = acc.records["record_type"].to_numpy(dtype=object)
-    layers = [np.concatenate(_hazard_layers(r, rtype, overlay_log)) for r in acc.regions]
-    hazard = areas_by_district(layers, acc.zones, n, overlay_log)
+    if acc.hazard_ha is not None:  # measured by the accounting
+        hazard = acc.hazard_ha * M2_PER_HA
+    else:
+        rtype = acc.records["record_type"].to_numpy(dtype=object)
+        layers = [np.concatenate(_hazard_layers(r, rtype, overlay_log)) for r in acc.regions]
+        hazard = areas_by_district(layers, acc.zones, n, overlay_log)
     summary = acc.summary
     if len(summary) < n or list(summary["district"][:n]) != list(acc.districts["district"]):
         raise DataError("the accounting's summary is not in the order of its districts")
@@ -447,14 +462,13 @@ def _closed_unreleased(acc, records, f: Findings, overlay_log) -> None:
         return
     status = records["status"].astype(str).str.strip().str.casefold()
     closed = (records["record_type"].isin(schema.HAZARD_TYPES) & status.isin(_CLOSED)).to_numpy()
+    rtype = records["record_type"].to_numpy(dtype=object)
     left: dict[int, list] = {}
     for region in acc.regions:
         mine = closed[region.piece_record]
         if not mine.any():
             continue
-        released = union_parts(
-            np.concatenate([region.classes[k] for k in METHODS]), overlay_log, "releases"
-        )
+        released = union_parts(_released(region, rtype, overlay_log), overlay_log, "releases")
         for piece, i in zip(region.pieces[mine], region.piece_record[mine], strict=True):
             rest = subtract(np.array([piece], dtype=object), released, overlay_log)
             left.setdefault(int(i), []).extend(_to_wgs(rest, region.crs) if len(rest) else [])
