@@ -22,7 +22,7 @@ import pyproj
 import shapely
 
 from . import schema
-from .classes import CLASSES
+from .classes import CLASSES, HAZARD_LAYERS
 from .districts import as_districts
 from .engines import PieceOrigin, get_engine
 from .errors import DataError, SchemaError
@@ -91,13 +91,17 @@ class Accounting:
 
     @property
     def keeps_classes(self) -> bool:
-        return all(all(k in r.classes for k in CLASSES) for r in self.regions)
+        """Whether the class polygons were kept (not with ``keep_classes=False``, nor
+        with the dask engine)."""
+        kept = (*CLASSES, *HAZARD_LAYERS)
+        return all(all(k in r.classes for k in kept) for r in self.regions)
 
     def _need_classes(self) -> None:
         if not self.keeps_classes:
             raise DataError(
-                "this accounting keeps no class polygons (account(..., keep_classes=False) "
-                "measures them a batch at a time); work it out with keep_classes=True"
+                "this accounting keeps no class polygons (the dask engine and "
+                "keep_classes=False measure them and keep none); work it out with the "
+                "local engine and keep_classes=True"
             )
 
     @property

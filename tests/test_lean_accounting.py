@@ -95,3 +95,18 @@ def test_a_lean_accounting_says_it_has_no_polygons():
 def test_summarize_keeps_no_polygons_and_equals_account(demo):
     summary = mineland.summarize(*demo)
     assert_same(summary, account(*demo).summary, "demo")
+
+
+def test_a_dask_accounting_says_so_too_and_validation_unions_the_records(demo):
+    pytest.importorskip("dask")
+    dist, surveys = demo
+    records = surveys.records.copy()
+    records["status"] = np.where(np.arange(len(records)) % 2, "closed", "open")
+    remote = account(dist, records, engine="dask")
+    with pytest.raises(mineland.DataError, match="keeps no class polygons"):
+        remote.class_geometries("cleared")
+    counts = [
+        validate(dist, records, accounting=acc, detail=False).findings.groupby("check").size()
+        for acc in (account(dist, records), remote)
+    ]
+    assert counts[0].to_dict() == counts[1].to_dict()  # R and H from the records
