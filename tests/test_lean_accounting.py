@@ -110,3 +110,17 @@ def test_a_dask_accounting_says_so_too_and_validation_unions_the_records(demo):
         for acc in (account(dist, records), remote)
     ]
     assert counts[0].to_dict() == counts[1].to_dict()  # R and H from the records
+
+
+def test_progress_follows_the_batches(monkeypatch):
+    monkeypatch.setattr(local, "BATCH_PIECES", 20)
+    seen = []
+    account(
+        two_districts(),
+        pathological_records(4),
+        keep_classes=False,
+        progress=lambda label, done, total: seen.append((label, done, total)),
+    )
+    batches = [(d, t) for label, d, t in seen if label.startswith("classes, a batch")]
+    assert len(batches) > 3 and batches[-1][0] == batches[-1][1]
+    assert [d for d, _ in batches] == list(range(1, len(batches) + 1))

@@ -42,7 +42,7 @@ def get_engine(
     'local'
     """
     if name == "local":
-        return LocalEngine(keep_classes)
+        return LocalEngine(keep_classes, progress)
     if name == "dask":
         from .dask_engine import DaskEngine  # needs the optional dask extra
 

@@ -26,8 +26,9 @@ class LocalEngine:
 
     name = "local"
 
-    def __init__(self, keep_classes: bool = True) -> None:
+    def __init__(self, keep_classes: bool = True, progress=None) -> None:
         self.keep_classes = keep_classes
+        self.progress = progress
 
     def __enter__(self) -> LocalEngine:
         return self
@@ -40,7 +41,7 @@ class LocalEngine:
     ) -> RegionClasses:
         if self.keep_classes:
             return RegionClasses(disjoint_classes(pieces, types, overlay_log))
-        m2, hazard = zone_class_m2(pieces, types, zones, overlay_log)
+        m2, hazard = zone_class_m2(pieces, types, zones, overlay_log, progress=self.progress)
         return RegionClasses({}, m2, hazard)
 
 
@@ -57,12 +58,18 @@ def _batches(pieces: np.ndarray, size: int) -> list[np.ndarray]:
 
 
 def zone_class_m2(
-    pieces: np.ndarray, types: np.ndarray, zones: np.ndarray, overlay_log, size: int | None = None
+    pieces: np.ndarray,
+    types: np.ndarray,
+    zones: np.ndarray,
+    overlay_log,
+    size: int | None = None,
+    progress=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The area (m²) of each class per zone (rows; a last row for outside every zone;
     columns in the order of :data:`~mineland.classes.CLASSES`), and of H per zone,
     with the class polygons worked out a batch of clusters (about ``size`` pieces,
-    :data:`BATCH_PIECES` by default) at a time.  The classes of
+    :data:`BATCH_PIECES` by default) at a time; ``progress(label, done, total)``
+    follows the batches.  The classes of
     clusters that do not touch are disjoint, so the batches add up to the whole."""
     m2 = np.zeros((len(zones) + 1, len(CLASSES)))
     hazard = np.zeros(len(zones) + 1)
@@ -81,10 +88,13 @@ def zone_class_m2(
         return out
 
     with ThreadPoolExecutor(2) as pool:  # GEOS releases the GIL
-        for batch in _batches(pieces, size or BATCH_PIECES):
+        batches = _batches(pieces, size or BATCH_PIECES)
+        for k, batch in enumerate(batches):
             classes = disjoint_classes(pieces[batch], types[batch], overlay_log)
             areas = list(pool.map(measure, [classes[k] for k in names]))
             del classes
             m2 += np.column_stack(areas[: len(CLASSES)])
             hazard += areas[len(CLASSES)] + areas[len(CLASSES) + 1]
+            if progress and len(batches) > 1:
+                progress("classes, a batch of clusters at a time", k + 1, len(batches))
     return m2, hazard
