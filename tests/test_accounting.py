@@ -350,3 +350,19 @@ def test_empty_surveys(two_districts):
     s = summarize(two_districts, [rec("a", "device", shapely.Point(100, 100))])
     assert s["recorded_ha"].sum() == 0
     assert s["released_pct"].isna().all()
+
+
+def test_a_spike_of_no_width_does_not_make_land_noise():
+    from mineland.geometry import area_without_slivers, narrow
+
+    # land 50 m long and 1.4 mm wide: not noise, even with a 466 m spike of no width
+    # that an overlay left on it (which alone would make it read as 0.07 mm wide)
+    land = shapely.Polygon([(0, 0), (50, 0), (50, 0.0014), (0, 0.0014)])
+    spiked = shapely.Polygon(
+        [(0, 0), (50, 0), (516, 0.0007), (50, 0.0007 + 1e-9), (50, 0.0014), (0, 0.0014)]
+    )
+    band = shapely.Polygon([(0, 0), (500, 0), (500, 0.00005), (0, 0.00005)])  # 0.05 mm
+    assert shapely.is_valid(spiked) and spiked.length > 1000
+    assert list(narrow(np.array([land, spiked, band], dtype=object))) == [False, False, True]
+    got = area_without_slivers(np.array([spiked, band], dtype=object))
+    assert got == pytest.approx(spiked.area, rel=1e-12)
