@@ -32,6 +32,7 @@ def hazard_per_district(acc) -> np.ndarray:
 @pytest.mark.parametrize("batch", [7, 40, 10**6])
 def test_batches_of_clusters_give_the_full_table(monkeypatch, seed, batch):
     monkeypatch.setattr(local, "BATCH_PIECES", batch)
+    monkeypatch.setattr(local, "WHOLE_PIECES", 0)
     dist, surveys = two_districts(), pathological_records(seed)
     full = account(dist, surveys)
     lean = account(dist, surveys, keep_classes=False)
@@ -40,7 +41,8 @@ def test_batches_of_clusters_give_the_full_table(monkeypatch, seed, batch):
     assert full.hazard_ha is None and not lean.keeps_classes
 
 
-def test_the_batches_are_whole_clusters():
+def test_the_batches_are_whole_clusters(monkeypatch):
+    monkeypatch.setattr(local, "WHOLE_PIECES", 0)
     rng = np.random.default_rng(1)
     boxes = np.array(
         [shapely.box(x, y, x + 50, y + 50) for x, y in rng.uniform(0, 2000, (400, 2))],
@@ -60,6 +62,7 @@ def test_world_wide_regions(monkeypatch):
     from test_worldwide import districts_gdf, hazards_gdf
 
     monkeypatch.setattr(local, "BATCH_PIECES", 5)
+    monkeypatch.setattr(local, "WHOLE_PIECES", 0)
     full = account(districts_gdf(), hazards_gdf())
     lean = account(districts_gdf(), hazards_gdf(), keep_classes=False)
     assert len(full.regions) > 4
@@ -69,6 +72,7 @@ def test_world_wide_regions(monkeypatch):
 
 def test_validation_finds_the_same_with_either(monkeypatch, demo):
     monkeypatch.setattr(local, "BATCH_PIECES", 300)
+    monkeypatch.setattr(local, "WHOLE_PIECES", 0)
     dist, surveys = demo
     records = surveys.records.copy()
     status = np.array(["closed", "open", "completed"], dtype=object)
@@ -114,6 +118,7 @@ def test_a_dask_accounting_says_so_too_and_validation_unions_the_records(demo):
 
 def test_progress_follows_the_batches(monkeypatch):
     monkeypatch.setattr(local, "BATCH_PIECES", 20)
+    monkeypatch.setattr(local, "WHOLE_PIECES", 0)
     seen = []
     account(
         two_districts(),
@@ -124,3 +129,11 @@ def test_progress_follows_the_batches(monkeypatch):
     batches = [(d, t) for label, d, t in seen if label.startswith("classes, a batch")]
     assert len(batches) > 3 and batches[-1][0] == batches[-1][1]
     assert [d for d, _ in batches] == list(range(1, len(batches) + 1))
+
+
+def test_small_data_is_one_batch_whatever_the_batch_size(monkeypatch):
+    monkeypatch.setattr(local, "BATCH_PIECES", 7)
+    boxes = np.array([shapely.box(i * 10, 0, i * 10 + 5, 5) for i in range(100)], dtype=object)
+    assert len(local._batches(boxes, 7)) == 1  # under WHOLE_PIECES
+    monkeypatch.setattr(local, "WHOLE_PIECES", 0)
+    assert len(local._batches(boxes, 7)) > 10

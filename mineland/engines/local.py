@@ -15,6 +15,9 @@ __all__ = ["LocalEngine", "zone_class_m2"]
 
 #: area pieces per batch when the class polygons are not kept
 BATCH_PIECES = 50_000
+#: up to this many pieces the classes are worked out at once all the same: their
+#: memory is small, and batches cost time (the clusters, and less parallel work)
+WHOLE_PIECES = 300_000
 
 
 class LocalEngine:
@@ -47,8 +50,9 @@ class LocalEngine:
 
 def _batches(pieces: np.ndarray, size: int) -> list[np.ndarray]:
     """The pieces in batches of whole clusters (pieces that intersect, directly or
-    through others, are in one batch), about ``size`` pieces each."""
-    if len(pieces) <= size:
+    through others, are in one batch), about ``size`` pieces each; one batch up to
+    :data:`WHOLE_PIECES`."""
+    if len(pieces) <= max(size, WHOLE_PIECES):
         return [np.arange(len(pieces))]
     label = connected(pieces)
     order = np.argsort(label, kind="stable")
