@@ -62,12 +62,17 @@ class RegionAccounting:
     #: projected pieces of the area records counted, and the record row of each
     pieces: np.ndarray
     piece_record: np.ndarray
-    #: the disjoint polygons of each accounting class (empty with the dask engine)
+    #: the disjoint polygons of each class and of H's layers (see keeps_classes)
     classes: dict[str, np.ndarray]
 
     @property
     def crs(self) -> pyproj.CRS:
         return self.zones.crs
+
+    @property
+    def keeps_classes(self) -> bool:
+        """Whether the polygons were kept (not by dask, nor with keep_classes=False)."""
+        return all(k in self.classes for k in (*CLASSES, *HAZARD_LAYERS))
 
 
 @dataclass
@@ -91,10 +96,8 @@ class Accounting:
 
     @property
     def keeps_classes(self) -> bool:
-        """Whether the class polygons were kept (not with ``keep_classes=False``, nor
-        with the dask engine)."""
-        kept = (*CLASSES, *HAZARD_LAYERS)
-        return all(all(k in r.classes for k in kept) for r in self.regions)
+        """Whether the class polygons were kept (see :class:`RegionAccounting`)."""
+        return all(r.keeps_classes for r in self.regions)
 
     def _need_classes(self) -> None:
         if not self.keeps_classes:

@@ -436,12 +436,15 @@ def clip_by_zone(
     return pieces, ip, iz
 
 
-def area_by_zone(parts: np.ndarray, zones: np.ndarray, overlay_log: OverlayLog) -> ZoneAreas:
-    """Split the area of disjoint ``parts`` among disjoint ``zones`` (see clip_by_zone)."""
+def area_by_zone(
+    parts: np.ndarray, zones: np.ndarray, overlay_log: OverlayLog, index: ZoneIndex | None = None
+) -> ZoneAreas:
+    """Split the area of disjoint ``parts`` among disjoint ``zones`` (see clip_by_zone;
+    ``index``: the same zones, prepared)."""
     per_zone = np.zeros(len(zones), dtype=float)
     if len(parts) == 0:
         return ZoneAreas(per_zone, 0.0, 0.0)
-    shares = zone_shares(parts, zones, overlay_log)
+    shares = zone_shares(parts, zones, overlay_log, index)
     np.add.at(per_zone, shares.zone, shares.m2)
     return ZoneAreas(per_zone, float(shares.outside.sum()), float(shapely.area(parts).sum()))
 

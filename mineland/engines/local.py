@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..classes import CLASSES, HAZARD_LAYERS, disjoint_classes
-from ..geometry import ZoneIndex, connected, zone_shares
+from ..geometry import ZoneIndex, area_by_zone, connected
 from .base import RegionClasses
 
 __all__ = ["LocalEngine", "zone_class_m2"]
@@ -82,14 +82,10 @@ def zone_class_m2(
     own = threading.local()  # prepared zones are not thread-safe: one set per thread
 
     def measure(parts: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(zones) + 1)
-        if len(parts):
-            if not hasattr(own, "index"):
-                own.index = ZoneIndex.of(zones)
-            shares = zone_shares(parts, zones, overlay_log, own.index)
-            np.add.at(out, shares.zone, shares.m2)
-            out[-1] = shares.outside.sum()
-        return out
+        if not hasattr(own, "index"):
+            own.index = ZoneIndex.of(zones)
+        za = area_by_zone(parts, zones, overlay_log, own.index)
+        return np.append(za.per_zone, za.outside)
 
     with ThreadPoolExecutor(2) as pool:  # GEOS releases the GIL
         batches = _batches(pieces, size or BATCH_PIECES)

@@ -32,10 +32,10 @@ def dataset_parts(path: Path) -> list[Path] | None:
     """The files of a GeoParquet input in the order they are read: the file itself, or
     a flat folder's ``*.parquet`` files sorted by name (files starting with ``.`` or
     ``_`` are not data).  None for a folder with subfolders (a partitioned layout
-    that pyarrow reads itself)."""
+    that pyarrow reads itself) and for what is not there."""
     if path.is_file():
         return [path]
-    if any(p.is_dir() for p in path.iterdir()):
+    if not path.is_dir() or any(p.is_dir() for p in path.iterdir()):
         return None
     return sorted(
         p
@@ -56,8 +56,7 @@ def read_parquet(path: Path, bbox=None) -> RawTable:
     """A GeoParquet file or dataset as one table.  A flat dataset is read part by part
     in the order of :func:`dataset_parts`, so that, without ``bbox``, row ``i`` of the
     table is row ``i`` of the parts laid end to end."""
-    parts = dataset_parts(path) if path.is_dir() else [path]
-    frames = [_read_frame(p, bbox) for p in (parts if parts else [path])]
+    frames = [_read_frame(p, bbox) for p in dataset_parts(path) or [path]]
     frame = frames[0] if len(frames) == 1 else _concat_frames(frames, path)
     crs = None if frame.crs is None else pyproj.CRS.from_user_input(frame.crs)
     geoms = np.asarray(frame.geometry.array, dtype=object)
@@ -82,20 +81,27 @@ def _concat_frames(frames: list[gpd.GeoDataFrame], path: Path) -> gpd.GeoDataFra
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 
-def wkb_column(part: Path) -> tuple[str, pyproj.CRS] | None:
-    """The primary geometry column of a GeoParquet file and its CRS, when it is stored
-    as WKB (None otherwise: no ``geo`` metadata, or a GeoArrow encoding)."""
+def _geo_column(part: Path) -> tuple[str, dict, pyproj.CRS] | None:
+    """The primary geometry column of a GeoParquet file: its name, its ``geo``
+    metadata and its CRS (None when the file has no readable ``geo`` metadata)."""
     import pyarrow.parquet as pq
 
     try:
         meta = json.loads(pq.read_schema(part).metadata[b"geo"])
         name = meta["primary_column"]
         column = meta["columns"][name]
-        if str(column.get("encoding", "WKB")).upper() != "WKB":
-            return None
-        return name, pyproj.CRS.from_user_input(column.get("crs") or "OGC:CRS84")
+        return name, column, pyproj.CRS.from_user_input(column.get("crs") or "OGC:CRS84")
     except (KeyError, TypeError, ValueError, OSError, pyproj.exceptions.CRSError):
         return None
+
+
+def wkb_column(part: Path) -> tuple[str, pyproj.CRS] | None:
+    """The primary geometry column of a GeoParquet file and its CRS, when it is stored
+    as WKB (None otherwise: no ``geo`` metadata, or a GeoArrow encoding)."""
+    found = _geo_column(part)
+    if found is None or str(found[1].get("encoding", "WKB")).upper() != "WKB":
+        return None
+    return found[0], found[2]
 
 
 def read_part_geometries(part: Path, row_group: int) -> tuple[np.ndarray, pyproj.CRS]:
@@ -123,17 +129,9 @@ def bbox_in(bbox, crs: pyproj.CRS | None):
 
 
 def parquet_crs(path: Path) -> pyproj.CRS | None:
-    import pyarrow.parquet as pq
-
     part = path if path.is_file() else next(iter(sorted(path.glob("*.parquet"))), None)
-    if part is None:
-        return None
-    try:
-        meta = json.loads(pq.read_schema(part).metadata[b"geo"])
-        column = meta["columns"][meta["primary_column"]]
-        return pyproj.CRS.from_user_input(column.get("crs") or "OGC:CRS84")
-    except (KeyError, TypeError, ValueError, OSError, pyproj.exceptions.CRSError):
-        return None
+    found = None if part is None else _geo_column(part)
+    return None if found is None else found[2]
 
 
 def clip_to_bbox(table: RawTable, bbox, crs) -> RawTable:

@@ -195,23 +195,17 @@ def _released_outside_hazard(acc, records, names: list[str], f: Findings, overla
     _report_released_outside(per_district, ha, names, f)
 
 
-def _kept(region) -> bool:
-    """Whether the accounting kept its class polygons (not so with the dask engine or
-    ``keep_classes=False``)."""
-    return all(k in region.classes for k in (*METHODS, *HAZARD_LAYERS))
-
-
 def _released(region, rtype: np.ndarray, overlay_log) -> np.ndarray:
     """R: the release classes, or the union of the release records when the
     accounting kept no classes."""
-    if _kept(region):
+    if region.keeps_classes:
         return np.concatenate([region.classes[k] for k in METHODS])
     return union_parts(_pieces_of(region, rtype, schema.RELEASE_TYPES)[0], overlay_log, "R")
 
 
 def _hazard_layers(region, rtype: np.ndarray, overlay_log) -> list[np.ndarray]:
     """H as cutters for :func:`subtract`: layers of parts that share no edge."""
-    if _kept(region):
+    if region.keeps_classes:
         return [region.classes[k] for k in HAZARD_LAYERS]
     return [union_parts(_pieces_of(region, rtype, schema.HAZARD_TYPES)[0], overlay_log, "H")]
 
