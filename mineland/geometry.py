@@ -262,11 +262,26 @@ def union_areas(geoms: np.ndarray, groups: list[np.ndarray], overlay_log: Overla
         return list(pool.map(area, groups))
 
 
+def intersecting_pairs(
+    geoms: np.ndarray, keep: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs ``a``, ``b`` of ``geoms`` that intersect (touching included), each
+    pair once (``a < b``, or the candidate pairs that ``keep(a, b)`` selects).
+
+    The candidates come by their boxes and only those kept are tested: a tree query
+    with a predicate would prepare every geometry, which for many small polygons
+    costs more than the test itself."""
+    a, b = shapely.STRtree(geoms).query(geoms)
+    sel = a < b if keep is None else keep(a, b)
+    a, b = a[sel], b[sel]
+    hit = _pairwise(shapely.intersects, geoms[a], geoms[b], OverlayLog(), "", lambda x, y: True)
+    return a[hit.astype(bool)], b[hit.astype(bool)]
+
+
 def connected(geoms: np.ndarray) -> np.ndarray:
     """A label per geometry: geometries that intersect (touching included), directly
     or through others, share one."""
-    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    return components(len(geoms), a, b)
+    return components(len(geoms), *intersecting_pairs(geoms))
 
 
 def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -302,11 +317,20 @@ def union_parts(geoms: np.ndarray, overlay_log: OverlayLog, what: str = "union")
     """Union polygons and return the disjoint polygon parts of the result.
 
     Uses ``shapely.disjoint_subset_union_all``, which unions each cluster of mutually
-    intersecting polygons on its own instead of building one giant geometry.
+    intersecting polygons on its own instead of building one giant geometry, on the
+    polygons that meet another; the rest are passed through as they are (so
+    ``geoms`` must be valid: every caller unions repaired polygons).
     """
     polys = explode_polygons(geoms)
     if len(polys) == 0:
         return polys
+    # a polygon that meets no other is its own union: only the others are merged
+    lone = np.ones(len(polys), dtype=bool)
+    for side in intersecting_pairs(polys):
+        lone[side] = False
+    if lone.all():
+        return polys
+    alone, polys = polys[lone], polys[~lone]
     try:
         merged = shapely.disjoint_subset_union_all(polys)
     except GEOSException as exc:
@@ -321,7 +345,7 @@ def union_parts(geoms: np.ndarray, overlay_log: OverlayLog, what: str = "union")
             )
             if merged is None:  # pragma: no cover - last resort, logged as an error
                 merged = shapely.union_all(shapely.set_precision(polys, 1.0))
-    return explode_polygons(np.array([merged], dtype=object))
+    return np.concatenate([alone, explode_polygons(np.array([merged], dtype=object))])
 
 
 def subtract(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog) -> np.ndarray:
@@ -420,10 +444,17 @@ def clip_by_zone(
         return np.empty(0, dtype=object), empty, empty
     index = index or ZoneIndex.of(zones)
     zones = index.zones
-    ip, iz = index.tree.query(parts, predicate="intersects")
+    # the candidates by their boxes, then the predicates on the prepared zones: a
+    # query with a predicate would prepare every part instead (the slow side)
+    ip, iz = index.tree.query(parts)
+    inside = shapely.contains_properly(zones[iz], parts[ip])
+    rest = np.flatnonzero(~inside)
+    keep = inside.copy()
+    keep[rest] = shapely.intersects(zones[iz[rest]], parts[ip[rest]])
+    ip, iz, inside = ip[keep], iz[keep], inside[keep]
     pieces = parts[ip].copy()
     if len(ip):
-        cross = ~shapely.contains_properly(zones[iz], parts[ip])
+        cross = ~inside
         if cross.any():
             pieces[cross] = _pairwise(
                 shapely.intersection,

@@ -216,6 +216,32 @@ def test_end_to_end_every_injected_fault_is_found_and_nothing_else(tmp_path, dis
     assert report.errors == 6 and report.exit_code() == 1
 
 
+def test_a_failing_check_spares_the_others_and_the_order_holds(tmp_path, districts, monkeypatch):
+    """The checks run two at a time, the slow ones first; one that fails is named in
+    the failures, and the findings of the rest come in the checks' own order."""
+    rows = clean_rows() + [
+        {"record_id": "a1", "record_type": "SHA", "wkt": wkt(sq(15_000, 8000, 300))},
+        {"record_id": "A1 ", "record_type": "SHA", "wkt": wkt(sq(16_000, 8000, 300))},
+        {"record_id": "X", "record_type": "CHA", "wkt": wkt(sq(50_000, 500))},
+        {"record_id": "F", "record_type": "SHA", "date": "2030-01-01", "wkt": wkt(sq(12_000, 500))},
+    ]
+    report = run_validate(tmp_path, districts, rows)
+    checks = list(report.findings["check"])
+    assert checks.index("duplicate_id_variant") < checks.index("future_date")
+    assert checks.index("future_date") < checks.index("outside_districts")
+    assert report.failures == []
+
+    def broken(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("mineland.validation.date_checks", broken)
+    report = run_validate(tmp_path, districts, rows)
+    assert report.failures == ["dates: RuntimeError: boom"]
+    got = found(report)
+    assert ("outside_districts", "X") in got and ("duplicate_id_variant", "a1") in got
+    assert not any(check == "future_date" for check, _ in got)
+
+
 def test_each_spatial_check(tmp_path, districts):
     rows = clean_rows()
     lon, lat = (

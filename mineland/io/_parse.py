@@ -9,6 +9,8 @@ import pandas as pd
 import shapely
 from shapely.errors import GEOSException
 
+from ..geometry import map_chunks
+
 __all__ = ["first_line", "parse_geometries"]
 
 
@@ -33,7 +35,7 @@ def parse_geometries(
     errors = np.full(n, None, dtype=object)
     fixes = np.full(n, None, dtype=object)
     todo = raw if skip is None else np.where(skip, None, raw)
-    geoms = parse(todo, on_invalid="ignore")
+    geoms = map_chunks(lambda chunk: parse(chunk, on_invalid="ignore"), todo)  # in threads
     for i in np.flatnonzero(shapely.is_missing(geoms) & ~pd.isna(todo)):
         try:
             parse(raw[i])

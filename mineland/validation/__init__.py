@@ -22,7 +22,7 @@ from ..accounting import Accounting, AccountingCache, account, parse_as_of
 from ..districts import as_districts
 from ..records import SurveyData, as_survey_data
 from ._records import date_checks, from_rejected, geometry_checks, id_checks
-from ._spatial import inside_when_swapped, spatial_checks
+from ._spatial import inside_when_swapped, run_checks, spatial_checks
 from .checks import CHECKS, SEVERITIES, Findings
 from .far import far_files
 from .names import fold_name, names_match
@@ -145,14 +145,9 @@ def validate(
     for name in dist["district"]:
         if str(name).startswith("(unnamed feature "):
             f.add("district_unnamed", f"a district has no name; shown as {name!r}", source=source)
-    if len(records):
-        id_checks(records, f)
-        geometry_checks(records, f, max_vertex_gap_km)
-        today_ts = parse_as_of(today) if today is not None else pd.Timestamp(date.today())
-        start = parse_as_of(start_date) if start_date is not None else None
-        date_checks(records, f, today_ts, start)
+    checks = _record_checks(records, today, start_date, max_vertex_gap_km)
     acc = _all_records_accounting(accounting, dist, data)
-    spatial_checks(acc, records, dist, f, detail)
+    run_checks({**checks, **spatial_checks(acc, records, dist, detail)}, f)
     conservation = data.sources.copy()
     if len(conservation):
         conservation["balanced"] = (
@@ -164,6 +159,19 @@ def validate(
         {"start_date": start_date, "today": str(today), "max_vertex_gap_km": max_vertex_gap_km},
         f.failures,
     )
+
+
+def _record_checks(records, today, start_date, max_vertex_gap_km: float) -> dict:
+    """The checks of the records themselves, by name (see :func:`run_checks`)."""
+    if not len(records):
+        return {}
+    today_ts = parse_as_of(today) if today is not None else pd.Timestamp(date.today())
+    start = parse_as_of(start_date) if start_date is not None else None
+    return {
+        "record ids": lambda g: id_checks(records, g),
+        "record geometries": lambda g: geometry_checks(records, g, max_vertex_gap_km),
+        "dates": lambda g: date_checks(records, g, today_ts, start),
+    }
 
 
 def _all_records_accounting(accounting, dist, data) -> Accounting:

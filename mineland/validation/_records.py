@@ -80,9 +80,13 @@ def geometry_checks(records: gpd.GeoDataFrame, f: Findings, max_gap_km: float) -
 def _long_edges(areas: gpd.GeoDataFrame, geoms: np.ndarray, f: Findings, gap_m: float) -> None:
     """Consecutive vertices farther apart than ``gap_m`` (geodesic), one finding per
     record.  A degree spans at most 111.7 km, so only the records with a step that
-    long in degrees (between any two consecutive coordinates, ring to ring included)
-    are taken apart ring by ring and measured."""
-    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    long in degrees (between any two consecutive coordinates, ring to ring included;
+    looked for only in records whose box has a diagonal that long) are taken apart
+    ring by ring and measured."""
+    b = shapely.bounds(geoms)  # no step is longer than the diagonal of its box
+    wide = np.flatnonzero(np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) * 111_700.0 > gap_m)
+    coords, owner = shapely.get_coordinates(geoms[wide], return_index=True)
+    owner = wide[owner]
     dx, dy = np.diff(coords[:, 0]), np.diff(coords[:, 1])
     maybe = (np.hypot(dx, dy) * 111_700.0 > gap_m) & (owner[1:] == owner[:-1])
     geod = pyproj.Geod(ellps="WGS84")

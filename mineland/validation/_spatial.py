@@ -19,6 +19,7 @@ from ..geometry import (
     clip_by_zone,
     components,
     explode_polygons,
+    intersecting_pairs,
     intersection,
     map_chunks,
     subtract,
@@ -32,17 +33,15 @@ from .names import names_match
 _CLOSED = {"closed", "completed", "complete", "released", "cancelled", "canceled", "cleared"}
 
 
-def spatial_checks(
-    acc, records: gpd.GeoDataFrame, dist: gpd.GeoDataFrame, f: Findings, detail: bool = True
-) -> None:
-    """Checks on where things are; each runs on its own, so one failing spares the rest.
+def spatial_checks(acc, records: gpd.GeoDataFrame, dist: gpd.GeoDataFrame, detail: bool = True):
+    """The checks on where things are, by name (each takes the findings to add to).
 
     Without ``detail`` the two costly checks make the same decisions (the same
     findings, counted alike) without drawing their shapes or naming every record."""
     overlay_log = OverlayLog()
     names = list(dist["district"])
     released_outside = _released_outside_hazard if detail else _released_outside_counts
-    checks = {
+    return {
         "district overlaps and gaps": lambda g: _district_checks(acc, names, g, overlay_log),
         "location": lambda g: _location_checks(records, dist, g),
         "released outside hazards": lambda g: released_outside(acc, records, names, g, overlay_log),
@@ -51,16 +50,26 @@ def spatial_checks(
         "district names": lambda g: _district_mismatch(records, dist, g),
     }
 
-    def run(item) -> Findings:
-        what, check = item
+
+#: the checks that take longest, started first so that the others fill the other thread
+SLOW_CHECKS = ("overlapping hazards", "released outside hazards", "location")
+
+
+def run_checks(checks: dict, f: Findings) -> None:
+    """Run checks two at a time (GEOS releases the GIL), each into its own findings,
+    so that one failing spares the rest; their findings are added in the order of
+    ``checks``, whichever finished first."""
+
+    def run(what: str) -> Findings:
         found = Findings()
-        attempt(what, check, found, failures=found.failures)  # one failing spares the rest
+        attempt(what, checks[what], found, failures=found.failures)
         return found
 
-    # two at a time (GEOS releases the GIL), each into its own findings, kept in order
+    order = [w for w in SLOW_CHECKS if w in checks] + [w for w in checks if w not in SLOW_CHECKS]
     with ThreadPoolExecutor(2) as pool:
-        for found in pool.map(run, checks.items()):
-            f.extend(found)
+        done = dict(zip(order, pool.map(run, order), strict=True))
+    for what in checks:
+        f.extend(done[what])
 
 
 def _ha(area: float) -> str:
@@ -300,9 +309,7 @@ def _overlapping_hazards(acc, records, f: Findings, overlay_log, detail: bool = 
         hp, rec = _pieces_of(region, rtype, schema.HAZARD_TYPES)
         if len(hp) < 2:
             continue
-        a, b = shapely.STRtree(hp).query(hp, predicate="intersects")
-        keep = rec[a] < rec[b]
-        a, b = a[keep], b[keep]
+        a, b = intersecting_pairs(hp, lambda a, b, rec=rec: rec[a] < rec[b])
         inter, area = _overlaps(hp[a], hp[b], overlay_log, keep=detail)
         big = area >= 1e-6  # what cannot add up to 1 m² is not projected back
         rows.append((rec[a[big]], rec[b[big]], area[big], inter[big], np.full(big.sum(), k)))
@@ -335,18 +342,23 @@ def _overlapping_hazards(acc, records, f: Findings, overlay_log, detail: bool = 
 def _overlaps(a, b, overlay_log, *, keep: bool, chunk: int = 100_000):
     """The overlap of each pair and its hectares.  Without ``keep`` only the hectares
     are kept (the shapes are made and dropped a chunk at a time: at a million hazards
-    they would take gigabytes)."""
-    if keep:
-        inter = intersection(a, b, overlay_log, "overlapping hazards")
-        return inter, shapely.area(inter) / M2_PER_HA
-    area = np.concatenate(
-        [np.zeros(0)]
-        + [
-            shapely.area(intersection(a[i : i + chunk], b[i : i + chunk], overlay_log))
-            for i in range(0, len(a), chunk)
-        ]
-    )
-    return np.full(len(a), None, dtype=object), area / M2_PER_HA
+    they would take gigabytes).  Where one of a pair covers the other, the overlap is
+    the other, without an overlay."""
+    inter = np.full(len(a), None, dtype=object)
+    area = np.zeros(len(a))
+    a_in_b, b_in_a = shapely.covers(b, a), shapely.covers(a, b)
+    inter[a_in_b], inter[b_in_a & ~a_in_b] = a[a_in_b], b[b_in_a & ~a_in_b]
+    area[a_in_b | b_in_a] = shapely.area(inter[a_in_b | b_in_a])
+    rest = np.flatnonzero(~(a_in_b | b_in_a))
+    for i in range(0, len(rest), chunk):
+        at = rest[i : i + chunk]
+        cut = intersection(a[at], b[at], overlay_log, "overlapping hazards")
+        area[at] = shapely.area(cut)
+        if keep:
+            inter[at] = cut
+    if not keep:
+        inter[:] = None
+    return inter, area / M2_PER_HA
 
 
 def _clusters(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -1,0 +1,146 @@
+"""The geometry kernel's fast paths against brute force: every pair tested, every
+part intersected with every zone, every overlap computed as an overlay."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+
+from mineland.geometry import (
+    OverlayLog,
+    area_by_zone,
+    clip_by_zone,
+    intersecting_pairs,
+    union_parts,
+)
+from mineland.validation._spatial import _overlaps
+
+
+def _shapes(rng, n: int, extent: float = 1000.0) -> np.ndarray:
+    """Squares, stars and rings of random sizes, some sharing an edge or a corner with
+    another, some inside another."""
+    out = []
+    for _ in range(n):
+        x, y = rng.uniform(0, extent, 2)
+        r = rng.uniform(2, 80)
+        kind = rng.integers(4)
+        if kind == 0:
+            out.append(shapely.box(x, y, x + r, y + r))
+        elif kind == 1:
+            t = np.linspace(0, 2 * np.pi, 11)[:-1]
+            radius = np.where(np.arange(10) % 2, r / 3, r)
+            out.append(shapely.Polygon(np.c_[x + radius * np.cos(t), y + radius * np.sin(t)]))
+        elif kind == 2:
+            out.append(shapely.Point(x, y).buffer(r).difference(shapely.Point(x, y).buffer(r / 2)))
+        else:  # touching the previous shape along an edge or at a corner
+            prev = out[-1] if out else shapely.box(x, y, x + r, y + r)
+            x0, y0, x1, y1 = prev.bounds
+            out.append(
+                shapely.box(x1, y0, x1 + r, y0 + r)
+                if rng.random() < 0.5
+                else shapely.box(x1, y1, x1 + r, y1 + r)
+            )
+    return np.array(out, dtype=object)
+
+
+def _zones() -> np.ndarray:
+    """A 3 × 3 grid of disjoint zones over part of the extent, one with a hole."""
+    cells = [
+        shapely.box(100 + 250 * i, 100 + 250 * j, 350 + 250 * i, 350 + 250 * j)
+        for i in range(3)
+        for j in range(3)
+    ]
+    cells[4] = cells[4].difference(shapely.box(520, 520, 580, 580))
+    return np.array(cells, dtype=object)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_intersecting_pairs_are_every_intersecting_pair_once(seed):
+    geoms = _shapes(np.random.default_rng(seed), 150)
+    a, b = intersecting_pairs(geoms)
+    got = set(zip(a.tolist(), b.tolist(), strict=True))
+    want = {
+        (i, j)
+        for i in range(len(geoms))
+        for j in range(i + 1, len(geoms))
+        if geoms[i].intersects(geoms[j])
+    }
+    assert got == want
+    assert len(got) == len(a)  # once each
+
+
+def test_intersecting_pairs_keep_selects_the_candidates():
+    geoms = _shapes(np.random.default_rng(7), 120)
+    group = np.arange(len(geoms)) % 3
+    a, b = intersecting_pairs(geoms, lambda a, b: group[a] < group[b])
+    assert (group[a] < group[b]).all()
+    want = {
+        (i, j)
+        for i in range(len(geoms))
+        for j in range(len(geoms))
+        if group[i] < group[j] and geoms[i].intersects(geoms[j])
+    }
+    assert set(zip(a.tolist(), b.tolist(), strict=True)) == want
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_area_by_zone_equals_every_part_cut_by_every_zone(seed):
+    """Parts inside a zone, across borders, touching a zone from outside, in the hole
+    and outside every zone: the per-zone areas equal brute-force intersections."""
+    parts = shapely.get_parts(shapely.union_all(_shapes(np.random.default_rng(seed), 120)))
+    zones = _zones()
+    got = area_by_zone(parts, zones, OverlayLog())
+    want = np.array([shapely.area(shapely.intersection(parts, z)).sum() for z in zones])
+    np.testing.assert_allclose(got.per_zone, want, rtol=1e-12, atol=1e-9)
+    outside = shapely.area(shapely.difference(parts, shapely.union_all(zones))).sum()
+    assert got.outside == pytest.approx(outside, rel=1e-9, abs=1e-6)
+    pieces, ip, iz = clip_by_zone(parts, zones, OverlayLog())
+    for p, z, piece in zip(ip, iz, pieces, strict=True):  # each piece lies in its zone
+        assert shapely.area(shapely.difference(piece, zones[z])) < 1e-6
+        assert parts[p].intersects(zones[z])
+
+
+def test_a_part_touching_a_zone_only_along_an_edge_gets_no_area_there():
+    zones = np.array([shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)], dtype=object)
+    parts = np.array([shapely.box(2, 2, 10, 8), shapely.box(20, 0, 25, 5)], dtype=object)
+    got = area_by_zone(parts, zones, OverlayLog())
+    assert got.per_zone.tolist() == [48.0, 0.0]
+    assert got.outside == 25.0
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_overlaps_with_shortcuts_equal_the_overlays(keep):
+    """A pair where one covers the other takes the covered one as the overlap; every
+    hectare equals the overlay's, with or without the shapes kept."""
+    geoms = _shapes(np.random.default_rng(11), 200)
+    inner = shapely.buffer(geoms[:40], -1.0)
+    geoms = np.concatenate([geoms, inner[~shapely.is_empty(inner)]])
+    a, b = intersecting_pairs(geoms)
+    inter, ha = _overlaps(geoms[a], geoms[b], OverlayLog(), keep=keep)
+    want = shapely.area(shapely.intersection(geoms[a], geoms[b])) / 10_000
+    np.testing.assert_allclose(ha, want, rtol=1e-9, atol=1e-12)
+    covered = shapely.covers(geoms[a], geoms[b]) | shapely.covers(geoms[b], geoms[a])
+    assert covered.sum() >= 30  # the shortcut was taken
+    if keep:
+        same = shapely.area(
+            shapely.symmetric_difference(inter, shapely.intersection(geoms[a], geoms[b]))
+        )
+        assert (same < 1e-6).all()
+    else:
+        assert all(g is None for g in inter)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_union_parts_passes_lone_polygons_through_and_merges_the_rest(seed):
+    geoms = _shapes(np.random.default_rng(seed), 150)
+    parts = union_parts(geoms, OverlayLog())
+    whole = shapely.union_all(geoms)
+    assert shapely.area(parts).sum() == pytest.approx(whole.area, rel=1e-12)
+    assert shapely.area(shapely.symmetric_difference(shapely.union_all(parts), whole)) < 1e-6
+    a, b = intersecting_pairs(parts)  # disjoint: no two parts share any area
+    assert (shapely.area(shapely.intersection(parts[a], parts[b])) < 1e-9).all()
+    touching = {i for pair in zip(*intersecting_pairs(geoms), strict=True) for i in pair}
+    lone = [g for i, g in enumerate(geoms) if i not in touching]
+    assert len(lone) > 10  # the case has lone polygons, passed through unchanged
+    assert all(any(g.equals_exact(p, 0) for p in parts) for g in lone)
