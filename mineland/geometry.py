@@ -147,16 +147,34 @@ def enclosed(geoms: np.ndarray) -> np.ndarray:
 
 def explode_polygons(geoms: np.ndarray) -> np.ndarray:
     """Flatten to single, non-empty polygons."""
+    return explode_polygons_of(geoms)[0]
+
+
+def explode_polygons_of(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flatten to single, non-empty polygons, with the index of the geometry each
+    came from."""
     geoms = np.asarray(geoms, dtype=object)
     if len(geoms) == 0:
-        return np.empty(0, dtype=object)
-    parts = shapely.get_parts(polygonal(geoms))
+        return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
+    parts, owner = shapely.get_parts(polygonal(geoms), return_index=True)
     if len(parts) == 0:
-        return np.empty(0, dtype=object)
+        return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
     keep = (shapely.get_type_id(parts) == shapely.GeometryType.POLYGON.value) & ~shapely.is_empty(
         parts
     )
-    return parts[keep]
+    return parts[keep], owner[keep]
+
+
+def multipolygons_by(geoms: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """One MultiPolygon per group ``0..n-1`` of the polygons of ``geoms`` (``group``:
+    each geometry's), None for a group with none."""
+    parts, owner = explode_polygons_of(geoms)
+    out = np.full(n, None, dtype=object)
+    if len(parts):
+        order = np.argsort(group[owner], kind="stable")
+        groups, dense = np.unique(group[owner][order], return_inverse=True)
+        out[groups] = shapely.multipolygons(parts[order], indices=dense)
+    return out
 
 
 def _retry(
@@ -274,8 +292,14 @@ def intersecting_pairs(
     a, b = shapely.STRtree(geoms).query(geoms)
     sel = a < b if keep is None else keep(a, b)
     a, b = a[sel], b[sel]
-    hit = _pairwise(shapely.intersects, geoms[a], geoms[b], OverlayLog(), "", lambda x, y: True)
-    return a[hit.astype(bool)], b[hit.astype(bool)]
+    hit = meets(geoms[a], geoms[b])
+    return a[hit], b[hit]
+
+
+def meets(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise ``a`` intersects ``b``, unprepared, in threads (True where GEOS
+    cannot tell: the overlay that follows decides)."""
+    return _pairwise(shapely.intersects, a, b, OverlayLog(), "", lambda x, y: True).astype(bool)
 
 
 def connected(geoms: np.ndarray) -> np.ndarray:
@@ -367,8 +391,9 @@ def subtract_each(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLo
         return parts
     if (shapely.get_type_id(cutters) != shapely.GeometryType.POLYGON.value).any():
         cutters = explode_polygons(cutters)
-    tree = shapely.STRtree(cutters)
-    ia, ib = tree.query(parts, predicate="intersects")
+    ia, ib = shapely.STRtree(cutters).query(parts)  # boxes, then the test unprepared
+    hit = meets(parts[ia], cutters[ib])
+    ia, ib = ia[hit], ib[hit]
     if len(ia) == 0:
         return parts
     order = np.argsort(ia, kind="stable")

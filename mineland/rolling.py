@@ -44,6 +44,16 @@ __all__ = ["RollingAccounting", "summaries_at"]
 log = logging.getLogger(__name__)
 
 
+def chosen(labels: np.ndarray, picked: np.ndarray) -> np.ndarray:
+    """``np.isin(labels, picked)`` for small non-negative integer labels, by a table
+    (the months of a progress ask this of every part)."""
+    if not len(labels) or not len(picked):
+        return np.zeros(len(labels), dtype=bool)
+    table = np.zeros(max(labels.max(), picked.max()) + 1, dtype=bool)
+    table[picked] = True
+    return table[labels]
+
+
 @dataclass
 class _ClassParts:
     """The polygons of one class in one region, with the cluster of each and its area
@@ -57,7 +67,7 @@ class _ClassParts:
 
     def take(self, clusters: np.ndarray) -> np.ndarray:
         """Remove the parts of ``clusters``; return them."""
-        gone = np.isin(self.cluster, clusters)
+        gone = chosen(self.cluster, clusters)
         keep_row = ~gone[self.row_part]
         renumber = np.cumsum(~gone) - 1
         taken = self.parts[gone]
@@ -111,6 +121,7 @@ class RollingAccounting:
         self.n = len(districts)
         self.overlay_log = OverlayLog()
         self.rtype = records["record_type"].to_numpy(dtype=object)
+        self.kinds = self.rtype.astype(str)  # compared at every date: fixed-width text
         self.dates = records["date"]
         self.regions = []
         for rz, pieces, piece_record in self._projected(plan, base):
@@ -157,7 +168,7 @@ class RollingAccounting:
             col: sum(r.classes[k].per_slot(self.n) for r in self.regions) / M2_PER_HA
             for k, col in CLASSES.items()
         }
-        counts, outside = count_records(self.rtype, self.slots, self.weights, self.n, now)
+        counts, outside = count_records(self.kinds, self.slots, self.weights, self.n, now)
         summary, _ = summary_table(
             self.districts, [r.zones for r in self.regions], table, counts, outside
         )
@@ -170,7 +181,7 @@ class RollingAccounting:
             return
         log.debug("accounting: %d clusters worked out again", len(changed))
         old = {k: region.classes[k].take(changed) for k in CLASSES}
-        sel = np.isin(region.cluster, changed) & self.counted[region.piece_record]
+        sel = chosen(region.cluster, changed) & self.counted[region.piece_record]
         pieces, cluster = region.pieces[sel], region.cluster[sel]
         classes = disjoint_classes(pieces, self.rtype[region.piece_record[sel]], self.overlay_log)
         released_before = union_parts(
@@ -209,13 +220,30 @@ class RollingAccounting:
 def _cluster_of(parts: np.ndarray, pieces: np.ndarray, cluster: np.ndarray) -> np.ndarray:
     """The cluster of each class part: that of a record piece that holds a point
     inside the part.  Clusters share no point, so any piece that holds it will do
-    (the nearest, for a point a rounding error away from every piece)."""
+    (the nearest, for a point a rounding error away from every piece).  A part whose
+    box meets the boxes of one cluster's pieces only is that cluster's, untested."""
     out = np.zeros(len(parts), dtype=np.int64)
     if not len(parts):
         return out
+    tree = shapely.STRtree(pieces)
+    ipart, ipiece = tree.query(parts)
+    low = np.full(len(parts), np.iinfo(np.int64).max)
+    high = np.full(len(parts), -1)
+    np.minimum.at(low, ipart, cluster[ipiece])
+    np.maximum.at(high, ipart, cluster[ipiece])
+    sure = low == high
+    out[sure] = low[sure]
+    rest = np.flatnonzero(~sure)
+    if len(rest):
+        out[rest] = _cluster_by_point(parts[rest], pieces, cluster, tree)
+    return out
+
+
+def _cluster_by_point(parts, pieces, cluster, tree) -> np.ndarray:
+    """:func:`_cluster_of` by a point inside each part."""
+    out = np.zeros(len(parts), dtype=np.int64)
     points = map_chunks(shapely.point_on_surface, parts)
     xy = shapely.get_coordinates(points)
-    tree = shapely.STRtree(pieces)
     ipoint, ipiece = tree.query(points)  # boxes first, then the point-in-polygon test
     hit = shapely.intersects_xy(pieces[ipiece], xy[ipoint, 0], xy[ipoint, 1])
     ipoint, ipiece = ipoint[hit], ipiece[hit]

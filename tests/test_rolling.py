@@ -160,3 +160,36 @@ def test_released_in_a_period_is_new_land_only():
     square_ha = cache.at("2021-02-28").summary["cleared_ha"].iloc[0]
     assert feb["cleared"][0] == pytest.approx(square_ha, rel=1e-9)
     assert mar["cleared"][0] == pytest.approx(square_ha, rel=1e-6)  # the second square only
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_each_class_part_is_given_the_cluster_it_lies_in(seed):
+    """The cluster of a class part, by boxes where they settle it and by a point
+    inside it where they do not, against a brute-force test of every piece."""
+    from mineland.geometry import OverlayLog, connected, union_parts
+    from mineland.rolling import _cluster_of
+
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 3000, (300, 2))
+    size = rng.uniform(20, 150, 300)
+    pieces = shapely.box(xy[:, 0], xy[:, 1], xy[:, 0] + size, xy[:, 1] + size * 0.4)
+    cluster = connected(pieces)
+    parts = union_parts(pieces, OverlayLog())
+    # an L-shaped cluster's box holds the box of another: some parts are ambiguous
+    got = _cluster_of(parts, pieces, cluster)
+    inside = shapely.point_on_surface(parts)
+    want = [cluster[[i for i, p in enumerate(pieces) if p.intersects(q)][0]] for q in inside]
+    assert got.tolist() == want
+    boxes = shapely.STRtree(pieces).query(parts)
+    ambiguous = np.unique(boxes[0][cluster[boxes[1]] != got[boxes[0]]])
+    assert len(ambiguous) > 0  # the exact path was taken too
+
+
+def test_chosen_is_isin():
+    from mineland.rolling import chosen
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        labels = rng.integers(0, 40, rng.integers(0, 60))
+        picked = np.unique(rng.integers(0, 50, rng.integers(0, 10)))
+        assert chosen(labels, picked).tolist() == np.isin(labels, picked).tolist()

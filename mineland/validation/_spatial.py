@@ -22,6 +22,7 @@ from ..geometry import (
     intersecting_pairs,
     intersection,
     map_chunks,
+    multipolygons_by,
     subtract,
     union_areas,
     union_parts,
@@ -410,14 +411,13 @@ def _report_clusters(
     row_bounds = np.searchsorted(row_cluster[by_row], np.arange(len(labels) + 1))
     by_pair = np.argsort(pair_cluster, kind="stable")
     pair_bounds = np.searchsorted(pair_cluster[by_pair], np.arange(len(labels) + 1))
-    messages, first, geoms, members = [], [], [], []
+    geoms = multipolygons_by(wgs, row_cluster, len(labels))
+    single = np.flatnonzero(np.diff(row_bounds) == 1)  # one piece: kept as it is
+    geoms[single] = wgs[by_row[row_bounds[single]]]
+    messages, first, members = [], [], []
     for c in range(len(labels)):
         idx = by_pair[pair_bounds[c] : pair_bounds[c + 1]]
         recs = np.unique(np.concatenate([a[idx], b[idx]]))
-        parts = wgs[by_row[row_bounds[c] : row_bounds[c + 1]]]
-        geoms.append(
-            parts[0] if len(parts) == 1 else shapely.multipolygons(explode_polygons(parts))
-        )
         top = idx[np.argmax(pair_ha[idx])]
         i, j = int(a[top]), int(b[top])
         largest = f"{rtype[i]} {ids[i]!r} and {rtype[j]} {ids[j]!r} ({pair_ha[top]:,.4f} ha)"
@@ -434,7 +434,7 @@ def _report_clusters(
         sources=records[schema.SOURCE_FILE].to_numpy()[rows],
         rows=records[schema.SOURCE_ROW].to_numpy()[rows],
         record_ids=members,
-        geoms=geoms,
+        geoms=list(geoms),
         areas=held.tolist(),
     )
 
@@ -454,7 +454,6 @@ def _held_ha(row_cluster, proj, region, n: int, acc, overlay_log) -> np.ndarray:
         for lo, hi in zip(starts, np.r_[starts[1:], len(order)], strict=True)
         if pieces[row_cluster[order[lo]]] > 1
     ]
-
     many = np.unique(row_cluster[pieces[row_cluster] > 1])
     held[many] = 0.0
     for idx, area in zip(groups, union_areas(proj, groups, overlay_log), strict=True):
