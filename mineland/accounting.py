@@ -91,7 +91,7 @@ class Accounting:
     districts: gpd.GeoDataFrame
     overlay_log: OverlayLog
     diagnostics: dict = field(default_factory=dict)
-    #: ha of H (every hazard) per district and outside, when the classes are not kept
+    #: ha of H (every hazard) per district and outside (None from the dask engine)
     hazard_ha: np.ndarray | None = None
 
     @property
@@ -246,8 +246,8 @@ def account(
     the class geometries are then not kept, the figures are the same.
     ``keep_classes=False`` (local engine) works the class polygons out a batch of
     clusters at a time, measures them and keeps none, nor their unions: for the
-    summary alone, in a fraction of the memory; ``hazard_ha`` then holds H per
-    district for the validation.
+    summary alone, in a fraction of the memory.  ``hazard_ha`` holds H per district
+    (for the validation) with the local engine either way.
 
     Examples
     --------
@@ -348,10 +348,9 @@ def _origin(records, plan) -> Callable[[int, np.ndarray], PieceOrigin | None]:
 def _class_areas(
     projected, rtype, zones, n, engine, overlay_log
 ) -> tuple[list[RegionAccounting], dict[str, np.ndarray], np.ndarray | None]:
-    """Class areas (ha) per district (+ outside), region by region, on ``engine``,
-    and H's when the engine measured it.  ``projected``: the pieces of each region,
-    the records they belong to (by row of the area records), and where the records
-    came from (a function of the region and the record rows)."""
+    """Class areas (ha) per district (+ outside), region by region, on ``engine``, and
+    H's (None from an engine that measures the classes but not H).  ``projected``: the
+    pieces of each region, their records (rows of the area records) and origin."""
     prepared, area_idx, origin = projected
     out, measured, hazard = [], [], np.zeros(n + 1)
     for k, ((pieces, owner), rz) in enumerate(zip(prepared, zones, strict=True)):
@@ -377,7 +376,8 @@ def _class_areas(
         return areas_by_district(parts, zones, n, overlay_log) / M2_PER_HA
 
     with ThreadPoolExecutor(2) as pool:  # GEOS releases the GIL
-        return out, dict(zip(CLASSES.values(), pool.map(measure, CLASSES), strict=True)), None
+        *areas, h_sha, h_cha = pool.map(measure, [*CLASSES, *HAZARD_LAYERS])
+    return out, dict(zip(CLASSES.values(), areas, strict=True)), h_sha + h_cha
 
 
 def _hazard_districts(parts, rtype, n: int) -> tuple[np.ndarray, np.ndarray]:
