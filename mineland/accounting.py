@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -349,35 +348,21 @@ def _class_areas(
     projected, rtype, zones, n, engine, overlay_log
 ) -> tuple[list[RegionAccounting], dict[str, np.ndarray], np.ndarray | None]:
     """Class areas (ha) per district (+ outside), region by region, on ``engine``, and
-    H's (None from an engine that measures the classes but not H).  ``projected``: the
-    pieces of each region, their records (rows of the area records) and origin."""
+    H's (None from an engine that does not measure it).  ``projected``: the pieces of
+    each region, their records (rows of the area records) and origin."""
     prepared, area_idx, origin = projected
-    out, measured, hazard = [], [], np.zeros(n + 1)
+    out, table, hazard = [], np.zeros((n + 1, len(CLASSES))), np.zeros(n + 1)
     for k, ((pieces, owner), rz) in enumerate(zip(prepared, zones, strict=True)):
         rec = area_idx[owner]
         result = engine.region_classes(pieces, rtype[rec], rz.zones, overlay_log, origin(k, rec))
         out.append(RegionAccounting(rz, pieces, rec, result.classes))
-        measured.append(result.zone_m2)
+        add_to_districts(table, rz, result.zone_m2[:-1], result.zone_m2[-1])
         if result.hazard_m2 is None:
             hazard = None
         elif hazard is not None:
             add_to_districts(hazard, rz, result.hazard_m2[:-1], result.hazard_m2[-1])
-    if all(m is not None for m in measured):  # the engine measured the zones
-        table = {}
-        for k, col in enumerate(CLASSES.values()):
-            table[col] = np.zeros(n + 1)
-            for m2, rz in zip(measured, zones, strict=True):
-                add_to_districts(table[col], rz, m2[:-1, k], m2[-1, k])
-            table[col] /= M2_PER_HA
-        return out, table, None if hazard is None else hazard / M2_PER_HA
-
-    def measure(name: str) -> np.ndarray:
-        parts = [r.classes[name] for r in out]
-        return areas_by_district(parts, zones, n, overlay_log) / M2_PER_HA
-
-    with ThreadPoolExecutor(2) as pool:  # GEOS releases the GIL
-        *areas, h_sha, h_cha = pool.map(measure, [*CLASSES, *HAZARD_LAYERS])
-    return out, dict(zip(CLASSES.values(), areas, strict=True)), h_sha + h_cha
+    columns = {col: table[:, k] / M2_PER_HA for k, col in enumerate(CLASSES.values())}
+    return out, columns, None if hazard is None else hazard / M2_PER_HA
 
 
 def _hazard_districts(parts, rtype, n: int) -> tuple[np.ndarray, np.ndarray]:

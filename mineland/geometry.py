@@ -20,23 +20,30 @@ from shapely.errors import GEOSException
 __all__ = [
     "GRID_SIZES",
     "OverlayLog",
+    "ZoneIndex",
     "area_by_zone",
     "area_without_slivers",
-    "narrow",
     "clip_by_zone",
+    "connected",
     "difference",
     "enclosed",
     "equal_area_crs",
     "explode_polygons",
+    "explode_polygons_of",
     "hull_buffer",
+    "intersecting_pairs",
     "intersection",
     "map_chunks",
+    "meets",
+    "multipolygons_by",
+    "narrow",
     "polygonal",
     "repair",
     "subtract",
     "subtract_each",
     "union_all",
     "union_parts",
+    "zone_shares",
 ]
 
 log = logging.getLogger(__name__)
@@ -281,18 +288,25 @@ def union_areas(geoms: np.ndarray, groups: list[np.ndarray], overlay_log: Overla
 
 
 def intersecting_pairs(
-    geoms: np.ndarray, keep: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    geoms: np.ndarray,
+    keep: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    *,
+    others: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs ``a``, ``b`` of ``geoms`` that intersect (touching included), each
-    pair once (``a < b``, or the candidate pairs that ``keep(a, b)`` selects).
+    """The pairs ``a`` (of ``geoms``), ``b`` (of ``others``) that intersect (touching
+    included), of the candidate pairs that ``keep(a, b)`` selects.  Without
+    ``others``, the pairs among ``geoms``, each once (``a < b`` by default).
 
     The candidates come by their boxes and only those kept are tested: a tree query
     with a predicate would prepare every geometry, which for many small polygons
     costs more than the test itself."""
-    a, b = shapely.STRtree(geoms).query(geoms)
-    sel = a < b if keep is None else keep(a, b)
-    a, b = a[sel], b[sel]
-    hit = meets(geoms[a], geoms[b])
+    alone = others is None
+    others = geoms if alone else others
+    a, b = shapely.STRtree(others).query(geoms)
+    if keep is not None or alone:
+        sel = keep(a, b) if keep is not None else a < b
+        a, b = a[sel], b[sel]
+    hit = meets(geoms[a], others[b])
     return a[hit], b[hit]
 
 
@@ -391,9 +405,7 @@ def subtract_each(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLo
         return parts
     if (shapely.get_type_id(cutters) != shapely.GeometryType.POLYGON.value).any():
         cutters = explode_polygons(cutters)
-    ia, ib = shapely.STRtree(cutters).query(parts)  # boxes, then the test unprepared
-    hit = meets(parts[ia], cutters[ib])
-    ia, ib = ia[hit], ib[hit]
+    ia, ib = intersecting_pairs(parts, others=cutters)
     if len(ia) == 0:
         return parts
     order = np.argsort(ia, kind="stable")

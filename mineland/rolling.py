@@ -120,8 +120,8 @@ class RollingAccounting:
         self.districts, self.records = districts, records
         self.n = len(districts)
         self.overlay_log = OverlayLog()
-        self.rtype = records["record_type"].to_numpy(dtype=object)
-        self.kinds = self.rtype.astype(str)  # compared at every date: fixed-width text
+        # compared at every date: fixed-width text, faster to compare than objects
+        self.rtype = records["record_type"].to_numpy(dtype=object).astype(str)
         self.dates = records["date"]
         self.regions = []
         for rz, pieces, piece_record in self._projected(plan, base):
@@ -168,7 +168,7 @@ class RollingAccounting:
             col: sum(r.classes[k].per_slot(self.n) for r in self.regions) / M2_PER_HA
             for k, col in CLASSES.items()
         }
-        counts, outside = count_records(self.kinds, self.slots, self.weights, self.n, now)
+        counts, outside = count_records(self.rtype, self.slots, self.weights, self.n, now)
         summary, _ = summary_table(
             self.districts, [r.zones for r in self.regions], table, counts, outside
         )

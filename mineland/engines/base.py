@@ -17,9 +17,10 @@ class RegionClasses:
     #: the disjoint polygons of each class (empty arrays when the engine keeps none)
     classes: dict[str, np.ndarray]
     #: m² per zone (rows; a last row for outside every zone) and class (columns, in
-    #: the order of :data:`mineland.classes.CLASSES`); None when not measured here
-    zone_m2: np.ndarray | None = None
-    #: m² of H (every hazard) per zone and outside, when the classes are not kept
+    #: the order of :data:`mineland.classes.CLASSES`)
+    zone_m2: np.ndarray
+    #: m² of H (every hazard) per zone and outside; None from an engine that does not
+    #: measure it (dask)
     hazard_m2: np.ndarray | None = None
 
 

@@ -21,7 +21,7 @@ WHOLE_PIECES = 300_000
 
 
 class LocalEngine:
-    """Disjoint class polygons per region; areas are measured by the accounting.
+    """Disjoint class polygons per region, measured per zone here (with H).
 
     With ``keep_classes=False`` the class polygons are worked out a batch of clusters
     at a time, measured per zone and dropped (:func:`zone_class_m2`): the memory they
@@ -43,9 +43,41 @@ class LocalEngine:
         self, pieces: np.ndarray, types: np.ndarray, zones: np.ndarray, overlay_log, origin=None
     ) -> RegionClasses:
         if self.keep_classes:
-            return RegionClasses(disjoint_classes(pieces, types, overlay_log))
+            classes = disjoint_classes(pieces, types, overlay_log)
+            with _ZoneMeter(zones, overlay_log) as meter:
+                return RegionClasses(classes, *meter(classes))
         m2, hazard = zone_class_m2(pieces, types, zones, overlay_log, progress=self.progress)
         return RegionClasses({}, m2, hazard)
+
+
+class _ZoneMeter:
+    """Measures the classes and H's layers per zone, two layers at a time (GEOS
+    releases the GIL), each thread with its own prepared zones (they are not
+    thread-safe).  Use it as a context manager."""
+
+    def __init__(self, zones: np.ndarray, overlay_log) -> None:
+        self.zones, self.overlay_log = zones, overlay_log
+        self.own = threading.local()
+        self.pool = ThreadPoolExecutor(2)
+
+    def __enter__(self) -> _ZoneMeter:
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self.pool.shutdown()
+        return False
+
+    def _measure(self, parts: np.ndarray) -> np.ndarray:
+        if not hasattr(self.own, "index"):
+            self.own.index = ZoneIndex.of(self.zones)
+        za = area_by_zone(parts, self.zones, self.overlay_log, self.own.index)
+        return np.append(za.per_zone, za.outside)
+
+    def __call__(self, classes: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """m² of each class per zone (rows, a last one outside; columns in the order of
+        :data:`~mineland.classes.CLASSES`) and of H per zone."""
+        areas = list(self.pool.map(self._measure, [classes[k] for k in (*CLASSES, *HAZARD_LAYERS)]))
+        return np.column_stack(areas[: len(CLASSES)]), sum(areas[len(CLASSES) :])
 
 
 def _batches(pieces: np.ndarray, size: int) -> list[np.ndarray]:
@@ -77,24 +109,14 @@ def zone_class_m2(
     clusters that do not touch are disjoint, so the batches add up to the whole."""
     m2 = np.zeros((len(zones) + 1, len(CLASSES)))
     hazard = np.zeros(len(zones) + 1)
-    names = [*CLASSES, *HAZARD_LAYERS]
-
-    own = threading.local()  # prepared zones are not thread-safe: one set per thread
-
-    def measure(parts: np.ndarray) -> np.ndarray:
-        if not hasattr(own, "index"):
-            own.index = ZoneIndex.of(zones)
-        za = area_by_zone(parts, zones, overlay_log, own.index)
-        return np.append(za.per_zone, za.outside)
-
-    with ThreadPoolExecutor(2) as pool:  # GEOS releases the GIL
-        batches = _batches(pieces, size or BATCH_PIECES)
+    batches = _batches(pieces, size or BATCH_PIECES)
+    with _ZoneMeter(zones, overlay_log) as meter:
         for k, batch in enumerate(batches):
-            classes = disjoint_classes(pieces[batch], types[batch], overlay_log)
-            areas = list(pool.map(measure, [classes[k] for k in names]))
-            del classes
-            m2 += np.column_stack(areas[: len(CLASSES)])
-            hazard += areas[len(CLASSES)] + areas[len(CLASSES) + 1]
+            batch_m2, batch_hazard = meter(
+                disjoint_classes(pieces[batch], types[batch], overlay_log)
+            )
+            m2 += batch_m2
+            hazard += batch_hazard
             if progress and len(batches) > 1:
                 progress("classes, a batch of clusters at a time", k + 1, len(batches))
     return m2, hazard

@@ -205,11 +205,13 @@ def _released_outside_hazard(acc, records, names: list[str], f: Findings, overla
     _report_released_outside(per_district, ha, names, f)
 
 
-def _released(region, rtype: np.ndarray, overlay_log) -> np.ndarray:
-    """R: the release classes, or the union of the release records when the
-    accounting kept no classes."""
+def _released(region, rtype: np.ndarray, overlay_log, *, merged: bool = False) -> np.ndarray:
+    """R: the release classes (disjoint, but sharing edges unless ``merged`` into
+    parts that share none), or the union of the release records when the accounting
+    kept no classes."""
     if region.keeps_classes:
-        return np.concatenate([region.classes[k] for k in METHODS])
+        parts = np.concatenate([region.classes[k] for k in METHODS])
+        return union_parts(parts, overlay_log, "releases") if merged else parts
     return union_parts(_pieces_of(region, rtype, schema.RELEASE_TYPES)[0], overlay_log, "R")
 
 
@@ -223,9 +225,9 @@ def _hazard_layers(region, rtype: np.ndarray, overlay_log) -> list[np.ndarray]:
 def _outside_ha(acc, n: int, overlay_log) -> np.ndarray:
     """Hectares released outside every hazard per district (last slot: outside every
     district), from the accounting's own hectares: R ∪ H is both R ⊔ (H − R) and
-    H ⊔ (R − H), so per district area(R − H) = released + remaining − area(H).  Only
-    H is measured again; with the dask engine, which keeps no classes, H is the
-    union of the hazard records."""
+    H ⊔ (R − H), so per district area(R − H) = released + remaining − area(H).  H
+    comes from the accounting (the local engine measures it); with the dask engine,
+    which does not, it is measured here, as the union of the hazard records."""
     if acc.hazard_ha is not None:  # measured by the accounting
         hazard = acc.hazard_ha * M2_PER_HA
     else:
@@ -345,21 +347,18 @@ def _overlaps(a, b, overlay_log, *, keep: bool, chunk: int = 100_000):
     are kept (the shapes are made and dropped a chunk at a time: at a million hazards
     they would take gigabytes).  Where one of a pair covers the other, the overlap is
     the other, without an overlay."""
-    inter = np.full(len(a), None, dtype=object)
+    a_in_b = shapely.covers(b, a)
+    whole = a_in_b | shapely.covers(a, b)
+    inter = np.where(whole, np.where(a_in_b, a, b), None)  # the covered one
     area = np.zeros(len(a))
-    a_in_b, b_in_a = shapely.covers(b, a), shapely.covers(a, b)
-    inter[a_in_b], inter[b_in_a & ~a_in_b] = a[a_in_b], b[b_in_a & ~a_in_b]
-    area[a_in_b | b_in_a] = shapely.area(inter[a_in_b | b_in_a])
-    rest = np.flatnonzero(~(a_in_b | b_in_a))
+    area[whole] = shapely.area(inter[whole])
+    rest = np.flatnonzero(~whole)
     for i in range(0, len(rest), chunk):
         at = rest[i : i + chunk]
         cut = intersection(a[at], b[at], overlay_log, "overlapping hazards")
         area[at] = shapely.area(cut)
-        if keep:
-            inter[at] = cut
-    if not keep:
-        inter[:] = None
-    return inter, area / M2_PER_HA
+        inter[at] = cut if keep else None
+    return (inter if keep else np.full(len(a), None, dtype=object)), area / M2_PER_HA
 
 
 def _clusters(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -473,7 +472,7 @@ def _closed_unreleased(acc, records, f: Findings, overlay_log) -> None:
         mine = closed[region.piece_record]
         if not mine.any():
             continue
-        released = union_parts(_released(region, rtype, overlay_log), overlay_log, "releases")
+        released = _released(region, rtype, overlay_log, merged=True)
         for piece, i in zip(region.pieces[mine], region.piece_record[mine], strict=True):
             rest = subtract(np.array([piece], dtype=object), released, overlay_log)
             left.setdefault(int(i), []).extend(_to_wgs(rest, region.crs) if len(rest) else [])
