@@ -7,6 +7,6 @@ share and :mod:`.console` what they show.
 
 from __future__ import annotations
 
-from .main import main
+from .main import main, run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]

@@ -17,6 +17,7 @@ from .map import map_cmd
 from .options import OneLineUsage
 from .presets import presets_cmd
 from .prioritise import prioritise_cmd
+from .process import end, fewer_collections
 from .progress import progress_cmd
 from .raster import raster_cmd
 from .report import report_cmd
@@ -46,6 +47,18 @@ COMMANDS = (
 def main() -> None:
     """Map landmine contamination: hectares contaminated and released per district."""
     _fewer_malloc_arenas()
+
+
+def run() -> None:
+    """The ``mineland`` console script: :func:`main` with fewer collections of the
+    garbage, then the process ends without Python's teardown of every imported module
+    (see :mod:`.process`).  In-process callers (tests, notebooks) use :func:`main`."""
+    fewer_collections()
+    try:
+        code = main()  # the exit status (click's non-standalone mode returns it)
+    except SystemExit as exc:
+        code = exc.code
+    end(code)
 
 
 def _fewer_malloc_arenas() -> None:

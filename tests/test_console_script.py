@@ -1,0 +1,102 @@
+"""The ``mineland`` console script as a process: it ends without Python's teardown,
+so these check that nothing is lost on the way out (output, exit status, handlers)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import pandas as pd
+import pytest
+from conftest import DISTRICTS, SURVEYS
+
+import mineland
+from mineland.cli.process import exit_status, may_end_early
+
+SCRIPT = "import sys; from mineland.cli import run; sys.argv[0] = 'mineland'; {extra}run()"
+
+
+def console(*args, extra: str = ""):
+    code = SCRIPT.format(extra=extra)  # extra code runs just before the command
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True
+    )
+
+
+def test_summarize_writes_the_whole_table_and_exits_0(tmp_path):
+    out = tmp_path / "s.csv"
+    done = console("summarize", DISTRICTS, SURVEYS, "-o", out)
+    assert done.returncode == 0, done.stderr
+    want = mineland.summarize(mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS))
+    got = pd.read_csv(out)
+    assert list(got["district"]) == list(want["district"])
+    assert got["contaminated_ha"].to_numpy() == pytest.approx(want["contaminated_ha"], rel=1e-9)
+    assert f"wrote {len(want)} rows" in done.stderr + done.stdout
+
+
+def test_the_printed_table_reaches_a_pipe_whole():
+    done = console("summarize", DISTRICTS, SURVEYS)
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert "Total" in done.stdout and lines[-1].startswith("└")  # the table's last border
+
+
+def test_exit_statuses_are_kept():
+    assert console("summarize", "--no-such-option").returncode == 2
+    assert console("validate", DISTRICTS, SURVEYS, "--strict").returncode == 1  # warnings
+    assert console("--version").returncode == 0
+
+
+def test_exit_handlers_still_run():
+    extra = "import atexit; atexit.register(lambda: print('handler ran', flush=True)); "
+    done = console("--version", extra=extra)
+    assert done.returncode == 0 and "handler ran" in done.stdout
+
+
+def test_a_thread_still_working_is_waited_for():
+    extra = (
+        "import threading, time; "
+        "threading.Thread(target=lambda: (time.sleep(0.5), print('thread done', flush=True)))"
+        ".start(); "
+    )
+    done = console("--version", extra=extra)
+    assert done.returncode == 0 and "thread done" in done.stdout
+
+
+def test_may_end_early_only_without_live_threads():
+    assert may_end_early()
+    release = threading.Event()
+    worker = threading.Thread(target=release.wait)
+    worker.start()
+    try:
+        assert not may_end_early()
+    finally:
+        release.set()
+        worker.join()
+    assert may_end_early()
+
+
+def test_exit_status_follows_sys_exit(capsys):
+    assert exit_status(None) == 0 and exit_status(3) == 3
+    assert exit_status("bad thing") == 1
+    assert "bad thing" in capsys.readouterr().err
+
+
+def test_cycles_are_still_collected_with_fewer_collections():
+    code = (
+        "import gc, weakref\n"
+        "from mineland.cli.process import fewer_collections\n"
+        "fewer_collections()\n"
+        "freed = []\n"
+        "class Node: pass\n"
+        "for k in range(300_000):\n"
+        "    a, b = Node(), Node()\n"
+        "    a.other, b.other = b, a  # a cycle, garbage at once\n"
+        "    if k % 1000 == 0:\n"
+        "        weakref.finalize(a, freed.append, k)\n"
+        "print(len(freed))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 200  # of 300 watched cycles, freed while the loop ran
