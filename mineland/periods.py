@@ -94,11 +94,11 @@ def release_progress(
     cache = accounts if accounts is not None else AccountingCache(districts, surveys)
     ends, baseline = _periods(cache.records, freq, start, end)
     rolling = RollingAccounting(cache.districts, cache.records, cache.plan, cache.known(None))
-    previous, _ = rolling.advance(baseline)
     names = [*cache.districts["district"], schema.OUTSIDE]
     rows = []
-    for t in ends:
-        current, new = rolling.advance(t)
+    steps = rolling.advance_through([baseline, *ends])
+    previous, _ = next(steps)
+    for t, (current, new) in zip(ends, steps, strict=True):
         rows += _period_rows(t, names, new, previous, current)
         previous = current
     return _without_empty_outside(pd.DataFrame(rows))

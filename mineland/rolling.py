@@ -11,6 +11,9 @@ same as :func:`mineland.account` at each date, which a test checks to 1e-9.
 from __future__ import annotations
 
 import logging
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -42,6 +45,10 @@ from .zones import M2_PER_HA, RegionZones, prepare_geometries, prepare_zones
 __all__ = ["RollingAccounting", "summaries_at"]
 
 log = logging.getLogger(__name__)
+
+#: dates whose class polygons :meth:`RollingAccounting.advance_through` works out
+#: ahead of the one it puts in place
+LOOKAHEAD = 2
 
 
 def chosen(labels: np.ndarray, picked: np.ndarray) -> np.ndarray:
@@ -156,14 +163,70 @@ class RollingAccounting:
 
     def advance(self, as_of: object) -> tuple[gpd.GeoDataFrame, dict[str, np.ndarray]]:
         """The summary at ``as_of`` and the hectares released since the last date."""
+        now = self._now(as_of, self.counted)
+        changes = self._changes(now, self.counted)
+        classes = [self._classes(r, sel) for r, (_, sel) in zip(self.regions, changes, strict=True)]
+        return self._apply(now, changes, classes)
+
+    def advance_through(self, dates: list) -> Iterator[tuple[gpd.GeoDataFrame, dict]]:
+        """:meth:`advance` at each of the increasing ``dates`` in turn, the same
+        figures; the class polygons of the next dates are worked out in a thread while
+        this date's are measured and put in place (which is serial work)."""
+        with ThreadPoolExecutor(1) as pool:
+            pending: deque = deque()
+            before = self.counted
+            for t in dates:
+                now = self._now(t, before)
+                changes = self._changes(now, before)
+                jobs = [
+                    pool.submit(self._classes, r, sel)
+                    for r, (_, sel) in zip(self.regions, changes, strict=True)
+                ]
+                pending.append((now, changes, jobs))
+                before = now
+                if len(pending) > LOOKAHEAD:
+                    yield self._done(*pending.popleft())
+            while pending:
+                yield self._done(*pending.popleft())
+
+    def _done(self, now, changes, jobs) -> tuple[gpd.GeoDataFrame, dict]:
+        return self._apply(now, changes, [job.result() for job in jobs])
+
+    def _now(self, as_of: object, before: np.ndarray) -> np.ndarray:
+        """The records counted at ``as_of``: dated on or before it, or undated."""
         t = parse_as_of(as_of)
         now = (self.dates.isna() | (self.dates <= t)).to_numpy()
-        if (self.counted & ~now).any():
+        if (before & ~now).any():
             raise ValueError("a rolling accounting only moves forward in time")
-        added, self.counted = now & ~self.counted, now
-        fresh = {m: np.zeros(self.n + 1) for m in METHODS}
+        return now
+
+    def _changes(self, now: np.ndarray, before: np.ndarray) -> list[tuple]:
+        """Per region: the clusters that gained records since ``before`` (all counted
+        at ``now``), and the pieces of their records counted at ``now`` (None when no
+        cluster changed)."""
+        added = now & ~before
+        out = []
         for region in self.regions:
-            self._redo(region, added, fresh)
+            changed = np.unique(region.cluster[added[region.piece_record]])
+            sel = chosen(region.cluster, changed) & now[region.piece_record]
+            out.append((changed, sel if len(changed) else None))
+        return out
+
+    def _classes(self, region: _Region, sel: np.ndarray | None) -> dict | None:
+        """The disjoint classes of the selected pieces (pure: safe in a thread)."""
+        if sel is None:
+            return None
+        types = self.rtype[region.piece_record[sel]]
+        return disjoint_classes(region.pieces[sel], types, self.overlay_log)
+
+    def _apply(self, now, changes, classes) -> tuple[gpd.GeoDataFrame, dict[str, np.ndarray]]:
+        """Put the changed clusters' classes in place; the summary at ``now`` and the
+        hectares released since the previous date."""
+        self.counted = now
+        fresh = {m: np.zeros(self.n + 1) for m in METHODS}
+        for region, (changed, sel), found in zip(self.regions, changes, classes, strict=True):
+            if found is not None:
+                self._redo(region, changed, sel, found, fresh)
         table = {
             col: sum(r.classes[k].per_slot(self.n) for r in self.regions) / M2_PER_HA
             for k, col in CLASSES.items()
@@ -174,16 +237,13 @@ class RollingAccounting:
         )
         return summary, {m: v / M2_PER_HA for m, v in fresh.items()}
 
-    def _redo(self, region: _Region, added: np.ndarray, fresh: dict) -> None:
-        """Work out again the clusters of ``region`` that gained records."""
-        changed = np.unique(region.cluster[added[region.piece_record]])
-        if not len(changed):
-            return
+    def _redo(self, region: _Region, changed, sel, classes: dict, fresh: dict) -> None:
+        """Replace the classes of the ``changed`` clusters of ``region`` with
+        ``classes`` (those of their pieces ``sel``), adding what they released since
+        the previous date to ``fresh``."""
         log.debug("accounting: %d clusters worked out again", len(changed))
         old = {k: region.classes[k].take(changed) for k in CLASSES}
-        sel = chosen(region.cluster, changed) & self.counted[region.piece_record]
         pieces, cluster = region.pieces[sel], region.cluster[sel]
-        classes = disjoint_classes(pieces, self.rtype[region.piece_record[sel]], self.overlay_log)
         released_before = union_parts(
             np.concatenate([old[m] for m in METHODS]), self.overlay_log, "released before"
         )
@@ -261,4 +321,4 @@ def summaries_at(cache, dates: list) -> list[gpd.GeoDataFrame]:
     ``dates``, each as ``account(as_of=date).summary``, rolled forward from one date
     to the next."""
     rolling = RollingAccounting(cache.districts, cache.records, cache.plan, cache.known(None))
-    return [rolling.advance(t)[0] for t in dates]
+    return [summary for summary, _ in rolling.advance_through(dates)]

@@ -96,6 +96,40 @@ def test_every_month_equals_a_fresh_accounting(seed):
         assert_same(summary, want, t.date())
 
 
+@pytest.mark.parametrize("seed", [6, 7])
+def test_rolling_through_dates_equals_advancing_one_at_a_time(seed):
+    """The class polygons of the next dates are worked out in a thread while this
+    date's are put in place: the summaries and the hectares released in each period
+    are those of advance(), date by date, and of a fresh accounting."""
+    dist = districts_frame({"Cəbrayıl": sq(0, 0, 4000, 8000), "Goražde": sq(4000, 0, 4000, 8000)})
+    surveys = pathological_records(seed)
+    cache = AccountingCache(dist, surveys)
+    ends = list(pd.date_range("2020-12-31", "2024-01-31", freq="ME"))
+    one = RollingAccounting(cache.districts, cache.records, cache.plan)
+    through = RollingAccounting(cache.districts, cache.records, cache.plan)
+    steps = list(through.advance_through(ends))
+    assert len(steps) == len(ends)
+    released = 0.0
+    for t, (summary, fresh) in zip(ends, steps, strict=True):
+        want, want_fresh = one.advance(t)
+        assert_same(summary, want, t.date())
+        for m, ha in want_fresh.items():
+            np.testing.assert_allclose(fresh[m], ha, rtol=1e-12, atol=1e-12)
+            released += ha.sum()
+        fresh_acc = mineland.account(dist, surveys, as_of=t, regions=cache.plan).summary
+        assert_same(summary, fresh_acc, t.date())
+    assert released > 0  # the periods did release land
+
+
+def test_rolling_through_dates_only_moves_forward():
+    dist = districts_frame({"A": sq(0, 0, 4000)})
+    surveys = dated([rec("a", "SHA", sq(0, 0), "2022-01-01"), rec("b", "cleared", sq(0, 0))])
+    cache = AccountingCache(dist, surveys)
+    rolling = RollingAccounting(cache.districts, cache.records, cache.plan)
+    with pytest.raises(ValueError, match="forward"):
+        list(rolling.advance_through(["2023-01-01", "2021-01-01"]))
+
+
 def test_world_wide_regions_roll_too():
     from test_worldwide import districts_gdf, hazards_gdf
 
