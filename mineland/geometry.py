@@ -273,7 +273,11 @@ def union_all(geoms: np.ndarray, overlay_log: OverlayLog, what: str = "union"):
 
 
 def union_areas(geoms: np.ndarray, groups: list[np.ndarray], overlay_log: OverlayLog) -> list:
-    """The area of the union of each group of ``geoms`` (index arrays), in threads."""
+    """The area of the union of each group of ``geoms`` (index arrays), in threads.
+
+    The groups go to the threads in a few strided batches, not one by one: most
+    groups are a few small polygons, whose union costs about what handing a task to
+    a thread does (and the stride spreads the large groups)."""
 
     def area(idx: np.ndarray) -> float:
         try:
@@ -283,8 +287,13 @@ def union_areas(geoms: np.ndarray, groups: list[np.ndarray], overlay_log: Overla
 
     if _THREADS == 1 or len(groups) < 2:
         return [area(idx) for idx in groups]
+    n = min(len(groups), 4 * _THREADS)
     with ThreadPoolExecutor(_THREADS) as pool:
-        return list(pool.map(area, groups))
+        batches = list(pool.map(lambda k: [area(idx) for idx in groups[k::n]], range(n)))
+    out = [0.0] * len(groups)
+    for k, batch in enumerate(batches):
+        out[k::n] = batch
+    return out
 
 
 def intersecting_pairs(

@@ -12,6 +12,7 @@ from mineland.geometry import (
     area_by_zone,
     clip_by_zone,
     intersecting_pairs,
+    union_areas,
     union_parts,
 )
 from mineland.validation._spatial import _overlaps
@@ -144,3 +145,17 @@ def test_union_parts_passes_lone_polygons_through_and_merges_the_rest(seed):
     lone = [g for i, g in enumerate(geoms) if i not in touching]
     assert len(lone) > 10  # the case has lone polygons, passed through unchanged
     assert all(any(g.equals_exact(p, 0) for p in parts) for g in lone)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_union_areas_are_each_groups_union_in_order(seed):
+    rng = np.random.default_rng(seed)
+    geoms = _shapes(rng, 400)
+    # many small groups and a few large ones, more groups than the threads' batches
+    sizes = np.r_[rng.integers(1, 4, 90), [60, 1, 45]]
+    order = rng.permutation(len(geoms))[: sizes.sum()]
+    groups = np.split(order, np.cumsum(sizes)[:-1])
+    got = union_areas(geoms, groups, OverlayLog())
+    want = [shapely.union_all(geoms[idx]).area for idx in groups]
+    assert len(got) == len(groups)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
