@@ -161,15 +161,19 @@ def explode_polygons_of(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Flatten to single, non-empty polygons, with the index of the geometry each
     came from."""
     geoms = np.asarray(geoms, dtype=object)
-    if len(geoms) == 0:
-        return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
-    parts, owner = shapely.get_parts(polygonal(geoms), return_index=True)
-    if len(parts) == 0:
-        return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
-    keep = (shapely.get_type_id(parts) == shapely.GeometryType.POLYGON.value) & ~shapely.is_empty(
-        parts
-    )
-    return parts[keep], owner[keep]
+    polygon = shapely.GeometryType.POLYGON.value
+    # a polygon is its own part: only the others are taken apart (copying every part
+    # costs more than the rest of this)
+    whole = (shapely.get_type_id(geoms) == polygon) & ~shapely.is_empty(geoms)
+    rest = np.flatnonzero(~whole)
+    if not len(rest):
+        return geoms.copy(), np.arange(len(geoms))
+    parts, owner = shapely.get_parts(polygonal(geoms[rest]), return_index=True)
+    keep = (shapely.get_type_id(parts) == polygon) & ~shapely.is_empty(parts)
+    parts = np.concatenate([geoms[whole], parts[keep]])
+    owner = np.concatenate([np.flatnonzero(whole), rest[owner[keep]]])
+    order = np.argsort(owner, kind="stable")  # the parts in the order of their geometry
+    return parts[order], owner[order]
 
 
 def multipolygons_by(geoms: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:

@@ -11,6 +11,7 @@ from mineland.geometry import (
     OverlayLog,
     area_by_zone,
     clip_by_zone,
+    explode_polygons_of,
     intersecting_pairs,
     union_areas,
     union_parts,
@@ -159,3 +160,33 @@ def test_union_areas_are_each_groups_union_in_order(seed):
     want = [shapely.union_all(geoms[idx]).area for idx in groups]
     assert len(got) == len(groups)
     np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_explode_polygons_of_keeps_every_polygon_part_in_order():
+    rng = np.random.default_rng(9)
+    shapes = list(_shapes(rng, 30))
+    mixed = [
+        *shapes[:5],
+        shapely.MultiPolygon([shapes[5], shapely.box(5000, 0, 5001, 1)]),
+        shapely.Polygon(),
+        None,
+        shapely.LineString([(0, 0), (1, 1)]),
+        shapely.GeometryCollection([shapes[6], shapely.Point(0, 0), shapes[7]]),
+        shapely.MultiPolygon(),
+        *shapes[8:12],
+    ]
+    geoms = np.array(mixed, dtype=object)
+    parts, owner = explode_polygons_of(geoms)
+    want_parts, want_owner = [], []
+    for i, g in enumerate(mixed):  # brute force: every polygon inside, in order
+        if g is None:
+            continue
+        for p in getattr(g, "geoms", [g]):
+            if p.geom_type == "Polygon" and not p.is_empty:
+                want_parts.append(p)
+                want_owner.append(i)
+    assert list(owner) == want_owner
+    assert all(a.equals_exact(b, 0) for a, b in zip(parts, want_parts, strict=True))
+    only_polygons = np.array(shapes, dtype=object)
+    parts, owner = explode_polygons_of(only_polygons)
+    assert list(owner) == list(range(len(shapes))) and all(parts == only_polygons)
