@@ -100,3 +100,21 @@ def test_cycles_are_still_collected_with_fewer_collections():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) > 200  # of 300 watched cycles, freed while the loop ran
+
+
+def test_files_written_through_gdal_are_complete(tmp_path):
+    """GeoPackage and GeoTIFF writers are closed before the process ends."""
+    import pyogrio
+    import rasterio
+
+    want = mineland.summarize(mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS))
+    gpkg, tif = tmp_path / "s.gpkg", tmp_path / "r.tif"
+    assert console("summarize", DISTRICTS, SURVEYS, "-o", gpkg).returncode == 0
+    got = pyogrio.read_dataframe(gpkg)
+    assert got["contaminated_ha"].to_numpy() == pytest.approx(want["contaminated_ha"], rel=1e-9)
+    done = console("raster", DISTRICTS, SURVEYS, "-o", tif, "--resolution", 200)
+    assert done.returncode == 0, done.stderr
+    with rasterio.open(tif) as raster:
+        covered = raster.read(1, masked=True).sum()  # fractions of 4 ha cells
+        cell_ha = abs(raster.transform.a * raster.transform.e) / 10_000
+    assert covered * cell_ha == pytest.approx(want["contaminated_ha"].sum(), rel=1e-3)
