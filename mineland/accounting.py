@@ -25,7 +25,7 @@ from .classes import CLASSES, HAZARD_LAYERS
 from .districts import as_districts
 from .engines import PieceOrigin, get_engine
 from .errors import DataError, SchemaError
-from .geometry import OverlayLog, area_by_zone, clip_by_zone, map_chunks, subtract
+from .geometry import OverlayLog, clip_by_zone, map_chunks, subtract
 from .records import WGS84, SurveyData, as_survey_data
 from .regions import Region, plan_regions
 from .zones import (
@@ -173,17 +173,6 @@ class Accounting:
     def totals(self) -> pd.Series:
         """Column sums over all rows (districts and the outside row)."""
         return total_row(self.summary)
-
-
-def areas_by_district(
-    parts_per_region: list[np.ndarray], regions: list[RegionZones], n_districts: int, overlay_log
-) -> np.ndarray:
-    """Area (m²) of disjoint projected parts per district, plus one last slot outside."""
-    out = np.zeros(n_districts + 1)
-    for parts, rz in zip(parts_per_region, regions, strict=True):
-        za = area_by_zone(parts, rz.zones, overlay_log)
-        add_to_districts(out, rz, za.per_zone, za.outside)
-    return out
 
 
 def parse_as_of(as_of: object) -> pd.Timestamp | None:

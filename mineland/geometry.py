@@ -416,8 +416,7 @@ def subtract_each(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLo
     disjoint ``cutters`` are taken away (see :func:`subtract`)."""
     if len(parts) == 0 or len(cutters) == 0:
         return parts
-    if (shapely.get_type_id(cutters) != shapely.GeometryType.POLYGON.value).any():
-        cutters = explode_polygons(cutters)
+    cutters = explode_polygons(cutters)
     ia, ib = intersecting_pairs(parts, others=cutters)
     if len(ia) == 0:
         return parts

@@ -163,10 +163,8 @@ class RollingAccounting:
 
     def advance(self, as_of: object) -> tuple[gpd.GeoDataFrame, dict[str, np.ndarray]]:
         """The summary at ``as_of`` and the hectares released since the last date."""
-        now = self._now(as_of, self.counted)
-        changes = self._changes(now, self.counted)
-        classes = [self._classes(r, sel) for r, (_, sel) in zip(self.regions, changes, strict=True)]
-        return self._apply(now, changes, classes)
+        [step] = self.advance_through([as_of])
+        return step
 
     def advance_through(self, dates: list) -> Iterator[tuple[gpd.GeoDataFrame, dict]]:
         """:meth:`advance` at each of the increasing ``dates`` in turn, the same

@@ -17,6 +17,7 @@ import shapely
 
 from .geometry import (
     OverlayLog,
+    area_by_zone,
     explode_polygons,
     intersection,
     map_chunks,
@@ -37,6 +38,7 @@ from .regions import (
 __all__ = [
     "RegionZones",
     "add_to_districts",
+    "areas_by_district",
     "assign_points",
     "prepare_geometries",
     "prepare_zones",
@@ -216,6 +218,17 @@ def add_to_districts(totals: np.ndarray, zones: RegionZones, per_zone, outside: 
     outside every district)."""
     np.add.at(totals, zones.district, per_zone)
     totals[-1] += outside
+
+
+def areas_by_district(
+    parts_per_region: list[np.ndarray], regions: list[RegionZones], n_districts: int, overlay_log
+) -> np.ndarray:
+    """Area (m²) of disjoint projected parts per district, plus one last slot outside."""
+    out = np.zeros(n_districts + 1)
+    for parts, rz in zip(parts_per_region, regions, strict=True):
+        za = area_by_zone(parts, rz.zones, overlay_log)
+        add_to_districts(out, rz, za.per_zone, za.outside)
+    return out
 
 
 def assign_points(points: np.ndarray, regions: list[RegionZones]) -> np.ndarray:

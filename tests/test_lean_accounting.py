@@ -11,11 +11,12 @@ from conftest import districts_frame, sq
 from test_rolling import assert_same, pathological_records
 
 import mineland
-from mineland.accounting import account, areas_by_district
+from mineland.accounting import account
 from mineland.classes import HAZARD_LAYERS
 from mineland.engines import local
 from mineland.geometry import OverlayLog
 from mineland.validation import validate
+from mineland.zones import areas_by_district
 
 
 def two_districts():

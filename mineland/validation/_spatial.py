@@ -11,7 +11,7 @@ import pandas as pd
 import shapely
 
 from .. import schema
-from ..accounting import M2_PER_HA, areas_by_district
+from ..accounting import M2_PER_HA
 from ..classes import HAZARD_LAYERS, METHODS
 from ..errors import DataError, attempt
 from ..geometry import (
@@ -27,7 +27,7 @@ from ..geometry import (
     union_areas,
     union_parts,
 )
-from ..zones import geodesic_gap, points_in, project
+from ..zones import areas_by_district, geodesic_gap, points_in, project
 from .checks import Findings
 from .names import names_match
 
