@@ -25,9 +25,10 @@ from .classes import CLASSES, HAZARD_LAYERS
 from .districts import as_districts
 from .engines import PieceOrigin, get_engine
 from .errors import DataError, SchemaError
-from .geometry import OverlayLog, clip_by_zone, map_chunks, subtract
+from .geometry import OverlayLog, clip_by_zone, subtract
 from .records import WGS84, SurveyData, as_survey_data
 from .regions import Region, plan_regions
+from .threads import map_chunks
 from .zones import (
     M2_PER_HA,
     RegionZones,

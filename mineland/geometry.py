@@ -7,15 +7,15 @@ projected, equal-area CRS (metres) unless a function says otherwise.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyproj
 import shapely
 from shapely.errors import GEOSException
+
+from .threads import CHUNK, THREADS, map_chunks, threaded
 
 __all__ = [
     "GRID_SIZES",
@@ -33,7 +33,6 @@ __all__ = [
     "hull_buffer",
     "intersecting_pairs",
     "intersection",
-    "map_chunks",
     "meets",
     "multipolygons_by",
     "narrow",
@@ -53,8 +52,6 @@ log = logging.getLogger(__name__)
 GRID_SIZES = (0.01, 0.1, 1.0)
 
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
-_THREADS = max(1, min(4, os.cpu_count() or 1))
-_CHUNK = 2048
 
 
 @dataclass
@@ -237,12 +234,9 @@ def _pairwise(
     n = len(a)
     if n == 0:
         return np.empty(0, dtype=object)
-    bounds = list(range(0, n, _CHUNK)) + [n]
+    bounds = list(range(0, n, CHUNK)) + [n]
     spans = list(zip(bounds[:-1], bounds[1:], strict=True))
-    if len(spans) == 1 or _THREADS == 1:
-        return np.concatenate([run(lo, hi) for lo, hi in spans])
-    with ThreadPoolExecutor(_THREADS) as pool:
-        return np.concatenate(list(pool.map(lambda s: run(*s), spans)))
+    return np.concatenate(threaded(lambda s: run(*s), spans))
 
 
 def _pair_arrays(a, b) -> tuple[np.ndarray, np.ndarray]:
@@ -289,11 +283,8 @@ def union_areas(geoms: np.ndarray, groups: list[np.ndarray], overlay_log: Overla
         except GEOSException:
             return float(shapely.area(union_all(geoms[idx], overlay_log, "union of a group")))
 
-    if _THREADS == 1 or len(groups) < 2:
-        return [area(idx) for idx in groups]
-    n = min(len(groups), 4 * _THREADS)
-    with ThreadPoolExecutor(_THREADS) as pool:
-        batches = list(pool.map(lambda k: [area(idx) for idx in groups[k::n]], range(n)))
+    n = min(len(groups), 4 * THREADS)
+    batches = threaded(lambda k: [area(idx) for idx in groups[k::n]], range(n))
     out = [0.0] * len(groups)
     for k, batch in enumerate(batches):
         out[k::n] = batch
@@ -349,19 +340,6 @@ def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if np.array_equal(new, label):
             return label
         label = new
-
-
-def map_chunks(fn: Callable[[np.ndarray], np.ndarray], geoms: np.ndarray, axis: int = 0):
-    """Apply a vectorised ``fn`` to chunks of ``geoms`` in threads; concatenate results."""
-    geoms = np.asarray(geoms, dtype=object)
-    if len(geoms) == 0:
-        return np.empty(0, dtype=object)
-    n_chunks = min(_THREADS, max(1, len(geoms) // _CHUNK))
-    if n_chunks == 1:
-        return fn(geoms)
-    chunks = np.array_split(geoms, n_chunks)
-    with ThreadPoolExecutor(n_chunks) as pool:
-        return np.concatenate(list(pool.map(fn, chunks)), axis=axis)
 
 
 def union_parts(geoms: np.ndarray, overlay_log: OverlayLog, what: str = "union") -> np.ndarray:

@@ -34,12 +34,12 @@ from .geometry import (
     OverlayLog,
     ZoneIndex,
     connected,
-    map_chunks,
     subtract,
     union_parts,
     zone_shares,
 )
 from .regions import Region
+from .threads import map_chunks
 from .zones import M2_PER_HA, RegionZones, prepare_geometries, prepare_zones
 
 __all__ = ["RollingAccounting", "summaries_at"]

@@ -20,7 +20,6 @@ from .geometry import (
     area_by_zone,
     explode_polygons,
     intersection,
-    map_chunks,
     polygonal,
     repair,
     subtract,
@@ -34,6 +33,7 @@ from .regions import (
     regions_touched,
     split_antimeridian,
 )
+from .threads import map_chunks
 
 __all__ = [
     "RegionZones",

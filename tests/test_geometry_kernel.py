@@ -3,10 +3,14 @@ part intersected with every zone, every overlap computed as an overlay."""
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
+
 import numpy as np
 import pytest
 import shapely
 
+from mineland import threads
 from mineland.geometry import (
     OverlayLog,
     area_by_zone,
@@ -190,3 +194,41 @@ def test_explode_polygons_of_keeps_every_polygon_part_in_order():
     only_polygons = np.array(shapes, dtype=object)
     parts, owner = explode_polygons_of(only_polygons)
     assert list(owner) == list(range(len(shapes))) and all(parts == only_polygons)
+
+
+def _names_in_pool() -> list[list[str]]:
+    """Which threads ran an inner call made from each of four outer tasks."""
+
+    def inner(_):
+        return threading.current_thread().name
+
+    return threads.threaded(lambda _: threads.threaded(inner, range(3)), range(4))
+
+
+def test_a_call_from_the_kernels_own_threads_runs_in_that_thread():
+    """Two threads, each waiting on work queued behind it, would never finish: a call
+    made from one of the pool's threads runs there instead."""
+    done: list = []
+    runner = threading.Thread(target=lambda: done.append(_names_in_pool()), daemon=True)
+    runner.start()
+    runner.join(timeout=30)
+    assert done, "the nested call never finished"
+    for names in done[0]:
+        assert len(set(names)) == 1 and names[0].startswith("mineland-geometry")
+
+
+def test_the_pool_ends_and_starts_again_and_a_forked_child_starts_its_own():
+    from mineland.cli.process import may_end_early
+
+    squares = np.array([shapely.box(i, 0, i + 1, 1) for i in range(3 * 2048)], dtype=object)
+    threads.map_chunks(shapely.area, squares)  # starts the pool's threads
+    if threads.THREADS > 1:
+        assert not may_end_early()  # its idle threads would be waited for
+    threads.close_pool()
+    assert may_end_early()
+    assert threads.map_chunks(shapely.area, squares).sum() == len(squares)
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as child:  # the parent's pool threads do not exist in the child
+        got = child.apply_async(threads.map_chunks, (shapely.area, squares)).get(timeout=60)
+    assert got.sum() == len(squares)
+    threads.close_pool()

@@ -8,7 +8,8 @@
   PROJ) one by one: about 0.15 s of every run, after the output is written and
   closed.  :func:`end` skips that teardown once nothing is left to do: the exit
   handlers run and the streams are flushed first, and where a non-daemon thread is
-  still alive the process ends the usual way, which waits for it.
+  still alive the process ends the usual way, which waits for it.  The idle
+  threads of the geometry kernel's pool are let go first (:func:`mineland.threads.close_pool`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import gc
 import os
 import sys
 import threading
+
+from mineland.threads import close_pool
 
 __all__ = ["end", "exit_status", "fewer_collections", "may_end_early"]
 
@@ -59,6 +62,7 @@ def may_end_early() -> bool:
 def end(code: object) -> None:
     """End the process with ``code`` (as ``sys.exit`` would), without the teardown."""
     status = exit_status(code)
+    close_pool()  # its idle threads would keep the process waiting
     run_handlers = getattr(atexit, "_run_exitfuncs", None)
     if run_handlers is None or not may_end_early():
         sys.exit(status)

@@ -9,7 +9,7 @@ import pandas as pd
 import shapely
 from shapely.errors import GEOSException
 
-from ..geometry import map_chunks
+from ..threads import map_chunks
 
 __all__ = ["first_line", "parse_geometries"]
 

@@ -21,12 +21,12 @@ from ..geometry import (
     explode_polygons,
     intersecting_pairs,
     intersection,
-    map_chunks,
     multipolygons_by,
     subtract,
     union_areas,
     union_parts,
 )
+from ..threads import map_chunks
 from ..zones import areas_by_district, geodesic_gap, points_in, project
 from .checks import Findings
 from .names import names_match
