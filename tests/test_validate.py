@@ -585,3 +585,43 @@ def test_long_edges_are_found_in_holes_and_parts_but_not_between_them():
     found = validate(dist, surveys).findings
     flagged = set(found.loc[found["check"] == "long_edge", "record_id"])
     assert flagged == {"hole", "part"}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_counts_find_the_clusters_the_detailed_check_draws(seed):
+    """Without the shapes, overlaps are decided partly by a disk shown inside both
+    records; the clusters must be those of the overlays: slivers just under and just
+    over 1 m², a record inside another, a box whose centre falls in a ring's hole and
+    random blobs that overlap in chains."""
+    from conftest import frame
+
+    rng = np.random.default_rng(seed)
+    ring = shapely.Point(0, 0).buffer(300).difference(shapely.Point(0, 0).buffer(150))
+    shapes = [
+        sq(1000, 0, 100),  # overlaps the next in 0.8 m × 1 m: 0.8 m², not counted
+        sq(1099.2, 99, 50),
+        sq(2000, 0, 100),  # overlaps the next in 1.2 m × 1 m: 1.2 m², a cluster
+        sq(2098.8, 99, 50),
+        sq(3000, 0, 500),  # a record inside another
+        sq(3100, 100, 50),
+        ring,  # overlaps the ring only, its centre in the hole
+        sq(-200, -200, 400),
+    ]
+    for _ in range(150):
+        x, y = rng.uniform(4000, 9000, 2)
+        shapes.append(shapely.Point(x, y).buffer(rng.uniform(20, 300), quad_segs=3))
+    rows = [
+        {"record_id": f"H{i}", "record_type": "SHA" if i % 2 else "CHA", "geometry": g}
+        for i, g in enumerate(shapes)
+    ]
+    dist = districts_frame({"Goražde": sq(-5000, -5000, 20000)})
+    clusters = []
+    for detail in (True, False):
+        found = validate(dist, frame(rows), detail=detail).findings
+        found = found[found["check"] == "overlapping_hazards"]
+        clusters.append(sorted(found["source_row"]))
+    assert clusters[0] == clusters[1]
+    assert len(clusters[0]) >= 10
+    # rows count from 2 (a header): the 1.2 m² pair, the inner record and the ring are
+    # found, the 0.8 m² pair is not
+    assert {4, 6, 8} <= set(clusters[0]) and not {2, 3} & set(clusters[0])

@@ -22,6 +22,7 @@ from ..geometry import (
     intersecting_pairs,
     intersection,
     multipolygons_by,
+    share_a_disk,
     subtract,
     union_areas,
     union_parts,
@@ -342,17 +343,30 @@ def _overlapping_hazards(acc, records, f: Findings, overlay_log, detail: bool = 
         )
 
 
+#: a disk of this radius (m) holds more than the 1 m² an overlap must reach to count
+_DISK_M = 0.6
+
+
 def _overlaps(a, b, overlay_log, *, keep: bool, chunk: int = 100_000):
-    """The overlap of each pair and its hectares.  Without ``keep`` only the hectares
-    are kept (the shapes are made and dropped a chunk at a time: at a million hazards
-    they would take gigabytes).  Where one of a pair covers the other, the overlap is
-    the other, without an overlay."""
-    a_in_b = shapely.covers(b, a)
-    whole = a_in_b | shapely.covers(a, b)
-    inter = np.where(whole, np.where(a_in_b, a, b), None)  # the covered one
+    """The overlap of each pair and its hectares.  Where one of a pair covers the
+    other, the overlap is the other, without an overlay.
+
+    Without ``keep`` only the hectares are kept (the shapes are made and dropped a
+    chunk at a time: at a million hazards they would take gigabytes), and an overlap
+    shown to hold a disk of :data:`_DISK_M` is given that disk's area (over 1 m²,
+    which is all the counts ask) without an overlay."""
     area = np.zeros(len(a))
-    area[whole] = shapely.area(inter[whole])
-    rest = np.flatnonzero(~whole)
+    todo = np.arange(len(a))
+    if not keep:
+        deep = share_a_disk(a, b, _DISK_M)
+        area[deep] = np.pi * _DISK_M**2
+        todo = todo[~deep]
+    a_in_b = shapely.covers(b[todo], a[todo])
+    whole = a_in_b | shapely.covers(a[todo], b[todo])
+    inter = np.full(len(a), None, dtype=object)
+    inter[todo[whole]] = np.where(a_in_b[whole], a[todo[whole]], b[todo[whole]])  # covered
+    area[todo[whole]] = shapely.area(inter[todo[whole]])
+    rest = todo[~whole]
     for i in range(0, len(rest), chunk):
         at = rest[i : i + chunk]
         cut = intersection(a[at], b[at], overlay_log, "overlapping hazards")
