@@ -8,6 +8,7 @@ Points (devices, incidents, record anchors) are assigned to districts through th
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 
@@ -94,16 +95,21 @@ def points_in(points: np.ndarray, polygons: np.ndarray) -> tuple[np.ndarray, np.
     return ipoint, ipoly
 
 
+@functools.lru_cache(maxsize=32)
+def transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
+    """The transformer from ``src`` to ``dst`` (x, y order), made once: making one
+    looks the operation up in PROJ's database, about 16 ms.  pyproj's transformers
+    may be shared between threads (each thread gets its own copy)."""
+    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
+
+
 def project(geoms: np.ndarray, crs: pyproj.CRS, *, inverse: bool = False) -> np.ndarray:
     """Lon/lat geometries into ``crs`` (or back with ``inverse``), in threads."""
-
-    def run(chunk: np.ndarray) -> np.ndarray:
-        # one transformer per chunk: pyproj transformers are not shared between threads
-        src, dst = (crs, WGS84) if inverse else (WGS84, crs)
-        t = pyproj.Transformer.from_crs(src, dst, always_xy=True)
-        return shapely.transform(chunk, t.transform, interleaved=False)
-
-    return map_chunks(run, np.asarray(geoms, dtype=object))
+    t = transformer(crs, WGS84) if inverse else transformer(WGS84, crs)
+    return map_chunks(
+        lambda chunk: shapely.transform(chunk, t.transform, interleaved=False),
+        np.asarray(geoms, dtype=object),
+    )
 
 
 def geodesic_gap(a: np.ndarray, b: np.ndarray, crs: pyproj.CRS | None = None) -> np.ndarray:

@@ -262,3 +262,24 @@ def test_the_pool_ends_and_starts_again_and_a_forked_child_starts_its_own():
         got = child.apply_async(threads.map_chunks, (shapely.area, squares)).get(timeout=60)
     assert got.sum() == len(squares)
     threads.close_pool()
+
+
+def test_projecting_with_the_kept_transformer_in_threads_equals_a_fresh_one():
+    """One transformer per pair of CRSs, kept and shared by the threads, projects
+    every chunk as a transformer made for it would, both ways."""
+    import pyproj
+
+    from mineland.zones import WGS84, project
+
+    crs = pyproj.CRS.from_proj4("+proj=laea +lat_0=39.8 +lon_0=46.6 +ellps=WGS84 +units=m")
+    rng = np.random.default_rng(3)
+    lonlat = shapely.points(rng.uniform(44, 50, 3 * 2048), rng.uniform(38, 42, 3 * 2048))
+    fresh = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
+    want = shapely.transform(lonlat, fresh.transform, interleaved=False)
+    inverse = pyproj.Transformer.from_crs(crs, WGS84, always_xy=True).transform
+    for _ in range(2):
+        got = project(lonlat, crs)
+        assert shapely.equals_exact(got, want, tolerance=1e-6).all()
+        back = project(got, crs, inverse=True)
+        assert shapely.equals_exact(back, shapely.transform(want, inverse, interleaved=False)).all()
+        assert shapely.equals_exact(back, lonlat, tolerance=1e-7).all()  # PROJ's inverse
