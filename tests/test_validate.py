@@ -625,3 +625,46 @@ def test_the_counts_find_the_clusters_the_detailed_check_draws(seed):
     # rows count from 2 (a header): the 1.2 m² pair, the inner record and the ring are
     # found, the 0.8 m² pair is not
     assert {4, 6, 8} <= set(clusters[0]) and not {2, 3} & set(clusters[0])
+
+
+def _held_by_overlays(shapes: dict, members: list[str]) -> float:
+    """Hectares the overlaps of 1 m² or more among ``members`` hold, each square
+    metre once: the union of every such pairwise overlay (brute force)."""
+    overlaps = []
+    for i, p in enumerate(members):
+        for q in members[i + 1 :]:
+            both = shapes[p].intersection(shapes[q])
+            if both.area >= 1.0:
+                overlaps.append(both)
+    return shapely.union_all(overlaps).area / 1e4
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_land_overlaps_hold_is_their_union_in_chains_and_cycles(seed):
+    """Chains of overlaps are added up without a union, cycles are unioned; a pair
+    that overlaps by under 1 m² closes a cycle too (A, B, C below: a sum would count
+    the 0.5 m² the three share twice)."""
+    from conftest import frame
+
+    rng = np.random.default_rng(seed)
+    shapes = {
+        "A": shapely.box(0, 0, 10, 10),
+        "B": shapely.box(5, 0, 15, 10),  # A ∩ B: 50 m²
+        "C": shapely.box(9.5, 9, 20, 20),  # C ∩ A: 0.5 m², C ∩ B: 5.5 m²
+    }
+    for i in range(120):
+        x, y = rng.uniform(1000, 4000, 2)
+        shapes[f"H{i}"] = shapely.Point(x, y).buffer(rng.uniform(30, 200), quad_segs=4)
+    rows = [{"record_id": k, "record_type": "SHA", "geometry": g} for k, g in shapes.items()]
+    dist = districts_frame({"Cəbrayıl": sq(-5000, -5000, 20000)})
+    found = validate(dist, frame(rows)).findings
+    found = found[found["check"] == "overlapping_hazards"]
+    assert len(found) >= 10
+    sizes = []
+    for ids, ha in zip(found["record_id"], found["area_ha"], strict=True):
+        members = ids.split("; ")
+        sizes.append(len(members))
+        assert ha == pytest.approx(_held_by_overlays(shapes, members), rel=1e-4)
+    assert max(sizes) >= 4  # chains and cycles of several records, not only pairs
+    abc = found[found["record_id"] == "A; B; C"]["area_ha"]
+    assert abc.iloc[0] == pytest.approx(55.0 / 1e4, rel=1e-4)  # not 55.5 m²
