@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyproj
-from affine import Affine
+
+if TYPE_CHECKING:  # importing affine (and attrs) costs every command 25 ms
+    from affine import Affine
 
 __all__ = ["RasterData"]
 
