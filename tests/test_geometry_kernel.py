@@ -283,3 +283,21 @@ def test_projecting_with_the_kept_transformer_in_threads_equals_a_fresh_one():
         back = project(got, crs, inverse=True)
         assert shapely.equals_exact(back, shapely.transform(want, inverse, interleaved=False)).all()
         assert shapely.equals_exact(back, lonlat, tolerance=1e-7).all()  # PROJ's inverse
+
+
+def test_accountings_in_several_threads_at_once_equal_one_alone(demo):
+    """The kernel's pool is shared by every caller in the process: three accountings
+    started from three threads at once (a server, a notebook with threads) each get
+    the figures of an accounting run alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mineland.accounting import account
+
+    dist, surveys = demo
+    alone = account(dist, surveys).summary
+    with ThreadPoolExecutor(3) as callers:
+        together = list(callers.map(lambda _: account(dist, surveys).summary, range(3)))
+    for summary in together:
+        assert list(summary["district"]) == list(alone["district"])
+        for column in ("contaminated_ha", "released_ha", "cleared_ha", "sha_ha"):
+            np.testing.assert_allclose(summary[column], alone[column], rtol=1e-12)
