@@ -364,15 +364,18 @@ def _overlaps(a, b, overlay_log, *, keep: bool, chunk: int = 100_000):
     a_in_b = shapely.covers(b[todo], a[todo])
     whole = a_in_b | shapely.covers(a[todo], b[todo])
     inter = np.full(len(a), None, dtype=object)
-    inter[todo[whole]] = np.where(a_in_b[whole], a[todo[whole]], b[todo[whole]])  # covered
-    area[todo[whole]] = shapely.area(inter[todo[whole]])
+    covered = np.where(a_in_b[whole], a[todo[whole]], b[todo[whole]])
+    area[todo[whole]] = shapely.area(covered)
+    if keep:
+        inter[todo[whole]] = covered
     rest = todo[~whole]
     for i in range(0, len(rest), chunk):
         at = rest[i : i + chunk]
         cut = intersection(a[at], b[at], overlay_log, "overlapping hazards")
         area[at] = shapely.area(cut)
-        inter[at] = cut if keep else None
-    return (inter if keep else np.full(len(a), None, dtype=object)), area / M2_PER_HA
+        if keep:
+            inter[at] = cut
+    return inter, area / M2_PER_HA
 
 
 def _clusters(a: np.ndarray, b: np.ndarray) -> np.ndarray:
