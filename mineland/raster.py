@@ -27,6 +27,7 @@ from .crs import named_crs
 from .errors import DataError, SchemaError
 from .geometry import OverlayLog, clip_by_zone, explode_polygons, intersection, subtract
 from .rasterdata import RasterData
+from .zones import transformer
 
 __all__ = [
     "DENSITY_NODATA",
@@ -109,7 +110,7 @@ def _in_crs(acc: Accounting, target: pyproj.CRS, pick) -> np.ndarray:
     for region in acc.regions:
         geoms = pick(region)
         if len(geoms) and not region.crs.equals(target):
-            t = pyproj.Transformer.from_crs(region.crs, target, always_xy=True)
+            t = transformer(region.crs, target)
             geoms = shapely.transform(geoms, t.transform, interleaved=False)
         out.append(geoms)
     return np.concatenate(out) if out else np.empty(0, dtype=object)
@@ -345,7 +346,7 @@ def _impact_features(acc: Accounting, target: pyproj.CRS) -> tuple[np.ndarray, l
     feats, meta = [], []
     for region in acc.regions:
         zones, owner = region.zones.zones, region.zones.district
-        to_target = pyproj.Transformer.from_crs(region.crs, target, always_xy=True).transform
+        to_target = transformer(region.crs, target).transform
         for col, keys in IMPACT_GROUPS.items():
             parts = np.concatenate([region.classes[k] for k in keys])
             pieces, _, iz = clip_by_zone(parts, zones, overlay_log)

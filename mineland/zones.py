@@ -44,6 +44,7 @@ __all__ = [
     "prepare_geometries",
     "prepare_zones",
     "project",
+    "transformer",
 ]
 
 log = logging.getLogger(__name__)
