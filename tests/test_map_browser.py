@@ -560,7 +560,12 @@ def test_unmapped_layer_draws_candidates_and_evidence(browser, tmp_path):
     assert page.errors == []
 
 
-SIZES = {"desktop": (1400, 900), "laptop": (1024, 768), "phone": (390, 844)}
+SIZES = {
+    "desktop": (1400, 900),
+    "wide laptop": (1280, 720),
+    "laptop": (1024, 768),
+    "phone": (390, 844),
+}
 
 
 @pytest.fixture(scope="module")
@@ -586,7 +591,7 @@ def overlap(a, b) -> bool:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_the_default_map_at_three_sizes(browser, cli_map, size):
+def test_the_default_map_at_four_sizes(browser, cli_map, size):
     """No request leaves the page, nothing covers anything else, and on a phone the
     layer control, the panel and the legend start folded."""
     page = Page(browser, cli_map, size=SIZES[size])
@@ -594,18 +599,30 @@ def test_the_default_map_at_three_sizes(browser, cli_map, size):
     panel = box(page, ".mineland-panel")
     for other in (".leaflet-control-layers", ".mineland-legend", ".mineland-timeline"):
         assert not overlap(panel, box(page, other)), other
+    assert not overlap(box(page, ".leaflet-control-layers"), box(page, ".mineland-legend"))
     folded = page.js("() => document.querySelector('.leaflet-control-layers-expanded') === null")
     hidden = page.js(
         "() => ['.mineland-panel-body', '.mineland-legend-body']"
         ".map(s => getComputedStyle(document.querySelector(s)).display)"
     )
-    assert folded == (size != "desktop")  # the layer control folds below 1200 px
+    # the layer control folds below 1200 px, and where it would reach the legend
+    assert folded == (size != "desktop")
     if size == "phone":
         assert hidden == ["none", "none"]
         assert page.page.locator(".mineland-mouse").count() == 0  # no mouse on a phone
     else:
         assert hidden == ["block", "block"]
         assert not overlap(panel, box(page, ".mineland-mouse"))
+    if folded and size != "phone":  # opened, the list is drawn over the legend
+        toggle = box(page, ".leaflet-control-layers-toggle")
+        page.page.mouse.move(toggle["x"] + 5, toggle["y"] + 5)
+        page.page.wait_for_selector(".leaflet-control-layers-expanded")
+        label = page.page.locator(".leaflet-control-layers-overlays label").last
+        label.scroll_into_view_if_needed()
+        target = label.bounding_box()
+        under = "([x, y]) => document.elementFromPoint(x, y).closest('.leaflet-control-layers')"
+        on_top = page.js(f"{under} !== null", [target["x"] + 5, target["y"] + target["height"] / 2])
+        assert on_top
     page.page.screenshot(path=str(cli_map.with_name(f"{size}.png")))
 
 

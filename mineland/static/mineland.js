@@ -393,6 +393,20 @@
     return sw;
   }
 
+  function addLayerList(map, bases, overlays) {
+    // listed beside the map where the screen is wide enough and the list clears the
+    // legend below it (a laptop's short screen); folded to an icon otherwise
+    var wide = map.getSize().x >= 1200;
+    var list = L.control.layers(bases, overlays, { collapsed: !wide, position: "topright" }).addTo(map);
+    var legend = map.getContainer().querySelector(".mineland-legend");
+    if (!wide || !legend) return;
+    var a = list.getContainer().getBoundingClientRect(), b = legend.getBoundingClientRect();
+    if (a.bottom + 10 > b.top && a.left < b.right && b.left < a.right) {
+      map.removeControl(list);
+      L.control.layers(bases, overlays, { collapsed: true, position: "topright" }).addTo(map);
+    }
+  }
+
   function addLegend(map, legend, layers) {
     var handle = {};
     control("bottomright", function (div) {
@@ -854,8 +868,6 @@
       layers[group.key] = layer;
     });
 
-    // folded to an icon unless the screen is wide enough to show it beside the map
-    L.control.layers(bases, overlays, { collapsed: map.getSize().x < 1200, position: "topright" }).addTo(map);
     var small = map.getSize().x < 700; // a phone: controls start folded
     var dated = [];
     if (layers.raw) dated.push(datedFilter(layers.raw, function (l) { return l.feature.properties.v[2]; }));
@@ -871,6 +883,7 @@
     cfg.legend.collapsed = small;
     cfg.panel.collapsed = small;
     var legend = addLegend(map, cfg.legend, layers);
+    addLayerList(map, bases, overlays);
     var panel = addPanel(map, cfg.panel);
     if (cfg.timeline) {
       var ui = { panel: panel, legend: legend, dated: dated, accounting: pastAccounting(map, cfg, layers) };
