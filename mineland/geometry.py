@@ -468,12 +468,13 @@ class ZoneIndex:
 
     zones: np.ndarray
     tree: shapely.STRtree
+    bounds: np.ndarray
 
     @classmethod
     def of(cls, zones: np.ndarray) -> ZoneIndex:
         zones = private_copy(zones)
         shapely.prepare(zones)
-        return cls(zones, shapely.STRtree(zones))
+        return cls(zones, shapely.STRtree(zones), shapely.bounds(zones))
 
 
 def clip_by_zone(
@@ -490,28 +491,38 @@ def clip_by_zone(
         empty = np.empty(0, dtype=np.int64)
         return np.empty(0, dtype=object), empty, empty
     index = index or ZoneIndex.of(zones)
-    zones = index.zones
-    # the candidates by their boxes, then the predicates on the prepared zones: a
-    # query with a predicate would prepare every part instead (the slow side)
-    ip, iz = index.tree.query(parts)
-    inside = shapely.contains_properly(zones[iz], parts[ip])
-    rest = np.flatnonzero(~inside)
-    keep = inside.copy()
-    keep[rest] = shapely.intersects(zones[iz[rest]], parts[ip[rest]])
-    ip, iz, inside = ip[keep], iz[keep], inside[keep]
+    ip, iz, inside = _zone_pairs(parts, index)
     pieces = parts[ip].copy()
-    if len(ip):
-        cross = ~inside
-        if cross.any():
-            pieces[cross] = _pairwise(
-                shapely.intersection,
-                parts[ip[cross]],
-                zones[iz[cross]],
-                overlay_log,
-                "intersection",
-                fallback=lambda a, b: shapely.Polygon(),
-            )
+    cross = np.flatnonzero(~inside)
+    if len(cross):
+        pieces[cross] = _pairwise(
+            shapely.intersection,
+            parts[ip[cross]],
+            index.zones[iz[cross]],
+            overlay_log,
+            "intersection",
+            fallback=lambda a, b: shapely.Polygon(),
+        )
     return pieces, ip, iz
+
+
+def _zone_pairs(parts, index: ZoneIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs (part, zone) that meet, and whether the part lies inside the zone: by
+    their boxes, then on the prepared zones (a query with a predicate would prepare
+    every part, the slow side).  A part lies inside a zone only if its box does, and
+    then meets no other zone (they are disjoint): only the other parts are tested."""
+    ip, iz = index.tree.query(parts)
+    box, zone_box = shapely.bounds(parts)[ip], index.bounds[iz]
+    boxed = np.flatnonzero(
+        (box[:, :2] >= zone_box[:, :2]).all(axis=1) & (box[:, 2:] <= zone_box[:, 2:]).all(axis=1)
+    )
+    inside = np.zeros(len(ip), dtype=bool)
+    inside[boxed] = shapely.contains_properly(index.zones[iz[boxed]], parts[ip[boxed]])
+    placed = np.zeros(len(parts), dtype=bool)
+    placed[ip[inside]] = True
+    keep, rest = inside.copy(), np.flatnonzero(~placed[ip])
+    keep[rest] = shapely.intersects(index.zones[iz[rest]], parts[ip[rest]])
+    return ip[keep], iz[keep], inside[keep]
 
 
 def area_by_zone(

@@ -188,8 +188,14 @@ def clean_text(value: object) -> str | None:
 
 
 def clean_texts(values) -> np.ndarray:
-    """:func:`clean_text` of a whole column at once (vectorised string operations)."""
-    text = pd.Series(values, copy=False).astype("string").str.normalize("NFC").str.strip()
+    """:func:`clean_text` of a whole column at once (vectorised string operations).
+    Only the texts that are not ASCII are normalised (ASCII is NFC already): pandas
+    normalises to NFC one value at a time."""
+    text = pd.Series(values, copy=False).astype("string")
+    wide = ~text.str.isascii().fillna(True).to_numpy(dtype=bool)
+    if wide.any():
+        text[wide] = text[wide].str.normalize("NFC")
+    text = text.str.strip()
     out = text.to_numpy(dtype=object, na_value=None)
     out[text.fillna("").to_numpy(dtype=object) == ""] = None
     return out

@@ -91,12 +91,22 @@ def test_intersecting_pairs_keep_selects_the_candidates():
     assert set(zip(a.tolist(), b.tolist(), strict=True)) == want
 
 
+def _cells(rng, n: int = 12) -> np.ndarray:
+    """Voronoi cells of random points over part of the extent: disjoint zones whose
+    boxes overlap one another's (a part inside one lies in the boxes of others)."""
+    points = shapely.multipoints(rng.uniform(150, 850, (n, 2)))
+    cells = shapely.get_parts(shapely.voronoi_polygons(points, extend_to=shapely.box(0, 0, 1, 1)))
+    return shapely.intersection(cells, shapely.box(100, 100, 900, 900))
+
+
+@pytest.mark.parametrize("layout", ["grid", "cells"])
 @pytest.mark.parametrize("seed", range(6))
-def test_area_by_zone_equals_every_part_cut_by_every_zone(seed):
+def test_area_by_zone_equals_every_part_cut_by_every_zone(seed, layout):
     """Parts inside a zone, across borders, touching a zone from outside, in the hole
     and outside every zone: the per-zone areas equal brute-force intersections."""
-    parts = shapely.get_parts(shapely.union_all(_shapes(np.random.default_rng(seed), 120)))
-    zones = _zones()
+    rng = np.random.default_rng(seed)
+    parts = shapely.get_parts(shapely.union_all(_shapes(rng, 120)))
+    zones = _zones() if layout == "grid" else _cells(rng)
     got = area_by_zone(parts, zones, OverlayLog())
     want = np.array([shapely.area(shapely.intersection(parts, z)).sum() for z in zones])
     np.testing.assert_allclose(got.per_zone, want, rtol=1e-12, atol=1e-9)

@@ -312,6 +312,25 @@ def test_unicode_is_kept(tmp_path, districts):
     assert (data.records["organisation"] == "Qubadlı — Füzuli ✓").all()
 
 
+def test_record_ids_are_composed_to_nfc_as_one_value_at_a_time_would_be():
+    """The column at once (only its non-ASCII texts normalised) equals
+    ``unicodedata.normalize("NFC", ...)`` and stripping, value by value."""
+    import unicodedata
+
+    from mineland.schema import clean_texts
+
+    values = np.array(
+        ["REL-1", " Goraz\u030cde ", "Cəbrayıl", "e\u0301", "\u212b", "", "   ", None, np.nan, 7],
+        dtype=object,
+    )
+    want = [
+        None if pd.isna(v) else (unicodedata.normalize("NFC", str(v)).strip() or None)
+        for v in values
+    ]
+    assert list(clean_texts(values)) == want
+    assert clean_texts(values)[1] == "Goražde" and len(clean_texts(values)[3]) == 1
+
+
 def test_corrupt_empty_and_non_geodata_files(tmp_path):
     (tmp_path / "empty.geojson").write_text("")
     (tmp_path / "broken.gpkg").write_bytes(b"SQLite format 3\x00" + b"\x01" * 100)
