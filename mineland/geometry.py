@@ -43,6 +43,7 @@ __all__ = [
     "subtract_each",
     "union_all",
     "union_parts",
+    "zone_pairs",
     "zone_shares",
 ]
 
@@ -151,8 +152,7 @@ def enclosed(geoms: np.ndarray) -> np.ndarray:
 
 
 def explode_polygons(geoms: np.ndarray) -> np.ndarray:
-    """Flatten to single, non-empty polygons."""
-    return explode_polygons_of(geoms)[0]
+    return explode_polygons_of(geoms)[0]  # flattened to single, non-empty polygons
 
 
 def explode_polygons_of(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -491,7 +491,7 @@ def clip_by_zone(
         empty = np.empty(0, dtype=np.int64)
         return np.empty(0, dtype=object), empty, empty
     index = index or ZoneIndex.of(zones)
-    ip, iz, inside = _zone_pairs(parts, index)
+    ip, iz, inside = zone_pairs(parts, index)
     pieces = parts[ip].copy()
     cross = np.flatnonzero(~inside)
     if len(cross):
@@ -506,7 +506,7 @@ def clip_by_zone(
     return pieces, ip, iz
 
 
-def _zone_pairs(parts, index: ZoneIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def zone_pairs(parts, index: ZoneIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pairs (part, zone) that meet, and whether the part lies inside the zone: by
     their boxes, then on the prepared zones (a query with a predicate would prepare
     every part, the slow side).  A part lies inside a zone only if its box does, and

@@ -18,6 +18,7 @@ import shapely
 
 from .geometry import (
     OverlayLog,
+    ZoneIndex,
     area_by_zone,
     explode_polygons,
     intersection,
@@ -25,6 +26,7 @@ from .geometry import (
     repair,
     subtract,
     union_parts,
+    zone_pairs,
 )
 from .records import WGS84
 from .regions import (
@@ -82,6 +84,15 @@ class RegionZones:
         ip, iz = ip[order], iz[order]
         first = np.unique(ip, return_index=True)[1]
         out[ip[first]] = self.district[iz[first]]
+        return out
+
+    def district_around(self, parts: np.ndarray) -> np.ndarray:
+        """District of each polygon that lies inside one zone, off its border (so does
+        every piece of it); -1 for the others."""
+        out = np.full(len(parts), -1, dtype=np.int64)
+        if len(parts) and len(self.zones):
+            ip, iz, inside = zone_pairs(parts, ZoneIndex.of(self.zones))
+            out[ip[inside]] = self.district[iz[inside]]
         return out
 
 

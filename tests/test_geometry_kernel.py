@@ -118,6 +118,38 @@ def test_area_by_zone_equals_every_part_cut_by_every_zone(seed, layout):
         assert parts[p].intersects(zones[z])
 
 
+@pytest.mark.parametrize("layout", ["grid", "cells"])
+@pytest.mark.parametrize("seed", range(4))
+def test_slivers_go_to_the_district_a_point_on_each_would_place_them_in(seed, layout):
+    """Slivers of released land are placed by the district their part lies inside
+    (a point on each is looked up only for parts across a border or outside): the
+    districts are those a point on every sliver gives, in the hole, across borders
+    and outside every zone too."""
+    from pyproj import CRS
+
+    from mineland.regions import Region
+    from mineland.validation._spatial import _sliver_districts
+    from mineland.zones import RegionZones
+
+    rng = np.random.default_rng(seed)
+    parts = shapely.get_parts(shapely.union_all(_shapes(rng, 120)))
+    zones = _zones() if layout == "grid" else _cells(rng)
+    # a few small pieces of each part, about where a sliver along its edge would be
+    centre = shapely.get_coordinates(shapely.point_on_surface(parts))
+    part = np.repeat(np.arange(len(parts)), 6)
+    boxes = shapely.box(
+        *(np.c_[centre[part] - 3, centre[part] + 3] + rng.normal(0, 2, (len(part), 1))).T
+    )
+    slivers = shapely.intersection(parts[part], boxes)
+    keep = ~shapely.is_empty(slivers) & (shapely.get_type_id(slivers) == 3)
+    slivers, part = slivers[keep], part[keep]
+    rz = RegionZones(Region(CRS.from_epsg(3035)), zones, np.arange(len(zones)) * 10)
+    got = _sliver_districts(slivers, part, parts, rz)
+    want = rz.district_of(shapely.point_on_surface(slivers))
+    assert len(slivers) > 200 and (want >= 0).any() and (want < 0).any()
+    np.testing.assert_array_equal(got, want)
+
+
 def test_a_part_touching_a_zone_only_along_an_edge_gets_no_area_there():
     zones = np.array([shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)], dtype=object)
     parts = np.array([shapely.box(2, 2, 10, 8), shapely.box(20, 0, 25, 5)], dtype=object)

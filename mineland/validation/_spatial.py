@@ -19,11 +19,13 @@ from ..geometry import (
     clip_by_zone,
     components,
     explode_polygons,
+    explode_polygons_of,
     intersecting_pairs,
     intersection,
     multipolygons_by,
     share_a_disk,
     subtract,
+    subtract_each,
     union_areas,
     union_parts,
 )
@@ -173,16 +175,15 @@ def _released_outside_hazard(acc, records, names: list[str], f: Findings, overla
     per_district: dict[int, dict] = {}
     n = len(names)
     for region in acc.regions:
-        outside = _released(region, rtype, overlay_log)
-        for cutter in _hazard_layers(region, rtype, overlay_log):
-            outside = subtract(outside, cutter, overlay_log)
+        released = _released(region, rtype, overlay_log)
+        outside, part = _outside_hazards(released, region, rtype, overlay_log)
         if not len(outside):
             continue
         # slivers under 1 m² (a release whose edge almost follows its hazard's) are
-        # placed by a point, without overlays; the rest is cut by district
+        # placed without overlays; the rest is cut by district
         sliver = shapely.area(outside) < 1.0
         pieces, where = _by_district(outside[~sliver], region.zones, overlay_log)
-        tiny = region.zones.district_of(shapely.point_on_surface(outside[sliver]))
+        tiny = _sliver_districts(outside[sliver], part[sliver], released, region.zones)
         where[where < 0], tiny[tiny < 0] = n, n
         rel, rel_rec = _pieces_of(region, rtype, schema.RELEASE_TYPES)
         ia, ib = shapely.STRtree(rel).query(pieces, predicate="intersects")
@@ -204,6 +205,29 @@ def _released_outside_hazard(acc, records, names: list[str], f: Findings, overla
                     entry["records"][rid] = entry["records"].get(rid, 0.0) + ha
     ha = _outside_ha(acc, n, overlay_log)
     _report_released_outside(per_district, ha, names, f)
+
+
+def _outside_hazards(parts, region, rtype, overlay_log) -> tuple[np.ndarray, np.ndarray]:
+    """What lies outside every hazard of the region's ``parts`` (the pieces, as
+    :func:`subtract` makes them), and the part each piece comes from."""
+    part = np.arange(len(parts))
+    for cutter in _hazard_layers(region, rtype, overlay_log):
+        parts, of = explode_polygons_of(subtract_each(parts, cutter, overlay_log))
+        part = part[of]
+    return parts, part
+
+
+def _sliver_districts(slivers: np.ndarray, part: np.ndarray, parts: np.ndarray, zones):
+    """The district of each sliver (-1 outside them all): that of its part (``part``:
+    its index in ``parts``) where the part lies inside one, else where a point on the
+    sliver lies."""
+    if not len(slivers):
+        return np.full(0, -1, dtype=np.int64)
+    used, back = np.unique(part, return_inverse=True)  # a part has many slivers
+    out = zones.district_around(parts[used])[back.ravel()]
+    rest = np.flatnonzero(out < 0)
+    out[rest] = zones.district_of(shapely.point_on_surface(slivers[rest]))
+    return out
 
 
 def _released(region, rtype: np.ndarray, overlay_log, *, merged: bool = False) -> np.ndarray:
