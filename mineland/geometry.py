@@ -43,7 +43,6 @@ __all__ = [
     "subtract_each",
     "union_all",
     "union_parts",
-    "zone_pairs",
     "zone_shares",
 ]
 
@@ -152,7 +151,8 @@ def enclosed(geoms: np.ndarray) -> np.ndarray:
 
 
 def explode_polygons(geoms: np.ndarray) -> np.ndarray:
-    return explode_polygons_of(geoms)[0]  # flattened to single, non-empty polygons
+    """Flatten to single, non-empty polygons."""
+    return explode_polygons_of(geoms)[0]
 
 
 def explode_polygons_of(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -476,6 +476,24 @@ class ZoneIndex:
         shapely.prepare(zones)
         return cls(zones, shapely.STRtree(zones), shapely.bounds(zones))
 
+    def pairs(self, parts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The pairs (part, zone) that meet, and whether the part lies inside the zone:
+        by their boxes, then on the prepared zones (a query with a predicate would
+        prepare every part, the slow side).  A part lies inside a zone only if its box
+        does, and then meets no other zone (they are disjoint): the others are tested."""
+        ip, iz = self.tree.query(parts)
+        box, zbox = shapely.bounds(parts)[ip], self.bounds[iz]
+        boxed = np.flatnonzero(
+            (box[:, :2] >= zbox[:, :2]).all(axis=1) & (box[:, 2:] <= zbox[:, 2:]).all(axis=1)
+        )
+        inside = np.zeros(len(ip), dtype=bool)
+        inside[boxed] = shapely.contains_properly(self.zones[iz[boxed]], parts[ip[boxed]])
+        placed = np.zeros(len(parts), dtype=bool)
+        placed[ip[inside]] = True
+        keep, rest = inside.copy(), np.flatnonzero(~placed[ip])
+        keep[rest] = shapely.intersects(self.zones[iz[rest]], parts[ip[rest]])
+        return ip[keep], iz[keep], inside[keep]
+
 
 def clip_by_zone(
     parts: np.ndarray, zones: np.ndarray, overlay_log: OverlayLog, index: ZoneIndex | None = None
@@ -491,7 +509,7 @@ def clip_by_zone(
         empty = np.empty(0, dtype=np.int64)
         return np.empty(0, dtype=object), empty, empty
     index = index or ZoneIndex.of(zones)
-    ip, iz, inside = zone_pairs(parts, index)
+    ip, iz, inside = index.pairs(parts)
     pieces = parts[ip].copy()
     cross = np.flatnonzero(~inside)
     if len(cross):
@@ -504,25 +522,6 @@ def clip_by_zone(
             fallback=lambda a, b: shapely.Polygon(),
         )
     return pieces, ip, iz
-
-
-def zone_pairs(parts, index: ZoneIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The pairs (part, zone) that meet, and whether the part lies inside the zone: by
-    their boxes, then on the prepared zones (a query with a predicate would prepare
-    every part, the slow side).  A part lies inside a zone only if its box does, and
-    then meets no other zone (they are disjoint): only the other parts are tested."""
-    ip, iz = index.tree.query(parts)
-    box, zone_box = shapely.bounds(parts)[ip], index.bounds[iz]
-    boxed = np.flatnonzero(
-        (box[:, :2] >= zone_box[:, :2]).all(axis=1) & (box[:, 2:] <= zone_box[:, 2:]).all(axis=1)
-    )
-    inside = np.zeros(len(ip), dtype=bool)
-    inside[boxed] = shapely.contains_properly(index.zones[iz[boxed]], parts[ip[boxed]])
-    placed = np.zeros(len(parts), dtype=bool)
-    placed[ip[inside]] = True
-    keep, rest = inside.copy(), np.flatnonzero(~placed[ip])
-    keep[rest] = shapely.intersects(index.zones[iz[rest]], parts[ip[rest]])
-    return ip[keep], iz[keep], inside[keep]
 
 
 def area_by_zone(

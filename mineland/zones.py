@@ -26,7 +26,6 @@ from .geometry import (
     repair,
     subtract,
     union_parts,
-    zone_pairs,
 )
 from .records import WGS84
 from .regions import (
@@ -91,7 +90,7 @@ class RegionZones:
         every piece of it); -1 for the others."""
         out = np.full(len(parts), -1, dtype=np.int64)
         if len(parts) and len(self.zones):
-            ip, iz, inside = zone_pairs(parts, ZoneIndex.of(self.zones))
+            ip, iz, inside = ZoneIndex.of(self.zones).pairs(parts)
             out[ip[inside]] = self.district[iz[inside]]
         return out
 
