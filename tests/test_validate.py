@@ -668,3 +668,38 @@ def test_the_land_overlaps_hold_is_their_union_in_chains_and_cycles(seed):
     assert max(sizes) >= 4  # chains and cycles of several records, not only pairs
     abc = found[found["record_id"] == "A; B; C"]["area_ha"]
     assert abc.iloc[0] == pytest.approx(55.0 / 1e4, rel=1e-4)  # not 55.5 m²
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cluster_texts_name_each_clusters_records_and_its_first_largest_pair(seed):
+    """The messages of overlapping-hazard clusters, made for all clusters at once,
+    name what a cluster-by-cluster reading of the pairs finds: its records in order,
+    the last of them, and its largest pair (the first of equals, in pair order)."""
+    from mineland.validation._spatial import _cluster_texts, _clusters
+
+    rng = np.random.default_rng(seed)
+    n = 120  # records in 15 blocks of 8: pairs within a block only
+    a = rng.integers(0, 15, 90) * 8 + rng.integers(0, 4, 90)
+    b = a + rng.integers(1, 4, 90)
+    pair = np.unique(np.stack([a, b], axis=1), axis=0)
+    pair = pair[rng.permutation(len(pair))]
+    a, b = pair[:, 0], pair[:, 1]
+    pair_ha = rng.choice([0.5, 1.0, 2.0], len(a))  # many equals
+    labels, pair_cluster = np.unique(_clusters(a, b), return_inverse=True)
+    held = rng.uniform(0, 9, len(labels))
+    ids = np.array([f"H-{k:03d}" for k in range(n)], dtype=object)
+    rtype = np.array(["SHA", "CHA"] * (n // 2), dtype=object)
+    messages, last, members = _cluster_texts(a, b, pair_ha, pair_cluster, held, ids, rtype)
+    assert len(messages) == len(labels) > 3
+    for c in range(len(labels)):
+        idx = np.flatnonzero(pair_cluster == c)
+        recs = sorted(set(a[idx]) | set(b[idx]))
+        top = max(idx, key=lambda k: (pair_ha[k], -k))
+        i, j = a[top], b[top]
+        assert messages[c] == (
+            f"{len(recs)} hazard records overlap: {held[c]:,.4f} ha recorded twice or more; "
+            f"the largest overlap: {rtype[i]} {ids[i]!r} and {rtype[j]} {ids[j]!r} "
+            f"({pair_ha[top]:,.4f} ha)"
+        )
+        assert last[c] == recs[-1]
+        assert members[c] == "; ".join(ids[recs])

@@ -449,25 +449,10 @@ def _report_clusters(
             wgs[sel] = _to_wgs(proj[sel], r.crs)
     by_row = np.argsort(row_cluster, kind="stable")
     row_bounds = np.searchsorted(row_cluster[by_row], np.arange(len(labels) + 1))
-    by_pair = np.argsort(pair_cluster, kind="stable")
-    pair_bounds = np.searchsorted(pair_cluster[by_pair], np.arange(len(labels) + 1))
     geoms = multipolygons_by(wgs, row_cluster, len(labels))
     single = np.flatnonzero(np.diff(row_bounds) == 1)  # one piece: kept as it is
     geoms[single] = wgs[by_row[row_bounds[single]]]
-    messages, first, members = [], [], []
-    for c in range(len(labels)):
-        idx = by_pair[pair_bounds[c] : pair_bounds[c + 1]]
-        recs = np.unique(np.concatenate([a[idx], b[idx]]))
-        top = idx[np.argmax(pair_ha[idx])]
-        i, j = int(a[top]), int(b[top])
-        largest = f"{rtype[i]} {ids[i]!r} and {rtype[j]} {ids[j]!r} ({pair_ha[top]:,.4f} ha)"
-        messages.append(
-            f"{len(recs)} hazard records overlap: {held[c]:,.4f} ha recorded twice or more; "
-            f"the largest overlap: {largest}"
-        )
-        first.append(int(recs[-1]))
-        members.append(_id_list([ids[k] for k in recs]))
-    rows = np.array(first)
+    messages, rows, members = _cluster_texts(a, b, pair_ha, pair_cluster, held, ids, rtype)
     f.add_many(
         "overlapping_hazards",
         messages,
@@ -477,6 +462,29 @@ def _report_clusters(
         geoms=list(geoms),
         areas=held.tolist(),
     )
+
+
+def _cluster_texts(a, b, pair_ha, pair_cluster, held, ids, rtype):
+    """Each cluster's message (how many records, the hectares ``held``, its largest
+    pair: the first of equals in pair order), last record and record ids, for all the
+    clusters at once (``a``–``b``: the record pairs, with their hectares and cluster)."""
+    both = pd.DataFrame({"c": np.r_[pair_cluster, pair_cluster], "rec": np.r_[a, b]})
+    both = both.drop_duplicates().sort_values(["c", "rec"])
+    count = np.bincount(both["c"].to_numpy(), minlength=len(held))
+    ends = np.cumsum(count)
+    rec_ids = ids[both["rec"].to_numpy()]
+    members = [_id_list(list(rec_ids[e - k : e])) for e, k in zip(ends, count, strict=True)]
+    order = np.lexsort((np.arange(len(a)), -pair_ha, pair_cluster))
+    top = order[np.r_[0, np.flatnonzero(np.diff(pair_cluster[order])) + 1]]
+    i, j = a[top], b[top]
+    messages = [
+        f"{k} hazard records overlap: {h:,.4f} ha recorded twice or more; the largest "
+        f"overlap: {ti} {ii!r} and {tj} {ij!r} ({ha:,.4f} ha)"
+        for k, h, ti, ii, tj, ij, ha in zip(
+            count, held, rtype[i], ids[i], rtype[j], ids[j], pair_ha[top], strict=True
+        )
+    ]
+    return messages, both["rec"].to_numpy()[ends - 1], members
 
 
 def _held_ha(row_cluster, proj, region, n: int, acc, overlay_log) -> np.ndarray:
