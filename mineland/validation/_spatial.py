@@ -412,13 +412,11 @@ def _clusters(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _count_clusters(pair: np.ndarray, records, f: Findings) -> None:
     """One finding per cluster, as :func:`_report_clusters` makes them, naming only how
     many records overlap."""
-    cluster = _clusters(pair[:, 0], pair[:, 1])
-    recs = pd.DataFrame({"c": np.r_[cluster, cluster], "rec": pair.ravel(order="F")})
-    per = recs.drop_duplicates().groupby("c")["rec"].agg(["size", "max"])
-    rows = per["max"].to_numpy()
+    count, rec = _cluster_records(_clusters(pair[:, 0], pair[:, 1]), pair[:, 0], pair[:, 1])
+    rows = rec[np.cumsum(count) - 1]  # each cluster's last record
     f.add_many(
         "overlapping_hazards",
-        [f"{k} hazard records overlap" for k in per["size"]],
+        [f"{k} hazard records overlap" for k in count],
         sources=records[schema.SOURCE_FILE].to_numpy()[rows],
         rows=records[schema.SOURCE_ROW].to_numpy()[rows],
         record_ids=records["record_id"].astype(str).to_numpy()[rows],
@@ -468,11 +466,9 @@ def _cluster_texts(a, b, pair_ha, pair_cluster, held, ids, rtype):
     """Each cluster's message (how many records, the hectares ``held``, its largest
     pair: the first of equals in pair order), last record and record ids, for all the
     clusters at once (``a``–``b``: the record pairs, with their hectares and cluster)."""
-    both = pd.DataFrame({"c": np.r_[pair_cluster, pair_cluster], "rec": np.r_[a, b]})
-    both = both.drop_duplicates().sort_values(["c", "rec"])
-    count = np.bincount(both["c"].to_numpy(), minlength=len(held))
+    count, rec = _cluster_records(pair_cluster, a, b)
     ends = np.cumsum(count)
-    rec_ids = ids[both["rec"].to_numpy()]
+    rec_ids = ids[rec]
     members = [_id_list(list(rec_ids[e - k : e])) for e, k in zip(ends, count, strict=True)]
     order = np.lexsort((np.arange(len(a)), -pair_ha, pair_cluster))
     top = order[np.r_[0, np.flatnonzero(np.diff(pair_cluster[order])) + 1]]
@@ -484,7 +480,15 @@ def _cluster_texts(a, b, pair_ha, pair_cluster, held, ids, rtype):
             count, held, rtype[i], ids[i], rtype[j], ids[j], pair_ha[top], strict=True
         )
     ]
-    return messages, both["rec"].to_numpy()[ends - 1], members
+    return messages, rec[ends - 1], members
+
+
+def _cluster_records(cluster: np.ndarray, a: np.ndarray, b: np.ndarray):
+    """How many records each cluster holds (the clusters in order; ``cluster``: each
+    pair ``a``–``b``'s), and the records, cluster by cluster, each once and in order."""
+    both = pd.DataFrame({"c": np.r_[cluster, cluster], "rec": np.r_[a, b]})
+    both = both.drop_duplicates().sort_values(["c", "rec"])
+    return np.unique(both["c"].to_numpy(), return_counts=True)[1], both["rec"].to_numpy()
 
 
 def _held_ha(row_cluster, proj, region, n: int, acc, overlay_log) -> np.ndarray:
