@@ -396,14 +396,17 @@
   function addLayerList(map, bases, overlays) {
     // listed beside the map where the screen is wide enough and the list clears the
     // legend below it (a laptop's short screen); folded to an icon otherwise
+    function add(collapsed) {
+      return L.control.layers(bases, overlays, { collapsed: collapsed, position: "topright" }).addTo(map);
+    }
     var wide = map.getSize().x >= 1200;
-    var list = L.control.layers(bases, overlays, { collapsed: !wide, position: "topright" }).addTo(map);
+    var list = add(!wide);
     var legend = map.getContainer().querySelector(".mineland-legend");
     if (!wide || !legend) return;
     var a = list.getContainer().getBoundingClientRect(), b = legend.getBoundingClientRect();
     if (a.bottom + 10 > b.top && a.left < b.right && b.left < a.right) {
       map.removeControl(list);
-      L.control.layers(bases, overlays, { collapsed: true, position: "topright" }).addTo(map);
+      add(true);
     }
   }
 
