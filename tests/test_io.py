@@ -139,6 +139,12 @@ def test_several_paths_are_concatenated(tmp_path):
     records, rejected = mineland.read_surveys(tmp_path / "a.geojson", tmp_path / "b.geojson")
     assert list(records["record_id"]) == ["H1", "H2", "C1", "D1"]
     assert len(rejected) == 0
+    # a list, as a notebook passes it, reads the same; an empty one is an error
+    listed, _ = mineland.read_surveys([tmp_path / "a.geojson", (tmp_path / "b.geojson",)])
+    assert listed["record_id"].tolist() == records["record_id"].tolist()
+    for empty in ([], [[]], ()):
+        with pytest.raises(mineland.InputFileError, match="no survey files"):
+            mineland.read_surveys(empty)
 
 
 def test_missing_crs_is_an_error_unless_declared(tmp_path, districts):

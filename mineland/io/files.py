@@ -176,7 +176,7 @@ def expand_inputs(paths) -> list[tuple[Path, dict]]:
     """Files to read, each with the options of its manifest entry (none for plain
     paths).  A ``.toml`` input holding ``[[source]]`` entries is a sources manifest."""
     out: list[tuple[Path | str, dict]] = []
-    for raw in paths:
+    for raw in flat_paths(paths):
         if is_database_url(raw):
             out.append((str(raw), {}))
             continue
@@ -188,6 +188,16 @@ def expand_inputs(paths) -> list[tuple[Path, dict]]:
         else:
             out.extend((f, {}) for f in find_input_files([path]))
     return out
+
+
+def flat_paths(paths):
+    """The paths given, with lists and tuples of paths opened (``read_surveys([a, b])``
+    as ``read_surveys(a, b)``)."""
+    for raw in paths:
+        if isinstance(raw, (list, tuple)):
+            yield from flat_paths(raw)
+        else:
+            yield raw
 
 
 def load_sources(path: str | os.PathLike) -> list[dict]:

@@ -27,6 +27,7 @@ from .files import (
     PARQUET_EXTENSIONS,
     VECTOR_EXTENSIONS,
     expand_inputs,
+    flat_paths,
     is_parquet_dataset,
     load_field_map,
     with_preset,
@@ -105,7 +106,8 @@ def read_surveys(
         File Geodatabase, CSV, Excel workbooks), folders or PostGIS tables and
         queries (``postgresql://user@host/db?table=hazards``), read in turn and
         concatenated; or sources manifests (``.toml``, see :func:`load_sources`)
-        giving each input its own CRS, field map, preset and layer or sheet.
+        giving each input its own CRS, field map, preset and layer or sheet.  A list
+        of these may be given in place of separate arguments.
     field_map
         A dict, or a TOML/JSON file, mapping canonical column names to the file's
         column names (or lists of names, the first one present is used);
@@ -142,6 +144,7 @@ def read_surveys(
     --------
     >>> records, rejected = read_surveys("data/surveys")  # doctest: +SKIP
     """
+    paths = list(flat_paths(paths))
     if not paths:
         raise InputFileError("no survey files given")
     crs = parse_crs(crs)
