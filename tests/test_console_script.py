@@ -49,6 +49,29 @@ def test_exit_statuses_are_kept():
     assert console("--version").returncode == 0
 
 
+def test_python_dash_m_runs_the_same_command(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mineland",
+            "summarize",
+            DISTRICTS,
+            SURVEYS,
+            "-o",
+            tmp_path / "s.csv",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    direct = console("summarize", DISTRICTS, SURVEYS, "-o", tmp_path / "t.csv")
+    assert (tmp_path / "s.csv").read_bytes() == (tmp_path / "t.csv").read_bytes()
+    assert direct.returncode == 0
+    bad = subprocess.run([sys.executable, "-m", "mineland", "nosuch"], capture_output=True)
+    assert bad.returncode == 2
+
+
 def test_exit_handlers_still_run():
     extra = "import atexit; atexit.register(lambda: print('handler ran', flush=True)); "
     done = console("--version", extra=extra)
