@@ -560,6 +560,33 @@ def test_released_outside_hazard_against_an_independent_overlay(seed):
             assert got[k] == pytest.approx(want[k], rel=1e-4)
 
 
+@pytest.mark.parametrize("seed", [3, 4])
+def test_release_records_share_of_land_outside_hazards_equals_their_overlays(seed):
+    """The hectares each release record is named with: those of its overlay with each
+    piece of R − H, also where a piece meets one record only (then no overlay runs)."""
+    from mineland.geometry import OverlayLog, explode_polygons
+    from mineland.validation._spatial import shared_m2
+
+    rng = np.random.default_rng(seed)
+
+    def blobs(n, spread):
+        xy = rng.uniform(0, spread, (n, 2))
+        return shapely.buffer(shapely.points(xy), rng.uniform(40, 300, n), quad_segs=4)
+
+    records, hazards = blobs(150, 5000), blobs(120, 5000)
+    grid = np.array(
+        [sq(x, y, x + 1000, y + 1000) for x in range(0, 5000, 1000) for y in range(0, 5000, 1000)]
+    )
+    outside = shapely.difference(shapely.union_all(records), shapely.union_all(hazards))
+    pieces = explode_polygons(shapely.intersection(outside, grid))
+    ia, ib = shapely.STRtree(records).query(pieces, predicate="intersects")
+    alone = np.bincount(ia, minlength=len(pieces))[ia] == 1
+    assert alone.any() and (~alone).any()  # both ways are taken
+    got = shared_m2(pieces, records, ia, ib, OverlayLog())
+    want = shapely.area(shapely.intersection(pieces[ia], records[ib]))
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-6)
+
+
 def test_long_edges_are_found_in_holes_and_parts_but_not_between_them():
     """A long edge in a hole or a second part is found; two small parts far apart (a
     long jump between their rings, which is no edge) are not an edge."""

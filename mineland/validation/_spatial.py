@@ -187,9 +187,7 @@ def _released_outside_hazard(acc, records, names: list[str], f: Findings, overla
         where[where < 0], tiny[tiny < 0] = n, n
         rel, rel_rec = _pieces_of(region, rtype, schema.RELEASE_TYPES)
         ia, ib = shapely.STRtree(rel).query(pieces, predicate="intersects")
-        shared = shapely.area(
-            intersection(pieces[ia], rel[ib], overlay_log, "released outside hazards")
-        )
+        shared = shared_m2(pieces, rel, ia, ib, overlay_log)
         by_record = (
             pd.DataFrame({"d": where[ia], "rid": ids[rel_rec[ib]], "ha": shared / M2_PER_HA})
             .query("ha > 0")
@@ -205,6 +203,19 @@ def _released_outside_hazard(acc, records, names: list[str], f: Findings, overla
                     entry["records"][rid] = entry["records"].get(rid, 0.0) + ha
     ha = _outside_ha(acc, n, overlay_log)
     _report_released_outside(per_district, ha, names, f)
+
+
+def shared_m2(pieces, records, ia: np.ndarray, ib: np.ndarray, overlay_log) -> np.ndarray:
+    """The area (m²) each of ``pieces`` shares with each record it meets (the pairs
+    ``ia``–``ib``), for pieces that lie in the union of the ``records``: a piece that
+    meets one record only lies in it, and shares its whole area without an overlay."""
+    alone = np.bincount(ia, minlength=len(pieces))[ia] == 1
+    out = np.empty(len(ia))
+    out[alone] = shapely.area(pieces[ia[alone]])
+    rest = ~alone
+    cut = intersection(pieces[ia[rest]], records[ib[rest]], overlay_log, "released outside hazards")
+    out[rest] = shapely.area(cut)
+    return out
 
 
 def _outside_hazards(parts, region, rtype, overlay_log) -> tuple[np.ndarray, np.ndarray]:
