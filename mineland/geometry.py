@@ -15,7 +15,7 @@ import pyproj
 import shapely
 from shapely.errors import GEOSException
 
-from .threads import CHUNK, THREADS, map_chunks, threaded
+from .threads import THREADS, chunk_spans, map_chunks, threaded
 
 __all__ = [
     "GRID_SIZES",
@@ -235,9 +235,7 @@ def _pairwise(
     n = len(a)
     if n == 0:
         return np.empty(0, dtype=object)
-    bounds = list(range(0, n, CHUNK)) + [n]
-    spans = list(zip(bounds[:-1], bounds[1:], strict=True))
-    return np.concatenate(threaded(lambda s: run(*s), spans))
+    return np.concatenate(threaded(lambda s: run(*s), chunk_spans(n)))
 
 
 def _pair_arrays(a, b) -> tuple[np.ndarray, np.ndarray]:

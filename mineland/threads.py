@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["CHUNK", "THREADS", "close_pool", "map_chunks", "threaded"]
+__all__ = ["CHUNK", "THREADS", "chunk_spans", "close_pool", "map_chunks", "map_pairs", "threaded"]
 
 #: threads in the pool: the cores, up to four
 THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -45,6 +45,23 @@ def map_chunks(fn: Callable[[np.ndarray], np.ndarray], geoms: np.ndarray, axis: 
     if n_chunks == 1:
         return fn(geoms)
     return np.concatenate(threaded(fn, np.array_split(geoms, n_chunks)), axis=axis)
+
+
+def chunk_spans(n: int) -> list[tuple[int, int]]:
+    """The (start, end) of the chunks of :data:`CHUNK` items that ``n`` items are
+    handed to the threads in."""
+    bounds = [*range(0, n, CHUNK), n]
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def map_pairs(fn: Callable[[np.ndarray, np.ndarray], np.ndarray], a: np.ndarray, b: np.ndarray):
+    """Apply a vectorised ``fn(a, b)`` to aligned chunks of ``a`` and ``b`` in threads;
+    concatenate the results."""
+    if len(a) <= CHUNK:
+        return fn(a, b)
+    return np.concatenate(
+        threaded(lambda s: fn(a[s[0] : s[1]], b[s[0] : s[1]]), chunk_spans(len(a)))
+    )
 
 
 def close_pool() -> None:

@@ -306,6 +306,22 @@ def test_the_pool_ends_and_starts_again_and_a_forked_child_starts_its_own():
     threads.close_pool()
 
 
+def test_pairs_in_threaded_chunks_keep_their_alignment():
+    """map_pairs hands aligned slices of both arrays to each thread: every result is
+    that of its own pair, in order, across chunk borders and for empty input."""
+    rng = np.random.default_rng(5)
+    n = 3 * threads.CHUNK + 17
+    a = shapely.box(*rng.uniform(0, 10, (2, n)), *rng.uniform(10, 20, (2, n)))
+    b = shapely.box(*rng.uniform(0, 15, (2, n)), *rng.uniform(15, 25, (2, n)))
+    want = shapely.area(shapely.intersection(a, b))
+    got = threads.map_pairs(lambda x, y: shapely.area(shapely.intersection(x, y)), a, b)
+    np.testing.assert_array_equal(got, want)
+    disk = threads.map_pairs(lambda x, y: share_a_disk(x, y, 0.6), a, b)
+    np.testing.assert_array_equal(disk, share_a_disk(a, b, 0.6))
+    empty = np.empty(0, dtype=object)
+    assert len(threads.map_pairs(lambda x, y: shapely.area(x), empty, empty)) == 0
+
+
 def test_projecting_with_the_kept_transformer_in_threads_equals_a_fresh_one():
     """One transformer per pair of CRSs, kept and shared by the threads, projects
     every chunk as a transformer made for it would, both ways."""

@@ -29,7 +29,7 @@ from ..geometry import (
     union_areas,
     union_parts,
 )
-from ..threads import map_chunks
+from ..threads import map_chunks, map_pairs
 from ..zones import areas_by_district, geodesic_gap, points_in, project
 from .checks import Findings
 from .names import names_match
@@ -393,7 +393,7 @@ def _overlaps(a, b, overlay_log, *, keep: bool, chunk: int = 100_000):
     area = np.zeros(len(a))
     todo = np.arange(len(a))
     if not keep:
-        deep = share_a_disk(a, b, _DISK_M)
+        deep = map_pairs(lambda x, y: share_a_disk(x, y, _DISK_M), a, b)
         area[deep] = np.pi * _DISK_M**2
         todo = todo[~deep]
     a_in_b = shapely.covers(b[todo], a[todo])
