@@ -587,6 +587,28 @@ def test_release_records_share_of_land_outside_hazards_equals_their_overlays(see
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-6)
 
 
+_ID_TEXT = st.text(
+    st.sampled_from(
+        list("aZ09-_./ ")
+        + ["\t", "\x0b", "\x1c", "\u00a0", "\u2003", "ß", "İ", "Å", "\u212b", "ǅ", "ﬃ"]
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ID_TEXT | st.from_regex(r"[A-Za-z]{1,3}-[0-9]{1,4}", fullmatch=True), max_size=30))
+def test_id_keys_equal_stripping_casefolding_and_spacing_each_id(ids):
+    """The keys that tell ids apart only by case or spacing, made at once for the plain
+    ASCII ids, equal those Python's own strip, casefold and \\s+ give one id at a time."""
+    import re
+
+    from mineland.validation._records import id_keys
+
+    want = [re.sub(r"\s+", " ", v.strip().casefold()) for v in ids]
+    assert id_keys(pd.Series(ids, dtype=object).astype(str)).tolist() == want
+
+
 def test_long_edges_are_found_in_holes_and_parts_but_not_between_them():
     """A long edge in a hole or a second part is found; two small parts far apart (a
     long jump between their rings, which is no edge) are not an edge."""

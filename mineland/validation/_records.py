@@ -42,7 +42,7 @@ def id_checks(records: gpd.GeoDataFrame, f: Findings) -> None:
     """Ids that differ only in case or spacing.  (Ids made from file and row are
     reported from the readers' notes, as ``missing_record_id``.)"""
     ids = records["record_id"].astype(str)
-    key = ids.str.strip().str.casefold().str.replace(r"\s+", " ", regex=True)
+    key = id_keys(ids)
     clash = key.duplicated(keep=False).to_numpy()
     if not clash.any():
         return
@@ -60,6 +60,22 @@ def id_checks(records: gpd.GeoDataFrame, f: Findings) -> None:
                 + ", ".join(repr(v) for v in others),
                 rec=r,
             )
+
+
+#: ids with nothing to strip, fold or space but ASCII case ("HAZ-00123")
+_PLAIN_ID = r"[0-9A-Za-z_./:#+-]*"
+
+
+def id_keys(ids: pd.Series) -> pd.Series:
+    """Each id stripped, case-folded and with runs of spaces as one space: ids with
+    the same key differ only in case or spacing.  Plain ASCII ids, nearly all of them,
+    only need lower case, which Arrow gives at once; the rest are folded in Python."""
+    plain = ids.str.fullmatch(_PLAIN_ID).fillna(False).to_numpy(dtype=bool)
+    key = ids.str.lower()
+    if not plain.all():
+        rest = ids[~plain].str.strip().str.casefold().str.replace(r"\s+", " ", regex=True)
+        key[~plain] = rest
+    return key
 
 
 def geometry_checks(records: gpd.GeoDataFrame, f: Findings, max_gap_km: float) -> None:
@@ -148,14 +164,20 @@ def date_checks(records, f: Findings, today: pd.Timestamp, start: pd.Timestamp |
                 rec=r,
             )
     if "hazard_id" in records.columns:
-        hazards = records[records["record_type"].isin(schema.HAZARD_TYPES)]
-        hazard_date = pd.Series(hazards["date"].to_numpy(), index=hazards["record_id"].astype(str))
+        # columns, not the whole frame, are selected: the frame's geometry and text
+        # columns would be copied for nothing
+        rtype = records["record_type"]
+        hazards = rtype.isin(schema.HAZARD_TYPES).to_numpy()
+        hazard_date = pd.Series(
+            dates.to_numpy()[hazards], index=records["record_id"].astype(str)[hazards]
+        )
         hazard_date = hazard_date[~hazard_date.index.duplicated()]
-        releases = records[records["record_type"].isin(schema.RELEASE_TYPES)]
-        linked = releases["hazard_id"].astype("string").str.strip()
+        releases = rtype.isin(schema.RELEASE_TYPES).to_numpy()
+        linked = records["hazard_id"][releases].astype("string").str.strip()
         hd_all = linked.map(hazard_date)
-        early = (releases["date"] < hd_all).fillna(False).to_numpy(dtype=bool)
-        for (_, r), hd in zip(releases[early].iterrows(), hd_all[early], strict=True):
+        early = (dates[releases] < hd_all).fillna(False).to_numpy(dtype=bool)
+        late_rows = records.iloc[np.flatnonzero(releases)[early]]
+        for (_, r), hd in zip(late_rows.iterrows(), hd_all[early], strict=True):
             f.add(
                 "release_before_hazard",
                 f"released {r['date'].date()}, before its hazard {r['hazard_id']!r} was "
