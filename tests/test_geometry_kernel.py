@@ -306,6 +306,30 @@ def test_the_pool_ends_and_starts_again_and_a_forked_child_starts_its_own():
     threads.close_pool()
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_points_in_polygons_equals_testing_each_pair(seed):
+    """Every (point, polygon) pair where the point lies in or on the polygon, and no
+    other, ordered by polygon then point; missing and empty points lie nowhere."""
+    from mineland.zones import points_in
+
+    rng = np.random.default_rng(seed)
+    polygons = _cells(rng)
+    xy = rng.uniform(-100, 1100, (500, 2))
+    on_vertex = shapely.get_coordinates(polygons)[:50]  # on borders: in both cells
+    points = shapely.points(np.concatenate([xy, on_vertex])).astype(object)
+    points[[3, 7]] = None
+    points[11] = shapely.Point()
+    want = [
+        (p, k)
+        for k, poly in enumerate(polygons)
+        for p, pt in enumerate(points)
+        if pt is not None and poly.intersects(pt)
+    ]
+    ip, iz = points_in(points, polygons)
+    assert list(zip(ip.tolist(), iz.tolist(), strict=True)) == want
+    assert len(ip) > len(set(ip.tolist()))  # border points were found in two cells
+
+
 def test_pairs_in_threaded_chunks_keep_their_alignment():
     """map_pairs hands aligned slices of both arrays to each thread: every result is
     that of its own pair, in order, across chunk borders and for empty input."""
