@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -142,6 +143,9 @@ def test_several_paths_are_concatenated(tmp_path):
     # a list, as a notebook passes it, reads the same; an empty one is an error
     listed, _ = mineland.read_surveys([tmp_path / "a.geojson", (tmp_path / "b.geojson",)])
     assert listed["record_id"].tolist() == records["record_id"].tolist()
+    names = np.array([str(tmp_path / "a.geojson"), str(tmp_path / "b.geojson")])
+    for many in (names, (Path(p) for p in names)):  # an array, a generator
+        assert mineland.read_surveys(many).records["record_id"].tolist() == ["H1", "H2", "C1", "D1"]
     for empty in ([], [[]], ()):
         with pytest.raises(mineland.InputFileError, match="no survey files"):
             mineland.read_surveys(empty)

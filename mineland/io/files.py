@@ -191,10 +191,10 @@ def expand_inputs(paths) -> list[tuple[Path, dict]]:
 
 
 def flat_paths(paths):
-    """The paths given, with lists and tuples of paths opened (``read_surveys([a, b])``
-    as ``read_surveys(a, b)``)."""
+    """The paths given, with collections of paths opened (``read_surveys([a, b])`` as
+    ``read_surveys(a, b)``; a tuple, an array or a generator as well)."""
     for raw in paths:
-        if isinstance(raw, (list, tuple)):
+        if isinstance(raw, Iterable) and not isinstance(raw, (str, bytes, os.PathLike)):
             yield from flat_paths(raw)
         else:
             yield raw
