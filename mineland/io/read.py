@@ -107,7 +107,7 @@ def read_surveys(
         queries (``postgresql://user@host/db?table=hazards``), read in turn and
         concatenated; or sources manifests (``.toml``, see :func:`load_sources`)
         giving each input its own CRS, field map, preset and layer or sheet.  A list
-        of these may be given in place of separate arguments.
+        (tuple, array) of these may be given in place of separate arguments.
     field_map
         A dict, or a TOML/JSON file, mapping canonical column names to the file's
         column names (or lists of names, the first one present is used);
