@@ -23,7 +23,6 @@ from .geometry import (
     explode_polygons,
     intersection,
     polygonal,
-    private_copy,
     repair,
     subtract,
     union_parts,
@@ -101,15 +100,15 @@ def points_in(points: np.ndarray, polygons: np.ndarray) -> tuple[np.ndarray, np.
     ordered by polygon, then point.
 
     The candidates come by their boxes; each is then tested by its coordinates
-    against a prepared copy of its polygon, which GEOS indexes once (3-4× faster than
-    testing point geometries, on 150,000 points in 40 districts)."""
+    against the prepared copy of its polygon that :class:`ZoneIndex` holds, which
+    GEOS indexes once (3-4× faster than testing point geometries, on 150,000 points
+    in 40 districts)."""
     xy, present = shapely.get_coordinates(points, return_index=True)  # none if missing
-    ipoint, ipoly = shapely.STRtree(polygons).query(points[present])
+    index = ZoneIndex.of(polygons)
+    ipoint, ipoly = index.tree.query(points[present])
     x, y = xy[ipoint, 0], xy[ipoint, 1]
     ipoint = present[ipoint]
-    own = private_copy(polygons)
-    shapely.prepare(own)
-    hit = shapely.intersects_xy(own[ipoly], x, y)
+    hit = shapely.intersects_xy(index.zones[ipoly], x, y)
     ipoint, ipoly = ipoint[hit], ipoly[hit]
     order = np.lexsort((ipoint, ipoly))
     return ipoint[order], ipoly[order]
