@@ -176,7 +176,7 @@ def expand_inputs(paths) -> list[tuple[Path, dict]]:
     """Files to read, each with the options of its manifest entry (none for plain
     paths).  A ``.toml`` input holding ``[[source]]`` entries is a sources manifest."""
     out: list[tuple[Path | str, dict]] = []
-    for raw in flat_paths(paths):
+    for raw in paths:
         if is_database_url(raw):
             out.append((str(raw), {}))
             continue
