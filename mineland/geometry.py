@@ -15,6 +15,7 @@ import pyproj
 import shapely
 from shapely.errors import GEOSException
 
+from .graphs import components
 from .threads import THREADS, chunk_spans, map_chunks, threaded
 
 __all__ = [
@@ -342,22 +343,6 @@ def connected(geoms: np.ndarray) -> np.ndarray:
     """A label per geometry: geometries that intersect (touching included), directly
     or through others, share one."""
     return components(len(geoms), *intersecting_pairs(geoms))
-
-
-def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The connected components of a graph of ``n`` nodes and edges ``a``–``b``: each
-    node's label is the smallest node of its component (label propagation with
-    pointer jumping, vectorised)."""
-    label = np.arange(n)
-    while True:
-        low = np.minimum(label[a], label[b])
-        new = label.copy()
-        np.minimum.at(new, a, low)
-        np.minimum.at(new, b, low)
-        new = new[new]
-        if np.array_equal(new, label):
-            return label
-        label = new
 
 
 def union_parts(geoms: np.ndarray, overlay_log: OverlayLog, what: str = "union") -> np.ndarray:

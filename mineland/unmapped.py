@@ -29,7 +29,8 @@ from . import schema
 from .accounting import M2_PER_HA, Accounting, AccountingCache
 from .crs import WGS84
 from .errors import DataError
-from .geometry import components, hull_buffer
+from .geometry import hull_buffer
+from .graphs import components
 from .labels import SUGGESTION
 from .regions import region_of_points
 from .validation import inside_when_swapped

@@ -17,7 +17,6 @@ from ..errors import DataError, attempt
 from ..geometry import (
     OverlayLog,
     clip_by_zone,
-    components,
     explode_polygons,
     explode_polygons_of,
     intersecting_pairs,
@@ -29,6 +28,7 @@ from ..geometry import (
     union_areas,
     union_parts,
 )
+from ..graphs import components
 from ..threads import map_chunks, map_pairs
 from ..zones import areas_by_district, geodesic_gap, points_in, project
 from .checks import Findings
