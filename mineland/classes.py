@@ -14,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .geometry import OverlayLog, subtract, union_parts
+from .geometry import OverlayLog, explode_polygons_of, subtract, subtract_each, union_parts
 
-__all__ = ["CLASSES", "HAZARD_LAYERS", "METHODS", "disjoint_classes"]
+__all__ = ["CLASSES", "HAZARD_LAYERS", "METHODS", "WITHIN", "disjoint_classes"]
 
 #: The disjoint accounting classes, in display order, with their summary column.
 CLASSES = {
@@ -32,13 +32,18 @@ CLASSES = {
 HAZARD_LAYERS = ("hazard_sha", "hazard_cha")
 #: The release classes, in order of precedence.
 METHODS = ("cleared", "reduced", "cancelled")
+#: The classes whose every polygon lies in one part of a layer of H: C − R in C,
+#: and U(SHA) − C − R in U(SHA) − C.
+WITHIN = {"cha": HAZARD_LAYERS[1], "sha": HAZARD_LAYERS[0]}
 
 
 def disjoint_classes(
-    geoms: np.ndarray, rtype: np.ndarray, overlay_log: OverlayLog
+    geoms: np.ndarray, rtype: np.ndarray, overlay_log: OverlayLog, parents: dict | None = None
 ) -> dict[str, np.ndarray]:
     """The five disjoint accounting classes as arrays of polygons (see module doc),
-    plus H in two layers under the keys :data:`HAZARD_LAYERS`.
+    plus H in two layers under the keys :data:`HAZARD_LAYERS`.  A ``parents`` dict
+    receives, for each class of :data:`WITHIN`, the index of the part of its layer of
+    H that each of its polygons lies in.
 
     ``geoms`` are valid projected polygons, ``rtype`` their record types.  Remaining
     SHA is computed as U(SHA) − C − R, which equals H − C − R without building H.
@@ -69,11 +74,13 @@ def disjoint_classes(
             u_cl,
             u_rd,
         )
-        cha = then(lambda c, r: subtract(c, r, overlay_log), u_cha, released)
-        sha = then(lambda h, r: subtract(h, r, overlay_log), sha_no_cha, released)
+        cha = then(lambda c, r: _subtract_of(c, r, overlay_log), u_cha, released)
+        sha = then(lambda h, r: _subtract_of(h, r, overlay_log), sha_no_cha, released)
+        if parents is not None:
+            parents.update(cha=cha.result()[1], sha=sha.result()[1])
         return {
-            "cha": cha.result(),
-            "sha": sha.result(),
+            "cha": cha.result()[0],
+            "sha": sha.result()[0],
             "cleared": u_cl.result(),
             "reduced": reduced.result(),
             "cancelled": cancelled.result(),
@@ -81,3 +88,8 @@ def disjoint_classes(
             HAZARD_LAYERS[0]: sha_no_cha.result(),
             HAZARD_LAYERS[1]: u_cha.result(),
         }
+
+
+def _subtract_of(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog):
+    """:func:`~mineland.geometry.subtract`, with the part each polygon left comes from."""
+    return explode_polygons_of(subtract_each(parts, cutters, overlay_log))

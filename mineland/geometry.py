@@ -428,11 +428,12 @@ def subtract_each(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLo
 
 @dataclass
 class ZoneAreas:
-    """Area of a set of polygons per zone, plus what lies outside every zone (m²)."""
+    """Area of a set of polygons per zone, plus what lies outside every zone (m²);
+    ``within``: the zone each polygon lies inside, uncut (-1 where it was cut)."""
 
     per_zone: np.ndarray
     outside: float
-    total: float
+    within: np.ndarray
 
 
 def private_copy(geoms: np.ndarray) -> np.ndarray:
@@ -488,9 +489,14 @@ def clip_by_zone(
     ``contains_properly``); only the parts that cross a zone boundary are intersected.
     Safe to call from several threads at once with the same ``zones``.
     """
+    return _clip(parts, zones, overlay_log, index)[:3]
+
+
+def _clip(parts, zones, overlay_log, index) -> tuple[np.ndarray, ...]:
+    """:func:`clip_by_zone`, and whether each piece is its part, uncut."""
     if len(parts) == 0 or len(zones) == 0:
         empty = np.empty(0, dtype=np.int64)
-        return np.empty(0, dtype=object), empty, empty
+        return np.empty(0, dtype=object), empty, empty, np.empty(0, dtype=bool)
     index = index or ZoneIndex.of(zones)
     ip, iz, inside = index.pairs(parts)
     pieces = parts[ip].copy()
@@ -504,7 +510,7 @@ def clip_by_zone(
             "intersection",
             fallback=lambda a, b: shapely.Polygon(),
         )
-    return pieces, ip, iz
+    return pieces, ip, iz, inside
 
 
 def area_by_zone(
@@ -514,21 +520,23 @@ def area_by_zone(
     ``index``: the same zones, prepared)."""
     per_zone = np.zeros(len(zones), dtype=float)
     if len(parts) == 0:
-        return ZoneAreas(per_zone, 0.0, 0.0)
+        return ZoneAreas(per_zone, 0.0, np.empty(0, dtype=np.int64))
     shares = zone_shares(parts, zones, overlay_log, index)
     np.add.at(per_zone, shares.zone, shares.m2)
-    return ZoneAreas(per_zone, float(shares.outside.sum()), float(shapely.area(parts).sum()))
+    return ZoneAreas(per_zone, float(shares.outside.sum()), shares.within)
 
 
 @dataclass
 class ZoneShares:
     """Each part's area per zone: ``m2`` of part ``part`` in zone ``zone`` (one row
-    per piece), and the area of each part outside every zone."""
+    per piece), the area of each part outside every zone, and the zone each part
+    lies inside, uncut (-1 where it was cut)."""
 
     part: np.ndarray
     zone: np.ndarray
     m2: np.ndarray
     outside: np.ndarray
+    within: np.ndarray
 
 
 def zone_shares(
@@ -537,21 +545,27 @@ def zone_shares(
     """The area (m²) of each of the disjoint ``parts`` in each of the disjoint
     ``zones`` (``index``: the same zones, prepared), and outside them all."""
     part_area = shapely.area(parts)
-    pieces, ip, iz = clip_by_zone(parts, zones, overlay_log, index)
-    pair_area = shapely.area(pieces) if len(pieces) else np.zeros(0)
+    pieces, ip, iz, inside = _clip(parts, zones, overlay_log, index)
+    pair_area = part_area[ip]  # a part inside its zone is its own piece
+    pair_area[~inside] = shapely.area(pieces[~inside])
     assigned = np.zeros(len(parts), dtype=float)
     np.add.at(assigned, ip, pair_area)
     outside = np.clip(part_area - assigned, 0.0, None)
     # floating-point noise of the overlay (seen where regions' cuts meet): a small
     # remainder is looked at, and only its slivers narrower than 0.2 mm are dropped
-    small = (outside > 0) & (outside <= np.maximum(part_area * 1e-9, shapely.length(parts) * 1e-4))
+    small = outside > 0
+    small[small] = outside[small] <= np.maximum(
+        part_area[small] * 1e-9, shapely.length(parts[small]) * 1e-4
+    )
     if small.any():
         idx = np.flatnonzero(small)
         rest = subtract_each(parts[idx], zones, overlay_log)
         rest, owner = shapely.get_parts(rest, return_index=True)
         area = np.where(narrow(rest), 0.0, shapely.area(rest))
         outside[idx] = np.bincount(owner, weights=area, minlength=len(idx))
-    return ZoneShares(ip, iz, pair_area, outside)
+    within = np.full(len(parts), -1, dtype=np.int64)
+    within[ip[inside]] = iz[inside]
+    return ZoneShares(ip, iz, pair_area, outside, within)
 
 
 def narrow(polygons: np.ndarray) -> np.ndarray:

@@ -112,10 +112,50 @@ def test_area_by_zone_equals_every_part_cut_by_every_zone(seed, layout):
     np.testing.assert_allclose(got.per_zone, want, rtol=1e-12, atol=1e-9)
     outside = shapely.area(shapely.difference(parts, shapely.union_all(zones))).sum()
     assert got.outside == pytest.approx(outside, rel=1e-9, abs=1e-6)
+    inside = [np.flatnonzero(shapely.contains_properly(zones, p)) for p in parts]
+    assert got.within.tolist() == [z[0] if len(z) else -1 for z in inside]
+    assert (got.within >= 0).any() and (got.within < 0).any()
     pieces, ip, iz = clip_by_zone(parts, zones, OverlayLog())
     for p, z, piece in zip(ip, iz, pieces, strict=True):  # each piece lies in its zone
         assert shapely.area(shapely.difference(piece, zones[z])) < 1e-6
         assert parts[p].intersects(zones[z])
+
+
+@pytest.mark.parametrize("layout", ["grid", "cells"])
+@pytest.mark.parametrize("seed", range(4))
+def test_classes_placed_by_their_part_of_h_equal_every_class_cut_by_every_zone(seed, layout):
+    """The local engine places the polygons of C − R and U(SHA) − C − R by the part of
+    H's layer each lies in, where that part lies inside a zone: the per-zone areas of
+    every class equal brute-force intersections, with parts of H inside zones and
+    across their borders."""
+    from mineland.classes import CLASSES, WITHIN, disjoint_classes
+    from mineland.engines.local import LocalEngine
+
+    rng = np.random.default_rng(seed)
+    hazards = _shapes(rng, 160)
+    half = shapely.box(0, 0, 1000, 1000).difference(
+        shapely.LineString([(0, rng.uniform(0, 1000)), (1000, rng.uniform(0, 1000))]).buffer(400)
+    )
+    cut = rng.choice(len(hazards), 80, replace=False)
+    releases = np.concatenate([shapely.intersection(hazards[cut[:40]], half), hazards[cut[40:60]]])
+    releases = releases[~shapely.is_empty(releases) & (shapely.area(releases) > 0)]
+    geoms = np.concatenate([hazards, releases])
+    types = np.array(
+        list(rng.choice(["SHA", "CHA"], len(hazards)))
+        + list(rng.choice(["cleared", "reduced", "cancelled"], len(releases))),
+        dtype=object,
+    )
+    zones = _zones() if layout == "grid" else _cells(rng)
+    got = LocalEngine().region_classes(geoms, types, zones, OverlayLog())
+    for col, k in enumerate(CLASSES):
+        polys = got.classes[k]
+        want = [shapely.area(shapely.intersection(polys, z)).sum() for z in zones]
+        np.testing.assert_allclose(got.zone_m2[:-1, col], want, rtol=1e-9, atol=1e-6)
+    parents: dict = {}
+    classes = disjoint_classes(geoms, types, OverlayLog(), parents)
+    for k, layer in WITHIN.items():  # both kinds of part hold polygons of the class
+        within = area_by_zone(classes[layer], zones, OverlayLog()).within[parents[k]]
+        assert (within >= 0).any() and (within < 0).any()
 
 
 @pytest.mark.parametrize("layout", ["grid", "cells"])

@@ -6,8 +6,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import shapely
 
-from ..classes import CLASSES, HAZARD_LAYERS, disjoint_classes
+from ..classes import CLASSES, HAZARD_LAYERS, METHODS, WITHIN, disjoint_classes
 from ..geometry import ZoneIndex, area_by_zone, connected
 from .base import RegionClasses
 
@@ -43,9 +44,10 @@ class LocalEngine:
         self, pieces: np.ndarray, types: np.ndarray, zones: np.ndarray, overlay_log, origin=None
     ) -> RegionClasses:
         if self.keep_classes:
-            classes = disjoint_classes(pieces, types, overlay_log)
+            parents: dict = {}
+            classes = disjoint_classes(pieces, types, overlay_log, parents)
             with _ZoneMeter(zones, overlay_log) as meter:
-                return RegionClasses(classes, *meter(classes))
+                return RegionClasses(classes, *meter(classes, parents))
         m2, hazard = zone_class_m2(pieces, types, zones, overlay_log, progress=self.progress)
         return RegionClasses({}, m2, hazard)
 
@@ -67,17 +69,38 @@ class _ZoneMeter:
         self.pool.shutdown()
         return False
 
-    def _measure(self, parts: np.ndarray) -> np.ndarray:
+    def _measure(self, parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """m² per zone (a last one outside), and the zone each part lies inside."""
         if not hasattr(self.own, "index"):
             self.own.index = ZoneIndex.of(self.zones)
         za = area_by_zone(parts, self.zones, self.overlay_log, self.own.index)
-        return np.append(za.per_zone, za.outside)
+        return np.append(za.per_zone, za.outside), za.within
 
-    def __call__(self, classes: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def _measure_within(self, parts: np.ndarray, parent: np.ndarray, layer) -> tuple:
+        """:meth:`_measure` for polygons that each lie in a part (``parent``) of a
+        ``layer`` measured already (a future): those in a part that lies inside a zone
+        are in that zone, without a test; the others are measured."""
+        zone = layer.result()[1][parent]
+        placed = zone >= 0
+        m2 = np.bincount(zone[placed], shapely.area(parts[placed]), len(self.zones) + 1)
+        return m2 + self._measure(parts[~placed])[0], None
+
+    def __call__(self, classes: dict, parents: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         """m² of each class per zone (rows, a last one outside; columns in the order of
-        :data:`~mineland.classes.CLASSES`) and of H per zone."""
-        areas = list(self.pool.map(self._measure, [classes[k] for k in (*CLASSES, *HAZARD_LAYERS)]))
-        return np.column_stack(areas[: len(CLASSES)]), sum(areas[len(CLASSES) :])
+        :data:`~mineland.classes.CLASSES`) and of H per zone.  With the ``parents`` of
+        :func:`~mineland.classes.disjoint_classes`, the classes of
+        :data:`~mineland.classes.WITHIN` are placed by their parts of H's layers,
+        measured first (and submitted first, so no task waits on one not started)."""
+        todo = {k: self.pool.submit(self._measure, classes[k]) for k in (*HAZARD_LAYERS, *METHODS)}
+        for k, layer in WITHIN.items():
+            if parents:
+                todo[k] = self.pool.submit(
+                    self._measure_within, classes[k], parents[k], todo[layer]
+                )
+            else:
+                todo[k] = self.pool.submit(self._measure, classes[k])
+        m2 = {k: future.result()[0] for k, future in todo.items()}
+        return np.column_stack([m2[k] for k in CLASSES]), sum(m2[k] for k in HAZARD_LAYERS)
 
 
 def _batches(pieces: np.ndarray, size: int) -> list[np.ndarray]:
@@ -112,9 +135,9 @@ def zone_class_m2(
     batches = _batches(pieces, size or BATCH_PIECES)
     with _ZoneMeter(zones, overlay_log) as meter:
         for k, batch in enumerate(batches):
-            batch_m2, batch_hazard = meter(
-                disjoint_classes(pieces[batch], types[batch], overlay_log)
-            )
+            parents: dict = {}
+            classes = disjoint_classes(pieces[batch], types[batch], overlay_log, parents)
+            batch_m2, batch_hazard = meter(classes, parents)
             m2 += batch_m2
             hazard += batch_hazard
             if progress and len(batches) > 1:
