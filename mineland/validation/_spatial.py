@@ -428,9 +428,9 @@ def _count_clusters(pair: np.ndarray, records, f: Findings) -> None:
     f.add_many(
         "overlapping_hazards",
         [f"{k} hazard records overlap" for k in count],
-        sources=records[schema.SOURCE_FILE].to_numpy()[rows],
-        rows=records[schema.SOURCE_ROW].to_numpy()[rows],
-        record_ids=records["record_id"].astype(str).to_numpy()[rows],
+        sources=records[schema.SOURCE_FILE].take(rows).to_numpy(),
+        rows=records[schema.SOURCE_ROW].take(rows).to_numpy(),
+        record_ids=records["record_id"].take(rows).astype(str).to_numpy(),
         geoms=[None] * len(rows),
         areas=[np.nan] * len(rows),
     )
@@ -465,8 +465,8 @@ def _report_clusters(
     f.add_many(
         "overlapping_hazards",
         messages,
-        sources=records[schema.SOURCE_FILE].to_numpy()[rows],
-        rows=records[schema.SOURCE_ROW].to_numpy()[rows],
+        sources=records[schema.SOURCE_FILE].take(rows).to_numpy(),
+        rows=records[schema.SOURCE_ROW].take(rows).to_numpy(),
         record_ids=members,
         geoms=list(geoms),
         areas=held.tolist(),
