@@ -3,6 +3,12 @@ written CSV, the validation counts included) against the naive geopandas pipelin
 as a script, also a new process, on the same files in the same run.
 
     python benchmarks/bench_e2e.py --n 20000 [--n 100000] [--naive-runs 1]
+    python benchmarks/bench_e2e.py --n 20000 --vertices 6 \
+        --districts ../shared/data/aze_districts_geoboundaries.geojson
+
+By default the hazards lie over 40 generated districts, with 16 vertices each; with
+``--districts`` they are generated over a real district layer instead (its name
+column is read as mineland reads it), and ``--vertices`` makes them lighter.
 
 In the same run, against that ``summarize`` process: ``mineland validate`` and
 ``mineland progress --freq month`` (five years of months) as processes; and, in one
@@ -33,6 +39,9 @@ sys.path.insert(0, str(HERE))
 from bench_summarize import generate  # noqa: E402
 from results import machine, report  # noqa: E402
 
+import mineland  # noqa: E402
+from mineland.demo import make_surveys  # noqa: E402
+
 NAIVE = """
 import sys
 import geopandas as gpd
@@ -41,7 +50,7 @@ sys.path.insert(0, {here!r})
 from bench_summarize import naive
 from mineland.geometry import equal_area_crs
 d, h, r, out = sys.argv[1:]
-districts = gpd.read_file(d).rename(columns={{"name": "district"}})
+districts = gpd.read_file(d).rename(columns={{"name": "district", "shapeName": "district"}})
 records = pd.concat([gpd.read_file(h), gpd.read_file(r)], ignore_index=True)
 crs = equal_area_crs(tuple(districts.total_bounds))
 naive(districts, gpd.GeoDataFrame(records, crs=4326), crs).to_csv(out, index=False)
@@ -86,8 +95,24 @@ def best(cmd: list, runs: int = 2, ok: tuple = (0,)) -> float:
     return min(times)
 
 
-def one(n: int, out: Path, naive_runs: int) -> dict:
-    d, h, r = generate(n, 40, out)
+def generate_over(districts: Path, n: int, vertices: int, out: Path) -> tuple[Path, Path, Path]:
+    """N hazards and N/2 releases over a given district layer (written once)."""
+    tag = f"{districts.stem}_{n}_{vertices}v"
+    h_path, r_path = out / f"hazards_{tag}.gpkg", out / f"releases_{tag}.gpkg"
+    if not (h_path.exists() and r_path.exists()):
+        dist = mineland.read_districts(districts)
+        surveys = make_surveys(dist, n_hazards=n, release_share=0.5, seed=11, vertices=vertices)
+        surveys["hazards"].to_file(h_path, engine="pyogrio")
+        surveys["releases"].to_file(r_path, engine="pyogrio")
+    return districts, h_path, r_path
+
+
+def one(n: int, out: Path, naive_runs: int, districts: Path | None, vertices: int) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    if districts is None and vertices == 16:
+        d, h, r = generate(n, 40, out)
+    else:
+        d, h, r = generate_over(districts or generate(n, 40, out)[0], n, vertices, out)
     script = out / "naive_e2e.py"
     script.write_text(NAIVE.format(here=str(HERE)), encoding="utf-8")
     subprocess.run(["mineland", "--version"], capture_output=True, env=ENV, check=True)  # compiles
@@ -106,6 +131,8 @@ def one(n: int, out: Path, naive_runs: int) -> dict:
     parts = {k: round(v, 2) for k, v in json.loads(inside.stdout).items()}
     return {
         "hazards": n,
+        "districts": Path(d).name,
+        "vertices": vertices,
         "mineland_summarize_s": round(ours, 2),
         "naive_script_s": round(theirs, 2),
         "ratio": round(theirs / ours, 2),
@@ -123,10 +150,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, action="append", help="hazards (repeatable)")
     ap.add_argument("--naive-runs", type=int, default=2, help="runs of the naive script")
+    ap.add_argument("--districts", type=Path, help="a real district layer (default: 40 made up)")
+    ap.add_argument("--vertices", type=int, default=16, help="vertices of a generated hazard")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     out = HERE / "out"
-    runs = [one(n, out, args.naive_runs) for n in args.n or [20_000]]
+    districts = args.districts.resolve() if args.districts else None
+    runs = [one(n, out, args.naive_runs, districts, args.vertices) for n in args.n or [20_000]]
     result = {"machine": machine(), "runs": runs}
     report(result, args.json)
 
