@@ -356,8 +356,9 @@ def _overlapping_hazards(acc, records, f: Findings, overlay_log, detail: bool = 
         return
     a, b, ha, proj, region = (np.concatenate(col) for col in zip(*rows, strict=True))
     # a record pair may overlap in several pieces (multipolygons, regions): add them up
-    pair, row_pair = np.unique(np.stack([a, b], axis=1), axis=0, return_inverse=True)
-    row_pair = row_pair.ravel()
+    n = len(records)  # one number per pair, in the order of (a, b)
+    key, row_pair = np.unique(a.astype(np.int64) * n + b, return_inverse=True)
+    pair = np.stack([key // n, key % n], axis=1)
     pair_ha = np.bincount(row_pair, weights=ha, minlength=len(pair))
     kept = pair_ha >= 1e-4
     if kept.any() and not detail:
