@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .geometry import OverlayLog, explode_polygons_of, subtract, subtract_each, union_parts
+from .geometry import OverlayLog, subtract, subtract_of, union_parts
 
 __all__ = ["CLASSES", "HAZARD_LAYERS", "METHODS", "WITHIN", "disjoint_classes"]
 
@@ -74,8 +74,8 @@ def disjoint_classes(
             u_cl,
             u_rd,
         )
-        cha = then(lambda c, r: _subtract_of(c, r, overlay_log), u_cha, released)
-        sha = then(lambda h, r: _subtract_of(h, r, overlay_log), sha_no_cha, released)
+        cha = then(lambda c, r: subtract_of(c, r, overlay_log), u_cha, released)
+        sha = then(lambda h, r: subtract_of(h, r, overlay_log), sha_no_cha, released)
         if parents is not None:
             parents.update(cha=cha.result()[1], sha=sha.result()[1])
         return {
@@ -88,8 +88,3 @@ def disjoint_classes(
             HAZARD_LAYERS[0]: sha_no_cha.result(),
             HAZARD_LAYERS[1]: u_cha.result(),
         }
-
-
-def _subtract_of(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog):
-    """:func:`~mineland.geometry.subtract`, with the part each polygon left comes from."""
-    return explode_polygons_of(subtract_each(parts, cutters, overlay_log))

@@ -42,6 +42,7 @@ __all__ = [
     "share_a_disk",
     "subtract",
     "subtract_each",
+    "subtract_of",
     "union_all",
     "union_parts",
     "zone_shares",
@@ -387,9 +388,12 @@ def subtract(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog) ->
     cutters form one valid multipolygon (they are disjoint) and every difference is
     computed in one vectorised call.  Returns the non-empty polygon parts left.
     """
-    if len(parts) == 0 or len(cutters) == 0:
-        return parts
-    return explode_polygons(subtract_each(parts, cutters, overlay_log))
+    return subtract_of(parts, cutters, overlay_log)[0]
+
+
+def subtract_of(parts, cutters, overlay_log: OverlayLog) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`subtract`, with the index of the part each polygon left comes from."""
+    return explode_polygons_of(subtract_each(parts, cutters, overlay_log))
 
 
 def subtract_each(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog) -> np.ndarray:

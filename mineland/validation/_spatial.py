@@ -18,13 +18,12 @@ from ..geometry import (
     OverlayLog,
     clip_by_zone,
     explode_polygons,
-    explode_polygons_of,
     intersecting_pairs,
     intersection,
     multipolygons_by,
     share_a_disk,
     subtract,
-    subtract_each,
+    subtract_of,
     union_areas,
     union_parts,
 )
@@ -223,7 +222,7 @@ def _outside_hazards(parts, region, rtype, overlay_log) -> tuple[np.ndarray, np.
     :func:`subtract` makes them), and the part each piece comes from."""
     part = np.arange(len(parts))
     for cutter in _hazard_layers(region, rtype, overlay_log):
-        parts, of = explode_polygons_of(subtract_each(parts, cutter, overlay_log))
+        parts, of = subtract_of(parts, cutter, overlay_log)
         part = part[of]
     return parts, part
 
