@@ -76,30 +76,29 @@ class _ZoneMeter:
         za = area_by_zone(parts, self.zones, self.overlay_log, self.own.index)
         return np.append(za.per_zone, za.outside), za.within
 
-    def _measure_within(self, parts: np.ndarray, parent: np.ndarray, layer) -> tuple:
-        """:meth:`_measure` for polygons that each lie in a part (``parent``) of a
-        ``layer`` measured already (a future): those in a part that lies inside a zone
-        are in that zone, without a test; the others are measured."""
+    def _measure_within(self, parts: np.ndarray, parent: np.ndarray, layer) -> np.ndarray:
+        """m² per zone (a last one outside) of polygons that each lie in a part
+        (``parent``) of a ``layer`` measured already (a future): those in a part that
+        lies inside a zone are in that zone, without a test; the others are measured."""
         zone = layer.result()[1][parent]
         placed = zone >= 0
         m2 = np.bincount(zone[placed], shapely.area(parts[placed]), len(self.zones) + 1)
-        return m2 + self._measure(parts[~placed])[0], None
+        return m2 + self._measure(parts[~placed])[0]
 
-    def __call__(self, classes: dict, parents: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, classes: dict, parents: dict) -> tuple[np.ndarray, np.ndarray]:
         """m² of each class per zone (rows, a last one outside; columns in the order of
-        :data:`~mineland.classes.CLASSES`) and of H per zone.  With the ``parents`` of
-        :func:`~mineland.classes.disjoint_classes`, the classes of
-        :data:`~mineland.classes.WITHIN` are placed by their parts of H's layers,
-        measured first (and submitted first, so no task waits on one not started)."""
-        todo = {k: self.pool.submit(self._measure, classes[k]) for k in (*HAZARD_LAYERS, *METHODS)}
-        for k, layer in WITHIN.items():
-            if parents:
-                todo[k] = self.pool.submit(
-                    self._measure_within, classes[k], parents[k], todo[layer]
-                )
-            else:
-                todo[k] = self.pool.submit(self._measure, classes[k])
-        m2 = {k: future.result()[0] for k, future in todo.items()}
+        :data:`~mineland.classes.CLASSES`) and of H per zone.  The classes of
+        :data:`~mineland.classes.WITHIN` are placed by their parts of H's layers
+        (``parents``, from :func:`~mineland.classes.disjoint_classes`), measured first
+        and submitted first, so that no task waits on one not started."""
+        done = {k: self.pool.submit(self._measure, classes[k]) for k in (*HAZARD_LAYERS, *METHODS)}
+        within = {
+            k: self.pool.submit(self._measure_within, classes[k], parents[k], done[layer])
+            for k, layer in WITHIN.items()
+        }
+        m2 = {k: f.result()[0] for k, f in done.items()} | {
+            k: f.result() for k, f in within.items()
+        }
         return np.column_stack([m2[k] for k in CLASSES]), sum(m2[k] for k in HAZARD_LAYERS)
 
 
