@@ -93,6 +93,9 @@ class Accounting:
     diagnostics: dict = field(default_factory=dict)
     #: ha of H (every hazard) per district and outside (None from the dask engine)
     hazard_ha: np.ndarray | None = None
+    #: per record, the district row that counts it (``len(districts)``: outside every
+    #: district; -1: not counted, as releases are): see :func:`record_slots`
+    record_slots: np.ndarray | None = None
 
     @property
     def keeps_classes(self) -> bool:
@@ -301,7 +304,9 @@ def _account(districts, surveys, as_of, progress, crs, regions, runner) -> Accou
         "as_of": None if as_of_ts is None else as_of_ts.date().isoformat(),
         **diagnostics,
     }
-    return Accounting(summary, parts, as_of_ts, records, dist, overlay_log, diagnostics, hazard)
+    return Accounting(
+        summary, parts, as_of_ts, records, dist, overlay_log, diagnostics, hazard, slots
+    )
 
 
 def _stepper(progress: Progress | None, steps: int = 6) -> Callable[[str, int], None]:

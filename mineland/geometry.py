@@ -39,7 +39,6 @@ __all__ = [
     "narrow",
     "polygonal",
     "repair",
-    "share_a_disk",
     "subtract",
     "subtract_each",
     "subtract_of",
@@ -319,25 +318,6 @@ def meets(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Element-wise ``a`` intersects ``b``, unprepared, in threads (True where GEOS
     cannot tell: the overlay that follows decides)."""
     return _pairwise(shapely.intersects, a, b, OverlayLog(), "", lambda x, y: True).astype(bool)
-
-
-def share_a_disk(a: np.ndarray, b: np.ndarray, radius: float) -> np.ndarray:
-    """Element-wise: True where a disk of ``radius`` lies inside both polygons, so that
-    ``a ∩ b`` holds at least π·radius², shown without an overlay.  The disk is centred
-    on the middle of the overlap of their bounding boxes; False says nothing (the
-    overlap may still be that large)."""
-    out = np.zeros(len(a), dtype=bool)
-    if len(a) == 0:
-        return out
-    box_a, box_b = shapely.bounds(a), shapely.bounds(b)
-    centre = (np.maximum(box_a[:, :2], box_b[:, :2]) + np.minimum(box_a[:, 2:], box_b[:, 2:])) / 2
-    x, y = centre[:, 0], centre[:, 1]
-    inside = np.flatnonzero(shapely.contains_xy(a, x, y) & shapely.contains_xy(b, x, y))
-    point = shapely.points(centre[inside])
-    deep_a = shapely.distance(point, shapely.boundary(a[inside])) >= radius
-    deep_b = shapely.distance(point, shapely.boundary(b[inside])) >= radius
-    out[inside] = deep_a & deep_b
-    return out
 
 
 def connected(geoms: np.ndarray) -> np.ndarray:

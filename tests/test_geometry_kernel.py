@@ -11,17 +11,17 @@ import pytest
 import shapely
 
 from mineland import threads
+from mineland.depth import CENTRES, edge_distance, share_a_disk
 from mineland.geometry import (
     OverlayLog,
     area_by_zone,
     clip_by_zone,
     explode_polygons_of,
     intersecting_pairs,
-    share_a_disk,
     union_areas,
     union_parts,
 )
-from mineland.validation._spatial import _overlaps
+from mineland.validation._overlaps import _hazard_pairs, _overlaps
 
 
 def _shapes(rng, n: int, extent: float = 1000.0) -> np.ndarray:
@@ -200,13 +200,20 @@ def test_a_part_touching_a_zone_only_along_an_edge_gets_no_area_there():
 
 @pytest.mark.parametrize("keep", [True, False])
 def test_overlaps_with_shortcuts_equal_the_overlays(keep):
-    """A pair where one covers the other takes the covered one as the overlap; every
+    """The pairs are those that intersect, whether or not a disk was tried first; a
+    pair where one covers the other takes the covered one as the overlap; every
     hectare equals the overlay's, with or without the shapes kept."""
     geoms = _shapes(np.random.default_rng(11), 200)
     inner = shapely.buffer(geoms[:40], -1.0)
     geoms = np.concatenate([geoms, inner[~shapely.is_empty(inner)]])
-    a, b = intersecting_pairs(geoms)
-    inter, ha = _overlaps(geoms[a], geoms[b], OverlayLog(), keep=keep)
+    rec = np.arange(len(geoms)) % 150  # an inner shape is of another record but one
+    a, b, deep = _hazard_pairs(geoms, rec, detail=keep)
+    ia, ib = intersecting_pairs(geoms)
+    ia, ib = np.minimum(ia, ib), np.maximum(ia, ib)
+    want_pairs = {(int(i), int(j)) for i, j in zip(ia, ib, strict=True) if rec[i] != rec[j]}
+    got_pairs = [(min(i, j), max(i, j)) for i, j in zip(a.tolist(), b.tolist(), strict=True)]
+    assert sorted(got_pairs) == sorted(want_pairs) and (rec[a] < rec[b]).all()
+    inter, ha = _overlaps(geoms[a], geoms[b], OverlayLog(), keep=keep, deep=deep)
     want = shapely.area(shapely.intersection(geoms[a], geoms[b])) / 10_000
     # without the shapes, an overlap shown to hold a disk of 0.6 m gets its area
     disk = np.isclose(ha, np.pi * 0.36 / 10_000, rtol=1e-12) & ~np.isclose(want, ha)
@@ -227,26 +234,50 @@ def test_overlaps_with_shortcuts_equal_the_overlays(keep):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_a_shared_disk_is_inside_both_polygons(seed):
-    """Where a disk is shown, a buffered point at the centre of the boxes' overlap lies
-    inside both polygons; pairs that overlap in a strip narrower than the disk, or
-    not at all, are never shown."""
+    """Where a disk is shown, a buffered point at one of the centres tried in the
+    boxes' overlap lies inside both polygons; pairs that overlap in a strip narrower
+    than the disk, or not at all, are never shown."""
     rng = np.random.default_rng(seed)
     geoms = _shapes(rng, 200)
     a, b = intersecting_pairs(geoms)
     strip = [(shapely.box(0, 0, 10, 10), shapely.box(9, 0, 20, 10))]  # 1 m wide overlap
     apart = [(shapely.box(0, 0, 10, 10), shapely.box(0, 10, 10, 20))]  # an edge only
     ring = shapely.Point(0, 0).buffer(10).difference(shapely.Point(0, 0).buffer(5))
-    hole = [(ring, shapely.box(-7, -7, 7, 7))]  # they overlap; the centre is in the hole
+    hole = [(ring, shapely.box(-4.9, -4.9, 4.9, 4.9))]  # inside the hole: no overlap
+    # the middle of the boxes' overlap is in the ring's hole; its quarter points are not
+    square = np.array([shapely.box(-8.5, -8.5, 8.5, 8.5)], dtype=object)
     left = np.concatenate([geoms[a], [p for p, _ in strip + apart + hole]])
     right = np.concatenate([geoms[b], [q for _, q in strip + apart + hole]])
     shown = share_a_disk(left, right, 0.6)
     assert shown[: len(a)].sum() >= 50 and not shown[len(a) :].any()
+    assert share_a_disk(np.array([ring], dtype=object), square, 0.6).all()
     for p, q in zip(left[shown], right[shown], strict=True):
         (x0, y0, x1, y1), (u0, v0, u1, v1) = p.bounds, q.bounds
-        centre = shapely.Point((max(x0, u0) + min(x1, u1)) / 2, (max(y0, v0) + min(y1, v1)) / 2)
-        disk = centre.buffer(0.6 * 0.999, 64)  # the polygon inside the circle
-        assert p.contains(disk) and q.contains(disk)
+        lo, hi = np.array([max(x0, u0), max(y0, v0)]), np.array([min(x1, u1), min(y1, v1)])
+        disks = [shapely.Point(lo + f * (hi - lo)).buffer(0.6 * 0.999, 64) for f in CENTRES]
+        assert any(p.contains(disk) and q.contains(disk) for disk in disks)
         assert p.intersection(q).area >= np.pi * 0.36 * 0.99
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_edge_distance_is_the_distance_to_the_boundary_or_less(seed):
+    """One ring: the distance from the point to the polygon's boundary, as GEOS
+    measures it.  Holes and parts: never more than that (a disk it shows is inside);
+    nothing: infinity."""
+    rng = np.random.default_rng(seed)
+    x0, y0 = rng.uniform(0, 1000, (2, 20))
+    two = [shapely.box(x0, y0, x0 + 5, y0 + 5), shapely.box(x0 + 20, y0, x0 + 25, y0 + 9)]
+    parts = shapely.multipolygons(np.stack(two, 1))
+    geoms = np.concatenate([_shapes(rng, 300), parts, [shapely.Polygon(), None]])
+    x, y = rng.uniform(-50, 1050, (2, len(geoms)))
+    got = edge_distance(geoms, x, y)
+    want = shapely.distance(shapely.points(x, y), shapely.boundary(geoms))
+    present = ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
+    one_ring = present & (shapely.get_num_interior_rings(geoms) == 0)
+    one_ring &= shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
+    np.testing.assert_allclose(got[one_ring], want[one_ring], rtol=1e-12, atol=1e-9)
+    assert (got[present] <= want[present] + 1e-9).all() and (~one_ring & present).sum() > 20
+    assert np.isinf(got[~present]).all()
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -724,7 +724,7 @@ def test_cluster_texts_name_each_clusters_records_and_its_first_largest_pair(see
     """The messages of overlapping-hazard clusters, made for all clusters at once,
     name what a cluster-by-cluster reading of the pairs finds: its records in order,
     the last of them, and its largest pair (the first of equals, in pair order)."""
-    from mineland.validation._spatial import _cluster_texts, _clusters
+    from mineland.validation._overlaps import _cluster_texts, _clusters
 
     rng = np.random.default_rng(seed)
     n = 120  # records in 15 blocks of 8: pairs within a block only
@@ -752,3 +752,41 @@ def test_cluster_texts_name_each_clusters_records_and_its_first_largest_pair(see
         )
         assert last[c] == recs[-1]
         assert members[c] == "; ".join(ids[recs])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_locations_the_accounting_settled_equal_those_looked_up(seed):
+    """The location check takes the records the accounting counted in a district as
+    inside and looks up only the rest: its findings equal those of looking up every
+    record, for hazards, releases and devices inside, across a border, outside, and
+    swapped."""
+    from conftest import frame
+
+    from mineland.accounting import account
+    from mineland.districts import as_districts
+    from mineland.records import as_survey_data
+    from mineland.validation._spatial import _location_checks
+    from mineland.validation.checks import Findings
+
+    rng = np.random.default_rng(seed)
+    dist = as_districts(districts_frame({"Goražde": sq(0, 0, 8000), "Cəbrayıl": sq(8000, 0, 8000)}))
+    kinds = ["SHA", "CHA", "cleared", "reduced", "cancelled", "device", "incident"]
+    rows = []
+    for i in range(300):
+        x, y = rng.uniform(-3000, 18000), rng.uniform(-3000, 10000)
+        kind = kinds[i % len(kinds)]
+        shape = shapely.Point(x, y) if kind in ("device", "incident") else sq(x, y, 900)
+        rows.append({"record_id": f"R{i}", "record_type": kind, "geometry": shape})
+    records = as_survey_data(frame(rows)).records
+    lon, lat = shapely.get_coordinates(records.geometry.iloc[5])[0]
+    swapped = records.iloc[[5]].assign(record_id="SW", geometry=[shapely.Point(lat, lon)])
+    records = pd.concat([records, swapped], ignore_index=True)
+    acc = account(dist, records)
+    slots = acc.record_slots
+    assert ((slots >= 0) & (slots < len(dist))).sum() > 50  # settled by the accounting
+    settled, looked_up = Findings(), Findings()
+    _location_checks(records, dist, settled, slots)
+    _location_checks(records, dist, looked_up)
+    pd.testing.assert_frame_equal(settled.frame(), looked_up.frame())
+    outside = set(settled.frame()["record_id"])
+    assert len(outside) > 30 and "SW" in outside

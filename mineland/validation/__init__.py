@@ -6,7 +6,9 @@ where one applies.  Nothing is changed: the findings only describe.
 
 - :mod:`.checks`: the catalogue of checks and the collector of findings;
 - :mod:`._records`: checks of single records; :mod:`._spatial`: checks that need the
-  accounting; :mod:`.names`: district names compared across transliterations;
+  accounting, of which :mod:`._overlaps` counts and draws overlapping hazards (on the
+  record pieces of :mod:`.pieces`); :mod:`.names`: district names compared across
+  transliterations;
 - :mod:`.far`: input files far from every district (a wrong CRS).
 """
 

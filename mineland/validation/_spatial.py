@@ -18,20 +18,17 @@ from ..geometry import (
     OverlayLog,
     clip_by_zone,
     explode_polygons,
-    intersecting_pairs,
     intersection,
-    multipolygons_by,
-    share_a_disk,
     subtract,
     subtract_of,
-    union_areas,
     union_parts,
 )
-from ..graphs import components
-from ..threads import map_chunks, map_pairs
-from ..zones import areas_by_district, geodesic_gap, points_in, project
-from .checks import Findings
+from ..threads import map_chunks
+from ..zones import areas_by_district, geodesic_gap, points_in
+from ._overlaps import overlapping_hazards
+from .checks import Findings, id_list
 from .names import names_match
+from .pieces import pieces_of, to_wgs
 
 _CLOSED = {"closed", "completed", "complete", "released", "cancelled", "canceled", "cleared"}
 
@@ -46,9 +43,9 @@ def spatial_checks(acc, records: gpd.GeoDataFrame, dist: gpd.GeoDataFrame, detai
     released_outside = _released_outside_hazard if detail else _released_outside_counts
     return {
         "district overlaps and gaps": lambda g: _district_checks(acc, names, g, overlay_log),
-        "location": lambda g: _location_checks(records, dist, g),
+        "location": lambda g: _location_checks(records, dist, g, acc.record_slots),
         "released outside hazards": lambda g: released_outside(acc, records, names, g, overlay_log),
-        "overlapping hazards": lambda g: _overlapping_hazards(acc, records, g, overlay_log, detail),
+        "overlapping hazards": lambda g: overlapping_hazards(acc, records, g, overlay_log, detail),
         "closed hazards": lambda g: _closed_unreleased(acc, records, g, overlay_log),
         "district names": lambda g: _district_mismatch(records, dist, g),
     }
@@ -80,10 +77,6 @@ def _ha(area: float) -> str:
     return f"{area:,.2f}" if area >= 0.01 else f"{area:.4f}"
 
 
-def _to_wgs(geoms, crs):
-    return project(np.atleast_1d(np.asarray(geoms, dtype=object)), crs, inverse=True)
-
-
 def _district_checks(acc, names: list[str], f: Findings, overlay_log: OverlayLog) -> None:
     """Districts overlapping each other, and gaps between them."""
     for region in acc.regions:
@@ -93,7 +86,7 @@ def _district_checks(acc, names: list[str], f: Findings, overlay_log: OverlayLog
                 f.add(
                     "district_overlap",
                     f"districts {names[a]!r} and {names[b]!r} overlap by {_ha(area)} ha",
-                    geom=_to_wgs(shared, region.crs)[0],
+                    geom=to_wgs(shared, region.crs)[0],
                     area=area,
                 )
         union = union_parts(region.zones.zones, overlay_log, "districts")
@@ -101,11 +94,11 @@ def _district_checks(acc, names: list[str], f: Findings, overlay_log: OverlayLog
         for gap in holes:
             area = gap.area / M2_PER_HA
             if area >= 0.01:
-                c = _to_wgs(gap.representative_point(), region.crs)[0]
+                c = to_wgs(gap.representative_point(), region.crs)[0]
                 f.add(
                     "district_gap",
                     f"a gap of {area:,.2f} ha between districts near ({c.x:.5f}, {c.y:.5f})",
-                    geom=_to_wgs(gap, region.crs)[0],
+                    geom=to_wgs(gap, region.crs)[0],
                     area=area,
                 )
 
@@ -133,15 +126,21 @@ def inside_when_swapped(geoms: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
     return hit
 
 
-def _location_checks(records: gpd.GeoDataFrame, dist: gpd.GeoDataFrame, f: Findings) -> None:
-    """Records outside every district (with the geodesic distance), swapped lon/lat."""
+def _location_checks(records, dist: gpd.GeoDataFrame, f: Findings, slots=None) -> None:
+    """Records outside every district (with the geodesic distance), swapped lon/lat.
+
+    The records the accounting counted in a district (``slots``: see
+    :attr:`~mineland.accounting.Accounting.record_slots`) are in it; the rest are
+    looked for here."""
     if len(records) == 0:
         return
     zones = np.asarray(dist.geometry.array, dtype=object)
     tree = shapely.STRtree(zones)
     geoms = np.asarray(records.geometry.array, dtype=object)
     hit = np.zeros(len(records), dtype=bool)
-    present = np.flatnonzero(~shapely.is_missing(geoms))
+    if slots is not None and len(slots) == len(records):
+        hit = (slots >= 0) & (slots < len(dist))
+    present = np.flatnonzero(~hit & ~shapely.is_missing(geoms))
     # a point on each record inside a district settles most of them cheaply
     hit[present[points_in(map_chunks(shapely.point_on_surface, geoms[present]), zones)[0]]] = True
     rest = np.flatnonzero(~hit)
@@ -161,12 +160,6 @@ def _location_checks(records: gpd.GeoDataFrame, dist: gpd.GeoDataFrame, f: Findi
             f.add("outside_districts", message, rec=r, geom=geoms[i])
 
 
-def _pieces_of(region, rtype: np.ndarray, kinds) -> tuple[np.ndarray, np.ndarray]:
-    """The region's record pieces of the given types, and their record rows."""
-    sel = np.isin(rtype[region.piece_record], kinds)
-    return region.pieces[sel], region.piece_record[sel]
-
-
 def _released_outside_hazard(acc, records, names: list[str], f: Findings, overlay_log) -> None:
     """Released land outside every hazard, per district, naming the release records."""
     rtype = records["record_type"].to_numpy(dtype=object)
@@ -184,7 +177,7 @@ def _released_outside_hazard(acc, records, names: list[str], f: Findings, overla
         pieces, where = _by_district(outside[~sliver], region.zones, overlay_log)
         tiny = _sliver_districts(outside[sliver], part[sliver], released, region.zones)
         where[where < 0], tiny[tiny < 0] = n, n
-        rel, rel_rec = _pieces_of(region, rtype, schema.RELEASE_TYPES)
+        rel, rel_rec = pieces_of(region, rtype, schema.RELEASE_TYPES)
         ia, ib = shapely.STRtree(rel).query(pieces, predicate="intersects")
         shared = shared_m2(pieces, rel, ia, ib, overlay_log)
         by_record = (
@@ -195,7 +188,7 @@ def _released_outside_hazard(acc, records, names: list[str], f: Findings, overla
         )
         for d in np.unique(np.concatenate([where, tiny])):
             entry = per_district.setdefault(int(d), {"geoms": [], "records": {}, "slivers": 0})
-            entry["geoms"].extend(_to_wgs(pieces[where == d], region.crs))
+            entry["geoms"].extend(to_wgs(pieces[where == d], region.crs))
             entry["slivers"] += int((tiny == d).sum())
             if d in by_record.index.get_level_values("d"):
                 for rid, ha in by_record.loc[d].items():
@@ -247,14 +240,14 @@ def _released(region, rtype: np.ndarray, overlay_log, *, merged: bool = False) -
     if region.keeps_classes:
         parts = np.concatenate([region.classes[k] for k in METHODS])
         return union_parts(parts, overlay_log, "releases") if merged else parts
-    return union_parts(_pieces_of(region, rtype, schema.RELEASE_TYPES)[0], overlay_log, "R")
+    return union_parts(pieces_of(region, rtype, schema.RELEASE_TYPES)[0], overlay_log, "R")
 
 
 def _hazard_layers(region, rtype: np.ndarray, overlay_log) -> list[np.ndarray]:
     """H as cutters for :func:`subtract`: layers of parts that share no edge."""
     if region.keeps_classes:
         return [region.classes[k] for k in HAZARD_LAYERS]
-    return [union_parts(_pieces_of(region, rtype, schema.HAZARD_TYPES)[0], overlay_log, "H")]
+    return [union_parts(pieces_of(region, rtype, schema.HAZARD_TYPES)[0], overlay_log, "H")]
 
 
 def _outside_ha(acc, n: int, overlay_log) -> np.ndarray:
@@ -299,18 +292,6 @@ def _by_district(parts: np.ndarray, zones, overlay_log) -> tuple[np.ndarray, np.
     return pieces, where
 
 
-def _id_list(ids: list[str], limit: int = 2000) -> str:
-    """Record ids joined with "; ", cut to ``limit`` characters (a spreadsheet cell
-    holds at most 32,767) with how many more there are."""
-    out, used = [], 0
-    for k, rid in enumerate(ids):
-        if used + len(rid) + 2 > limit:
-            return "; ".join(out) + f"; … and {len(ids) - k} more"
-        out.append(rid)
-        used += len(rid) + 2
-    return "; ".join(out)
-
-
 def _report_released_outside(per_district: dict, ha: np.ndarray, names: list[str], f) -> None:
     """One finding per district (and outside them all) with at least 0.01 ha released
     outside every hazard; its shape, records and slivers where ``per_district`` has
@@ -332,196 +313,10 @@ def _report_released_outside(per_district: dict, ha: np.ndarray, names: list[str
         f.add(
             "released_outside_hazard",
             f"{ha[d]:,.2f} ha released {where} outside every recorded hazard{named}",
-            record_id=_id_list([rid for rid, _ in listed]) if listed else None,
+            record_id=id_list([rid for rid, _ in listed]) if listed else None,
             geom=shapely.multipolygons(geoms) if len(geoms) else None,
             area=float(ha[d]),
         )
-
-
-def _overlapping_hazards(acc, records, f: Findings, overlay_log, detail: bool = True) -> None:
-    """SHA/CHA records overlapping each other, one finding per cluster of records that
-    overlap (directly or through others): the hectares recorded more than once."""
-    rtype = records["record_type"].to_numpy(dtype=object)
-    rows = []
-    for k, region in enumerate(acc.regions):
-        hp, rec = _pieces_of(region, rtype, schema.HAZARD_TYPES)
-        if len(hp) < 2:
-            continue
-        a, b = intersecting_pairs(hp, lambda a, b, rec=rec: rec[a] < rec[b])
-        inter, area = _overlaps(hp[a], hp[b], overlay_log, keep=detail)
-        big = area >= 1e-6  # what cannot add up to 1 m² is not projected back
-        rows.append((rec[a[big]], rec[b[big]], area[big], inter[big], np.full(big.sum(), k)))
-    if not rows:
-        return
-    a, b, ha, proj, region = (np.concatenate(col) for col in zip(*rows, strict=True))
-    # a record pair may overlap in several pieces (multipolygons, regions): add them up
-    n = len(records)  # one number per pair, in the order of (a, b)
-    key, row_pair = np.unique(a.astype(np.int64) * n + b, return_inverse=True)
-    pair = np.stack([key // n, key % n], axis=1)
-    pair_ha = np.bincount(row_pair, weights=ha, minlength=len(pair))
-    kept = pair_ha >= 1e-4
-    if kept.any() and not detail:
-        _count_clusters(pair[kept], records, f)
-    elif kept.any():
-        rows_kept = np.flatnonzero(kept[row_pair])
-        _report_clusters(
-            pair[kept],
-            pair_ha[kept],
-            np.searchsorted(np.flatnonzero(kept), row_pair[rows_kept]),
-            proj[rows_kept],
-            region[rows_kept],
-            acc,
-            records,
-            rtype,
-            f,
-            overlay_log,
-        )
-
-
-#: a disk of this radius (m) holds more than the 1 m² an overlap must reach to count
-_DISK_M = 0.6
-
-
-def _overlaps(a, b, overlay_log, *, keep: bool, chunk: int = 100_000):
-    """The overlap of each pair and its hectares.  Where one of a pair covers the
-    other, the overlap is the other, without an overlay.
-
-    Without ``keep`` only the hectares are kept (the shapes are made and dropped a
-    chunk at a time: at a million hazards they would take gigabytes), and an overlap
-    shown to hold a disk of :data:`_DISK_M` is given that disk's area (over 1 m²,
-    which is all the counts ask) without an overlay."""
-    area = np.zeros(len(a))
-    todo = np.arange(len(a))
-    if not keep:
-        deep = map_pairs(lambda x, y: share_a_disk(x, y, _DISK_M), a, b)
-        area[deep] = np.pi * _DISK_M**2
-        todo = todo[~deep]
-    a_in_b = shapely.covers(b[todo], a[todo])
-    whole = a_in_b | shapely.covers(a[todo], b[todo])
-    inter = np.full(len(a), None, dtype=object)
-    covered = np.where(a_in_b[whole], a[todo[whole]], b[todo[whole]])
-    area[todo[whole]] = shapely.area(covered)
-    if keep:
-        inter[todo[whole]] = covered
-    rest = todo[~whole]
-    for i in range(0, len(rest), chunk):
-        at = rest[i : i + chunk]
-        cut = intersection(a[at], b[at], overlay_log, "overlapping hazards")
-        area[at] = shapely.area(cut)
-        if keep:
-            inter[at] = cut
-    return inter, area / M2_PER_HA
-
-
-def _clusters(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The cluster (connected component) of each pair: the smallest record in it."""
-    ids, node = np.unique(np.concatenate([a, b]), return_inverse=True)
-    label = components(len(ids), node[: len(a)], node[len(a) :])
-    return ids[label[node[: len(a)]]]
-
-
-def _count_clusters(pair: np.ndarray, records, f: Findings) -> None:
-    """One finding per cluster, as :func:`_report_clusters` makes them, naming only how
-    many records overlap."""
-    count, rec = _cluster_records(_clusters(pair[:, 0], pair[:, 1]), pair[:, 0], pair[:, 1])
-    rows = rec[np.cumsum(count) - 1]  # each cluster's last record
-    f.add_many(
-        "overlapping_hazards",
-        [f"{k} hazard records overlap" for k in count],
-        sources=records[schema.SOURCE_FILE].take(rows).to_numpy(),
-        rows=records[schema.SOURCE_ROW].take(rows).to_numpy(),
-        record_ids=records["record_id"].take(rows).astype(str).to_numpy(),
-        geoms=[None] * len(rows),
-        areas=[np.nan] * len(rows),
-    )
-
-
-def _report_clusters(
-    pair, pair_ha, row_pair, proj, region, acc, records, rtype, f: Findings, overlay_log
-) -> None:
-    """One finding per cluster: its records, the hectares the overlaps hold (each
-    overlap once: the union of the pairwise overlaps) and the largest pair.
-
-    ``pair`` holds the record pairs (a < b) with their hectares ``pair_ha``; each
-    overlap piece (``proj``, projected in ``region``) belongs to the pair
-    ``row_pair``."""
-    ids = records["record_id"].astype(str).to_numpy()
-    a, b = pair[:, 0], pair[:, 1]
-    cluster = _clusters(a, b)
-    labels, pair_cluster = np.unique(cluster, return_inverse=True)
-    row_cluster = pair_cluster[row_pair]
-    held = _held_ha(row_cluster, proj, region, len(labels), acc, overlay_log)
-    wgs = np.empty(len(proj), dtype=object)
-    for k, r in enumerate(acc.regions):
-        sel = region == k
-        if sel.any():
-            wgs[sel] = _to_wgs(proj[sel], r.crs)
-    by_row = np.argsort(row_cluster, kind="stable")
-    row_bounds = np.searchsorted(row_cluster[by_row], np.arange(len(labels) + 1))
-    geoms = multipolygons_by(wgs, row_cluster, len(labels))
-    single = np.flatnonzero(np.diff(row_bounds) == 1)  # one piece: kept as it is
-    geoms[single] = wgs[by_row[row_bounds[single]]]
-    messages, rows, members = _cluster_texts(a, b, pair_ha, pair_cluster, held, ids, rtype)
-    f.add_many(
-        "overlapping_hazards",
-        messages,
-        sources=records[schema.SOURCE_FILE].take(rows).to_numpy(),
-        rows=records[schema.SOURCE_ROW].take(rows).to_numpy(),
-        record_ids=members,
-        geoms=list(geoms),
-        areas=held.tolist(),
-    )
-
-
-def _cluster_texts(a, b, pair_ha, pair_cluster, held, ids, rtype):
-    """Each cluster's message (how many records, the hectares ``held``, its largest
-    pair: the first of equals in pair order), last record and record ids, for all the
-    clusters at once (``a``–``b``: the record pairs, with their hectares and cluster)."""
-    count, rec = _cluster_records(pair_cluster, a, b)
-    ends = np.cumsum(count)
-    rec_ids = ids[rec]
-    members = [_id_list(list(rec_ids[e - k : e])) for e, k in zip(ends, count, strict=True)]
-    order = np.lexsort((np.arange(len(a)), -pair_ha, pair_cluster))
-    top = order[np.r_[0, np.flatnonzero(np.diff(pair_cluster[order])) + 1]]
-    i, j = a[top], b[top]
-    messages = [
-        f"{k} hazard records overlap: {h:,.4f} ha recorded twice or more; the largest "
-        f"overlap: {ti} {ii!r} and {tj} {ij!r} ({ha:,.4f} ha)"
-        for k, h, ti, ii, tj, ij, ha in zip(
-            count, held, rtype[i], ids[i], rtype[j], ids[j], pair_ha[top], strict=True
-        )
-    ]
-    return messages, rec[ends - 1], members
-
-
-def _cluster_records(cluster: np.ndarray, a: np.ndarray, b: np.ndarray):
-    """How many records each cluster holds (the clusters in order; ``cluster``: each
-    pair ``a``–``b``'s), and the records, cluster by cluster, each once and in order."""
-    both = pd.DataFrame({"c": np.r_[cluster, cluster], "rec": np.r_[a, b]})
-    both = both.drop_duplicates().sort_values(["c", "rec"])
-    return np.unique(both["c"].to_numpy(), return_counts=True)[1], both["rec"].to_numpy()
-
-
-def _held_ha(row_cluster, proj, region, n: int, acc, overlay_log) -> np.ndarray:
-    """The hectares each cluster's overlaps hold, each square metre once: the union of
-    its pairwise overlaps, measured in each region's equal-area projection.  A
-    cluster of one overlap piece is its area; the unions of the others run in
-    threads (GEOS releases the GIL)."""
-    held = np.bincount(row_cluster, weights=shapely.area(proj), minlength=n)
-    pieces = np.bincount(row_cluster, minlength=n)
-    key = row_cluster * len(acc.regions) + region
-    order = np.argsort(key, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(key[order]) != 0])
-    groups = [
-        order[lo:hi]
-        for lo, hi in zip(starts, np.r_[starts[1:], len(order)], strict=True)
-        if pieces[row_cluster[order[lo]]] > 1
-    ]
-    many = np.unique(row_cluster[pieces[row_cluster] > 1])
-    held[many] = 0.0
-    for idx, area in zip(groups, union_areas(proj, groups, overlay_log), strict=True):
-        held[row_cluster[idx[0]]] += area
-    return held / M2_PER_HA
 
 
 def _closed_unreleased(acc, records, f: Findings, overlay_log) -> None:
@@ -539,7 +334,7 @@ def _closed_unreleased(acc, records, f: Findings, overlay_log) -> None:
         released = _released(region, rtype, overlay_log, merged=True)
         for piece, i in zip(region.pieces[mine], region.piece_record[mine], strict=True):
             rest = subtract(np.array([piece], dtype=object), released, overlay_log)
-            left.setdefault(int(i), []).extend(_to_wgs(rest, region.crs) if len(rest) else [])
+            left.setdefault(int(i), []).extend(to_wgs(rest, region.crs) if len(rest) else [])
             left[int(i)].append(float(shapely.area(rest).sum()) if len(rest) else 0.0)
     for i, items in left.items():
         area = sum(x for x in items if isinstance(x, float)) / M2_PER_HA

@@ -138,3 +138,15 @@ class Findings:
         table[schema.SOURCE_ROW] = table[schema.SOURCE_ROW].astype("Int64")
         geometry = gpd.GeoSeries(list(self.geoms), index=table.index, crs=WGS84)
         return gpd.GeoDataFrame(table, geometry=geometry, crs=WGS84)
+
+
+def id_list(ids: list[str], limit: int = 2000) -> str:
+    """Record ids joined with "; ", cut to ``limit`` characters (a spreadsheet cell
+    holds at most 32,767) with how many more there are."""
+    out, used = [], 0
+    for k, rid in enumerate(ids):
+        if used + len(rid) + 2 > limit:
+            return "; ".join(out) + f"; … and {len(ids) - k} more"
+        out.append(rid)
+        used += len(rid) + 2
+    return "; ".join(out)
