@@ -37,7 +37,7 @@ from .zones import (
     overlap_ha,
     prepare_geometries,
     prepare_zones,
-    project,
+    unproject,
 )
 
 __all__ = [
@@ -132,7 +132,7 @@ class Accounting:
     def class_geometries(self, name: str) -> gpd.GeoSeries:
         """The polygons of one accounting class, in EPSG:4326."""
         self._need_classes()
-        parts = [project(r.classes[name], r.crs, inverse=True) for r in self.regions]
+        parts = [unproject(r.classes[name], r.crs) for r in self.regions]
         geoms = np.concatenate(parts) if parts else np.empty(0, dtype=object)
         return gpd.GeoSeries(geoms, crs=WGS84)
 
@@ -167,7 +167,7 @@ class Accounting:
                         "class": name,
                         "district": district[keep],
                         "area_ha": shapely.area(geoms[keep]) / 1e4,
-                        "geometry": project(geoms[keep], r.crs, inverse=True),
+                        "geometry": unproject(geoms[keep], r.crs),
                     }
                 )
             )

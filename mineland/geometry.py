@@ -35,7 +35,6 @@ __all__ = [
     "intersecting_pairs",
     "intersection",
     "meets",
-    "multipolygons_by",
     "narrow",
     "polygonal",
     "repair",
@@ -175,18 +174,6 @@ def explode_polygons_of(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return parts[order], owner[order]
 
 
-def multipolygons_by(geoms: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
-    """One MultiPolygon per group ``0..n-1`` of the polygons of ``geoms`` (``group``:
-    each geometry's), None for a group with none."""
-    parts, owner = explode_polygons_of(geoms)
-    out = np.full(n, None, dtype=object)
-    if len(parts):
-        order = np.argsort(group[owner], kind="stable")
-        groups, dense = np.unique(group[owner][order], return_inverse=True)
-        out[groups] = shapely.multipolygons(parts[order], indices=dense)
-    return out
-
-
 def _retry(
     fn: Callable, args: tuple, overlay_log: OverlayLog, operation: str, detail: str, error: str
 ):
@@ -270,23 +257,23 @@ def union_all(geoms: np.ndarray, overlay_log: OverlayLog, what: str = "union"):
     return shapely.multipolygons(parts) if len(parts) else shapely.MultiPolygon()
 
 
-def union_areas(geoms: np.ndarray, groups: list[np.ndarray], overlay_log: OverlayLog) -> list:
-    """The area of the union of each group of ``geoms`` (index arrays), in threads.
+def union_groups(geoms: np.ndarray, groups: list[np.ndarray], overlay_log: OverlayLog):
+    """The union of each group of ``geoms`` (index arrays), in threads: an array of
+    valid (Multi)Polygons, one per group.
 
     The groups go to the threads in a few strided batches, not one by one: most
     groups are a few small polygons, whose union costs about what handing a task to
     a thread does (and the stride spreads the large groups)."""
 
-    def area(idx: np.ndarray) -> float:
+    def union(idx: np.ndarray):
         try:
-            return float(shapely.area(shapely.union_all(geoms[idx])))
+            return shapely.union_all(geoms[idx])
         except GEOSException:
-            return float(shapely.area(union_all(geoms[idx], overlay_log, "union of a group")))
+            return union_all(geoms[idx], overlay_log, "union of a group")
 
+    out = np.empty(len(groups), dtype=object)
     n = min(len(groups), 4 * THREADS)
-    batches = threaded(lambda k: [area(idx) for idx in groups[k::n]], range(n))
-    out = [0.0] * len(groups)
-    for k, batch in enumerate(batches):
+    for k, batch in enumerate(threaded(lambda k: [union(i) for i in groups[k::n]], range(n))):
         out[k::n] = batch
     return out
 

@@ -41,7 +41,7 @@ from .crs import WGS84
 from .errors import SchemaError
 from .geometry import OverlayLog, subtract_each
 from .regions import region_of_points
-from .zones import geodesic_gap, project
+from .zones import geodesic_gap, project, unproject
 
 __all__ = ["DEFAULT_PROFILE", "Priorities", "load_profile", "prioritise"]
 
@@ -210,7 +210,7 @@ def _remaining_hazards(acc: Accounting) -> gpd.GeoDataFrame:
                 }
             )
         )
-        geoms.append(project(left[keep], region.crs, inverse=True))
+        geoms.append(unproject(left[keep], region.crs))
     frame = (
         pd.concat(rows, ignore_index=True)
         if rows

@@ -34,7 +34,7 @@ from .graphs import components
 from .labels import SUGGESTION
 from .regions import region_of_points
 from .validation import inside_when_swapped
-from .zones import assign_points, geodesic_gap, project
+from .zones import assign_points, geodesic_gap, project, unproject
 
 __all__ = ["SUGGESTION", "UnmappedResult", "find_unmapped"]
 
@@ -245,7 +245,7 @@ def _candidates(acc: Accounting, points: gpd.GeoDataFrame, distance: float) -> g
         regions = region_of_points(lonlat, acc.plan)
         region = acc.plan[int(np.bincount(np.maximum(regions, 0)).argmax())]
         area = hull_buffer(project(lonlat, region.crs), distance)
-        geoms.append(project(np.array([area], dtype=object), region.crs, inverse=True)[0])
+        geoms.append(unproject(np.array([area], dtype=object), region.crs)[0])
         devices = group["record_type"] == "device"
         dates = group["date"].dropna()
         rows.append(

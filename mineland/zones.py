@@ -131,6 +131,17 @@ def project(geoms: np.ndarray, crs: pyproj.CRS, *, inverse: bool = False) -> np.
     )
 
 
+def unproject(geoms: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
+    """Polygons projected in ``crs`` back in lon/lat, valid.  Valid in ``crs``, a polygon
+    whose rings nearly touch can cross itself once its vertices are moved back (a
+    hundredth of them in the remaining SHA and CHA here); those are repaired as the
+    inputs are (:func:`~mineland.geometry.repair`), so every written shape is valid."""
+    out, invalid = repair(project(geoms, crs, inverse=True))
+    if invalid.any():
+        out[invalid] = polygonal(out[invalid])
+    return out
+
+
 def geodesic_gap(a: np.ndarray, b: np.ndarray, crs: pyproj.CRS | None = None) -> np.ndarray:
     """Geodesic metres between each pair ``a[k]``, ``b[k]``: on the ellipsoid, between
     their nearest points (found in ``crs``, the projection the geometries are in, or

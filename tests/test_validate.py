@@ -790,3 +790,40 @@ def test_locations_the_accounting_settled_equal_those_looked_up(seed):
     pd.testing.assert_frame_equal(settled.frame(), looked_up.frame())
     outside = set(settled.frame()["record_id"])
     assert len(outside) > 30 and "SW" in outside
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_finding_shapes_are_valid_and_hold_their_hectares(seed):
+    """Hazards overlapping three and more at a time, and releases of all three methods
+    side by side across hazard edges: every shape a finding draws is valid (no
+    overlapping or edge-sharing parts), and its ellipsoidal area (pyproj's Geod on
+    the lon/lat shape, independent of the projection measured in) is the finding's
+    hectares."""
+    from conftest import frame, geod_ha
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(60):
+        x, y = rng.uniform(0, 8000), rng.uniform(0, 3000)
+        blob = shapely.Point(x, y).buffer(rng.uniform(100, 400), quad_segs=4)
+        rows.append({"record_id": f"H{i}", "record_type": "SC"[i % 2] + "HA", "geometry": blob})
+    for i in range(20):
+        x, y = rng.uniform(0, 8000), rng.uniform(0, 3000)
+        for k, kind in enumerate(("cleared", "reduced", "cancelled")):
+            rows.append(
+                {
+                    "record_id": f"R{i}{kind}",
+                    "record_type": kind,
+                    "geometry": sq(x + 200 * k, y, 200),
+                }
+            )
+    halves = {"Goražde": sq(-1000, -1000, 5000, 6000), "Cəbrayıl": sq(4000, -1000, 5500, 6000)}
+    found = validate(districts_frame(halves), frame(rows), today=TODAY).findings
+    for check in ("overlapping_hazards", "released_outside_hazard"):
+        mine = found[found["check"] == check]
+        geoms = np.asarray(mine.geometry.array, dtype=object)
+        assert len(mine) >= 2 and shapely.is_valid(geoms).all()
+        drawn = [geod_ha(g) for g in geoms]
+        np.testing.assert_allclose(drawn, mine["area_ha"], rtol=1e-6, atol=1e-6)
+    triple = found[found["check"] == "overlapping_hazards"]["message"].str.match(r"[3-9]|\d\d")
+    assert triple.any()  # some clusters hold three records or more

@@ -10,7 +10,7 @@ import shapely
 from .. import schema
 from ..accounting import M2_PER_HA
 from ..depth import share_a_disk
-from ..geometry import intersecting_pairs, intersection, meets, multipolygons_by, union_areas
+from ..geometry import intersecting_pairs, intersection, meets, union_all, union_groups
 from ..graphs import components
 from ..threads import map_pairs
 from .checks import Findings, id_list
@@ -149,18 +149,7 @@ def _report_clusters(
     a, b = pair[:, 0], pair[:, 1]
     cluster = _clusters(a, b)
     labels, pair_cluster = np.unique(cluster, return_inverse=True)
-    row_cluster = pair_cluster[row_pair]
-    held = _held_ha(row_cluster, proj, region, len(labels), acc, overlay_log)
-    wgs = np.empty(len(proj), dtype=object)
-    for k, r in enumerate(acc.regions):
-        sel = region == k
-        if sel.any():
-            wgs[sel] = to_wgs(proj[sel], r.crs)
-    by_row = np.argsort(row_cluster, kind="stable")
-    row_bounds = np.searchsorted(row_cluster[by_row], np.arange(len(labels) + 1))
-    geoms = multipolygons_by(wgs, row_cluster, len(labels))
-    single = np.flatnonzero(np.diff(row_bounds) == 1)  # one piece: kept as it is
-    geoms[single] = wgs[by_row[row_bounds[single]]]
+    held, geoms = _held(pair_cluster[row_pair], proj, region, len(labels), acc, overlay_log)
     messages, rows, members = _cluster_texts(a, b, pair_ha, pair_cluster, held, ids, rtype)
     f.add_many(
         "overlapping_hazards",
@@ -202,23 +191,26 @@ def _cluster_records(cluster: np.ndarray, a: np.ndarray, b: np.ndarray):
     return np.unique(both["c"].to_numpy(), return_counts=True)[1], both["rec"].to_numpy()
 
 
-def _held_ha(row_cluster, proj, region, n: int, acc, overlay_log) -> np.ndarray:
-    """The hectares each cluster's overlaps hold, each square metre once: the union of
-    its pairwise overlaps, measured in each region's equal-area projection.  A
-    cluster of one overlap piece is its area; the unions of the others run in
-    threads (GEOS releases the GIL)."""
-    held = np.bincount(row_cluster, weights=shapely.area(proj), minlength=n)
-    pieces = np.bincount(row_cluster, minlength=n)
+def _held(row_cluster, proj, region, n: int, acc, overlay_log) -> tuple[np.ndarray, np.ndarray]:
+    """The land each cluster's overlaps hold, each square metre once: the union of its
+    pairwise overlaps, as one valid shape in lon/lat, and its hectares, measured in
+    each region's equal-area projection.  The unions run in threads (GEOS releases
+    the GIL); a cluster of one overlap piece in a region is that piece."""
     key = row_cluster * len(acc.regions) + region
     order = np.argsort(key, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(key[order]) != 0])
-    groups = [
-        order[lo:hi]
-        for lo, hi in zip(starts, np.r_[starts[1:], len(order)], strict=True)
-        if pieces[row_cluster[order[lo]]] > 1
-    ]
-    many = np.unique(row_cluster[pieces[row_cluster] > 1])
-    held[many] = 0.0
-    for idx, area in zip(groups, union_areas(proj, groups, overlay_log), strict=True):
-        held[row_cluster[idx[0]]] += area
-    return held / M2_PER_HA
+    groups = np.split(order, starts[1:])
+    size = np.diff(np.r_[starts, len(order)])
+    shapes = np.empty(len(groups), dtype=object)
+    shapes[size == 1] = proj[order[starts[size == 1]]]
+    shapes[size > 1] = union_groups(proj, [g for g in groups if len(g) > 1], overlay_log)
+    cluster, where = row_cluster[order[starts]], region[order[starts]]
+    held = np.bincount(cluster, weights=shapely.area(shapes), minlength=n) / M2_PER_HA
+    for k, r in enumerate(acc.regions):
+        if (where == k).any():
+            shapes[where == k] = to_wgs(shapes[where == k], r.crs)
+    geoms = np.empty(n, dtype=object)
+    geoms[cluster] = shapes  # a cluster in one region; one across regions is joined:
+    for c in np.flatnonzero(np.bincount(cluster, minlength=n) > 1):
+        geoms[c] = union_all(shapes[cluster == c], overlay_log, "overlaps across regions")
+    return held, geoms

@@ -21,6 +21,7 @@ from ..geometry import (
     intersection,
     subtract,
     subtract_of,
+    union_all,
     union_parts,
 )
 from ..threads import map_chunks
@@ -194,7 +195,7 @@ def _released_outside_hazard(acc, records, names: list[str], f: Findings, overla
                 for rid, ha in by_record.loc[d].items():
                     entry["records"][rid] = entry["records"].get(rid, 0.0) + ha
     ha = _outside_ha(acc, n, overlay_log)
-    _report_released_outside(per_district, ha, names, f)
+    _report_released_outside(per_district, ha, names, f, overlay_log)
 
 
 def shared_m2(pieces, records, ia: np.ndarray, ib: np.ndarray, overlay_log) -> np.ndarray:
@@ -275,7 +276,7 @@ def _outside_ha(acc, n: int, overlay_log) -> np.ndarray:
 def _released_outside_counts(acc, records, names: list[str], f: Findings, overlay_log) -> None:
     """The findings of :func:`_released_outside_hazard`, from the hectares alone:
     without cutting the land, to draw it and name its records."""
-    _report_released_outside({}, _outside_ha(acc, len(names), overlay_log), names, f)
+    _report_released_outside({}, _outside_ha(acc, len(names), overlay_log), names, f, overlay_log)
 
 
 def _by_district(parts: np.ndarray, zones, overlay_log) -> tuple[np.ndarray, np.ndarray]:
@@ -292,7 +293,7 @@ def _by_district(parts: np.ndarray, zones, overlay_log) -> tuple[np.ndarray, np.
     return pieces, where
 
 
-def _report_released_outside(per_district: dict, ha: np.ndarray, names: list[str], f) -> None:
+def _report_released_outside(per_district: dict, ha, names: list[str], f, overlay_log) -> None:
     """One finding per district (and outside them all) with at least 0.01 ha released
     outside every hazard; its shape, records and slivers where ``per_district`` has
     them."""
@@ -309,12 +310,14 @@ def _report_released_outside(per_district: dict, ha: np.ndarray, names: list[str
                 "follows its hazard's"
             )
         named = f"; release records: {shown}{more}" if listed else ""
-        geoms = explode_polygons(np.array(entry["geoms"], dtype=object))
+        geoms = np.array(entry["geoms"], dtype=object)  # pieces that may share edges: one shape
         f.add(
             "released_outside_hazard",
             f"{ha[d]:,.2f} ha released {where} outside every recorded hazard{named}",
             record_id=id_list([rid for rid, _ in listed]) if listed else None,
-            geom=shapely.multipolygons(geoms) if len(geoms) else None,
+            geom=union_all(geoms, overlay_log, "released land outside hazards")
+            if len(geoms)
+            else None,
             area=float(ha[d]),
         )
 

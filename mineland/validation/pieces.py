@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..zones import project
+from ..zones import unproject
 
 __all__ = ["pieces_of", "to_wgs"]
 
 
 def to_wgs(geoms, crs):
     """Geometries projected in ``crs`` (one or an array), back in lon/lat."""
-    return project(np.atleast_1d(np.asarray(geoms, dtype=object)), crs, inverse=True)
+    return unproject(np.atleast_1d(np.asarray(geoms, dtype=object)), crs)
 
 
 def pieces_of(region, rtype: np.ndarray, kinds) -> tuple[np.ndarray, np.ndarray]:
