@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import shapely
 
-from mineland import threads
+from mineland import geometry, threads
 from mineland.depth import CENTRES, edge_distance, share_a_disk
 from mineland.geometry import (
     OverlayLog,
@@ -18,6 +18,7 @@ from mineland.geometry import (
     clip_by_zone,
     explode_polygons_of,
     intersecting_pairs,
+    subtract_each,
     union_groups,
     union_parts,
 )
@@ -293,6 +294,47 @@ def test_union_parts_passes_lone_polygons_through_and_merges_the_rest(seed):
     lone = [g for i, g in enumerate(geoms) if i not in touching]
     assert len(lone) > 10  # the case has lone polygons, passed through unchanged
     assert all(any(g.equals_exact(p, 0) for p in parts) for g in lone)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_subtract_equals_the_differences_with_exact_copies_among_the_cutters(seed, monkeypatch):
+    """A part whose cutter is its very polygon (drawn from another vertex, the other
+    way round) is gone without an overlay; one with a vertex moved by a nanometre is
+    not a copy, and is overlaid; every part is the plain difference."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 2 * np.pi, 13)[:-1]
+    parts, cutters, kinds = [], [], []
+    for i in range(240):
+        x, y, r = (i % 20) * 3000.0, (i // 20) * 3000.0, rng.uniform(100, 900, 12)
+        ring = np.c_[x + r * np.cos(t), y + r * np.sin(t)]
+        part, kind = shapely.Polygon(ring), i % 4
+        kinds.append(kind)
+        parts.append(part)
+        if kind == 0:  # the same polygon, from its fifth vertex, clockwise
+            cutters.append(shapely.Polygon(np.roll(ring, -4, axis=0)[::-1]))
+        elif kind == 1:  # one vertex moved outwards by a nanometre
+            cutters.append(shapely.Polygon(ring + np.r_[[[1e-9, 0.0]], np.zeros((11, 2))]))
+        elif kind == 2:
+            cutters.append(shapely.buffer(part, -rng.uniform(1, 50)))
+        else:
+            cutters.append(shapely.Point(x + 900, y).buffer(300))
+    parts, cutters, kinds = np.array(parts), np.array(cutters), np.array(kinds)
+    overlaid = []
+    pairwise = geometry._pairwise
+
+    def counted(fn, a, *rest):
+        overlaid.extend([len(a)] if fn is shapely.difference else [])
+        return pairwise(fn, a, *rest)
+
+    monkeypatch.setattr(geometry, "_pairwise", counted)
+    got = subtract_each(parts, cutters, OverlayLog())
+    met = shapely.intersects(parts, cutters)
+    assert sum(overlaid) == (met & (kinds != 0)).sum()  # the copies were not overlaid
+    want = shapely.difference(parts, cutters)
+    np.testing.assert_allclose(shapely.area(got), shapely.area(want), rtol=1e-9, atol=1e-12)
+    assert shapely.is_empty(got[kinds == 0]).all()
+    assert (shapely.area(got[kinds == 2]) > 0).all()
+    assert (shapely.area(got[kinds == 1]) == shapely.area(want[kinds == 1])).all()
 
 
 @pytest.mark.parametrize("seed", range(3))
