@@ -10,7 +10,14 @@ import shapely
 from .. import schema
 from ..accounting import M2_PER_HA
 from ..depth import share_a_disk
-from ..geometry import intersecting_pairs, intersection, meets, union_all, union_groups
+from ..geometry import (
+    intersecting_pairs,
+    intersection,
+    meets,
+    polygonal,
+    union_all,
+    union_groups,
+)
 from ..graphs import components
 from ..threads import map_pairs
 from .checks import Findings, id_list
@@ -195,7 +202,9 @@ def _held(row_cluster, proj, region, n: int, acc, overlay_log) -> tuple[np.ndarr
     """The land each cluster's overlaps hold, each square metre once: the union of its
     pairwise overlaps, as one valid shape in lon/lat, and its hectares, measured in
     each region's equal-area projection.  The unions run in threads (GEOS releases
-    the GIL); a cluster of one overlap piece in a region is that piece."""
+    the GIL); a cluster of one overlap piece in a region is that piece.  Lines where
+    two records also touch are left out."""
+    proj = polygonal(proj)
     key = row_cluster * len(acc.regions) + region
     order = np.argsort(key, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(key[order]) != 0])
