@@ -24,6 +24,7 @@ __all__ = [
     "ZoneIndex",
     "area_by_zone",
     "area_without_slivers",
+    "box_pairs",
     "clip_by_zone",
     "connected",
     "difference",
@@ -291,14 +292,25 @@ def intersecting_pairs(
     The candidates come by their boxes and only those kept are tested: a tree query
     with a predicate would prepare every geometry, which for many small polygons
     costs more than the test itself."""
+    a, b = box_pairs(geoms, keep, others=others)
+    hit = meets(geoms[a], (geoms if others is None else others)[b])
+    return a[hit], b[hit]
+
+
+def box_pairs(
+    geoms: np.ndarray,
+    keep: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    *,
+    others: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The candidates of :func:`intersecting_pairs`: the pairs whose boxes meet, of
+    those ``keep(a, b)`` selects (without ``others``, each pair once by default)."""
     alone = others is None
-    others = geoms if alone else others
-    a, b = shapely.STRtree(others).query(geoms)
+    a, b = shapely.STRtree(geoms if alone else others).query(geoms)
     if keep is not None or alone:
         sel = keep(a, b) if keep is not None else a < b
         a, b = a[sel], b[sel]
-    hit = meets(geoms[a], others[b])
-    return a[hit], b[hit]
+    return a, b
 
 
 def meets(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -133,13 +133,19 @@ def project(geoms: np.ndarray, crs: pyproj.CRS, *, inverse: bool = False) -> np.
 
 def unproject(geoms: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
     """Polygons projected in ``crs`` back in lon/lat, valid.  Valid in ``crs``, a polygon
-    whose rings nearly touch can cross itself once its vertices are moved back (a
-    hundredth of them in the remaining SHA and CHA here); those are repaired as the
-    inputs are (:func:`~mineland.geometry.repair`), so every written shape is valid."""
-    out, invalid = repair(project(geoms, crs, inverse=True))
+    whose rings nearly touch can cross itself once its vertices are moved back (about
+    one remaining SHA or CHA polygon in a thousand); those are repaired as projected
+    inputs are (:func:`_repaired`), so every written shape is valid."""
+    return _repaired(project(geoms, crs, inverse=True))[0]
+
+
+def _repaired(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Polygons made invalid by moving their vertices to another CRS, repaired
+    (:func:`~mineland.geometry.repair`) to their polygonal part; and which they were."""
+    fixed, invalid = repair(geoms)
     if invalid.any():
-        out[invalid] = polygonal(out[invalid])
-    return out
+        fixed[invalid] = polygonal(fixed[invalid])
+    return fixed, invalid
 
 
 def geodesic_gap(a: np.ndarray, b: np.ndarray, crs: pyproj.CRS | None = None) -> np.ndarray:
@@ -175,9 +181,8 @@ def prepare_geometries(
             # pieces of districts and records share the very same cut edges
             box = project(np.array([r.box], dtype=object), r.crs)[0]
             projected[cut] = intersection(projected[cut], box, overlay_log, "cut by region")
-        fixed, invalid = repair(projected)
+        fixed, invalid = _repaired(projected)
         if invalid.any():
-            fixed[invalid] = polygonal(fixed[invalid])
             log.debug("%d polygons became invalid when projected and were repaired", invalid.sum())
         keep = ~shapely.is_missing(fixed)
         keep[keep] = ~shapely.is_empty(fixed[keep])

@@ -11,6 +11,7 @@ from .. import schema
 from ..accounting import M2_PER_HA
 from ..depth import share_a_disk
 from ..geometry import (
+    box_pairs,
     intersecting_pairs,
     intersection,
     meets,
@@ -81,28 +82,23 @@ def _hazard_pairs(hp, rec, detail: bool) -> tuple[np.ndarray, np.ndarray, np.nda
     if detail:
         a, b = intersecting_pairs(hp, lambda a, b: rec[a] < rec[b])
         return a, b, np.zeros(len(a), dtype=bool)
-    a, b = shapely.STRtree(hp).query(hp)
-    mine = rec[a] < rec[b]
-    a, b = a[mine], b[mine]
+    a, b = box_pairs(hp, lambda a, b: rec[a] < rec[b])
     deep = map_pairs(lambda x, y: share_a_disk(x, y, _DISK_M), hp[a], hp[b])
     met = deep.copy()
     met[~deep] = meets(hp[a[~deep]], hp[b[~deep]])
     return a[met], b[met], deep[met]
 
 
-def _overlaps(a, b, overlay_log, *, keep: bool, deep=None, chunk: int = 100_000):
+def _overlaps(a, b, overlay_log, *, keep: bool, deep: np.ndarray, chunk: int = 100_000):
     """The overlap of each pair and its hectares.  Where one of a pair covers the
     other, the overlap is the other, without an overlay.
 
     Without ``keep`` only the hectares are kept (the shapes are made and dropped a
     chunk at a time: at a million hazards they would take gigabytes), and the pairs
     ``deep`` says hold a disk of :data:`_DISK_M` are given that disk's area (over 1 m²,
-    which is all the counts ask) without an overlay."""
-    area = np.zeros(len(a))
-    todo = np.arange(len(a))
-    if not keep and deep is not None:
-        area[deep] = np.pi * _DISK_M**2
-        todo = todo[~deep]
+    which is all the counts ask) without an overlay (with ``keep`` none is)."""
+    area = np.where(deep, np.pi * _DISK_M**2, 0.0)
+    todo = np.flatnonzero(~deep)
     a_in_b = shapely.covers(b[todo], a[todo])
     whole = a_in_b | shapely.covers(a[todo], b[todo])
     inter = np.full(len(a), None, dtype=object)

@@ -138,9 +138,8 @@ def _location_checks(records, dist: gpd.GeoDataFrame, f: Findings, slots=None) -
     zones = np.asarray(dist.geometry.array, dtype=object)
     tree = shapely.STRtree(zones)
     geoms = np.asarray(records.geometry.array, dtype=object)
-    hit = np.zeros(len(records), dtype=bool)
-    if slots is not None and len(slots) == len(records):
-        hit = (slots >= 0) & (slots < len(dist))
+    settled = slots is not None and len(slots) == len(records)
+    hit = (slots >= 0) & (slots < len(dist)) if settled else np.zeros(len(records), dtype=bool)
     present = np.flatnonzero(~hit & ~shapely.is_missing(geoms))
     # a point on each record inside a district settles most of them cheaply
     hit[present[points_in(map_chunks(shapely.point_on_surface, geoms[present]), zones)[0]]] = True
