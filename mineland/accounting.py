@@ -64,6 +64,9 @@ class RegionAccounting:
     piece_record: np.ndarray
     #: the disjoint polygons of each class and of H's layers (see keeps_classes)
     classes: dict[str, np.ndarray]
+    #: for the remaining SHA and CHA (:data:`~mineland.classes.WITHIN`), the part of
+    #: their layer of H that each polygon lies in (empty where no classes are kept)
+    parents: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def crs(self) -> pyproj.CRS:
@@ -350,7 +353,7 @@ def _class_areas(
     for k, ((pieces, owner), rz) in enumerate(zip(prepared, zones, strict=True)):
         rec = area_idx[owner]
         result = engine.region_classes(pieces, rtype[rec], rz.zones, overlay_log, origin(k, rec))
-        out.append(RegionAccounting(rz, pieces, rec, result.classes))
+        out.append(RegionAccounting(rz, pieces, rec, result.classes, result.parents))
         add_to_districts(table, rz, result.zone_m2[:-1], result.zone_m2[-1])
         if result.hazard_m2 is None:
             hazard = None

@@ -853,3 +853,119 @@ def test_overlap_shapes_leave_out_the_lines_where_records_also_touch():
     held, geoms = _held(one, np.array([piece], dtype=object), one * 0, 1, acc, OverlayLog())
     assert geoms[0].geom_type in ("Polygon", "MultiPolygon") and geoms[0].is_valid
     assert held[0] == pytest.approx(piece.area / 1e4, rel=1e-12)  # 200 m × 1 km: 20 ha
+
+
+def _near_misses(rng, n: int = 60):
+    """Hazards on a grid (SHA, some with a CHA along one side) and a cleared record
+    for most: moved by a few millimetres (slivers only outside H), by metres (land
+    outside H), or shrunk inside, at random; a release over both an SHA and its CHA."""
+    from conftest import frame
+
+    rows, moves = [], {}
+    for i in range(n):
+        x, y = 400.0 * (i % 10), 400.0 * (i // 10)
+        rows.append({"record_id": f"S{i}", "record_type": "SHA", "geometry": sq(x, y, 200)})
+        if i % 3 == 0:
+            rows.append(
+                {"record_id": f"C{i}", "record_type": "CHA", "geometry": sq(x + 200, y, 50, 200)}
+            )
+        kind = rng.choice(["sliver", "out", "in", "none"], p=[0.45, 0.25, 0.2, 0.1])
+        base = sq(x, y, 250 if i % 3 == 0 else 200, 200)
+        shape = {
+            "sliver": shapely.affinity.translate(base, *rng.uniform(-0.003, 0.003, 2)),
+            "out": shapely.affinity.translate(base, *rng.uniform(3, 8, 2)),
+            "in": shapely.affinity.scale(base, 0.5, 0.5),
+        }.get(kind)
+        if shape is not None:
+            rows.append({"record_id": f"R{i}", "record_type": "cleared", "geometry": shape})
+            moves[f"R{i}"] = kind
+    return frame(rows), moves
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_release_parts_that_leave_slivers_only_are_found_without_an_overlay(seed):
+    """The release parts said to leave only slivers under 1 m² outside H (from the
+    accounting's hectares, without an overlay) do so, by shapely's own overlay; the
+    parts that leave more are never among them, and most sliver-only parts are."""
+    from mineland.geometry import OverlayLog
+    from mineland.validation._spatial import _released, _slivers_only
+
+    surveys, moves = _near_misses(np.random.default_rng(seed))
+    dist = districts_frame({"Goražde": sq(-5000, -5000, 15000)})
+    acc = mineland.account(dist, surveys)
+    region = acc.regions[0]
+    rtype = acc.records["record_type"].to_numpy(dtype=object)
+    parts = _released(region, rtype, OverlayLog())
+    flagged = _slivers_only(parts, region)
+    hazards = shapely.union_all(region.pieces[np.isin(rtype[region.piece_record], ["SHA", "CHA"])])
+    largest = np.array(
+        [
+            max(shapely.area(shapely.get_parts(shapely.difference(p, hazards))), default=0.0)
+            for p in parts
+        ]
+    )
+    assert (largest[flagged] < 1.0).all()
+    assert flagged.sum() >= 15 and (largest >= 1.0).sum() >= 8
+    leaves = (largest > 0) & (largest < 1.0)
+    assert flagged[leaves].mean() > 0.5  # slivers next to land outside H are cut still
+    assert list(moves.values()).count("sliver") >= 15
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_released_outside_names_the_hectares_in_slivers(seed):
+    """The finding draws the pieces of 1 m² or more, as shapely's overlay makes them,
+    and gives the hectares left in slivers; both add up to its hectares."""
+    from conftest import geod_ha
+
+    surveys, _ = _near_misses(np.random.default_rng(seed))
+    dist = districts_frame({"Cəbrayıl": sq(-5000, -5000, 15000)})
+    found = validate(dist, surveys, today=TODAY).findings
+    row = found[found["check"] == "released_outside_hazard"].iloc[0]
+    laea = surveys.to_crs(TEST_LAEA)
+    hazards = shapely.union_all(laea[laea["record_type"].isin(["SHA", "CHA"])].geometry)
+    releases = laea[laea["record_type"] == "cleared"].geometry
+    pieces = shapely.get_parts(shapely.difference(np.asarray(releases, dtype=object), hazards))
+    area = shapely.area(pieces)
+    big, small = area[area >= 1.0].sum() / 1e4, area[area < 1.0].sum() / 1e4
+    assert small > 0.001 and big > 1.0
+    drawn = geod_ha(row.geometry)
+    assert drawn == pytest.approx(big, rel=1e-5)
+    assert row["area_ha"] == pytest.approx(big + small, rel=1e-5)
+    said = float(row["message"].split("; ")[-1].split(" ha of it in slivers")[0])
+    assert said == pytest.approx(small, abs=1e-4)
+    assert said == pytest.approx(row["area_ha"] - drawn, abs=1e-4)
+
+
+def test_overlap_clusters_with_records_inside_others_hold_every_overlap_once():
+    """Hazards inside others (a CHA in its SHA, copies, nests three deep) overlap
+    others too: each cluster's hectares and shape are the union of all its pairwise
+    overlaps, worked out here with shapely, though the covered ones are not drawn
+    twice."""
+    from conftest import frame, geod_ha
+
+    rng = np.random.default_rng(8)
+    blobs = list(
+        shapely.buffer(
+            shapely.points(rng.uniform(0, 4000, (60, 2))), rng.uniform(80, 300, 60), quad_segs=6
+        )
+    )
+    nested = [shapely.affinity.scale(g, f, f) for g in blobs[:30] for f in (0.7, 0.4)]
+    shapes = blobs + nested + blobs[30:35]  # five exact copies
+    rows = [
+        {"record_id": f"H{i:03d}", "record_type": "CHA" if i >= 60 else "SHA", "geometry": g}
+        for i, g in enumerate(shapes)
+    ]
+    found = validate(
+        districts_frame({"Goražde": sq(-5000, -5000, 15000)}), frame(rows), today=TODAY
+    ).findings
+    found = found[found["check"] == "overlapping_hazards"]
+    assert len(found) >= 5
+    by_id = {r["record_id"]: g for r, g in zip(rows, shapes, strict=True)}
+    for ids, ha, shape in zip(found["record_id"], found["area_ha"], found.geometry, strict=True):
+        members = [by_id[i] for i in ids.split("; ")]
+        overlaps = [
+            shapely.intersection(p, q) for k, p in enumerate(members) for q in members[k + 1 :]
+        ]
+        want = shapely.area(shapely.union_all(overlaps)) / 1e4
+        assert ha == pytest.approx(want, rel=1e-5)
+        assert geod_ha(shape) == pytest.approx(want, rel=1e-5)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -22,6 +22,9 @@ class RegionClasses:
     #: m² of H (every hazard) per zone and outside; None from an engine that does not
     #: measure it (dask)
     hazard_m2: np.ndarray | None = None
+    #: for each class of :data:`mineland.classes.WITHIN` kept, the index of the part
+    #: of its layer of H that each of its polygons lies in
+    parents: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass

@@ -47,7 +47,7 @@ class LocalEngine:
             parents: dict = {}
             classes = disjoint_classes(pieces, types, overlay_log, parents)
             with _ZoneMeter(zones, overlay_log) as meter:
-                return RegionClasses(classes, *meter(classes, parents))
+                return RegionClasses(classes, *meter(classes, parents), parents=parents)
         m2, hazard = zone_class_m2(pieces, types, zones, overlay_log, progress=self.progress)
         return RegionClasses({}, m2, hazard)
 

@@ -31,18 +31,10 @@ def overlapping_hazards(acc, records, f: Findings, overlay_log, detail: bool = T
     """SHA/CHA records overlapping each other, one finding per cluster of records that
     overlap (directly or through others): the hectares recorded more than once."""
     rtype = records["record_type"].to_numpy(dtype=object)
-    rows = []
-    for k, region in enumerate(acc.regions):
-        hp, rec = pieces_of(region, rtype, schema.HAZARD_TYPES)
-        if len(hp) < 2:
-            continue
-        a, b, deep = _hazard_pairs(hp, rec, detail)
-        inter, area = _overlaps(hp[a], hp[b], overlay_log, keep=detail, deep=deep)
-        big = area >= 1e-6  # what cannot add up to 1 m² is not projected back
-        rows.append((rec[a[big]], rec[b[big]], area[big], inter[big], np.full(big.sum(), k)))
-    if not rows:
+    rows = _overlap_rows(acc, rtype, overlay_log, detail)
+    if rows is None:
         return
-    a, b, ha, proj, region = (np.concatenate(col) for col in zip(*rows, strict=True))
+    a, b, ha, proj, region, pa, pb, covered = rows
     # a record pair may overlap in several pieces (multipolygons, regions): add them up
     n = len(records)  # one number per pair, in the order of (a, b)
     key, row_pair = np.unique(a.astype(np.int64) * n + b, return_inverse=True)
@@ -53,18 +45,51 @@ def overlapping_hazards(acc, records, f: Findings, overlay_log, detail: bool = T
         _count_clusters(pair[kept], records, f)
     elif kept.any():
         rows_kept = np.flatnonzero(kept[row_pair])
+        drawn = rows_kept[_drawn(pa[rows_kept], pb[rows_kept], covered[rows_kept])]
         _report_clusters(
             pair[kept],
             pair_ha[kept],
-            np.searchsorted(np.flatnonzero(kept), row_pair[rows_kept]),
-            proj[rows_kept],
-            region[rows_kept],
+            np.searchsorted(np.flatnonzero(kept), row_pair[drawn]),
+            proj[drawn],
+            region[drawn],
             acc,
             records,
             rtype,
             f,
             overlay_log,
         )
+
+
+def _overlap_rows(acc, rtype: np.ndarray, overlay_log, detail: bool):
+    """The overlap pieces of hazard pieces, region by region: their records (the first
+    lower), hectares, shapes (with ``detail``), region, hazard pieces (numbered across
+    the regions) and the piece the other covers (-1: neither); None without any."""
+    rows, offset = [], 0
+    for k, region in enumerate(acc.regions):
+        hp, rec = pieces_of(region, rtype, schema.HAZARD_TYPES)
+        if len(hp) < 2:
+            continue
+        a, b, deep = _hazard_pairs(hp, rec, detail)
+        inter, area, inside = _overlaps(hp[a], hp[b], overlay_log, keep=detail, deep=deep)
+        big = area >= 1e-6  # what cannot add up to 1 m² is not projected back
+        a, b, inside = a[big], b[big], inside[big]
+        covered = np.where(inside == 0, -1, np.where(inside == 1, a, b) + offset)
+        rows.append((rec[a], rec[b], area[big], inter[big], np.full(len(a), k)))
+        rows[-1] += (a + offset, b + offset, covered)
+        offset += len(hp)
+    return [np.concatenate(col) for col in zip(*rows, strict=True)] if rows else None
+
+
+def _drawn(pa: np.ndarray, pb: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """Which overlap pieces (of hazard pieces ``pa``–``pb``) a cluster's union needs.
+    Where one piece covers the other, their overlap is the ``covered`` one (-1 where
+    neither covers the other), which holds every other overlap of that piece: one
+    copy of it stands for them all (on real data most of a large cluster's overlaps)."""
+    whole = np.flatnonzero(covered >= 0)
+    pieces, first = np.unique(covered[whole], return_index=True)
+    drawn = ~(np.isin(pa, pieces) | np.isin(pb, pieces))
+    drawn[whole[first]] = True
+    return drawn
 
 
 #: a disk of this radius (m) holds more than the 1 m² an overlap must reach to count
@@ -90,8 +115,9 @@ def _hazard_pairs(hp, rec, detail: bool) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def _overlaps(a, b, overlay_log, *, keep: bool, deep: np.ndarray, chunk: int = 100_000):
-    """The overlap of each pair and its hectares.  Where one of a pair covers the
-    other, the overlap is the other, without an overlay.
+    """The overlap of each pair, its hectares, and which of the pair the other covers
+    (1: the first, 2: the second, 0: neither).  Where one of a pair covers the other,
+    the overlap is the covered one, without an overlay.
 
     Without ``keep`` only the hectares are kept (the shapes are made and dropped a
     chunk at a time: at a million hazards they would take gigabytes), and the pairs
@@ -102,6 +128,8 @@ def _overlaps(a, b, overlay_log, *, keep: bool, deep: np.ndarray, chunk: int = 1
     a_in_b = shapely.covers(b[todo], a[todo])
     whole = a_in_b | shapely.covers(a[todo], b[todo])
     inter = np.full(len(a), None, dtype=object)
+    inside = np.zeros(len(a), dtype=np.int8)
+    inside[todo[whole]] = np.where(a_in_b[whole], 1, 2)
     covered = np.where(a_in_b[whole], a[todo[whole]], b[todo[whole]])
     area[todo[whole]] = shapely.area(covered)
     if keep:
@@ -113,7 +141,7 @@ def _overlaps(a, b, overlay_log, *, keep: bool, deep: np.ndarray, chunk: int = 1
         area[at] = shapely.area(cut)
         if keep:
             inter[at] = cut
-    return inter, area / M2_PER_HA
+    return inter, area / M2_PER_HA, inside
 
 
 def _clusters(a: np.ndarray, b: np.ndarray) -> np.ndarray:

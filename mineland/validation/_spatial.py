@@ -12,18 +12,19 @@ import shapely
 
 from .. import schema
 from ..accounting import M2_PER_HA
-from ..classes import HAZARD_LAYERS, METHODS
+from ..classes import HAZARD_LAYERS, METHODS, WITHIN
 from ..errors import DataError, attempt
 from ..geometry import (
     OverlayLog,
     clip_by_zone,
     explode_polygons,
+    intersecting_pairs,
     intersection,
     subtract,
-    subtract_of,
     union_all,
     union_parts,
 )
+from ..graphs import components
 from ..threads import map_chunks
 from ..zones import areas_by_district, geodesic_gap, points_in
 from ._overlaps import overlapping_hazards
@@ -166,17 +167,16 @@ def _released_outside_hazard(acc, records, names: list[str], f: Findings, overla
     ids = records["record_id"].astype(str).to_numpy()
     per_district: dict[int, dict] = {}
     n = len(names)
+    drawn = np.zeros(n + 1)  # ha per district (last: outside them all)
     for region in acc.regions:
         released = _released(region, rtype, overlay_log)
-        outside, part = _outside_hazards(released, region, rtype, overlay_log)
-        if not len(outside):
-            continue
-        # slivers under 1 m² (a release whose edge almost follows its hazard's) are
-        # placed without overlays; the rest is cut by district
-        sliver = shapely.area(outside) < 1.0
-        pieces, where = _by_district(outside[~sliver], region.zones, overlay_log)
-        tiny = _sliver_districts(outside[sliver], part[sliver], released, region.zones)
-        where[where < 0], tiny[tiny < 0] = n, n
+        cut = released[~_slivers_only(released, region)]  # the others leave slivers only
+        outside = _outside_hazards(cut, region, rtype, overlay_log)
+        # slivers under 1 m² (where a release's edge almost follows its hazard's) are
+        # neither drawn nor named; the rest is cut by district
+        big = shapely.area(outside) >= 1.0
+        pieces, where = _by_district(outside[big], region.zones, overlay_log)
+        where[where < 0] = n
         rel, rel_rec = pieces_of(region, rtype, schema.RELEASE_TYPES)
         ia, ib = shapely.STRtree(rel).query(pieces, predicate="intersects")
         shared = shared_m2(pieces, rel, ia, ib, overlay_log)
@@ -186,15 +186,15 @@ def _released_outside_hazard(acc, records, names: list[str], f: Findings, overla
             .groupby(["d", "rid"])["ha"]
             .sum()
         )
-        for d in np.unique(np.concatenate([where, tiny])):
-            entry = per_district.setdefault(int(d), {"geoms": [], "records": {}, "slivers": 0})
+        drawn += np.bincount(where, shapely.area(pieces), n + 1) / M2_PER_HA
+        for d in np.unique(where):
+            entry = per_district.setdefault(int(d), {"geoms": [], "records": {}})
             entry["geoms"].extend(to_wgs(pieces[where == d], region.crs))
-            entry["slivers"] += int((tiny == d).sum())
             if d in by_record.index.get_level_values("d"):
                 for rid, ha in by_record.loc[d].items():
                     entry["records"][rid] = entry["records"].get(rid, 0.0) + ha
     ha = _outside_ha(acc, n, overlay_log)
-    _report_released_outside(per_district, ha, names, f, overlay_log)
+    _report_released_outside(per_district, ha, names, f, overlay_log, slivers=ha - drawn)
 
 
 def shared_m2(pieces, records, ia: np.ndarray, ib: np.ndarray, overlay_log) -> np.ndarray:
@@ -210,27 +210,47 @@ def shared_m2(pieces, records, ia: np.ndarray, ib: np.ndarray, overlay_log) -> n
     return out
 
 
-def _outside_hazards(parts, region, rtype, overlay_log) -> tuple[np.ndarray, np.ndarray]:
+def _outside_hazards(parts, region, rtype, overlay_log) -> np.ndarray:
     """What lies outside every hazard of the region's ``parts`` (the pieces, as
-    :func:`subtract` makes them), and the part each piece comes from."""
-    part = np.arange(len(parts))
+    :func:`subtract` makes them)."""
     for cutter in _hazard_layers(region, rtype, overlay_log):
-        parts, of = subtract_of(parts, cutter, overlay_log)
-        part = part[of]
-    return parts, part
+        parts = subtract(parts, cutter, overlay_log)
+    return parts
 
 
-def _sliver_districts(slivers: np.ndarray, part: np.ndarray, parts: np.ndarray, zones):
-    """The district of each sliver (-1 outside them all): that of its part (``part``:
-    its index in ``parts``) where the part lies inside one, else where a point on the
-    sliver lies."""
-    if not len(slivers):
-        return np.full(0, -1, dtype=np.int64)
-    used, back = np.unique(part, return_inverse=True)  # a part has many slivers
-    out = zones.district_around(parts[used])[back.ravel()]
-    rest = np.flatnonzero(out < 0)
-    out[rest] = zones.district_of(shapely.point_on_surface(slivers[rest]))
-    return out
+#: a cluster of release parts whose land outside H adds up to less than this (m²),
+#: less a margin for rounding, leaves slivers under 1 m² only
+_SLIVERS_M2 = 0.999
+
+
+def _slivers_only(parts: np.ndarray, region) -> np.ndarray:
+    """Which release ``parts`` (the release classes) leave only slivers under 1 m²
+    outside H, found without an overlay.
+
+    Release parts and the parts of H's layers that meet them fall into clusters.  In
+    a cluster, the land released outside H is the release parts' area less the land
+    of H they cover; a part of H is covered but for what the accounting left of it
+    (the remaining SHA and CHA, each polygon within one part: ``region.parents``).
+    Where a cluster's total is under 1 m², so is each of its pieces.  Without the
+    classes no part is said to leave slivers only."""
+    out = np.zeros(len(parts), dtype=bool)
+    if not len(parts) or not region.keeps_classes or set(region.parents) != set(WITHIN):
+        return out
+    layers = [region.classes[k] for k in HAZARD_LAYERS]
+    start = dict(zip(HAZARD_LAYERS, np.cumsum([len(parts), len(layers[0])]), strict=True))
+    pairs = [intersecting_pairs(parts, others=g) for g in layers]
+    a = np.concatenate([ia for ia, _ in pairs])
+    b = np.concatenate([ib + start[k] for k, (_, ib) in zip(HAZARD_LAYERS, pairs, strict=True)])
+    area = np.concatenate([shapely.area(parts), *map(shapely.area, layers)])
+    label = components(len(area), a, b)
+    sign = np.where(np.arange(len(area)) < len(parts), 1.0, -1.0)
+    left = np.bincount(label, sign * area, len(area))
+    for cls, layer in WITHIN.items():  # what the releases left of each part of H
+        part = start[layer] + region.parents[cls]
+        left += np.bincount(label[part], shapely.area(region.classes[cls]), len(area))
+    size = np.bincount(label, area, len(area))
+    out[a] = True  # the parts that meet H (the others lie outside it whole)
+    return out & (left < _SLIVERS_M2 - 1e-9 * size)[label[: len(parts)]]
 
 
 def _released(region, rtype: np.ndarray, overlay_log, *, merged: bool = False) -> np.ndarray:
@@ -292,23 +312,25 @@ def _by_district(parts: np.ndarray, zones, overlay_log) -> tuple[np.ndarray, np.
     return pieces, where
 
 
-def _report_released_outside(per_district: dict, ha, names: list[str], f, overlay_log) -> None:
+def _report_released_outside(
+    per_district: dict, ha, names: list[str], f, overlay_log, slivers=None
+) -> None:
     """One finding per district (and outside them all) with at least 0.01 ha released
-    outside every hazard; its shape, records and slivers where ``per_district`` has
-    them."""
+    outside every hazard; its shape and records where ``per_district`` has them, and
+    the hectares of it in ``slivers`` (not drawn) where given."""
     n = len(names)
     for d in np.flatnonzero(ha >= 0.01):
-        entry = per_district.get(int(d), {"geoms": [], "records": {}, "slivers": 0})
+        entry = per_district.get(int(d), {"geoms": [], "records": {}})
         where = "outside every district and" if d == n else f"in {names[d]!r}"
         listed = sorted(entry["records"].items(), key=lambda kv: -kv[1])
         shown = ", ".join(f"{rid} ({ha:,.2f} ha)" for rid, ha in listed[:20])
         more = f" and {len(listed) - 20} more" if len(listed) > 20 else ""
-        if entry["slivers"]:
-            more += (
-                f"; with {entry['slivers']:,} slivers under 1 m² where a release's edge almost "
-                "follows its hazard's"
-            )
         named = f"; release records: {shown}{more}" if listed else ""
+        if slivers is not None and slivers[d] >= 1e-4:  # a square metre or more
+            named += (
+                f"; {_ha(slivers[d])} ha of it in slivers under 1 m² each (not drawn), where "
+                "a release's edge almost follows its hazard's"
+            )
         geoms = np.array(entry["geoms"], dtype=object)  # pieces that may share edges: one shape
         f.add(
             "released_outside_hazard",
