@@ -85,15 +85,6 @@ class RegionZones:
         out[ip[first]] = self.district[iz[first]]
         return out
 
-    def district_around(self, parts: np.ndarray) -> np.ndarray:
-        """District of each polygon that lies inside one zone, off its border (so does
-        every piece of it); -1 for the others."""
-        out = np.full(len(parts), -1, dtype=np.int64)
-        if len(parts) and len(self.zones):
-            ip, iz, inside = ZoneIndex.of(self.zones).pairs(parts)
-            out[ip[inside]] = self.district[iz[inside]]
-        return out
-
 
 def points_in(points: np.ndarray, polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (point, polygon) of points that intersect polygons (a border counts),

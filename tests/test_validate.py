@@ -969,3 +969,39 @@ def test_overlap_clusters_with_records_inside_others_hold_every_overlap_once():
         want = shapely.area(shapely.union_all(overlaps)) / 1e4
         assert ha == pytest.approx(want, rel=1e-5)
         assert geod_ha(shape) == pytest.approx(want, rel=1e-5)
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_released_outside_is_the_same_whether_sliver_only_parts_are_cut_or_not(seed, monkeypatch):
+    """Leaving uncut the release parts that can only leave slivers changes nothing a
+    user sees: the same shapes, hectares, records and messages as cutting them all,
+    on near misses and on random blobs released with random moves."""
+    from conftest import frame
+
+    import mineland.validation._spatial as spatial
+
+    rng = np.random.default_rng(seed)
+    near, _ = _near_misses(rng)
+    blobs = shapely.buffer(shapely.points(rng.uniform(0, 5000, (150, 2))), 200, quad_segs=5)
+    rows = [
+        {"record_id": f"B{i}", "record_type": "SHA", "geometry": g} for i, g in enumerate(blobs)
+    ]
+    for i, g in enumerate(blobs[:100]):
+        step = rng.choice([0.002, 0.5, 20.0]) * rng.uniform(-1, 1, 2)
+        moved = shapely.affinity.translate(g, *step)
+        rows.append({"record_id": f"Q{i}", "record_type": "reduced", "geometry": moved})
+    dist = districts_frame(
+        {"West": sq(-9000, -9000, 11500, 20000), "East": sq(2500, -9000, 9000, 20000)}
+    )
+    for surveys in (near, frame(rows)):
+        got = validate(dist, surveys, today=TODAY).findings
+        with monkeypatch.context() as m:
+            m.setattr(spatial, "_slivers_only", lambda parts, region: np.zeros(len(parts), bool))
+            want = validate(dist, surveys, today=TODAY).findings
+        got, want = (x[x["check"] == "released_outside_hazard"] for x in (got, want))
+        assert len(got) >= 1 and (got["message"].str.contains("in slivers")).any()
+        assert got["message"].tolist() == want["message"].tolist()
+        assert got["record_id"].tolist() == want["record_id"].tolist()
+        np.testing.assert_allclose(got["area_ha"], want["area_ha"], rtol=1e-12)
+        apart = shapely.area(shapely.symmetric_difference(got.geometry.array, want.geometry.array))
+        assert (apart < 1e-15).all()  # square degrees: far under a square millimetre
