@@ -323,7 +323,7 @@ def _report_released_outside(
         entry = per_district.get(int(d), {"geoms": [], "records": {}})
         where = "outside every district and" if d == n else f"in {names[d]!r}"
         listed = sorted(entry["records"].items(), key=lambda kv: -kv[1])
-        shown = ", ".join(f"{rid} ({ha:,.2f} ha)" for rid, ha in listed[:20])
+        shown = ", ".join(f"{rid} ({_ha(ha)} ha)" for rid, ha in listed[:20])
         more = f" and {len(listed) - 20} more" if len(listed) > 20 else ""
         named = f"; release records: {shown}{more}" if listed else ""
         if slivers is not None and slivers[d] >= 1e-4:  # a square metre or more
