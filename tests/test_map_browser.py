@@ -720,3 +720,24 @@ def test_search_tolerates_transliteration(browser, tmp_path):
     assert page.js("(ns) => ns.map(n => mineland.foldName(n))", others) == [
         fold_name(n) for n in others
     ]
+
+
+@pytest.mark.parametrize("size", [(1440, 900), (390, 844)])
+def test_findings_page_keeps_long_messages_readable_on_a_phone(browser, tmp_path, size):
+    """`validate -o findings.html` on the demo: on a phone a long message keeps a
+    readable width and its table scrolls sideways; on a desktop nothing scrolls."""
+    out = tmp_path / "findings.html"
+    assert run("validate", DISTRICTS, SURVEYS, "-o", out).exit_code in (0, 1)
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(out.as_uri())
+    cell = page.locator("td.long", has_text="outside every recorded hazard").first
+    width = cell.bounding_box()["width"]
+    sideways = page.evaluate(
+        "() => [...document.querySelectorAll('.scroll')].some(s => s.scrollWidth > s.clientWidth)"
+    )
+    page.close()
+    assert errors == []
+    assert width >= 200  # about 30 characters a line, not a word
+    assert sideways == (size[0] < 700)

@@ -34,7 +34,8 @@ def _cell(value: object, column: object = None) -> str:
         )
     if isinstance(value, int):
         return f'<td class="num">{value:,}</td>'
-    return f"<td>{_e(str(value))}</td>"
+    text = str(value)
+    return f"<td class='long'>{_e(text)}</td>" if len(text) > 60 else f"<td>{_e(text)}</td>"
 
 
 def html_table(frame: pd.DataFrame, *, max_rows: int | None = None) -> str:
@@ -73,6 +74,9 @@ STYLE = (
     "th,td{padding:1px 4px}h2{break-before:page}h2.keep{break-before:auto}"
     "img{max-height:120mm}}"
     "h2,h3{break-after:avoid}"
+    # on a phone a wide table scrolls sideways instead of squeezing each column to a word
+    "@media screen and (max-width:700px){body{margin:0.8em}th,td{min-width:4em}"
+    "td.long{min-width:18em}}"
 )
 
 
