@@ -398,7 +398,7 @@ def subtract_each(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLo
         knives[~single] = shapely.multipolygons(cutters[ib[multi_rows]], indices=group_idx)
     # a part that is its cutter's very polygon (a release drawn as its hazard's) is
     # gone without an overlay: identical edges are GEOS's slowest difference
-    same = shapely.equals_exact(parts[hit], knives, normalize=True)
+    same = _copies(parts[hit], knives)
     out = parts.copy()
     out[hit[same]] = shapely.Polygon()
     rest = hit[~same]
@@ -406,6 +406,15 @@ def subtract_each(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLo
         shapely.difference, parts[rest], knives[~same], overlay_log, "difference", lambda a, b: a
     )
     return out
+
+
+def _copies(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Where ``a`` is ``b``'s very polygon, from whatever vertex each starts.  Only the
+    pairs with as many vertices and the same box are compared (hardly any are)."""
+    same = shapely.get_num_coordinates(a) == shapely.get_num_coordinates(b)
+    same &= (shapely.bounds(a) == shapely.bounds(b)).all(axis=1)
+    same[same] = shapely.equals_exact(a[same], b[same], normalize=True)
+    return same
 
 
 @dataclass

@@ -74,8 +74,10 @@ def _overlap_rows(acc, rtype: np.ndarray, overlay_log, detail: bool):
         big = area >= 1e-6  # what cannot add up to 1 m² is not projected back
         a, b, inside = a[big], b[big], inside[big]
         covered = np.where(inside == 0, -1, np.where(inside == 1, a, b) + offset)
-        rows.append((rec[a], rec[b], area[big], inter[big], np.full(len(a), k)))
-        rows[-1] += (a + offset, b + offset, covered)
+        region_of = np.full(len(a), k)
+        rows.append(
+            (rec[a], rec[b], area[big], inter[big], region_of, a + offset, b + offset, covered)
+        )
         offset += len(hp)
     return [np.concatenate(col) for col in zip(*rows, strict=True)] if rows else None
 
