@@ -146,6 +146,11 @@ def test_payloads_are_inert_in_terminal_and_spreadsheets(tmp_path, district_file
     assert result.exit_code == 0
     rejected = pd.read_csv(tmp_path / "out_rejected.csv")
     assert rejected["record_id"].iloc[0] == "'" + FORMULA
+    # the rejected row's type held terminal escapes: a written CSV holds no control
+    # character (tabs and line ends aside), and the text around them is kept
+    raw = (tmp_path / "out_rejected.csv").read_text(encoding="utf-8")
+    assert not any(ord(c) < 32 and c not in "\t\r\n" or 0x7F <= ord(c) <= 0x9F for c in raw)
+    assert "[bold red]boom[/] \N{REPLACEMENT CHARACTER}[2J" in raw
     xlsx = tmp_path / "out.xlsx"
     runner.invoke(main, ["summarize", str(district_file), str(surveys), "-o", str(xlsx)])
     assert not str(pd.read_excel(xlsx)["district"].iloc[0]).startswith("=")

@@ -33,27 +33,29 @@ FINDINGS_FORMATS = (".csv", ".xlsx", ".gpkg", ".html")
 RASTER_FORMATS = (".tif", ".tiff")
 
 
-_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: control characters (C0 but tab and line ends, DEL, C1): a workbook cannot hold
+#: most of them, and in a CSV they are terminal escapes or a NUL that ends the text
+#: for many tools
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def _safe_cell(value: object, *, xlsx: bool) -> object:
+def _safe_cell(value: object) -> object:
     if not isinstance(value, str):
         return value
-    if xlsx:
-        value = _XLSX_ILLEGAL.sub("\N{REPLACEMENT CHARACTER}", value)
+    value = _CONTROL.sub("\N{REPLACEMENT CHARACTER}", value)
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def neutralise_formulas(frame: pd.DataFrame, *, xlsx: bool = False) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula with a quote.
-
-    With ``xlsx=True`` also replace the control characters a workbook cannot hold.
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with a quote, and
+    replace control characters (terminal escapes, NUL; tabs and line ends stay) with
+    U+FFFD, for CSV and workbook cells alike.
     """
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(lambda v: _safe_cell(v, xlsx=xlsx)).astype(object)
-    out.columns = [_safe_cell(str(c), xlsx=xlsx) for c in out.columns]
+            out[col] = out[col].map(_safe_cell).astype(object)
+    out.columns = [_safe_cell(str(c)) for c in out.columns]
     return out
 
 
@@ -338,7 +340,7 @@ def _write_workbook(tmp: Path, sheets: dict, *, totals: str | None = None) -> No
 
     with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
         for name, frame in sheets.items():
-            neutralise_formulas(frame, xlsx=True).to_excel(xl, sheet_name=name, index=False)
+            neutralise_formulas(frame).to_excel(xl, sheet_name=name, index=False)
             style_sheet(xl.sheets[name], frame, bold_last_row=name == totals)
 
 
