@@ -65,13 +65,16 @@ def parse_csv(text: str, sep: str) -> tuple[pd.DataFrame, list[str | None]]:
 
     A record whose quotes run over several physical lines and swallow what look like
     whole rows (an unbalanced quote) is split back into its lines, each parsed on
-    its own.  Extra empty cells at the end of a row (a trailing delimiter) are
+    its own.  A lone CR ends a line, as CRLF and LF do; NULs that pad the end of a
+    field are dropped.  Extra empty cells at the end of a row (a trailing delimiter) are
     dropped; a row with another number of cells than the header is kept with its
     reason, never shifted into the wrong columns.
     """
     records = _quote_aware_records(text, sep)
     if not records:
         return pd.DataFrame(), []
+    if "\x00" in text:  # fixed-width exports pad their fields with NULs
+        records = [[cell.rstrip("\x00") for cell in fields] for fields in records]
     header = [h.strip() for h in records[0]]
     while header and header[-1] == "":
         header.pop()  # a trailing delimiter on the header line
@@ -98,7 +101,10 @@ def parse_csv(text: str, sep: str) -> tuple[pd.DataFrame, list[str | None]]:
 
 
 def _quote_aware_records(text: str, sep: str) -> list[list[str]]:
-    lines = text.splitlines()
+    # a lone CR ends a line too (old Mac exports end every line so), as in a
+    # spreadsheet; the reader and ``lines`` then count the same lines
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
     out: list[list[str]] = []
     reader = csv.reader(io.StringIO(text), delimiter=sep, strict=False)
     header_width = None

@@ -182,7 +182,9 @@ def write(tmp_path, seed: int) -> tuple:
     districts(rng).to_file(dpath, driver="GeoJSON")
     rows = records(rng)
     spath = folder / "surveys.csv"
-    pd.DataFrame(rows).to_csv(spath, index=False)
+    # the line ends of every platform: LF, Windows' CRLF, old Mac exports' lone CR
+    ending = ("\n", "\r\n", "\r")[seed % 3]
+    pd.DataFrame(rows).to_csv(spath, index=False, lineterminator=ending)
     return dpath, spath, len(rows)
 
 

@@ -586,6 +586,49 @@ def test_encodings_of_real_exports(tmp_path, encoding):
     assert data.records["notes"].iloc[0] == text.splitlines()[1].split(",")[-1]
 
 
+@pytest.mark.parametrize("newline", ["\r", "\r\n", "\n"])
+def test_line_ends_of_every_platform_give_the_same_rows(tmp_path, newline):
+    # old Mac exports (Excel's "CSV (Macintosh)") end every line with a lone CR
+    rows = [
+        "a,device,46.5,39.7,x",
+        'b,device,46.6,39.8,"quoted, with comma"',
+        "c,device,46.7,39.9,",
+    ]
+    text = newline.join([HEADER.rstrip("\n"), *rows]) + newline
+    data = csv_bytes(tmp_path, text.encode())
+    assert data.n_read == 3 and len(data.rejected) == 0
+    assert list(data.records["record_id"]) == ["a", "b", "c"]
+    assert data.records["notes"].iloc[1] == "quoted, with comma"
+    assert data.records.geometry.x.round(1).tolist() == [46.5, 46.6, 46.7]
+
+
+def test_a_lone_cr_inside_a_field_breaks_the_line_and_no_row_is_lost(tmp_path):
+    text = HEADER + "a,device,46.5,one\r39.7,x\nb,device,46.6,39.8,ok\n"
+    data = csv_bytes(tmp_path, text.encode())
+    # as a spreadsheet shows it: two short lines (both rejected with the reason), then b
+    assert data.n_read == 3 and len(data.records) + len(data.rejected) == 3
+    assert list(data.records["record_id"]) == ["b"]
+    assert len(data.rejected) == 2
+    assert data.rejected["reason"].str.contains("fields where the header has 5").all()
+
+
+def test_nul_padded_fields_are_text_and_binary_files_are_refused(tmp_path):
+    # fixed-width exports pad fields with NULs: the padding goes, the rows are read
+    text = HEADER + "a\0\0\0,device\0\0,46.5,39.7,pad\0\0\0\0\nb,device,46.6,39.8,x\n"
+    data = csv_bytes(tmp_path, text.encode())
+    assert list(data.records["record_id"]) == ["a", "b"] and len(data.rejected) == 0
+    assert data.records["notes"].iloc[0] == "pad"
+    for name, body in [
+        ("gpkg.csv", (ROOT / "data/surveys/synthetic_hazards.gpkg").read_bytes()),
+        ("tif.csv", (ROOT / "data/landcover/synthetic_landcover.tif").read_bytes()),
+        ("xlsx.csv", (ROOT / "data/samples/synthetic_kobo_land_release.xlsx").read_bytes()),
+        ("dbf.csv", b"\x03\x7e\x0c\x02" + bytes(28) + b"RECORD_ID\0\0C" + bytes(20) + b"\r"),
+    ]:
+        (tmp_path / name).write_bytes(body)
+        with pytest.raises(mineland.MinelandError, match="not a text CSV file"):
+            mineland.read_surveys(tmp_path / name)
+
+
 # --------------------------------------------------------------------------- per-input options
 
 

@@ -13,6 +13,22 @@ from ..errors import InputFileError
 from ..records import RawTable
 from ._columns import table_from_frame
 
+#: how binary files given a .csv name by mistake begin: zip (a workbook, a zipped
+#: shapefile), SQLite (a GeoPackage), PDF, an old Office document
+_BINARY_STARTS = (b"PK\x03\x04", b"SQLite format 3\x00", b"%PDF", b"\xd0\xcf\x11\xe0")
+_CONTROL = frozenset(map(chr, range(32))) - set("\t\n\r")
+
+
+def _binary(raw: bytes, head: str) -> bool:
+    """Whether a file is binary rather than text, from its first bytes and the decoded
+    ``head``: a known binary start, a control character or NUL in the header line, or
+    other control characters than NUL in more than 5% of the head.  NULs in later
+    lines are text: old exports pad fields with them."""
+    header = head.split("\n", 1)[0].split("\r", 1)[0]
+    if raw.startswith(_BINARY_STARTS) or any(c in _CONTROL for c in header):
+        return True
+    return sum(c in _CONTROL and c != "\x00" for c in head) > 0.05 * len(head)
+
 
 def read_csv(
     path: Path, crs: object | None, geometry_columns: Mapping[str, str] | None = None
@@ -21,7 +37,7 @@ def read_csv(
     if not raw.strip():
         raise InputFileError(f"{path}: the file is empty")
     text = decode_csv(raw, str(path))
-    if "\x00" in text[:4096]:
+    if _binary(raw, text[:4096]):
         raise InputFileError(f"{path}: not a text CSV file (binary content)")
     frame, problems = parse_csv(text, sniff_delimiter(text))
     if frame.shape[1] == 0:
