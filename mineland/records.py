@@ -33,7 +33,7 @@ from .record_checks import (
     check_validity,
     to_wgs84_checked,
 )
-from .tables import RawTable, SurveyData
+from .tables import RawTable, SurveyData, lists_as_text
 
 __all__ = [
     "RawTable",
@@ -269,7 +269,7 @@ def _basename(source: str) -> str:
 def _canonical_columns(table: RawTable, field_map) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """The field map applied, case and Shapefile-truncated variants of canonical names
     recognised; a table without ``record_type`` cannot be read."""
-    original = table.attributes.reset_index(drop=True)
+    original = lists_as_text(table.attributes.reset_index(drop=True))
     attrs, value_map = schema.apply_field_map(original, field_map, source=table.source)
     # "Record Type", "record-type" and "RECORD_TYPE" as spreadsheets head them
     lower = {re.sub(r"[\s\-]+", "_", str(c).strip().casefold()): c for c in attrs.columns}

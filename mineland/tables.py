@@ -81,3 +81,37 @@ class SurveyData:
             "SurveyData.account() is deprecated; use describe()", DeprecationWarning, stacklevel=2
         )
         return self.describe()
+
+
+def lists_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells that hold lists or mappings as text: a one-item list as its item, a longer
+    one as its items joined with "; ".  GDAL makes a whole GeoJSON property a list
+    column (StringList, IntegerList) when one feature holds an array there, and
+    Parquet and PostGIS have list columns; such a column is typed, so only the object
+    columns whose first value is a list or mapping are converted."""
+    out = frame
+    for col in frame.columns:
+        values = frame[col]
+        if values.dtype != object:
+            continue
+        first = values.first_valid_index()
+        if first is None or not isinstance(values[first], _LISTS):
+            continue
+        if out is frame:
+            out = frame.copy()
+        out[col] = values.map(_as_text)
+    return out
+
+
+_LISTS = (list, tuple, np.ndarray, dict)
+
+
+def _as_text(value: object) -> object:
+    if isinstance(value, dict):
+        return str(value)
+    if not isinstance(value, _LISTS):
+        return value
+    items = [str(v) for v in value if v is not None]
+    if not items:
+        return None
+    return items[0] if len(items) == 1 else "; ".join(items)

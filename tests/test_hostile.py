@@ -156,6 +156,45 @@ def test_payloads_are_inert_in_terminal_and_spreadsheets(tmp_path, district_file
     assert not str(pd.read_excel(xlsx)["district"].iloc[0]).startswith("=")
 
 
+def test_array_properties_are_read_as_text_not_a_crash(tmp_path):
+    # one feature with an array makes GDAL read the whole property as a list column
+    import pyproj
+    import shapely.geometry
+
+    districts = write_fc(
+        tmp_path / "d.geojson",
+        [
+            feature({"name": ["Cəbrayıl"]}, poly(46.0, 39.5, 1.0)),
+            feature({"name": "Goražde"}, poly(47.0, 39.5, 1.0)),
+        ],
+    )
+    surveys = write_fc(
+        tmp_path / "s.geojson",
+        [
+            feature({"record_id": "a", "record_type": ["SHA"]}, poly(46.5, 39.7)),
+            feature({"record_id": "b", "record_type": "SHA"}, poly(47.5, 39.7)),
+            feature({"record_id": "c", "record_type": ["SHA", "CHA"]}, poly(46.2, 39.7)),
+            feature({"record_id": "d", "record_type": []}, poly(46.3, 39.7)),
+        ],
+    )
+    data = mineland.read_surveys(surveys)
+    assert sorted(data.records["record_id"]) == ["a", "b"]
+    assert set(data.records["record_type"]) == {"SHA"}
+    reasons = dict(zip(data.rejected["record_id"], data.rejected["reason"], strict=True))
+    assert "'SHA; CHA'" in reasons["c"] and "empty" in reasons["d"]
+    table = mineland.summarize(mineland.read_districts(districts), data).set_index("district")
+    square = (
+        abs(
+            pyproj.Geod(ellps="WGS84").geometry_area_perimeter(
+                shapely.geometry.shape(poly(46.5, 39.7))
+            )[0]
+        )
+        / 1e4
+    )
+    assert table.loc["Cəbrayıl", "sha_ha"] == pytest.approx(square, rel=1e-4)
+    assert table.loc["Goražde", "sha_ha"] == pytest.approx(square, rel=1e-3)
+
+
 def test_kml_network_links_are_not_followed(tmp_path):
     kml = tmp_path / "link.kml"
     kml.write_text(
