@@ -163,6 +163,36 @@ def test_missing_crs_is_an_error_unless_declared(tmp_path, districts):
     assert s["contaminated_ha"].sum() == pytest.approx(125.0, rel=1e-5)
 
 
+def test_missing_crs_error_of_a_file_whose_first_shapes_are_empty(tmp_path):
+    # the hint looks at the first coordinates; an empty or unreadable shape has none
+    (tmp_path / "s.csv").write_text(
+        "record_id,record_type,wkt\n"
+        "a,SHA,POLYGON EMPTY\n"
+        "b,SHA,not wkt\n"
+        'c,SHA,"POLYGON ((8500000 4400000, 8501000 4400000, 8501000 4401000, 8500000 4400000))"\n'
+    )
+    with pytest.raises(CRSError, match=r"s\.csv.*no coordinate reference system.*28408"):
+        mineland.read_surveys(tmp_path / "s.csv")
+    (tmp_path / "e.csv").write_text("record_id,record_type,wkt\na,SHA,POLYGON EMPTY\n")
+    with pytest.raises(CRSError, match=r"e\.csv.*no coordinate reference system"):
+        mineland.read_surveys(tmp_path / "e.csv")
+
+
+def test_unreadable_wkt_is_rejected_without_a_numpy_warning(tmp_path):
+    import warnings
+
+    (tmp_path / "s.csv").write_text(
+        "record_id,record_type,lon,lat,wkt\n"
+        'a,SHA,,,"POLYGON ((nan nan, 1 1, 1 0, nan nan))"\n'
+        'b,SHA,,,"POLYGON ((46.5 39.5, 46.51 39.5, 46.51 39.51, 46.5 39.5))"\n'
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = mineland.read_surveys(tmp_path / "s.csv", crs="EPSG:4326")
+    assert list(data.records["record_id"]) == ["b"]
+    assert list(data.rejected["record_id"]) == ["a"]
+
+
 @pytest.mark.parametrize("epsg", [28408, 32638, 4284, 3857])
 def test_projected_and_legacy_crs_twins_agree(tmp_path, districts, epsg):
     # irregular polygons in Karabakh, written in WGS 84 and in another CRS

@@ -35,17 +35,24 @@ def parse_geometries(
     errors = np.full(n, None, dtype=object)
     fixes = np.full(n, None, dtype=object)
     todo = raw if skip is None else np.where(skip, None, raw)
-    geoms = map_chunks(lambda chunk: parse(chunk, on_invalid="ignore"), todo)  # in threads
+    geoms = map_chunks(lambda chunk: _quietly(parse, chunk, "ignore"), todo)  # in threads
     for i in np.flatnonzero(shapely.is_missing(geoms) & ~pd.isna(todo)):
         try:
             parse(raw[i])
             message = "unreadable"
         except (GEOSException, ValueError, TypeError) as exc:
             message = first_line(exc)
-        fixed = parse(raw[i], on_invalid="fix")
+        fixed = _quietly(parse, raw[i], "fix")
         if fixed is not None and not shapely.is_empty(fixed):
             geoms[i] = fixed
             fixes[i] = f"read after fixing: {message}"
         else:
             errors[i] = f"{message} in {str(raw[i])[:60]!r}" if show_value else message
     return geoms, errors, fixes
+
+
+def _quietly(parse: Callable, values, on_invalid: str):
+    """``parse(values, on_invalid=...)`` without numpy's "invalid value" warning, which
+    a value GEOS refuses raises (the refusal is reported per row instead)."""
+    with np.errstate(invalid="ignore"):
+        return parse(values, on_invalid=on_invalid)
