@@ -106,8 +106,16 @@ def check_malformed(rows: Rows) -> None:
         )
 
 
+def blank_rows(table: RawTable) -> np.ndarray:
+    """The rows of empty cells without a geometry (a spreadsheet's separator row,
+    ",,,," in its CSV)."""
+    geoms = np.asarray(table.geometry, dtype=object)
+    return table.attributes.isna().all(axis=1).to_numpy() & shapely.is_missing(geoms)
+
+
 def check_types(rows: Rows, raw_types: pd.Series, value_map: dict) -> np.ndarray:
     types = schema.by_value(lambda v: schema.normalize_record_type(v, value_map), raw_types)
+    rows.reject(blank_rows(rows.table), "a blank row (no values, no geometry)", "blank_row")
     rows.reject(
         pd.isna(schema.by_value(schema.clean_text, raw_types)),
         "record_type is empty",

@@ -24,6 +24,7 @@ from .errors import CRSError, DataError, SchemaError
 from .record_checks import (
     ON_INVALID,
     Rows,
+    blank_rows,
     check_counts,
     check_dates,
     check_geometry_present,
@@ -216,12 +217,10 @@ def _record_ids(attrs: pd.DataFrame, table: RawTable, label: str, rows: np.ndarr
     if missing_id.any():
         ids = ids.astype(object)
         ids[missing_id] = [generated_id(label, table.layer, r) for r in rows[missing_id]]
-        table.notes.append(
-            (
-                "missing_record_id",
-                f"{int(missing_id.sum())} records have no record_id; made from file and row",
-            )
-        )
+        unnamed = int((missing_id & ~blank_rows(table)).sum())  # a blank row is no record
+        if unnamed:
+            message = f"{unnamed} records have no record_id; made from file and row"
+            table.notes.append(("missing_record_id", message))
     return ids.to_numpy(dtype=object)
 
 

@@ -612,6 +612,28 @@ def test_a_lone_cr_inside_a_field_breaks_the_line_and_no_row_is_lost(tmp_path):
     assert data.rejected["reason"].str.contains("fields where the header has 5").all()
 
 
+def test_separator_rows_are_rejected_as_blank_rows_not_as_errors(tmp_path):
+    import openpyxl
+
+    text = HEADER + "a,device,46.5,39.7,x\n,,,,\nb,device,46.6,39.8,y\n"
+    book = openpyxl.Workbook()
+    for row in (
+        HEADER.strip().split(","),
+        ["a", "device", 46.5, 39.7],
+        [],
+        ["b", "device", 46.6, 39.8],
+    ):
+        book.active.append(row)
+    book.save(tmp_path / "s.xlsx")
+    for data in (csv_bytes(tmp_path, text.encode()), mineland.read_surveys(tmp_path / "s.xlsx")):
+        assert data.n_read == 3 and list(data.records["record_id"]) == ["a", "b"]
+        assert list(data.rejected["check"]) == ["blank_row"]
+        assert list(data.rejected["source_row"]) == [2]  # the rows after it keep their numbers
+        findings = mineland.validate(mineland.read_districts(DISTRICTS), data).findings
+        assert set(findings.loc[findings["check"] == "blank_row", "severity"]) == {"warning"}
+        assert not findings["check"].isin(["unknown_record_type", "missing_record_id"]).any()
+
+
 def test_nul_padded_fields_are_text_and_binary_files_are_refused(tmp_path):
     # fixed-width exports pad fields with NULs: the padding goes, the rows are read
     text = HEADER + "a\0\0\0,device\0\0,46.5,39.7,pad\0\0\0\0\nb,device,46.6,39.8,x\n"
