@@ -16,14 +16,19 @@ _ISO_SLASH = re.compile(r"^\d{4}/\d{1,2}/\d{1,2}([ T].*)?$")
 _DMY = re.compile(r"^\d{1,2}[./]\d{1,2}[./]\d{4}([ T].*)?$")
 
 
+#: ISO 8601's basic form, as databases export a date as a number: 20220131
+_BASIC = re.compile(r"^(19|20|21)\d{6}$")
+
+
 #: Dates outside these years are placeholders (9999-12-31, 0001-01-01) or typing
 #: errors, never survey dates; they are rejected rather than read.
 DATE_YEARS = (1900, 2100)
 
 
 def parse_dates(values: pd.Series, *, serials: bool = False) -> tuple[pd.Series, pd.Series]:
-    """Parse dates written as ISO ``YYYY-MM-DD`` (or ``YYYY/MM/DD``) or day-first
-    ``DD.MM.YYYY`` / ``DD/MM/YYYY``, with an optional time part that is ignored.
+    """Parse dates written as ISO ``YYYY-MM-DD`` (or ``YYYY/MM/DD``, or ``YYYYMMDD``)
+    or day-first ``DD.MM.YYYY`` / ``DD/MM/YYYY``, with an optional time part that is
+    ignored.
     With ``serials`` (a spreadsheet), a cell holding a plain number is an Excel day
     serial (45292 is 2024-01-01), as a date cell formatted as General shows it.
 
@@ -61,6 +66,10 @@ def _parse_date_text(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     date_part = todo.str.split(r"[ T]", n=1, regex=True).str[0]
     iso = todo.str.match(_ISO) | todo.str.match(_ISO_SLASH)
     dmy = todo.str.match(_DMY)
+    basic = todo.str.match(_BASIC)
+    if basic.any():
+        digits = todo[basic]
+        out.loc[digits.index] = _ymd(digits.str[:4], digits.str[4:6], digits.str[6:])
     if iso.any():
         parts = date_part[iso].str.replace("/", "-").str.split("-", expand=True)
         out.loc[parts.index] = _ymd(parts[0], parts[1], parts[2])
@@ -87,9 +96,9 @@ def _from_serials(values: pd.Series) -> pd.Series:
     days = pd.to_numeric(values[is_number], errors="coerce")
     dates = EXCEL_EPOCH + pd.to_timedelta(days.where(days.between(1, 2_958_465)), unit="D")
     out = values.astype(object).copy()
-    out[is_number] = dates.dt.strftime("%Y-%m-%d").where(
-        dates.notna(), "serial " + days.astype(str)
-    )
+    text = dates.dt.strftime("%Y-%m-%d").where(dates.notna(), "serial " + days.astype(str))
+    basic = (days % 1 == 0) & days.between(19_000_101, 21_001_231)  # YYYYMMDD as a number
+    out[is_number] = text.where(~basic, days[basic].astype("int64").astype(str))
     return out
 
 
@@ -115,14 +124,14 @@ def _ymd(y: pd.Series, m: pd.Series, d: pd.Series) -> pd.Series:
 
 def bad_date_reason(raw) -> str:
     text = str(raw)
-    year = re.match(r"^\s*(\d{4})[-/]|^\s*\d{1,2}[./]\d{1,2}[./](\d{4})", text)
-    if year and not DATE_YEARS[0] <= int(year.group(1) or year.group(2)) <= DATE_YEARS[1]:
+    year = re.match(r"^\s*(\d{4})[-/]|^\s*\d{1,2}[./]\d{1,2}[./](\d{4})|^\s*(\d{4})\d{4}\s*$", text)
+    if year and not DATE_YEARS[0] <= int(next(filter(None, year.groups()))) <= DATE_YEARS[1]:
         return (
             f"date {text!r} is outside the years {DATE_YEARS[0]}–{DATE_YEARS[1]} "
             "(a placeholder for an unknown date? leave it blank instead)"
         )
     if hasattr(raw, "year"):
         return f"date {text!r} is outside the years {DATE_YEARS[0]}–{DATE_YEARS[1]}"
-    if _ISO.match(text) or _ISO_SLASH.match(text) or _DMY.match(text):
+    if _ISO.match(text) or _ISO_SLASH.match(text) or _DMY.match(text) or _BASIC.match(text):
         return f"date {text!r} does not exist"
     return f"unparseable date {text!r} (use YYYY-MM-DD)"

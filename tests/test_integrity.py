@@ -205,6 +205,8 @@ def device_csv(path, rows):
         ("1677-09-21", "outside the years"),
         ("31.12.9999", "outside the years"),
         ("2021-02-30", "does not exist"),
+        ("20210230", "does not exist"),
+        ("99991231", "outside the years"),
         ("soon", "unparseable"),
     ],
 )
@@ -226,6 +228,23 @@ def test_placeholder_and_impossible_dates_are_rejected_with_their_value(tmp_path
     assert list(data.records["record_id"]) == ["ok"]
     reason = data.rejected.set_index("record_id").loc["bad", "reason"]
     assert why in reason and raw in reason
+
+
+def test_dates_as_databases_export_them_as_a_number(tmp_path):
+    import openpyxl
+
+    rows = [["record_id", "record_type", "date", "lon", "lat"]]
+    rows += [["a", "device", "20210131", 46.5, 39.7], ["b", "device", "2021-01-31", 46.5, 39.7]]
+    path = tmp_path / "d.csv"
+    path.write_text("\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    book = openpyxl.Workbook()
+    for r in [rows[0], ["a", "device", 20210131, 46.5, 39.7], ["b", "device", 44227, 46.5, 39.7]]:
+        book.active.append(r)  # a number in a workbook: YYYYMMDD, or a day serial (44227)
+    book.save(tmp_path / "d.xlsx")
+    for source in (path, tmp_path / "d.xlsx"):
+        data = mineland.read_surveys(source)
+        assert len(data.rejected) == 0
+        assert data.records["date"].dt.strftime("%Y-%m-%d").tolist() == ["2021-01-31"] * 2
 
 
 def test_typed_dates_out_of_range_are_rejected(tmp_path):
