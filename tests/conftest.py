@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -9,6 +12,15 @@ import numpy as np
 import pyproj
 import pytest
 import shapely
+
+# Tests never write into the repository: Hypothesis keeps its examples and caches in
+# the working directory unless told otherwise, and Python its bytecode beside the
+# sources (also in the processes the tests start, which inherit the environment).
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY", str(Path(tempfile.gettempdir()) / "mineland-hypothesis")
+)
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+sys.dont_write_bytecode = True
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

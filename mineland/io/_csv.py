@@ -20,14 +20,12 @@ _CONTROL = frozenset(map(chr, range(32))) - set("\t\n\r")
 
 
 def _binary(raw: bytes, head: str) -> bool:
-    """Whether a file is binary rather than text, from its first bytes and the decoded
-    ``head``: a known binary start, a control character or NUL in the header line, or
-    other control characters than NUL in more than 5% of the head.  NULs in later
-    lines are text: old exports pad fields with them."""
+    """Whether a file is binary rather than text: a known binary start, or a control
+    character or NUL in its header line (binary data holds one within a few bytes).
+    NULs and other controls in later lines are text: old exports pad fields with
+    NULs, and a cell may hold anything."""
     header = head.split("\n", 1)[0].split("\r", 1)[0]
-    if raw.startswith(_BINARY_STARTS) or any(c in _CONTROL for c in header):
-        return True
-    return sum(c in _CONTROL and c != "\x00" for c in head) > 0.05 * len(head)
+    return raw.startswith(_BINARY_STARTS) or any(c in _CONTROL for c in header)
 
 
 def read_csv(
