@@ -9,7 +9,7 @@ import rasterio
 import shapely
 from affine import Affine
 from click.testing import CliRunner
-from conftest import DISTRICTS, ROOT, SURVEYS, districts_frame, frame, sq
+from conftest import DISTRICTS, ROOT, SURVEYS, TEST_LAEA, districts_frame, frame, sq
 
 import mineland
 from mineland.cli import main
@@ -112,6 +112,20 @@ def test_landcover_two_classes_hand_computed(tmp_path):
     fields = t2[t2["class_name"] == "Fields"]["contaminated_ha"].sum()
     assert fields == pytest.approx(total2 / 3, rel=1e-3)
     assert nodata == pytest.approx(total2 * 2 / 3, rel=1e-3)
+
+
+def test_a_hazard_flush_with_a_district_border_is_measured(tmp_path):
+    # its edge is the border's very edge: its piece in the next district is a line,
+    # which has no area and which exactextract cannot read
+    d = districts_frame({"A": sq(0, 0, 5000), "B": sq(5000, 0, 5000)})
+    acc = mineland.account(d, frame([rec("h", "SHA", shapely.box(4000, 0, 5000, 5000))]))
+    lc = RasterData(np.full((20, 20), 40, dtype=np.uint8), Affine(600, 0, -1000, 0, -600, 11000),
+                    TEST_LAEA, 0)  # fmt: skip
+    table = landcover_impact(acc, None, lc)
+    assert table["contaminated_ha"].sum() == pytest.approx(500.0, rel=1e-6)  # 1 km x 5 km
+    assert table.set_index("district").loc["A", "contaminated_ha"] == pytest.approx(500, rel=1e-6)
+    array, _ = rasterize_contamination(acc, resolution=250)
+    assert float(array[array > 0].astype(np.float64).sum()) * 6.25 == pytest.approx(500, rel=1e-5)
 
 
 def test_landcover_rows_add_up_to_the_summary():
