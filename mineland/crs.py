@@ -67,8 +67,7 @@ def resolve_crs(table: RawTable, crs: object | None) -> pyproj.CRS:
 def _coordinate_hint(geoms) -> str:
     """What the coordinates of a file without a CRS look like, for its error."""
     geoms = np.asarray(geoms, dtype=object)
-    present = geoms[~shapely.is_missing(geoms)] if len(geoms) else geoms
-    present = present[~shapely.is_empty(present)]  # an empty one has no coordinates
+    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]  # with coordinates
     if len(present):
         x, y = shapely.get_coordinates(present[:1])[0]
         zone = gauss_kruger_zone(x, y) or gauss_kruger_zone(y, x)

@@ -17,7 +17,7 @@ _DMY = re.compile(r"^\d{1,2}[./]\d{1,2}[./]\d{4}([ T].*)?$")
 
 
 #: ISO 8601's basic form, as databases export a date as a number: 20220131
-_BASIC = re.compile(r"^(19|20|21)\d{6}$")
+_BASIC = re.compile(r"^\d{8}$")
 
 
 #: Dates outside these years are placeholders (9999-12-31, 0001-01-01) or typing
@@ -97,7 +97,8 @@ def _from_serials(values: pd.Series) -> pd.Series:
     dates = EXCEL_EPOCH + pd.to_timedelta(days.where(days.between(1, 2_958_465)), unit="D")
     out = values.astype(object).copy()
     text = dates.dt.strftime("%Y-%m-%d").where(dates.notna(), "serial " + days.astype(str))
-    basic = (days % 1 == 0) & days.between(19_000_101, 21_001_231)  # YYYYMMDD as a number
+    lo, hi = (year * 10_000 + mmdd for year, mmdd in zip(DATE_YEARS, (101, 1231), strict=True))
+    basic = (days % 1 == 0) & days.between(lo, hi)  # YYYYMMDD as a number
     out[is_number] = text.where(~basic, days[basic].astype("int64").astype(str))
     return out
 

@@ -54,7 +54,7 @@ def prepare_districts(
     elif name_field not in frame.columns:
         cols = ", ".join(str(c) for c in frame.columns if c != "geometry")
         raise SchemaError(f"{source}: no field {name_field!r}; fields are {cols}")
-    names = _names(lists_as_text(frame[[name_field]])[name_field], source)
+    names = _names(lists_as_text(frame[name_field]), source)
     geoms, placed, off, dropped = _on_earth(frame, names, source)
     fixed, invalid = repair(geoms)
     geoms = polygonal(fixed)

@@ -92,7 +92,6 @@ def _grouped_by_tile(geoms: np.ndarray, size: float) -> np.ndarray:
 def _coverage_sum(geoms: np.ndarray, shape: tuple[int, int], bounds, crs: pyproj.CRS) -> np.ndarray:
     """Sum of the exact coverage fractions of ``geoms`` over a grid (row-major, top row 0)."""
     out = np.zeros(shape[0] * shape[1], dtype=np.float64)
-    geoms = geoms[~shapely.is_empty(geoms)] if len(geoms) else geoms  # exactextract refuses
     if len(geoms) == 0:
         return out.reshape(shape)
     template = NumPyRasterSource(
@@ -354,11 +353,11 @@ def _impact_features(acc: Accounting, target: pyproj.CRS) -> tuple[np.ndarray, l
             outside = subtract(parts, zones, overlay_log) if len(zones) else parts
             where = np.concatenate([owner[iz], np.full(len(outside), n)])
             pieces = np.concatenate([pieces, outside])
-            keep = ~shapely.is_empty(pieces) if len(pieces) else np.zeros(0, dtype=bool)
+            # a piece that only meets a border is a line, without area (and exactextract
+            # cannot read the empty multipolygon its polygons make)
+            keep = shapely.area(pieces) > 0
             for d in np.unique(where[keep]):
                 geom = shapely.multipolygons(explode_polygons(pieces[keep & (where == d)]))
-                if geom.is_empty:  # only lines or points where a piece met a border
-                    continue
                 feats.append(shapely.transform(geom, to_target, interleaved=False))
                 meta.append((int(d), col, shapely.area(geom) / M2_PER_HA))
     return np.array(feats, dtype=object), meta

@@ -106,21 +106,24 @@ def check_malformed(rows: Rows) -> None:
         )
 
 
-def blank_rows(table: RawTable) -> np.ndarray:
-    """The rows of empty cells without a geometry (a spreadsheet's separator row,
-    ",,,," in its CSV)."""
-    geoms = np.asarray(table.geometry, dtype=object)
-    return table.attributes.isna().all(axis=1).to_numpy() & shapely.is_missing(geoms)
+def blank_rows(table: RawTable, among: np.ndarray) -> np.ndarray:
+    """Which of the rows ``among`` (a mask; no other row is blank) are empty cells
+    without a geometry: a spreadsheet's separator row, ",,,," in its CSV."""
+    out = np.zeros(len(table), dtype=bool)
+    idx = np.flatnonzero(among)
+    if len(idx):
+        geoms = np.asarray(table.geometry, dtype=object)[idx]
+        out[idx] = table.attributes.iloc[idx].isna().all(axis=1).to_numpy()
+        out[idx] &= shapely.is_missing(geoms)
+    return out
 
 
 def check_types(rows: Rows, raw_types: pd.Series, value_map: dict) -> np.ndarray:
     types = schema.by_value(lambda v: schema.normalize_record_type(v, value_map), raw_types)
-    rows.reject(blank_rows(rows.table), "a blank row (no values, no geometry)", "blank_row")
-    rows.reject(
-        pd.isna(schema.by_value(schema.clean_text, raw_types)),
-        "record_type is empty",
-        "unknown_record_type",
-    )
+    empty = pd.isna(schema.by_value(schema.clean_text, raw_types))
+    blank = blank_rows(rows.table, empty)  # a blank row has no type either
+    rows.reject(blank, "a blank row (no values, no geometry)", "blank_row")
+    rows.reject(empty, "record_type is empty", "unknown_record_type")
 
     def unknown(i: int) -> str:
         value = raw_types.iloc[i]

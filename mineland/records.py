@@ -217,7 +217,7 @@ def _record_ids(attrs: pd.DataFrame, table: RawTable, label: str, rows: np.ndarr
     if missing_id.any():
         ids = ids.astype(object)
         ids[missing_id] = [generated_id(label, table.layer, r) for r in rows[missing_id]]
-        unnamed = int((missing_id & ~blank_rows(table)).sum())  # a blank row is no record
+        unnamed = int((missing_id & ~blank_rows(table, missing_id)).sum())  # nor a blank row
         if unnamed:
             message = f"{unnamed} records have no record_id; made from file and row"
             table.notes.append(("missing_record_id", message))
@@ -268,7 +268,7 @@ def _basename(source: str) -> str:
 def _canonical_columns(table: RawTable, field_map) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """The field map applied, case and Shapefile-truncated variants of canonical names
     recognised; a table without ``record_type`` cannot be read."""
-    original = lists_as_text(table.attributes.reset_index(drop=True))
+    original = table.attributes.reset_index(drop=True).apply(lists_as_text)
     attrs, value_map = schema.apply_field_map(original, field_map, source=table.source)
     # "Record Type", "record-type" and "RECORD_TYPE" as spreadsheets head them
     lower = {re.sub(r"[\s\-]+", "_", str(c).strip().casefold()): c for c in attrs.columns}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import re
 import unicodedata
@@ -172,6 +173,20 @@ _SQUEEZE = re.compile(r"[\s_\-.]+")
 
 def _fold(value: str) -> str:
     return _FOLD.sub(" ", unicodedata.normalize("NFKC", value)).strip().casefold()
+
+
+#: control characters in text from data (C0, DEL, C1): terminal escapes, NUL, bells
+CONTROLS = frozenset(map(chr, [*range(0x20), 0x7F, *range(0x80, 0xA0)]))
+
+
+def replace_controls(text: str, keep: str = "", by: str = "\N{REPLACEMENT CHARACTER}") -> str:
+    """``text`` with its control characters (but those in ``keep``) replaced by ``by``."""
+    return text.translate(_control_table(keep, by))
+
+
+@functools.cache
+def _control_table(keep: str, by: str) -> dict[int, str]:
+    return {ord(c): by for c in CONTROLS if c not in keep}
 
 
 def clean_text(value: object) -> str | None:

@@ -83,24 +83,16 @@ class SurveyData:
         return self.describe()
 
 
-def lists_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+def lists_as_text(values: pd.Series) -> pd.Series:
     """Cells that hold lists or mappings as text: a one-item list as its item, a longer
     one as its items joined with "; ".  GDAL makes a whole GeoJSON property a list
     column (StringList, IntegerList) when one feature holds an array there, and
-    Parquet and PostGIS have list columns; such a column is typed, so only the object
-    columns whose first value is a list or mapping are converted."""
-    out = frame
-    for col in frame.columns:
-        values = frame[col]
-        if values.dtype != object:
-            continue
-        first = values.first_valid_index()
-        if first is None or not isinstance(values[first], _LISTS):
-            continue
-        if out is frame:
-            out = frame.copy()
-        out[col] = values.map(_as_text)
-    return out
+    Parquet and PostGIS have list columns; such a column is typed, so only an object
+    column whose first value is a list or mapping is converted."""
+    first = values.first_valid_index() if values.dtype == object else None
+    if first is None or not isinstance(values[first], _LISTS):
+        return values
+    return values.map(_as_text)
 
 
 _LISTS = (list, tuple, np.ndarray, dict)

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from ..accounting import total_row
 from ..labels import SHORT_LABELS
-from ..schema import OUTSIDE
+from ..schema import OUTSIDE, replace_controls
 
 err_console = Console(stderr=True)
 
@@ -89,12 +89,9 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     root.setLevel(level)
 
 
-_CONTROL = {c: "\N{REPLACEMENT CHARACTER}" for c in [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]}
-
-
 def plain(text: object) -> str:
     """Text from data made safe for a terminal: no control or escape characters."""
-    return str(text).translate(_CONTROL)
+    return replace_controls(str(text))
 
 
 def _cell(column: str, value) -> Text:

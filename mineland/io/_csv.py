@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import schema
 from ..csvtext import decode_csv, parse_csv, sniff_delimiter
 from ..errors import InputFileError
 from ..records import RawTable
@@ -16,7 +17,7 @@ from ._columns import table_from_frame
 #: how binary files given a .csv name by mistake begin: zip (a workbook, a zipped
 #: shapefile), SQLite (a GeoPackage), PDF, an old Office document
 _BINARY_STARTS = (b"PK\x03\x04", b"SQLite format 3\x00", b"%PDF", b"\xd0\xcf\x11\xe0")
-_CONTROL = frozenset(map(chr, range(32))) - set("\t\n\r")
+_CONTROL = schema.CONTROLS - set("\t\n\r")
 
 
 def _binary(raw: bytes, head: str) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -33,16 +32,12 @@ FINDINGS_FORMATS = (".csv", ".xlsx", ".gpkg", ".html")
 RASTER_FORMATS = (".tif", ".tiff")
 
 
-#: control characters (C0 but tab and line ends, DEL, C1): a workbook cannot hold
-#: most of them, and in a CSV they are terminal escapes or a NUL that ends the text
-#: for many tools
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
 def _safe_cell(value: object) -> object:
     if not isinstance(value, str):
         return value
-    value = _CONTROL.sub("\N{REPLACEMENT CHARACTER}", value)
+    # a workbook cannot hold most control characters, and in a CSV they are terminal
+    # escapes or a NUL that ends the text for many tools; tabs and line ends stay
+    value = schema.replace_controls(value, keep="\t\n\r")
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 

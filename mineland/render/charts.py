@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 
 import numpy as np
 import pandas as pd
@@ -27,9 +26,6 @@ __all__ = ["figure_png", "plot_forecast", "plot_released", "plot_remaining"]
 _HA = FuncFormatter(lambda v, _: f"{v:,.0f}")
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 class Chart(Figure):
     """A matplotlib Figure that shows itself as a PNG in Jupyter, without pyplot (no
     global backend is set and no figure is kept by a figure manager)."""
@@ -41,7 +37,7 @@ class Chart(Figure):
 def chart_label(text: object) -> str:
     """Text from data, safe for matplotlib: no control characters, and ``$`` shown as
     a dollar sign instead of starting mathtext (which fails on arbitrary text)."""
-    return _CONTROL.sub("", str(text)).replace("$", r"\$")
+    return schema.replace_controls(str(text), by="").replace("$", r"\$")
 
 
 def plot_released(table: pd.DataFrame, *, by: str = "district", top: int = 12) -> Figure:
