@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -270,14 +271,7 @@ def _account(districts, surveys, as_of, progress, crs, regions, runner) -> Accou
     overlay_log = OverlayLog()
     plan = _plan(dist, records_all, crs, regions)
     step("projecting", 1)
-    zones = prepare_zones(
-        np.asarray(dist.geometry.array, dtype=object), list(dist["district"]), plan, overlay_log
-    )
-    rtype = records["record_type"].to_numpy(dtype=object)
-    area_idx = np.flatnonzero(np.isin(rtype, schema.AREA_TYPES))
-    prepared = prepare_geometries(
-        np.asarray(records.geometry.array, dtype=object)[area_idx], plan, overlay_log
-    )
+    zones, rtype, area_idx, prepared = _projected(dist, records, plan, overlay_log)
     step("union and differences of the record classes", 2)
     projected = (prepared, area_idx, _origin(records, plan))
     parts, table, hazard = _class_areas(projected, rtype, zones, len(dist), runner, overlay_log)
@@ -310,6 +304,26 @@ def _account(districts, surveys, as_of, progress, crs, regions, runner) -> Accou
     return Accounting(
         summary, parts, as_of_ts, records, dist, overlay_log, diagnostics, hazard, slots
     )
+
+
+def _projected(dist, records, plan, overlay_log):
+    """The district zones and the area records' pieces of every region (projected,
+    repaired), the record types and the rows of the area records.  The districts are
+    prepared in a thread beside the records: neither waits on the other."""
+    with ThreadPoolExecutor(1) as side:
+        zones = side.submit(
+            prepare_zones,
+            np.asarray(dist.geometry.array, dtype=object),
+            list(dist["district"]),
+            plan,
+            overlay_log,
+        )
+        rtype = records["record_type"].to_numpy(dtype=object)
+        area_idx = np.flatnonzero(np.isin(rtype, schema.AREA_TYPES))
+        prepared = prepare_geometries(
+            np.asarray(records.geometry.array, dtype=object)[area_idx], plan, overlay_log
+        )
+        return zones.result(), rtype, area_idx, prepared
 
 
 def _stepper(progress: Progress | None, steps: int = 6) -> Callable[[str, int], None]:

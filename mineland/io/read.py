@@ -16,6 +16,7 @@ import shapely
 from ..districts import prepare_districts
 from ..errors import CRSError, InputFileError, SchemaError
 from ..records import RawTable, SurveyData, normalize_records, parse_crs
+from ..threads import threaded
 from ._columns import geometry_columns
 from ._csv import read_csv
 from ._excel import read_excel
@@ -172,15 +173,23 @@ def _read_inputs(inputs, on_file_error: str, progress: Progress | None, **how):
     (``(path, check, message)``) when ``on_file_error`` is ``"reject"``."""
     tables: list[RawTable] = []
     failures: list[tuple[str, str, str]] = []
-    for k, (path, options) in enumerate(inputs):
+
+    def read(item: tuple[int, tuple]) -> list[RawTable] | Exception:
+        k, (path, options) = item
         if progress:
             progress(f"reading {getattr(path, 'name', safe_url(str(path)))}", k, len(inputs))
         try:
-            tables.extend(_read_source(path, options, **how))
+            return _read_source(path, options, **how)
         except (InputFileError, SchemaError, CRSError) as exc:
-            if on_file_error == "raise":
-                raise
-            failures.append((str(path), "unreadable_file", str(exc)))
+            return exc
+
+    for (path, _), got in zip(inputs, threaded(read, list(enumerate(inputs))), strict=True):
+        if not isinstance(got, Exception):
+            tables.extend(got)
+        elif on_file_error == "raise":
+            raise got
+        else:
+            failures.append((str(path), "unreadable_file", str(got)))
     return tables, failures
 
 
