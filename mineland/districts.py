@@ -14,6 +14,7 @@ from . import schema
 from .crs import WGS84, on_earth, to_wgs84
 from .errors import CRSError, SchemaError
 from .geometry import OverlayLog, polygonal, repair, union_all
+from .regions import cut_at_antimeridian, unwrap_antimeridian
 from .tables import lists_as_text
 
 __all__ = ["detect_name_field", "prepare_districts"]
@@ -56,8 +57,10 @@ def prepare_districts(
         raise SchemaError(f"{source}: no field {name_field!r}; fields are {cols}")
     names = _names(lists_as_text(frame[name_field]), source)
     geoms, placed, off, dropped = _on_earth(frame, names, source)
-    fixed, invalid = repair(geoms)
+    whole, crossing = unwrap_antimeridian(geoms)  # judged and repaired whole, then cut
+    fixed, invalid = repair(whole)
     geoms = polygonal(fixed)
+    geoms[crossing] = cut_at_antimeridian(geoms[crossing], OverlayLog())
     has_area = ~shapely.is_missing(geoms)
     has_area[has_area] = ~shapely.is_empty(geoms[has_area]) & (shapely.area(geoms[has_area]) > 0)
     keep = placed & has_area

@@ -15,7 +15,8 @@ from . import schema
 from .crs import coord_summary, crs_hint, off_earth, on_earth, resolve_crs, to_wgs84
 from .dates import bad_date_reason, parse_dates
 from .errors import CRSError, DataError
-from .geometry import enclosed, polygonal, repair
+from .geometry import OverlayLog, enclosed, polygonal, repair
+from .regions import cut_at_antimeridian, unwrap_antimeridian
 from .tables import RawTable
 
 log = logging.getLogger(__name__)
@@ -278,7 +279,10 @@ def check_geometry_types(rows: Rows, types: np.ndarray) -> None:
 
 
 def check_validity(rows: Rows, types: np.ndarray, ids: np.ndarray, on_invalid: str) -> None:
-    """Invalid polygons: repaired (noted in ``repair``), rejected, or an error."""
+    """Invalid polygons: repaired (noted in ``repair``), rejected, or an error.
+
+    A polygon drawn across the antimeridian (longitudes that jump from 180° to −180°)
+    is judged and repaired whole, then kept cut at ±180°."""
     table, geoms = rows.table, rows.geoms
     if table.parse_fixes is not None:
         fixes = np.asarray(table.parse_fixes, dtype=object)
@@ -286,6 +290,15 @@ def check_validity(rows: Rows, types: np.ndarray, ids: np.ndarray, on_invalid: s
     idx = np.flatnonzero(rows.live & np.isin(types, schema.AREA_TYPES))
     if not len(idx):
         return
+    geoms[idx], crossing = unwrap_antimeridian(geoms[idx])  # judged whole, then cut
+    _repair_rows(rows, idx, ids, on_invalid)
+    cut = idx[crossing & rows.live[idx]]
+    geoms[cut] = cut_at_antimeridian(geoms[cut], OverlayLog())
+
+
+def _repair_rows(rows: Rows, idx: np.ndarray, ids: np.ndarray, on_invalid: str) -> None:
+    """The invalid polygons among rows ``idx``: repaired, rejected, or an error."""
+    table, geoms = rows.table, rows.geoms
     fixed, was_invalid = repair(geoms[idx])
     if not was_invalid.any():
         return
@@ -366,14 +379,16 @@ def repair_note(why: str, drawn: float, repaired: float) -> str:
 
 
 def geodesic_ha(geoms) -> list[float]:
-    """Ellipsoidal areas (pyproj Geod) of lon/lat geometries (0 for none or empty)."""
+    """Ellipsoidal areas (pyproj Geod) of lon/lat geometries (0 for none or empty),
+    whichever way their rings run (Geod adds up signed areas: a hole that runs as its
+    shell does would be added, not taken away)."""
     out = []
     for g in geoms:
         if g is None or g.is_empty:
             out.append(0.0)
             continue
         try:
-            area, _ = _GEOD.geometry_area_perimeter(g)
+            area, _ = _GEOD.geometry_area_perimeter(shapely.orient_polygons(g))
             out.append(abs(area) / 10_000)
         except (TypeError, ValueError, AttributeError, pyproj.exceptions.GeodError):
             out.append(float("nan"))

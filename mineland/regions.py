@@ -11,7 +11,8 @@ Pure computation on lon/lat (EPSG:4326) geometries.
   lon/lat grid of cells of about 1,000 km, each measured in its own projection
   centred on the cell, so a record's hectares never depend on unrelated districts.
 - Polygons that cross the antimeridian (a part spanning more than 180° of longitude)
-  are split at ±180° (:func:`split_antimeridian`).
+  are split at ±180° (:func:`split_antimeridian`); on reading, they are judged valid or
+  repaired whole (:func:`unwrap_antimeridian`), then cut (:func:`cut_at_antimeridian`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ __all__ = [
     "plan_regions",
     "regions_touched",
     "region_of_points",
+    "cut_at_antimeridian",
     "split_antimeridian",
+    "unwrap_antimeridian",
 ]
 
 #: Edges longer than this (metres) get vertices on the geodesic in between.
@@ -42,6 +45,8 @@ MAX_RADIUS_KM = 1_500.0
 #: Cut lines along the cell grid get a vertex every this many degrees, so both sides
 #: of a cut follow the same curve in their own projections.
 _CUT_STEP_DEG = 0.01
+#: A geometry cut by a cell is first clipped, in lon/lat, to the cell widened by this.
+_NEAR_DEG = 1.0
 _GEOD = pyproj.Geod(ellps="WGS84")
 # upper bound of the length (m) of one degree along any lon/lat straight line
 _M_PER_DEG = 111_700.0
@@ -54,6 +59,18 @@ class Region:
     crs: pyproj.CRS
     #: lon/lat cell (minx, miny, maxx, maxy); None when one region holds everything
     cell: tuple[float, float, float, float] | None = None
+
+    @property
+    def near(self) -> shapely.Polygon | None:
+        """The cell widened by :data:`_NEAR_DEG`: the part of a geometry that is
+        projected for the cell, where it is cut exactly.  Its edges have a vertex
+        every 0.1°, so that, projected, they stay away from the cell; it reaches past
+        ±180° and ±90°, so that no edge of it runs along a geometry's there."""
+        if self.cell is None:
+            return None
+        minx, miny, maxx, maxy = self.cell
+        near = shapely.box(minx - _NEAR_DEG, miny - _NEAR_DEG, maxx + _NEAR_DEG, maxy + _NEAR_DEG)
+        return shapely.segmentize(near, 10 * _CUT_STEP_DEG)
 
     @property
     def box(self) -> shapely.Polygon | None:
@@ -142,10 +159,24 @@ def _densify_rings(
 def split_antimeridian(geoms: np.ndarray, overlay_log: OverlayLog) -> tuple[np.ndarray, np.ndarray]:
     """Split polygons whose parts span more than 180° of longitude at ±180°.
 
-    Such a part is read as crossing the antimeridian: its western longitudes are
-    shifted by +360°, it is cut at 180° and the eastern piece shifted back.  Returns
-    the geometries and a mask of those that were split.
+    Such a part is read as crossing the antimeridian (:func:`unwrap_antimeridian`),
+    then cut at 180° (:func:`cut_at_antimeridian`).  Returns the geometries and a mask
+    of those that were split.
     """
+    shifted, crossing = unwrap_antimeridian(geoms)
+    out = shifted.copy()
+    out[crossing] = cut_at_antimeridian(shifted[crossing], overlay_log)
+    return out, crossing
+
+
+def unwrap_antimeridian(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Polygons with a part that crosses the antimeridian, that part made whole again:
+    its western longitudes shifted by +360°.  A part crosses it where an edge's ends
+    lie more than 180° of longitude apart (edges are geodesics: the short way round),
+    apart from an edge along a pole.  In lon/lat, such a part crosses itself; whole
+    again, its validity can be judged and it can be repaired.  A part whose outer ring
+    crosses it once goes round a pole: it is closed along that pole instead
+    (:func:`_closed_along_pole`).  Returns the geometries and a mask of those changed."""
     geoms = np.asarray(geoms, dtype=object)
     out = geoms.copy()
     crossing = np.zeros(len(geoms), dtype=bool)
@@ -156,28 +187,69 @@ def split_antimeridian(geoms: np.ndarray, overlay_log: OverlayLog) -> tuple[np.n
         return out, crossing
     idx = np.flatnonzero(poly)
     parts, owner = shapely.get_parts(geoms[idx], return_index=True)
-    b = shapely.bounds(parts)
-    wide = (b[:, 2] - b[:, 0]) > 180.0
-    if not wide.any():
-        return out, crossing
-    for i in np.unique(owner[wide]):
-        pieces = []
-        for part, is_wide in zip(parts[owner == i], wide[owner == i], strict=True):
-            if not is_wide:
-                pieces.append(part)
-                continue
-            shifted = shapely.transform(part, _shift_west)
-            halves = intersection(
-                shifted,
-                np.array([shapely.box(-180, -90, 180, 90), shapely.box(180, -90, 540, 90)]),
-                overlay_log,
-                "split at 180°",
-            )
-            halves[1] = shapely.transform(halves[1], lambda c: c - [360.0, 0.0])
-            pieces.extend(explode_polygons(halves))
-        out[idx[i]] = shapely.multipolygons(pieces)
+    shell_jumps, across = _antimeridian_jumps(parts)
+    for i in np.unique(owner[across]):
+        mine = np.flatnonzero(owner == i)
+        pieces = [
+            _closed_along_pole(parts[k])
+            if shell_jumps[k] == 1
+            else shapely.transform(parts[k], _shift_west)
+            if across[k]
+            else parts[k]
+            for k in mine
+        ]
+        out[idx[i]] = pieces[0] if len(pieces) == 1 else shapely.multipolygons(pieces)
         crossing[idx[i]] = True
     return out, crossing
+
+
+def _antimeridian_jumps(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How many edges of each polygon's outer ring cross the antimeridian (their ends
+    more than 180° of longitude apart, not along a pole), and whether any of its
+    rings has such an edge."""
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    shell = np.r_[True, ring_part[1:] != ring_part[:-1]]  # a part's first ring
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    edge = ring[1:] == ring[:-1]
+    jump = np.abs(np.diff(xy[:, 0])) > 180.0
+    pole = (np.abs(xy[1:, 1]) >= 90.0) | (np.abs(xy[:-1, 1]) >= 90.0)
+    per_ring = np.bincount(ring[1:][edge & jump & ~pole], minlength=len(rings))
+    shell_jumps = np.bincount(ring_part[shell], weights=per_ring[shell], minlength=len(parts))
+    across = np.bincount(ring_part, weights=per_ring, minlength=len(parts)) > 0
+    return shell_jumps.astype(np.int64), across
+
+
+def _closed_along_pole(part: shapely.Polygon) -> shapely.Polygon:
+    """A polygon whose outer ring goes round a pole, crossing the antimeridian once,
+    closed along that pole (the one on the side of most of its vertices): down the
+    meridian of ±180° to the pole and back up the other side, as Natural Earth draws
+    Antarctica."""
+    xy = np.asarray(part.exterior.coords)
+    k = int(np.flatnonzero(np.abs(np.diff(xy[:, 0])) > 180.0)[0])
+    (x1, y1), (x2, y2) = xy[k], xy[k + 1]
+    side = 180.0 if x1 > x2 else -180.0  # the side of 180° the jump leaves from
+    y = y1 + (y2 - y1) * (side - x1) / ((x2 + 2 * side) - x1)  # where it crosses 180°
+    pole = -90.0 if xy[:-1, 1].mean() < 0 else 90.0
+    path = [(side, y), (side, pole), (-side, pole), (-side, y)]
+    ring = np.concatenate([xy[: k + 1], path, xy[k + 1 :]])
+    return shapely.Polygon(ring, [h.coords for h in part.interiors])
+
+
+def cut_at_antimeridian(geoms: np.ndarray, overlay_log: OverlayLog) -> np.ndarray:
+    """Unwrapped polygons (:func:`unwrap_antimeridian`; valid) cut at 180°, the piece
+    east of it shifted back by −360°: multipolygons within ±180°.  Their edges get
+    vertices on the geodesic first (:func:`densify_geodesic`), so that the cut falls
+    where the geodesic crosses 180°, not where a straight line would."""
+    geoms = densify_geodesic(np.asarray(geoms, dtype=object))
+    if not len(geoms):
+        return geoms.copy()
+    west = intersection(geoms, shapely.box(-180, -90, 180, 90), overlay_log, "split at 180°")
+    east = intersection(geoms, shapely.box(180, -90, 540, 90), overlay_log, "split at 180°")
+    east = shapely.transform(east, lambda c: c - [360.0, 0.0])
+    out = np.empty(len(geoms), dtype=object)
+    for k, (w, e) in enumerate(zip(west, east, strict=True)):
+        out[k] = shapely.multipolygons(explode_polygons(np.array([w, e], dtype=object)))
+    return out
 
 
 def _shift_west(coords: np.ndarray) -> np.ndarray:
@@ -223,7 +295,10 @@ def _cells_of(bounds: np.ndarray) -> set[tuple[float, float, float, float]]:
         for lon0 in np.unique(
             np.concatenate([np.arange(a, b + 1, width) for a, b in zip(lo, hi, strict=True)])
         ):
-            cells.add((float(lon0), float(lat0), float(lon0 + width), float(lat0 + 10.0)))
+            # cut at ±180°: a cell across it would hold, in its projection, what the
+            # cell on the other side holds too
+            west, east = max(float(lon0), -180.0), min(float(lon0 + width), 180.0)
+            cells.add((west, float(lat0), east, float(lat0 + 10.0)))
     return cells
 
 

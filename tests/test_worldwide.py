@@ -8,13 +8,10 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from conftest import GEOD
+from conftest import GEOD, geod_ha
 
 import mineland
-
-
-def geod_ha(geom) -> float:
-    return abs(GEOD.geometry_area_perimeter(geom)[0]) / 1e4
+from mineland.records import as_survey_data
 
 
 def box(minx, miny, maxx, maxy):
@@ -140,3 +137,179 @@ def test_a_release_across_a_region_border_leaves_nothing_outside():
     want = sum(geod_ha(h) for h in HAZARDS["Savanna"]) + geod_ha(cleared)
     overlap = sum(geod_ha(h.intersection(cleared)) for h in HAZARDS["Savanna"])
     assert summary.loc["Savanna", "recorded_ha"] == pytest.approx(want - overlap, rel=1e-4)
+
+
+# --------------------------------------------------------------------------- generated
+# Polygons anywhere on Earth, drawn as national databases draw them: across the
+# antimeridian with longitudes that jump from 180° to −180° (so that in lon/lat the
+# ring crosses itself), clockwise or not, with holes; and layers whose polygons are
+# wider than 180° without crossing it (a polar coast closed along the pole, as
+# Natural Earth draws Antarctica; a band round the Arctic).
+
+
+def _star(rng, lon, lat, near, far, n, jitter=0.0):
+    """A ring of ``n`` vertices round (lon, lat), each at a random geodesic distance
+    in [near, far] m, longitudes wrapped to ±180°, in a random direction."""
+    az = np.linspace(0, 360, n, endpoint=False) + rng.uniform(-jitter, jitter, n) * 360 / n
+    x, y, _ = GEOD.fwd(np.full(n, lon), np.full(n, lat), az, rng.uniform(near, far, n))
+    ring = list(zip((x + 180) % 360 - 180, y, strict=True))
+    return ring[::-1] if rng.random() < 0.5 else ring
+
+
+def _across_case(seed: int):
+    """A district (36 vertices, 1.15–1.5 r from the centre), a hazard inside it (7 to 40
+    vertices out to r, with a hole in a third of the cases) and, without a hole, a
+    cleared polygon inside the hazard: near the antimeridian in most cases."""
+    rng = np.random.default_rng(seed)
+    r = float(np.exp(rng.uniform(np.log(500), np.log(1.5e6))))
+    reach = 1.6 * r / 111e3  # degrees of latitude the district may reach
+    lat = float(np.clip(rng.uniform(-80, 80), -88 + reach, 88 - reach))
+    lon = float(rng.choice([-1, 1]) * rng.uniform(178, 180)) if seed % 4 else rng.uniform(-180, 180)
+    hole = seed % 3 == 0
+    shell = _star(rng, lon, lat, 0.5 * r, r, int(rng.integers(7, 40)), jitter=0.3)
+    holes = [_star(rng, lon, lat, 0.05 * r, 0.2 * r, 24)] if hole else []
+    hazard = shapely.Polygon(shell, holes)
+    district = shapely.Polygon(_star(rng, lon, lat, 1.15 * r, 1.5 * r, 36))
+    cleared = None if hole else shapely.Polygon(_star(rng, lon, lat, 0.08 * r, 0.25 * r, 30))
+    return district, hazard, cleared
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_generated_polygons_across_the_antimeridian_match_geographiclib(seed):
+    district, hazard, cleared = _across_case(seed)
+    rows = [("h", "SHA", hazard)] + ([("c", "cleared", cleared)] if cleared else [])
+    s = gpd.GeoDataFrame(
+        {"record_id": [r[0] for r in rows], "record_type": [r[1] for r in rows]},
+        geometry=[r[2] for r in rows],
+        crs=4326,
+    )
+    d = gpd.GeoDataFrame({"name": ["Cəbrayıl"]}, geometry=[district], crs=4326)
+    summary = mineland.summarize(d, s).set_index("district")
+    assert list(summary.index) == ["Cəbrayıl"]  # nothing outside
+    got = summary.loc["Cəbrayıl"]
+    cleared_ha = geod_ha(cleared) if cleared else 0.0
+    assert got["area_ha"] == pytest.approx(geod_ha(district), rel=1e-5)
+    assert got["sha_ha"] == pytest.approx(geod_ha(hazard) - cleared_ha, rel=1e-5)
+    assert got["cleared_ha"] == pytest.approx(cleared_ha, rel=1e-5, abs=1e-9)
+
+
+def _polar_coast(rng, sign: int):
+    """A coast round a pole, closed along the pole (Natural Earth's Antarctica)."""
+    xs = np.arange(-180, 180.001, 1.0)
+    ys = rng.uniform(62, 75) + rng.uniform(-2, 2, len(xs))
+    ys[-1] = ys[0]
+    ring = [(-180, sign * 90), *zip(xs, sign * ys, strict=True), (180, sign * 90)]
+    return shapely.Polygon(ring)
+
+
+def _wide_band(rng):
+    """A band 185°–300° wide at high latitude: not across the antimeridian."""
+    lo = rng.uniform(-175, -120)
+    xs = np.arange(lo, lo + rng.uniform(185, 300), 1.0)
+    lat = rng.uniform(55, 80) * rng.choice([-1, 1])
+    return shapely.Polygon([(x, lat) for x in xs] + [(x, lat + 3) for x in xs[::-1]])
+
+
+@pytest.mark.parametrize("kind", ["south pole", "north pole", "wide band"])
+@pytest.mark.parametrize("seed", range(2))
+def test_polygons_wider_than_180_degrees_are_not_read_as_across_it(kind, seed):
+    rng = np.random.default_rng(seed)
+    shapes = {
+        "south pole": lambda: _polar_coast(rng, -1),
+        "north pole": lambda: _polar_coast(rng, 1),
+        "wide band": lambda: _wide_band(rng),
+    }
+    district = shapes[kind]()
+    p = district.representative_point()
+    hazard = shapely.box(p.x - 0.3, p.y - 0.1, p.x + 0.3, p.y + 0.1)
+    d = gpd.GeoDataFrame({"name": ["Goražde"]}, geometry=[district], crs=4326)
+    s = gpd.GeoDataFrame({"record_id": ["h"], "record_type": ["CHA"]}, geometry=[hazard], crs=4326)
+    summary = mineland.summarize(d, s).set_index("district")
+    assert list(summary.index) == ["Goražde"]
+    assert summary.loc["Goražde", "area_ha"] == pytest.approx(geod_ha(district), rel=1e-5)
+    assert summary.loc["Goražde", "cha_ha"] == pytest.approx(geod_ha(hazard), rel=1e-5)
+
+
+def test_an_island_split_at_180_degrees_in_the_far_north_is_measured_once():
+    # Wrangel Island, as Natural Earth draws it: two pieces that meet at ±180° at 71° N,
+    # where the region grid's cells are 40° wide
+    east = shapely.Polygon([(178.6, 70.8), (180, 70.8), (180, 71.5), (178.6, 71.6)])
+    west = shapely.Polygon([(-180, 70.8), (-177.4, 71.0), (-177.5, 71.3), (-180, 71.5)])
+    island = shapely.MultiPolygon([east, west])
+    far = box(10.0, 45.0, 11.0, 46.0)  # makes the data world-wide: cut into cells
+    d = gpd.GeoDataFrame({"name": ["Wrangel", "Far"]}, geometry=[island, far], crs=4326)
+    s = gpd.GeoDataFrame(
+        {"record_id": ["w", "e"], "record_type": ["SHA", "SHA"]}, geometry=[west, east], crs=4326
+    )
+    acc = mineland.account(d, s)
+    assert len(acc.regions) > 1
+    got = acc.summary.set_index("district").loc["Wrangel"]
+    assert got["area_ha"] == pytest.approx(geod_ha(island), rel=1e-5)
+    assert got["sha_ha"] == pytest.approx(geod_ha(east) + geod_ha(west), rel=1e-5)
+
+
+def test_a_hazard_drawn_across_the_antimeridian_is_kept_cut_at_180_not_repaired():
+    # valid once whole (longitudes 179 → 181), it crosses itself in lon/lat
+    ring = [(179.0, -17.0), (-179.5, -17.2), (-179.0, -16.5), (179.8, -16.2), (179.4, -16.6)]
+    ring.insert(2, (179.9, -16.9))  # the ring crosses 180° four times
+    hazard = shapely.Polygon(ring)
+    assert not hazard.is_valid
+    s = gpd.GeoDataFrame({"record_id": ["h"], "record_type": ["SHA"]}, geometry=[hazard], crs=4326)
+    data = as_survey_data(s)
+    (geom,) = data.records.geometry
+    assert geom.is_valid and geom.geom_type == "MultiPolygon"
+    assert geom.bounds[0] >= -180 and geom.bounds[2] <= 180
+    assert data.records["repair"].isna().all()
+    assert geod_ha(geom) == pytest.approx(geod_ha(hazard), rel=1e-9)
+
+
+def test_a_bow_tie_across_the_antimeridian_is_repaired_whole():
+    # crosses itself once whole: repaired into its two triangles, noted, then cut
+    bow = shapely.Polygon([(179.0, -17.0), (-179.0, -16.0), (-179.0, -17.0), (179.0, -16.0)])
+    s = gpd.GeoDataFrame({"record_id": ["b"], "record_type": ["SHA"]}, geometry=[bow], crs=4326)
+    data = as_survey_data(s)
+    (geom,) = data.records.geometry
+    assert "make_valid" in data.records["repair"].iloc[0]
+    assert geom.is_valid and geom.bounds[0] >= -180 and geom.bounds[2] <= 180
+    left = shapely.Polygon([(179.0, -17.0), (180.0, -16.5), (179.0, -16.0)])
+    right = shapely.Polygon([(-179.0, -16.0), (-180.0, -16.5), (-179.0, -17.0)])
+    assert geod_ha(geom) == pytest.approx(geod_ha(left) + geod_ha(right), rel=1e-3)
+
+
+def test_a_jump_along_a_pole_is_not_a_crossing():
+    from mineland.regions import unwrap_antimeridian
+
+    coast = _polar_coast(np.random.default_rng(0), -1)
+    band = _wide_band(np.random.default_rng(0))
+    across = shapely.Polygon([(179.0, 0.0), (-179.0, 0.0), (-179.0, 1.0), (179.0, 1.0)])
+    out, crossing = unwrap_antimeridian(np.array([coast, band, across], dtype=object))
+    assert crossing.tolist() == [False, False, True]
+    assert out[0] is coast and out[1] is band
+    assert out[2].bounds == pytest.approx((179.0, 0.0, 181.0, 1.0))
+
+
+@pytest.mark.parametrize("sign", [-1, 1])
+def test_a_ring_round_a_pole_that_crosses_the_antimeridian_once_is_closed_along_it(sign):
+    # drawn without the pole: one edge jumps from 179.5° to −179.5° and closes the ring
+    rng = np.random.default_rng(7)
+    xs = np.arange(-179.5, 180.0, 1.0)
+    ys = sign * (rng.uniform(64, 70) + rng.uniform(-1, 1, len(xs)))
+    round_pole = shapely.Polygon(list(zip(xs, ys, strict=True)))
+    at_180 = (ys[0] + ys[-1]) / 2  # where the closing edge crosses ±180°
+    closed = shapely.Polygon(
+        [
+            (-180, sign * 90),
+            (-180, at_180),
+            *zip(xs, ys, strict=True),
+            (180, at_180),
+            (180, sign * 90),
+        ]
+    )
+    p = closed.representative_point()
+    hazard = shapely.box(p.x - 0.3, p.y - 0.1, p.x + 0.3, p.y + 0.1)
+    d = gpd.GeoDataFrame({"name": ["Pole"]}, geometry=[round_pole], crs=4326)
+    s = gpd.GeoDataFrame({"record_id": ["h"], "record_type": ["CHA"]}, geometry=[hazard], crs=4326)
+    summary = mineland.summarize(d, s).set_index("district")
+    assert list(summary.index) == ["Pole"]
+    assert summary.loc["Pole", "area_ha"] == pytest.approx(geod_ha(closed), rel=1e-5)
+    assert summary.loc["Pole", "cha_ha"] == pytest.approx(geod_ha(hazard), rel=1e-5)
