@@ -170,15 +170,19 @@ def prepare_geometries(
         if polar.any():
             # a polygon closed along a pole would be, projected whole, a disc with a slit
             # along ±180° (its edges there traced twice): only what lies near the cell is
+            # projected, and made valid before it is cut
             picked[polar] = intersection(picked[polar], r.near, overlay_log, "near a region")
-        fixed, invalid = _repaired(project(picked, r.crs))  # valid before it is cut
-        if invalid.any():
-            log.debug("%d polygons became invalid when projected and were repaired", invalid.sum())
+        projected = project(picked, r.crs)
+        if polar.any():
+            projected[polar] = _repaired(projected[polar])[0]
         if cut.any():
             # cut in the region's own projection, by the cell drawn in it, so that the
             # pieces of districts and records share the very same cut edges
             box = project(np.array([r.box], dtype=object), r.crs)[0]
-            fixed[cut] = intersection(fixed[cut], box, overlay_log, "cut by region")
+            projected[cut] = intersection(projected[cut], box, overlay_log, "cut by region")
+        fixed, invalid = _repaired(projected)
+        if invalid.any():
+            log.debug("%d polygons became invalid when projected and were repaired", invalid.sum())
         keep = ~shapely.is_missing(fixed)
         keep[keep] = ~shapely.is_empty(fixed[keep])
         keep[keep] = shapely.area(fixed[keep]) > 0

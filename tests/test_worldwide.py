@@ -4,8 +4,11 @@ polygons, the antimeridian.  Expected hectares come from pyproj's geodesic area
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
+import pyogrio
 import pytest
 import shapely
 from conftest import GEOD, geod_ha
@@ -313,3 +316,27 @@ def test_a_ring_round_a_pole_that_crosses_the_antimeridian_once_is_closed_along_
     assert list(summary.index) == ["Pole"]
     assert summary.loc["Pole", "area_ha"] == pytest.approx(geod_ha(closed), rel=1e-5)
     assert summary.loc["Pole", "cha_ha"] == pytest.approx(geod_ha(hazard), rel=1e-5)
+
+
+NATURAL_EARTH = (
+    Path(pyogrio.__file__).parent / "tests" / "fixtures" / "naturalearth_lowres"
+) / "naturalearth_lowres.shp"
+
+
+@pytest.mark.skipif(not NATURAL_EARTH.exists(), reason="pyogrio's test data is not installed")
+def test_natural_earth_countries_match_geographiclib():
+    # a real world-wide layer (the one pyogrio tests with): Antarctica closed along the
+    # pole, Russia and Fiji split at ±180°; one small hazard in every country
+    countries = gpd.read_file(NATURAL_EARTH)[["name", "geometry"]]
+    spots = countries.geometry.representative_point()
+    hazards = gpd.GeoDataFrame(
+        {"record_id": countries["name"], "record_type": "CHA"},
+        geometry=[shapely.box(p.x - 0.01, p.y - 0.01, p.x + 0.01, p.y + 0.01) for p in spots],
+        crs=4326,
+    )
+    summary = mineland.summarize(countries, hazards).set_index("district")
+    assert mineland.schema.OUTSIDE not in summary.index
+    rows = zip(countries["name"], countries.geometry, hazards.geometry, strict=True)
+    for name, geom, hazard in rows:
+        assert summary.loc[name, "area_ha"] == pytest.approx(geod_ha(geom), rel=1e-5), name
+        assert summary.loc[name, "cha_ha"] == pytest.approx(geod_ha(hazard), rel=1e-5), name
