@@ -290,10 +290,12 @@ def check_validity(rows: Rows, types: np.ndarray, ids: np.ndarray, on_invalid: s
     idx = np.flatnonzero(rows.live & np.isin(types, schema.AREA_TYPES))
     if not len(idx):
         return
-    geoms[idx], crossing = unwrap_antimeridian(geoms[idx])  # judged whole, then cut
+    drawn = geoms[idx]
+    geoms[idx], crossing = unwrap_antimeridian(drawn)  # judged whole, then cut
     _repair_rows(rows, idx, ids, on_invalid)
-    cut = idx[crossing & rows.live[idx]]
-    geoms[cut] = cut_at_antimeridian(geoms[cut], OverlayLog())
+    live = rows.live[idx]
+    geoms[idx[crossing & live]] = cut_at_antimeridian(geoms[idx[crossing & live]], OverlayLog())
+    geoms[idx[crossing & ~live]] = drawn[crossing & ~live]  # rejected rows: as they came
 
 
 def _repair_rows(rows: Rows, idx: np.ndarray, ids: np.ndarray, on_invalid: str) -> None:

@@ -45,7 +45,8 @@ MAX_RADIUS_KM = 1_500.0
 #: Cut lines along the cell grid get a vertex every this many degrees, so both sides
 #: of a cut follow the same curve in their own projections.
 _CUT_STEP_DEG = 0.01
-#: A geometry cut by a cell is first clipped, in lon/lat, to the cell widened by this.
+#: A polygon closed along a pole is first clipped, in lon/lat, to each cell that cuts
+#: it, widened by this (:attr:`Region.near`).
 _NEAR_DEG = 1.0
 _GEOD = pyproj.Geod(ellps="WGS84")
 # upper bound of the length (m) of one degree along any lon/lat straight line
@@ -190,17 +191,18 @@ def unwrap_antimeridian(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     shell_jumps, across = _antimeridian_jumps(parts)
     for i in np.unique(owner[across]):
         mine = np.flatnonzero(owner == i)
-        pieces = [
-            _closed_along_pole(parts[k])
-            if shell_jumps[k] == 1
-            else shapely.transform(parts[k], _shift_west)
-            if across[k]
-            else parts[k]
-            for k in mine
-        ]
+        pieces = [_made_whole(parts[k], shell_jumps[k], across[k]) for k in mine]
         out[idx[i]] = pieces[0] if len(pieces) == 1 else shapely.multipolygons(pieces)
         crossing[idx[i]] = True
     return out, crossing
+
+
+def _made_whole(part: shapely.Polygon, shell_jumps: int, across: bool) -> shapely.Polygon:
+    """One polygon of :func:`unwrap_antimeridian`: closed along a pole where its outer
+    ring crosses the antimeridian once, shifted where it crosses it otherwise."""
+    if shell_jumps == 1:
+        return _closed_along_pole(part)
+    return shapely.transform(part, _shift_west) if across else part
 
 
 def _antimeridian_jumps(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

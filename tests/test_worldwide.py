@@ -223,14 +223,21 @@ def test_polygons_wider_than_180_degrees_are_not_read_as_across_it(kind, seed):
         "wide band": lambda: _wide_band(rng),
     }
     district = shapes[kind]()
+    got, hazard = _with_a_hazard_inside(district)
+    assert got["area_ha"] == pytest.approx(geod_ha(district), rel=1e-5)
+    assert got["cha_ha"] == pytest.approx(geod_ha(hazard), rel=1e-5)
+
+
+def _with_a_hazard_inside(district, drawn=None):
+    """The summary row of one district (as ``drawn``; ``district`` by default) with a
+    small CHA at a point on ``district``, and that CHA; nothing may lie outside."""
     p = district.representative_point()
     hazard = shapely.box(p.x - 0.3, p.y - 0.1, p.x + 0.3, p.y + 0.1)
-    d = gpd.GeoDataFrame({"name": ["Goražde"]}, geometry=[district], crs=4326)
+    d = gpd.GeoDataFrame({"name": ["Goražde"]}, geometry=[drawn or district], crs=4326)
     s = gpd.GeoDataFrame({"record_id": ["h"], "record_type": ["CHA"]}, geometry=[hazard], crs=4326)
     summary = mineland.summarize(d, s).set_index("district")
     assert list(summary.index) == ["Goražde"]
-    assert summary.loc["Goražde", "area_ha"] == pytest.approx(geod_ha(district), rel=1e-5)
-    assert summary.loc["Goražde", "cha_ha"] == pytest.approx(geod_ha(hazard), rel=1e-5)
+    return summary.loc["Goražde"], hazard
 
 
 def test_an_island_split_at_180_degrees_in_the_far_north_is_measured_once():
@@ -308,14 +315,9 @@ def test_a_ring_round_a_pole_that_crosses_the_antimeridian_once_is_closed_along_
             (180, sign * 90),
         ]
     )
-    p = closed.representative_point()
-    hazard = shapely.box(p.x - 0.3, p.y - 0.1, p.x + 0.3, p.y + 0.1)
-    d = gpd.GeoDataFrame({"name": ["Pole"]}, geometry=[round_pole], crs=4326)
-    s = gpd.GeoDataFrame({"record_id": ["h"], "record_type": ["CHA"]}, geometry=[hazard], crs=4326)
-    summary = mineland.summarize(d, s).set_index("district")
-    assert list(summary.index) == ["Pole"]
-    assert summary.loc["Pole", "area_ha"] == pytest.approx(geod_ha(closed), rel=1e-5)
-    assert summary.loc["Pole", "cha_ha"] == pytest.approx(geod_ha(hazard), rel=1e-5)
+    got, hazard = _with_a_hazard_inside(closed, drawn=round_pole)
+    assert got["area_ha"] == pytest.approx(geod_ha(closed), rel=1e-5)
+    assert got["cha_ha"] == pytest.approx(geod_ha(hazard), rel=1e-5)
 
 
 NATURAL_EARTH = (
@@ -340,3 +342,16 @@ def test_natural_earth_countries_match_geographiclib():
     for name, geom, hazard in rows:
         assert summary.loc[name, "area_ha"] == pytest.approx(geod_ha(geom), rel=1e-5), name
         assert summary.loc[name, "cha_ha"] == pytest.approx(geod_ha(hazard), rel=1e-5), name
+
+
+def test_a_bow_tie_across_the_antimeridian_rejected_is_written_as_it_came(tmp_path):
+    bow = shapely.Polygon([(179.0, -17.0), (-179.0, -16.0), (-179.0, -17.0), (179.0, -16.0)])
+    path = tmp_path / "bow.geojson"
+    gpd.GeoDataFrame(
+        {"record_id": ["b"], "record_type": ["SHA"]}, geometry=[bow], crs=4326
+    ).to_file(path)
+    data = mineland.read_surveys(path, on_invalid="reject")
+    assert len(data.records) == 0
+    (row,) = data.rejected.to_dict("records")
+    assert row["check"] == "invalid_geometry"
+    assert shapely.from_wkt(row["geometry_wkt"]).equals_exact(bow, 0)
