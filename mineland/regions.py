@@ -213,12 +213,17 @@ def _antimeridian_jumps(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     shell = np.r_[True, ring_part[1:] != ring_part[:-1]]  # a part's first ring
     xy, ring = shapely.get_coordinates(rings, return_index=True)
     edge = ring[1:] == ring[:-1]
-    jump = np.abs(np.diff(xy[:, 0])) > 180.0
-    pole = (np.abs(xy[1:, 1]) >= 90.0) | (np.abs(xy[:-1, 1]) >= 90.0)
-    per_ring = np.bincount(ring[1:][edge & jump & ~pole], minlength=len(rings))
+    per_ring = np.bincount(ring[1:][edge & _jumps(xy)], minlength=len(rings))
     shell_jumps = np.bincount(ring_part[shell], weights=per_ring[shell], minlength=len(parts))
     across = np.bincount(ring_part, weights=per_ring, minlength=len(parts)) > 0
     return shell_jumps.astype(np.int64), across
+
+
+def _jumps(xy: np.ndarray) -> np.ndarray:
+    """Which steps between consecutive lon/lat vertices cross the antimeridian: their
+    ends more than 180° of longitude apart, neither at a pole."""
+    jump = np.abs(np.diff(xy[:, 0])) > 180.0
+    return jump & (np.abs(xy[1:, 1]) < 90.0) & (np.abs(xy[:-1, 1]) < 90.0)
 
 
 def _closed_along_pole(part: shapely.Polygon) -> shapely.Polygon:
@@ -227,7 +232,7 @@ def _closed_along_pole(part: shapely.Polygon) -> shapely.Polygon:
     meridian of ±180° to the pole and back up the other side, as Natural Earth draws
     Antarctica."""
     xy = np.asarray(part.exterior.coords)
-    k = int(np.flatnonzero(np.abs(np.diff(xy[:, 0])) > 180.0)[0])
+    k = int(np.flatnonzero(_jumps(xy))[0])
     (x1, y1), (x2, y2) = xy[k], xy[k + 1]
     side = 180.0 if x1 > x2 else -180.0  # the side of 180° the jump leaves from
     y = y1 + (y2 - y1) * (side - x1) / ((x2 + 2 * side) - x1)  # where it crosses 180°

@@ -166,7 +166,8 @@ def prepare_geometries(
     for k, r in enumerate(regions):
         sel = where == k
         picked, cut = geoms[owner[sel]], ~whole[sel]
-        polar = cut & (np.abs(shapely.bounds(picked)[:, [1, 3]]) >= 90.0).any(axis=1)
+        polar = cut.copy()  # of those cut, the ones that reach a pole
+        polar[cut] = (np.abs(shapely.bounds(picked[cut])[:, [1, 3]]) >= 90.0).any(axis=1)
         if polar.any():
             # a polygon closed along a pole would be, projected whole, a disc with a slit
             # along ±180° (its edges there traced twice): only what lies near the cell is
