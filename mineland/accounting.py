@@ -23,18 +23,17 @@ import shapely
 
 from . import schema
 from .classes import CLASSES, HAZARD_LAYERS
+from .counts import count_records, record_slots, record_weights
 from .districts import as_districts
 from .engines import PieceOrigin, get_engine
 from .errors import DataError, SchemaError
 from .geometry import OverlayLog, clip_by_zone, subtract
 from .records import WGS84, SurveyData, as_survey_data
 from .regions import Region, plan_regions
-from .threads import map_chunks
 from .zones import (
     M2_PER_HA,
     RegionZones,
     add_to_districts,
-    assign_points,
     overlap_ha,
     prepare_geometries,
     prepare_zones,
@@ -375,79 +374,6 @@ def _class_areas(
             add_to_districts(hazard, rz, result.hazard_m2[:-1], result.hazard_m2[-1])
     columns = {col: table[:, k] / M2_PER_HA for k, col in enumerate(CLASSES.values())}
     return out, columns, None if hazard is None else hazard / M2_PER_HA
-
-
-def _hazard_districts(parts, rtype, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The district (n: outside) of each SHA/CHA record with pieces in ``parts`` (a
-    list of objects with ``pieces``, ``piece_record`` and ``zones``): where a point
-    on the surface of its largest piece lies.  Measured on the projected pieces, so
-    nothing is projected again.  Returns the record rows and their districts."""
-    found = []
-    for region in parts:
-        mine = np.isin(rtype[region.piece_record], schema.HAZARD_TYPES)
-        if not mine.any():
-            continue
-        pieces, rec = region.pieces[mine], region.piece_record[mine]
-        district = region.zones.district_of(map_chunks(shapely.point_on_surface, pieces))
-        district[district < 0] = n
-        found.append(pd.DataFrame({"rec": rec, "m2": shapely.area(pieces), "d": district}))
-    if not found:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    table = pd.concat(found).sort_values("m2", kind="stable").drop_duplicates("rec", keep="last")
-    return table["rec"].to_numpy(), table["d"].to_numpy()
-
-
-def record_slots(records, rtype, parts, n: int) -> np.ndarray:
-    """The district slot (n: outside every district) that counts each hazard, device
-    and incident record; -1 for the records that no count holds."""
-    slots = np.full(len(records), -1, dtype=np.int64)
-    rec, district = _hazard_districts(parts, rtype, n)
-    slots[rec] = district
-    points = np.flatnonzero(np.isin(rtype, schema.POINT_TYPES))
-    if len(points):
-        geoms = np.asarray(records.geometry.array, dtype=object)[points]
-        slots[points] = _slot(assign_points(geoms, [r.zones for r in parts]), n)
-    return slots
-
-
-def record_weights(records) -> dict[str, np.ndarray]:
-    """What each record adds to the counts: its quantity of items (1 when not given),
-    killed and injured (0 when not given)."""
-    return {
-        "quantity": records["quantity"].fillna(1).to_numpy(dtype=np.int64),
-        "killed": records["killed"].fillna(0).to_numpy(dtype=np.int64),
-        "injured": records["injured"].fillna(0).to_numpy(dtype=np.int64),
-    }
-
-
-def count_records(
-    rtype, slots, weights: dict[str, np.ndarray], n: int, counted: np.ndarray | None = None
-) -> tuple[dict[str, np.ndarray], int]:
-    """Hazard records, devices, incidents and casualties per district (+ outside),
-    from :func:`record_slots` and :func:`record_weights`, of the ``counted`` records
-    (all by default); and how many devices and incidents lie outside."""
-    counted = np.ones(len(rtype), dtype=bool) if counted is None else counted
-
-    def per_slot(mask: np.ndarray, weights=None) -> np.ndarray:
-        mask = mask & counted
-        w = None if weights is None else weights[mask]
-        return np.bincount(slots[mask], weights=w, minlength=n + 1).astype(np.int64)
-
-    hazard = np.isin(rtype, schema.HAZARD_TYPES) & (slots >= 0)
-    device, incident = rtype == "device", rtype == "incident"
-    counts = {
-        "hazard_records": per_slot(hazard),
-        "devices": per_slot(device, weights["quantity"]),
-        "incidents": per_slot(incident),
-    }
-    for col in ("killed", "injured"):
-        counts[col] = per_slot(incident, weights[col])
-    points_outside = int((np.isin(rtype, schema.POINT_TYPES) & (slots == n) & counted).sum())
-    return counts, points_outside
-
-
-def _slot(zone: np.ndarray, n: int) -> np.ndarray:
-    return np.where(zone < 0, n, zone)
 
 
 def summary_table(dist, zones, table, counts, points_outside) -> tuple[gpd.GeoDataFrame, float]:

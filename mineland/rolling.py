@@ -21,15 +21,9 @@ import numpy as np
 import shapely
 
 from . import schema
-from .accounting import (
-    Accounting,
-    count_records,
-    parse_as_of,
-    record_slots,
-    record_weights,
-    summary_table,
-)
+from .accounting import Accounting, parse_as_of, summary_table
 from .classes import CLASSES, METHODS, disjoint_classes
+from .counts import count_records, record_slots, record_weights
 from .geometry import (
     OverlayLog,
     ZoneIndex,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import click
 import numpy as np
 import pandas as pd
 import pytest
@@ -214,8 +215,9 @@ def test_convert_quiet_and_verbose(layered, tmp_path):
 def test_every_option_of_every_command_is_exercised_by_a_test():
     text = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py"))
     missing = []
-    for name, command in main.commands.items():
-        for param in command.params:
+    ctx = click.Context(main)
+    for name in main.list_commands(ctx):
+        for param in main.get_command(ctx, name).params:
             if param.param_type_name != "option" or param.name == "help":
                 continue
             flags = param.opts + param.secondary_opts

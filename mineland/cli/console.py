@@ -4,38 +4,47 @@ Text from data is made safe for a terminal here (:func:`plain`)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 import pandas as pd
-from rich.console import Console
-from rich.logging import RichHandler
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
 
 from ..accounting import total_row
 from ..labels import SHORT_LABELS
 from ..schema import OUTSIDE, replace_controls
 
-err_console = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+# rich is imported where something is drawn with it: a run whose stderr is not a
+# terminal and that logs nothing does not import it (about 25 ms of every start)
+
+
+@functools.cache
+def err_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _stderr_may_be_terminal() -> bool:
+    """Whether rich could find stderr a terminal (a TTY, or a variable forcing it),
+    told without importing rich."""
+    forced = any(os.environ.get(v) for v in ("FORCE_COLOR", "FORCE_TERMINAL", "TTY_COMPATIBLE"))
+    return forced or sys.stderr.isatty()
 
 
 class Bar:
     """A rich progress bar on stderr, only when stderr is a terminal."""
 
     def __init__(self) -> None:
-        self.enabled = err_console.is_terminal and not _QUIET
-        self.progress = Progress(
-            TextColumn("{task.description:<40}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-        )
+        self.enabled = not _QUIET and _stderr_may_be_terminal() and err_console().is_terminal
+        self.progress = _progress() if self.enabled else None
         self.tasks: dict[str, int] = {}
 
     def __enter__(self):
@@ -56,6 +65,19 @@ class Bar:
             self.progress.update(self.tasks[group], description=label, completed=done, total=total)
 
         return update
+
+
+def _progress():
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description:<40}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console(),
+        transient=True,
+    )
 
 
 class _SafeLogText(logging.Filter):
@@ -83,10 +105,23 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     if verbose > 1:
         level = logging.DEBUG
     root = logging.getLogger("mineland")
-    handler = RichHandler(console=err_console, show_time=False, show_path=False, markup=False)
+    handler = _LogLines()
     handler.addFilter(_SafeLogText())
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+class _LogLines(logging.Handler):
+    """Log lines on stderr as rich draws them, rich's handler made at the first line."""
+
+    @functools.cached_property
+    def rich(self) -> logging.Handler:
+        from rich.logging import RichHandler
+
+        return RichHandler(console=err_console(), show_time=False, show_path=False, markup=False)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.rich.emit(record)
 
 
 def plain(text: object) -> str:
@@ -95,6 +130,8 @@ def plain(text: object) -> str:
 
 
 def _cell(column: str, value) -> Text:
+    from rich.text import Text
+
     if column == "district":
         return Text(plain(value))
     if pd.isna(value):
@@ -129,7 +166,11 @@ def _terminal_width() -> int:
     columns = os.environ.get("COLUMNS", "")
     if columns.isdigit() and int(columns) >= 20:
         return int(columns)
-    return Console().width if sys.stdout.isatty() else 200
+    if not sys.stdout.isatty():
+        return 200
+    from rich.console import Console
+
+    return Console().width
 
 
 def _header(label: str, width: int) -> str:
@@ -167,6 +208,10 @@ def print_summary(
     are never cut; the columns that do not fit are left out and named on stderr.
     ``of`` is the whole summary when ``shown`` holds only some of its rows (the
     totals line sums them all)."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     width = _terminal_width()
     summary = shown if of is None else of
     totals = total_row(summary)

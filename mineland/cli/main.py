@@ -4,45 +4,57 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import difflib
+import importlib
 import sys
 
 import click
 
 from .._version import __version__
-from .convert import convert_cmd
-from .export import export_cmd
-from .forecast import forecast_cmd
-from .impact import impact_cmd
-from .map import map_cmd
 from .options import OneLineUsage
-from .presets import presets_cmd
-from .prioritise import prioritise_cmd
 from .process import end, fewer_collections
-from .progress import progress_cmd
-from .raster import raster_cmd
-from .report import report_cmd
-from .summarize import summarize_cmd
-from .unmapped import unmapped_cmd
-from .validate import validate_cmd
 
-COMMANDS = (
-    summarize_cmd,
-    map_cmd,
-    raster_cmd,
-    impact_cmd,
-    validate_cmd,
-    progress_cmd,
-    report_cmd,
-    forecast_cmd,
-    prioritise_cmd,
-    unmapped_cmd,
-    convert_cmd,
-    export_cmd,
-    presets_cmd,
-)
+#: every command: its name, module and function, in the order ``--help`` lists them
+COMMANDS = {
+    "summarize": ("summarize", "summarize_cmd"),
+    "map": ("map", "map_cmd"),
+    "raster": ("raster", "raster_cmd"),
+    "impact": ("impact", "impact_cmd"),
+    "validate": ("validate", "validate_cmd"),
+    "progress": ("progress", "progress_cmd"),
+    "report": ("report", "report_cmd"),
+    "forecast": ("forecast", "forecast_cmd"),
+    "prioritise": ("prioritise", "prioritise_cmd"),
+    "unmapped": ("unmapped", "unmapped_cmd"),
+    "convert": ("convert", "convert_cmd"),
+    "export": ("export", "export_cmd"),
+    "presets": ("presets", "presets_cmd"),
+}
 
 
-@click.group(cls=OneLineUsage, context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(OneLineUsage):
+    """The commands, each imported when it is run or listed: a run imports only its
+    own command's module (and what that needs), not every command's."""
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name: str):
+        if name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[name]
+        return getattr(importlib.import_module(f"{__package__}.{module}"), attr)
+
+    def resolve_command(self, ctx, args):
+        name = str(args[0])
+        if name not in COMMANDS and not name.startswith("-"):
+            close = difflib.get_close_matches(name, COMMANDS, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            ctx.fail(f"No such command {name!r}.{hint}")
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mineland")
 def main() -> None:
     """Map landmine contamination: hectares contaminated and released per district."""
@@ -70,7 +82,3 @@ def _fewer_malloc_arenas() -> None:
         return
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
-
-
-for _command in COMMANDS:
-    main.add_command(_command)
