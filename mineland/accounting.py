@@ -291,10 +291,10 @@ def _account(districts, surveys, as_of, progress, crs, regions, runner) -> Accou
         "regions": len(plan),
         "equal_area_crs": plan[0].crs.srs if len(plan) == 1 else f"{len(plan)} regions",
     }
-    if len(overlay_log):
+    if overlay_log.snapped:
         log.warning(
             "GEOS refused %d overlay operations; they were retried on grids of 1 cm up to 1 m",
-            len(overlay_log),
+            overlay_log.snapped,
         )
     summary.attrs["mineland"] = {
         "as_of": None if as_of_ts is None else as_of_ts.date().isoformat(),

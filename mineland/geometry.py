@@ -58,7 +58,12 @@ _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 
 @dataclass
 class OverlayLog:
-    """Collects the overlay operations that GEOS refused and how they were retried."""
+    """Collects the overlay operations that GEOS refused and how they were retried.
+
+    ``grid_size`` 0 is an operation done again on its inputs made valid (inputs that
+    were valid before they were projected, or pieces that touch along an edge): the
+    same shapes, noted at the INFO level.  A positive one is a retry on a snapped
+    grid, and None a failure even so: those change shapes, and are warned of."""
 
     events: list[dict] = field(default_factory=list)
 
@@ -68,6 +73,13 @@ class OverlayLog:
         )
         if grid_size is None:
             log.error("%s (%s) failed even on a snapped grid: %s", operation, detail, error)
+        elif grid_size == 0:
+            log.info(
+                "%s (%s): GEOS refused the inputs (%s); done on them made valid",
+                operation,
+                detail,
+                error,
+            )
         else:
             log.warning(
                 "%s (%s) raised %s; retried with grid_size=%g m",
@@ -79,6 +91,12 @@ class OverlayLog:
 
     def __len__(self) -> int:
         return len(self.events)
+
+    @property
+    def snapped(self) -> int:
+        """The operations retried on a snapped grid or failed (not those done again
+        on valid inputs)."""
+        return sum(1 for e in self.events if e["grid_size"] != 0)
 
 
 def equal_area_crs(bounds: Sequence[float]) -> pyproj.CRS:

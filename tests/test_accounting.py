@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -301,6 +303,29 @@ def test_topology_exception_is_retried_on_a_grid(monkeypatch):
     assert shapely.area(cut).sum() == pytest.approx(500_000.0)
     assert calls["n"] >= 1
     assert len(log) == 1 and log.events[0]["grid_size"] == mgeom.GRID_SIZES[0]
+
+
+def test_an_operation_refused_on_invalid_inputs_is_done_on_them_made_valid(monkeypatch, caplog):
+    # as GEOS may refuse a polygon cut at ±180° whose two sides touch once projected:
+    # the operation is done again on the inputs made valid, the same land, with a line
+    # at the INFO level, not a warning of snapped grids
+    real = mgeom.shapely.intersection
+
+    def strict(a, b, **kw):
+        if not np.all(shapely.is_valid(a)):
+            raise GEOSException("TopologyException: found non-noded intersection")
+        return real(a, b, **kw)
+
+    monkeypatch.setattr(mgeom.shapely, "intersection", strict)
+    touching = shapely.MultiPolygon([sq(0, 0, 1000), sq(1000, 0, 1000)])  # share an edge
+    assert not shapely.is_valid(touching)
+    log = mgeom.OverlayLog()
+    with caplog.at_level(logging.INFO, logger="mineland"):
+        cut = mgeom.intersection(np.array([touching], dtype=object), sq(500, 0, 1000), log)
+    assert shapely.area(cut[0]) == pytest.approx(1000.0 * 1000.0)
+    assert len(log) == 1 and log.events[0]["grid_size"] == 0 and log.snapped == 0
+    assert [r.levelname for r in caplog.records] == ["INFO"]
+    assert "made valid" in caplog.records[0].getMessage()
 
 
 # A pair on which GEOS 3.14 raises "TopologyException: side location conflict":
