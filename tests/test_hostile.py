@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import pandas as pd
 import pytest
@@ -221,3 +222,20 @@ def test_summarize_handles_records_that_are_all_rejected(tmp_path, district_file
     assert result.exit_code == 2
     assert "0 used, 1 rejected" in result.stderr
     assert "every one of the 1 input rows was rejected" in result.stderr
+
+
+def test_a_number_beyond_the_float_range_is_a_rejected_row_without_a_numpy_warning(tmp_path):
+    path = tmp_path / "overflow.csv"
+    path.write_text(
+        "record_id,record_type,wkt\n"
+        '1,SHA,"POLYGON ((1e3080.5 40, 46 40, 46 41, 1e3080.5 40))"\n'
+        '2,SHA,"POLYGON ((46 40, 46.01 40, 46.01 40.01, 46 40))"\n',
+        encoding="utf-8",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a numpy RuntimeWarning would fail the read
+        data = mineland.read_surveys(path, crs="EPSG:4326")
+    assert list(data.records["record_id"]) == ["2"]
+    (row,) = data.rejected.to_dict("records")
+    assert row["record_id"] == "1" and row["check"] == "unreadable_geometry"
+    assert "1e3080.5" in row["reason"]

@@ -53,6 +53,7 @@ def parse_geometries(
 
 def _quietly(parse: Callable, values, on_invalid: str):
     """``parse(values, on_invalid=...)`` without numpy's "invalid value" warning, which
-    a value GEOS refuses raises (the refusal is reported per row instead)."""
-    with np.errstate(invalid="ignore"):
+    a value GEOS refuses raises, nor its "overflow" warning, which a number beyond
+    the floating-point range raises (each is reported per row instead)."""
+    with np.errstate(invalid="ignore", over="ignore"):
         return parse(values, on_invalid=on_invalid)
