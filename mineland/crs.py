@@ -114,7 +114,10 @@ def crs_hint(geom) -> str:
 
 def gauss_kruger_zone(easting: float, northing: float) -> int | None:
     """The zone of a Gauss-Krüger easting written with its zone number in front
-    (zone 8: 8 500 000 at the central meridian), or None."""
+    (zone 8: 8 500 000 at the central meridian), or None (also for a coordinate
+    that is not a finite number: one beyond the floating-point range reads as inf)."""
+    if not (np.isfinite(easting) and np.isfinite(northing)):
+        return None
     zone = int(easting // 1_000_000)
     inside = 100_000 <= easting - zone * 1_000_000 <= 900_000
     return zone if 4 <= zone <= 32 and inside and 3_000_000 <= northing <= 8_500_000 else None

@@ -239,3 +239,18 @@ def test_a_number_beyond_the_float_range_is_a_rejected_row_without_a_numpy_warni
     (row,) = data.rejected.to_dict("records")
     assert row["record_id"] == "1" and row["check"] == "unreadable_geometry"
     assert "1e3080.5" in row["reason"]
+
+
+def test_a_file_without_a_crs_whose_first_coordinate_overflows_gets_the_crs_error(tmp_path):
+    # the hint that reads the first coordinate (is it Gauss-Krüger?) met inf
+    path = tmp_path / "no_crs.csv"
+    path.write_text(
+        "record_id,record_type,wkt\n1,device,POINT (46.26 39.2690e5682208039)\n",
+        encoding="utf-8",
+    )
+    districts = tmp_path / "d.geojson"
+    write_fc(districts, [feature({"name": "A"}, poly(46.0, 39.0, 1.0))])
+    result = CliRunner().invoke(main, ["summarize", str(districts), str(path)])
+    assert result.exit_code == 2, result.output
+    assert "declares no coordinate reference system" in result.stderr
+    assert "internal error" not in result.stderr
