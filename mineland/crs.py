@@ -137,8 +137,21 @@ def _zone_hint(zone: int, northing: float) -> str:
 
 def on_earth(geoms: np.ndarray) -> np.ndarray:
     """True where a lon/lat geometry's coordinates are finite and within ±180°/±90°."""
-    bounds = shapely.bounds(geoms)
-    return np.isfinite(bounds).all(axis=1) & ~off_earth(geoms)
+    return finite_coordinates(geoms) & ~off_earth(geoms)
+
+
+def finite_coordinates(geoms: np.ndarray) -> np.ndarray:
+    """True where every coordinate of a (non-empty) geometry is a finite number.
+
+    GEOS leaves a NaN out of a geometry's bounds (``POLYGON ((46 39, 47 39, 47 NaN,
+    ...))`` has finite bounds), so a NaN vertex is found by the area or length it
+    makes NaN; a lone NaN point by its bounds."""
+    with np.errstate(invalid="ignore"):
+        return (
+            np.isfinite(shapely.bounds(geoms)).all(axis=1)
+            & np.isfinite(shapely.area(geoms))
+            & np.isfinite(shapely.length(geoms))
+        )
 
 
 def named_crs(crs: pyproj.CRS) -> pyproj.CRS:

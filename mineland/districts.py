@@ -11,7 +11,7 @@ import pyproj
 import shapely
 
 from . import schema
-from .crs import WGS84, on_earth, to_wgs84
+from .crs import WGS84, finite_coordinates, on_earth, to_wgs84
 from .errors import CRSError, SchemaError
 from .geometry import OverlayLog, polygonal, repair, union_all
 from .regions import cut_at_antimeridian, unwrap_antimeridian
@@ -110,15 +110,14 @@ def _names(values: pd.Series, source: str) -> np.ndarray:
 
 
 def _on_earth(frame: gpd.GeoDataFrame, names, source: str):
-    """The geometries in WGS 84, which of them lie on Earth, and why others were left
-    out (coordinates that cannot be on Earth in the layer's CRS)."""
+    """The geometries in WGS 84, which of them lie on Earth, which were left out for
+    their coordinates (not finite numbers, or not on Earth in the layer's CRS), and
+    why."""
     geoms = np.asarray(frame.geometry.array, dtype=object).copy()
-    usable = ~shapely.is_missing(geoms)
-    usable[usable] = ~shapely.is_empty(geoms[usable])
-    if usable.any():
-        usable[np.flatnonzero(usable)[~np.isfinite(shapely.bounds(geoms[usable])).all(axis=1)]] = (
-            False
-        )
+    present = ~shapely.is_missing(geoms)
+    present[present] = ~shapely.is_empty(geoms[present])
+    usable = present.copy()
+    usable[present] = finite_coordinates(geoms[present])
     src_crs = pyproj.CRS.from_user_input(frame.crs)
     if usable.any():
         try:
@@ -129,14 +128,17 @@ def _on_earth(frame: gpd.GeoDataFrame, names, source: str):
             ) from None
     placed = usable.copy()
     placed[usable] = on_earth(geoms[usable])
-    dropped = []
-    off = usable & ~placed
-    for i in np.flatnonzero(off):
-        dropped.append(
-            f"row {i + 1} ({names[i]}): coordinates cannot lie on Earth in "
-            f"{src_crs.name}; is the CRS right?"
+    off = present & ~placed
+    dropped = [
+        f"row {i + 1} ({names[i]}): "
+        + (
+            "coordinates that are not finite numbers (NaN or infinite)"
+            if not usable[i]
+            else f"coordinates cannot lie on Earth in {src_crs.name}; is the CRS right?"
         )
-        geoms[i] = None
+        for i in np.flatnonzero(off)
+    ]
+    geoms[off] = None
     return geoms, placed, off, dropped
 
 

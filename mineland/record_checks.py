@@ -12,7 +12,15 @@ import pyproj
 import shapely
 
 from . import schema
-from .crs import coord_summary, crs_hint, off_earth, on_earth, resolve_crs, to_wgs84
+from .crs import (
+    coord_summary,
+    crs_hint,
+    finite_coordinates,
+    off_earth,
+    on_earth,
+    resolve_crs,
+    to_wgs84,
+)
 from .dates import bad_date_reason, parse_dates
 from .errors import CRSError, DataError
 from .geometry import OverlayLog, enclosed, polygonal, repair
@@ -157,7 +165,7 @@ def check_geometry_present(rows: Rows) -> None:
     ok = ~missing & ~empty
     finite = np.ones(rows.n, dtype=bool)
     if ok.any():
-        finite[ok] = np.isfinite(shapely.bounds(geoms[ok])).all(axis=1)
+        finite[ok] = finite_coordinates(geoms[ok])
     rows.reject(
         ~finite, "geometry has non-finite (NaN or infinite) coordinates", "unreadable_geometry"
     )
