@@ -144,14 +144,16 @@ def finite_coordinates(geoms: np.ndarray) -> np.ndarray:
     """True where every coordinate of a (non-empty) geometry is a finite number.
 
     GEOS leaves a NaN out of a geometry's bounds (``POLYGON ((46 39, 47 39, 47 NaN,
-    ...))`` has finite bounds), so a NaN vertex is found by the area or length it
-    makes NaN; a lone NaN point by its bounds."""
-    with np.errstate(invalid="ignore"):
-        return (
-            np.isfinite(shapely.bounds(geoms)).all(axis=1)
-            & np.isfinite(shapely.area(geoms))
-            & np.isfinite(shapely.length(geoms))
-        )
+    ...))`` has finite bounds), so the geometries whose area or length is not finite
+    (a NaN, or finite values too large to add up) are looked at vertex by vertex."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        out = np.isfinite(shapely.bounds(geoms)).all(axis=1)
+        measured = np.isfinite(shapely.area(geoms)) & np.isfinite(shapely.length(geoms))
+    suspect = np.flatnonzero(out & ~measured)
+    if len(suspect):
+        xy, owner = shapely.get_coordinates(geoms[suspect], return_index=True)
+        out[suspect[np.unique(owner[~np.isfinite(xy).all(axis=1)])]] = False
+    return out
 
 
 def named_crs(crs: pyproj.CRS) -> pyproj.CRS:

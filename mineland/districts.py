@@ -98,7 +98,7 @@ def _with_crs(frame: gpd.GeoDataFrame, crs, source: str) -> gpd.GeoDataFrame:
 
 def _names(values: pd.Series, source: str) -> np.ndarray:
     """District names as clean text; a feature without one is '(unnamed feature N)'."""
-    names = values.map(schema.clean_text).to_numpy(dtype=object)
+    names = values.map(schema.clean_text).to_numpy(dtype=object, copy=True)  # written below
     unnamed = pd.isna(names)
     if unnamed.any():
         for i in np.flatnonzero(unnamed):

@@ -35,6 +35,8 @@ __all__ = [
     "hull_buffer",
     "intersecting_pairs",
     "intersection",
+    "invalid_geometries",
+    "made_valid",
     "meets",
     "narrow",
     "polygonal",
@@ -58,12 +60,9 @@ _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 
 @dataclass
 class OverlayLog:
-    """Collects the overlay operations that GEOS refused and how they were retried.
-
-    ``grid_size`` 0 is an operation done again on its inputs made valid (inputs that
-    were valid before they were projected, or pieces that touch along an edge): the
-    same shapes, noted at the INFO level.  A positive one is a retry on a snapped
-    grid, and None a failure even so: those change shapes, and are warned of."""
+    """Collects the overlay operations that GEOS refused and how they were retried:
+    ``grid_size`` 0 on the inputs made valid (the same shapes: a line at INFO), a
+    positive one on a snapped grid, None failed even so (both warned of)."""
 
     events: list[dict] = field(default_factory=list)
 
@@ -71,31 +70,20 @@ class OverlayLog:
         self.events.append(
             {"operation": operation, "detail": detail, "grid_size": grid_size, "error": error}
         )
+        what = (operation, detail, error)
         if grid_size is None:
-            log.error("%s (%s) failed even on a snapped grid: %s", operation, detail, error)
+            log.error("%s (%s) failed even on a snapped grid: %s", *what)
         elif grid_size == 0:
-            log.info(
-                "%s (%s): GEOS refused the inputs (%s); done on them made valid",
-                operation,
-                detail,
-                error,
-            )
+            log.info("%s (%s): GEOS refused the inputs (%s); done on them made valid", *what)
         else:
-            log.warning(
-                "%s (%s) raised %s; retried with grid_size=%g m",
-                operation,
-                detail,
-                error,
-                grid_size,
-            )
+            log.warning("%s (%s) raised %s; retried with grid_size=%g m", *what, grid_size)
 
     def __len__(self) -> int:
         return len(self.events)
 
     @property
     def snapped(self) -> int:
-        """The operations retried on a snapped grid or failed (not those done again
-        on valid inputs)."""
+        """The operations retried on a snapped grid or failed."""
         return sum(1 for e in self.events if e["grid_size"] != 0)
 
 
@@ -146,16 +134,22 @@ def repair(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     and every face they enclose an odd number of times is kept (both lobes of a
     bow-tie; for a ring traced twice, only the band between the two tracings, which
     validation reports with the drawn and the repaired area).  Returns the repaired
-    array and a boolean mask of the geometries that were invalid.
-    """
-    geoms = np.asarray(geoms, dtype=object)
-    present = ~shapely.is_missing(geoms)
-    invalid = np.zeros(len(geoms), dtype=bool)
-    invalid[present] = ~map_chunks(shapely.is_valid, geoms[present]).astype(bool)
-    out = geoms.copy()
-    if invalid.any():
-        out[invalid] = shapely.make_valid(geoms[invalid], method="linework")
+    array and a boolean mask of the geometries that were invalid."""
+    out = np.asarray(geoms, dtype=object).copy()
+    invalid = invalid_geometries(out)
+    out[invalid] = made_valid(out[invalid])
     return out, invalid
+
+
+def invalid_geometries(geoms: np.ndarray) -> np.ndarray:
+    """Which geometries GEOS finds invalid (a missing one is not), in threads."""
+    return ~map_chunks(shapely.is_valid, geoms).astype(bool) & ~shapely.is_missing(geoms)
+
+
+def made_valid(geoms: np.ndarray) -> np.ndarray:
+    """``make_valid`` as :func:`repair` makes it, without numpy's overflow warnings."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return shapely.make_valid(geoms, method="linework")
 
 
 def enclosed(geoms: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from .crs import (
 )
 from .dates import bad_date_reason, parse_dates
 from .errors import CRSError, DataError
-from .geometry import OverlayLog, enclosed, polygonal, repair
+from .geometry import OverlayLog, enclosed, invalid_geometries, made_valid, polygonal
 from .regions import cut_at_antimeridian, unwrap_antimeridian
 from .tables import RawTable
 
@@ -201,8 +201,7 @@ def to_wgs84_checked(rows: Rows, crs) -> None:
             f"{table.source}: cannot transform from {source_crs.to_string()}: {exc}"
         ) from None
     bad = np.zeros(rows.n, dtype=bool)
-    b = shapely.bounds(geoms[live])
-    bad[live] = ~np.isfinite(b).all(axis=1) | off_earth(geoms[live])
+    bad[live] = ~on_earth(geoms[live])
     rows.reject(
         bad,
         lambda i: (
@@ -300,19 +299,36 @@ def check_validity(rows: Rows, types: np.ndarray, ids: np.ndarray, on_invalid: s
         return
     drawn = geoms[idx]
     geoms[idx], crossing = unwrap_antimeridian(drawn)  # judged whole, then cut
-    _repair_rows(rows, idx, ids, on_invalid)
+    _repair_rows(rows, idx, ids, on_invalid, drawn)
     live = rows.live[idx]
     geoms[idx[crossing & live]] = cut_at_antimeridian(geoms[idx[crossing & live]], OverlayLog())
     geoms[idx[crossing & ~live]] = drawn[crossing & ~live]  # rejected rows: as they came
 
 
-def _repair_rows(rows: Rows, idx: np.ndarray, ids: np.ndarray, on_invalid: str) -> None:
-    """The invalid polygons among rows ``idx``: repaired, rejected, or an error."""
+def _repair_rows(rows: Rows, idx: np.ndarray, ids: np.ndarray, on_invalid: str, drawn) -> None:
+    """The invalid polygons among rows ``idx``: repaired, rejected, or an error
+    (``drawn``: the rows' polygons as drawn, before any unwrapping at ±180°)."""
     table, geoms = rows.table, rows.geoms
-    fixed, was_invalid = repair(geoms[idx])
+    was_invalid = invalid_geometries(geoms[idx])
     if not was_invalid.any():
         return
     bad_idx = idx[was_invalid]
+    # a ring outside its polygon's shell is left out of the bounds the CRS checks saw:
+    # rejected before a repair would take it for land
+    as_drawn = dict(zip(bad_idx, drawn[was_invalid], strict=True))
+    off = np.zeros(rows.n, dtype=bool)
+    off[bad_idx] = off_earth(shapely.boundary(drawn[was_invalid]))
+    rows.reject(
+        off,
+        lambda i: (
+            f"a ring of the polygon reaches {_off_earth_vertex(as_drawn[i])}, beyond ±180° "
+            "longitude or ±90° latitude; is the CRS right?"
+        ),
+        "other_crs",
+    )
+    bad_idx = bad_idx[~off[bad_idx]]
+    if not len(bad_idx):
+        return
     why = shapely.is_valid_reason(geoms[bad_idx])
     if on_invalid == "raise":
         i = bad_idx[0]
@@ -326,7 +342,7 @@ def _repair_rows(rows: Rows, idx: np.ndarray, ids: np.ndarray, on_invalid: str) 
         reasons = dict(zip(bad_idx, why, strict=True))
         rows.reject(mask, lambda i: f"invalid geometry: {reasons[i]}", "invalid_geometry")
         return
-    fixed_poly = polygonal(fixed[was_invalid])
+    fixed_poly = polygonal(made_valid(geoms[bad_idx]))
     before = geodesic_ha(enclosed(geoms[bad_idx]))
     after = geodesic_ha(fixed_poly)
     for i, w, g, a, b in zip(bad_idx, why, fixed_poly, before, after, strict=True):
@@ -339,9 +355,16 @@ def _repair_rows(rows: Rows, idx: np.ndarray, ids: np.ndarray, on_invalid: str) 
         lambda i: f"invalid geometry ({rows.repairs[i]}) has no area left once repaired",
         "too_few_vertices",
     )
-    n_rep = int(was_invalid.sum() - collapsed.sum())
+    n_rep = int(len(bad_idx) - collapsed.sum())
     if n_rep:
         log.warning("%s: repaired %d invalid geometries with make_valid", table.source, n_rep)
+
+
+def _off_earth_vertex(geom) -> str:
+    """The first vertex of a lon/lat geometry that cannot lie on Earth."""
+    xy = shapely.get_coordinates(geom)
+    x, y = xy[(np.abs(xy[:, 0]) > 180) | (np.abs(xy[:, 1]) > 90)][0]
+    return f"({x:.6g}, {y:.6g})"
 
 
 def check_dates(rows: Rows, attrs: pd.DataFrame) -> pd.Series:

@@ -304,3 +304,51 @@ def test_districts_with_nan_or_infinite_vertices_are_left_out_with_the_reason(tm
     result = CliRunner().invoke(main, ["summarize", str(path), str(surveys)])
     assert result.exit_code == 0, result.output
     assert "internal error" not in result.output
+
+
+def test_a_hole_beyond_the_earth_outside_its_shell_is_rejected_before_any_repair(tmp_path):
+    # the bounds the CRS checks look at are the shell's: a ring outside it escaped
+    # them, and make_valid turned it into land at latitude 95 (or overflowed on 1e308)
+    shell = [[46.0, 39.0], [46.5, 39.0], [46.0, 39.0]]
+    beyond = [[200.0, 95.0], [200.5, 95.0], [200.5, 95.5], [200.0, 95.5], [200.0, 95.0]]
+    huge = [[1e308, 0.0], [1e308, 0.01], [1e307, 0.01], [1e308, 0.0]]
+    path = write_fc(
+        tmp_path / "holes.geojson",
+        [
+            feature(
+                {"record_id": "a", "record_type": "SHA"},
+                {"type": "Polygon", "coordinates": [shell, beyond]},
+            ),
+            feature(
+                {"record_id": "b", "record_type": "CHA"},
+                {"type": "Polygon", "coordinates": [shell, huge]},
+            ),
+            feature({"record_id": "c", "record_type": "SHA"}, poly(46.2, 39.2)),
+        ],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = mineland.read_surveys(path)
+    assert list(data.records["record_id"]) == ["c"]
+    rejected = data.rejected.set_index("record_id")
+    assert set(rejected["check"]) == {"other_crs"}
+    assert "(200, 95)" in rejected.loc["a", "reason"]
+
+
+def test_validate_writes_an_empty_findings_geopackage_when_there_is_nothing_to_find(tmp_path):
+    districts = write_fc(tmp_path / "d.geojson", [feature({"name": "A"}, poly(46.0, 39.0, 1.0))])
+    surveys = write_fc(tmp_path / "s.geojson", [])
+    out = tmp_path / "findings.gpkg"
+    result = CliRunner().invoke(main, ["validate", str(districts), str(surveys), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    import pyogrio
+
+    assert [name for name, _ in pyogrio.list_layers(out)] == ["findings"]
+    assert len(pyogrio.read_dataframe(out)) == 0
+
+
+def test_a_district_layer_whose_only_name_is_null_reads(tmp_path):
+    # an all-null object column came back from pandas read-only, and the placeholder
+    # name could not be written into it
+    districts = write_fc(tmp_path / "d.geojson", [feature({"name": None}, poly(46.0, 39.0, 1.0))])
+    assert list(mineland.read_districts(districts)["district"]) == ["(unnamed feature 1)"]

@@ -321,7 +321,9 @@ def write_findings(
         elif suffix == ".gpkg":  # a layer per geometry type: QGIS loads each without asking
             gdf = findings.copy()
             gdf[schema.SOURCE_ROW] = gdf[schema.SOURCE_ROW].astype("float64")
-            for name, layer in split_by_geometry(gdf, "findings").items():
+            # no findings: an empty table, so that the file says so (and exists)
+            layers = split_by_geometry(gdf, "findings") or {"findings": plain}
+            for name, layer in layers.items():
                 kw = {} if isinstance(layer, gpd.GeoDataFrame) else {"geometry_type": None}
                 pyogrio.write_dataframe(layer, tmp, layer=name, driver="GPKG", **kw)
         else:
