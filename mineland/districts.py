@@ -127,7 +127,7 @@ def _on_earth(frame: gpd.GeoDataFrame, names, source: str):
                 f"{source}: cannot transform from {src_crs.to_string()}: {exc}"
             ) from None
     placed = usable.copy()
-    placed[usable] = on_earth(geoms[usable])
+    placed[usable] = on_earth(shapely.boundary(geoms[usable]))  # holes outside the shell too
     off = present & ~placed
     dropped = [
         f"row {i + 1} ({names[i]}): "

@@ -352,3 +352,17 @@ def test_a_district_layer_whose_only_name_is_null_reads(tmp_path):
     # name could not be written into it
     districts = write_fc(tmp_path / "d.geojson", [feature({"name": None}, poly(46.0, 39.0, 1.0))])
     assert list(mineland.read_districts(districts)["district"]) == ["(unnamed feature 1)"]
+
+
+def test_a_district_with_a_ring_beyond_the_earth_outside_its_shell_is_left_out(tmp_path):
+    shell = [[46.0, 39.0], [47.0, 39.0], [47.0, 40.0], [46.0, 40.0], [46.0, 39.0]]
+    beyond = [[200.0, 95.0], [200.5, 95.0], [200.5, 95.5], [200.0, 95.5], [200.0, 95.0]]
+    far = {"type": "Polygon", "coordinates": [shell, beyond]}
+    path = write_fc(
+        tmp_path / "d.geojson",
+        [feature({"name": "Far"}, far), feature({"name": "Good"}, poly(44.0, 39.0, 1.0))],
+    )
+    districts = mineland.read_districts(path)
+    assert list(districts["district"]) == ["Good"]
+    (why,) = districts.attrs["dropped"]
+    assert why.startswith("row 1 (Far): coordinates cannot lie on Earth")
