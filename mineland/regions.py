@@ -109,11 +109,25 @@ def densify_geodesic(geoms: np.ndarray, max_segment_m: float = MAX_SEGMENT_M) ->
     if not long.any():
         return out
     sub = idx[long]
-    kind, coords, offsets = shapely.to_ragged_array(geoms[sub])
+    kind, coords, offsets = shapely.to_ragged_array(_without_empty_parts(geoms[sub]))
     rings = offsets[0]
     new_coords, new_rings = _densify_rings(coords, np.asarray(rings), max_segment_m)
     rebuilt = shapely.from_ragged_array(kind, new_coords, (new_rings, *offsets[1:]))
     out[sub] = rebuilt
+    return out
+
+
+def _without_empty_parts(geoms: np.ndarray) -> np.ndarray:
+    """(Multi)polygons without their empty parts (``MULTIPOLYGON (((…)), EMPTY)``, as
+    GeoJSON's ``[[], [ring]]`` reads): the same land, and a shape shapely's ragged
+    arrays can be rebuilt from (an empty part crashes ``from_ragged_array``)."""
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    empty = shapely.is_empty(parts)
+    if not empty.any():
+        return geoms
+    out = geoms.copy()
+    for k in np.unique(owner[empty]):
+        out[k] = shapely.multipolygons(parts[(owner == k) & ~empty])
     return out
 
 

@@ -7,7 +7,9 @@ import warnings
 
 import pandas as pd
 import pytest
+import shapely
 from click.testing import CliRunner
+from conftest import geod_ha
 
 import mineland
 from mineland.cli import main
@@ -366,3 +368,18 @@ def test_a_district_with_a_ring_beyond_the_earth_outside_its_shell_is_left_out(t
     assert list(districts["district"]) == ["Good"]
     (why,) = districts.attrs["dropped"]
     assert why.startswith("row 1 (Far): coordinates cannot lie on Earth")
+
+
+def test_a_multipolygon_with_an_empty_part_is_measured_not_a_crash(tmp_path):
+    # GeoJSON's [[], [ring]]: shapely's ragged arrays, which the geodesic densifying of
+    # long edges goes through, crashed the process (a segmentation fault) on it
+    ring = [[46.0, 39.0], [46.5, 39.0], [46.5, 39.5], [46.0, 39.5], [46.0, 39.0]]
+    hazard = {"type": "MultiPolygon", "coordinates": [[], [ring]]}
+    surveys = write_fc(
+        tmp_path / "s.geojson", [feature({"record_id": "m", "record_type": "SHA"}, hazard)]
+    )
+    districts = write_fc(tmp_path / "d.geojson", [feature({"name": "A"}, poly(45.0, 38.0, 3.0))])
+    summary = mineland.summarize(mineland.read_districts(districts), mineland.read_surveys(surveys))
+    expected = geod_ha(shapely.Polygon(ring))
+    assert summary["sha_ha"].sum() == pytest.approx(expected, rel=1e-6)
+    assert expected > 100_000  # edges of 40-55 km: densified along the geodesic
