@@ -76,6 +76,23 @@ def _coordinate_hint(geoms) -> str:
     return "for example EPSG:4326 or EPSG:32638"
 
 
+def clamped_to_earth(geoms: np.ndarray, *, rings: bool = False, lon: float = 180.0):
+    """Lon/lat geometries with the coordinates that lie beyond ±180° or ±90° by less
+    than :func:`off_earth` tolerates moved onto those lines (latitude 90.000000001
+    has no geodesic area, and projects to infinity).  Chosen by their bounds, or with
+    ``rings`` by their rings' (a hole outside an invalid polygon's shell too); ``lon``
+    ``inf`` leaves longitudes alone (polygons unwrapped across ±180°)."""
+    low, high = (-lon, -90.0), (lon, 90.0)
+    bounds = shapely.bounds(shapely.boundary(geoms) if rings else geoms)
+    with np.errstate(invalid="ignore"):
+        over = (bounds[:, :2] < low).any(axis=1) | (bounds[:, 2:] > high).any(axis=1)
+    if not over.any():
+        return geoms
+    out = np.asarray(geoms, dtype=object).copy()
+    out[over] = shapely.transform(out[over], lambda xy: np.clip(xy, low, high))
+    return out
+
+
 def off_earth(geoms: np.ndarray) -> np.ndarray:
     """True where a geometry's bounds reach beyond ±180° longitude or ±90° latitude
     (with a micro-degree of tolerance); non-finite bounds are not off Earth here."""

@@ -13,6 +13,7 @@ import shapely
 
 from . import schema
 from .crs import (
+    clamped_to_earth,
     coord_summary,
     crs_hint,
     finite_coordinates,
@@ -210,6 +211,7 @@ def to_wgs84_checked(rows: Rows, crs) -> None:
         ),
         "other_crs",
     )
+    geoms[rows.live] = clamped_to_earth(geoms[rows.live])
 
 
 def reject_degrees_in_metres(rows: Rows, source_crs: pyproj.CRS) -> None:
@@ -342,7 +344,7 @@ def _repair_rows(rows: Rows, idx: np.ndarray, ids: np.ndarray, on_invalid: str, 
         reasons = dict(zip(bad_idx, why, strict=True))
         rows.reject(mask, lambda i: f"invalid geometry: {reasons[i]}", "invalid_geometry")
         return
-    fixed_poly = polygonal(made_valid(geoms[bad_idx]))
+    fixed_poly = clamped_to_earth(polygonal(made_valid(geoms[bad_idx])), lon=np.inf)
     before = geodesic_ha(enclosed(geoms[bad_idx]))
     after = geodesic_ha(fixed_poly)
     for i, w, g, a, b in zip(bad_idx, why, fixed_poly, before, after, strict=True):

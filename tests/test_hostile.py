@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -383,3 +384,30 @@ def test_a_multipolygon_with_an_empty_part_is_measured_not_a_crash(tmp_path):
     expected = geod_ha(shapely.Polygon(ring))
     assert summary["sha_ha"].sum() == pytest.approx(expected, rel=1e-6)
     assert expected > 100_000  # edges of 40-55 km: densified along the geodesic
+
+
+def test_a_vertex_a_nanodegree_beyond_the_pole_is_moved_onto_it(tmp_path):
+    # tolerated as on Earth, but latitude 90.000000001 has no geodesic area and
+    # projects to infinity: the shell of "p", and the hole outside the shell of "h"
+    cap = [[-180.0, 90.0], [-179.9, 90.0], [-179.9, 90.000000001], [-180.0, 90.0]]
+    square = [[46.0, 39.0], [46.5, 39.0], [46.5, 39.5], [46.0, 39.5], [46.0, 39.0]]
+    path = write_fc(
+        tmp_path / "pole.geojson",
+        [
+            feature(
+                {"record_id": "p", "record_type": "SHA"}, {"type": "Polygon", "coordinates": [cap]}
+            ),
+            feature(
+                {"record_id": "h", "record_type": "SHA"},
+                {"type": "Polygon", "coordinates": [square, cap]},
+            ),
+        ],
+    )
+    data = mineland.read_surveys(path)
+    assert (data.records.geometry.bounds["maxy"] <= 90.0).all()
+    districts = write_fc(tmp_path / "d.geojson", [feature({"name": "A"}, poly(45.0, 38.0, 3.0))])
+    summary = mineland.summarize(mineland.read_districts(districts), data)
+    assert np.isfinite(summary["sha_ha"]).all()
+    assert summary.loc[summary["district"] == "A", "sha_ha"].iloc[0] == pytest.approx(
+        geod_ha(shapely.Polygon(square)), rel=1e-6
+    )
