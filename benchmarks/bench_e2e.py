@@ -49,7 +49,7 @@ import geopandas as gpd
 import pandas as pd
 sys.path.insert(0, {here!r})
 from bench_summarize import naive
-from mineland.geometry import equal_area_crs
+from mineland.crs import equal_area_crs
 d, h, r, out = sys.argv[1:]
 districts = gpd.read_file(d).rename(columns={{"name": "district", "shapeName": "district"}})
 records = pd.concat([gpd.read_file(h), gpd.read_file(r)], ignore_index=True)

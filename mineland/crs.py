@@ -4,6 +4,7 @@ the test of whether coordinates can be on Earth at all."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -23,6 +24,25 @@ def to_wgs84(geoms: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
     if crs == WGS84 or crs.equals(WGS84, ignore_axis_order=True):
         return geoms
     return np.asarray(gpd.GeoSeries(geoms, crs=crs).to_crs(WGS84).array, dtype=object)
+
+
+def equal_area_crs(bounds: Sequence[float]) -> pyproj.CRS:
+    """A Lambert azimuthal equal-area CRS on WGS 84 centred on lon/lat ``bounds``.
+
+    Areas measured in it are ellipsoidal areas (the projection is authalic), and with
+    the centre on the data the shape distortion of edges stays negligible.
+    """
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    if not all(np.isfinite([minx, miny, maxx, maxy])):
+        minx, miny, maxx, maxy = 0.0, 0.0, 0.0, 0.0
+    lon0 = (minx + maxx) / 2.0
+    lat0 = (miny + maxy) / 2.0
+    if maxx - minx > 180:  # data on both sides of the antimeridian: centre on it
+        lon0 = 180.0
+    return pyproj.CRS.from_proj4(
+        f"+proj=laea +lat_0={lat0:.6f} +lon_0={lon0:.6f} +x_0=0 +y_0=0 "
+        "+ellps=WGS84 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs +type=crs"
+    )
 
 
 def coord_summary(geom) -> str:

@@ -13,7 +13,7 @@ import pandas as pd
 import shapely
 from affine import Affine
 
-from .geometry import equal_area_crs
+from .crs import equal_area_crs
 from .records import WGS84
 
 __all__ = ["KARABAKH_BOUNDS", "make_districts", "make_surveys"]

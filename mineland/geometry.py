@@ -7,11 +7,10 @@ projected, equal-area CRS (metres) unless a function says otherwise.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import pyproj
 import shapely
 from shapely.errors import GEOSException
 
@@ -29,7 +28,6 @@ __all__ = [
     "connected",
     "difference",
     "enclosed",
-    "equal_area_crs",
     "explode_polygons",
     "explode_polygons_of",
     "hull_buffer",
@@ -87,25 +85,6 @@ class OverlayLog:
         return sum(1 for e in self.events if e["grid_size"] != 0)
 
 
-def equal_area_crs(bounds: Sequence[float]) -> pyproj.CRS:
-    """A Lambert azimuthal equal-area CRS on WGS 84 centred on lon/lat ``bounds``.
-
-    Areas measured in it are ellipsoidal areas (the projection is authalic), and with
-    the centre on the data the shape distortion of edges stays negligible.
-    """
-    minx, miny, maxx, maxy = (float(b) for b in bounds)
-    if not all(np.isfinite([minx, miny, maxx, maxy])):
-        minx, miny, maxx, maxy = 0.0, 0.0, 0.0, 0.0
-    lon0 = (minx + maxx) / 2.0
-    lat0 = (miny + maxy) / 2.0
-    if maxx - minx > 180:  # data on both sides of the antimeridian: centre on it
-        lon0 = 180.0
-    return pyproj.CRS.from_proj4(
-        f"+proj=laea +lat_0={lat0:.6f} +lon_0={lon0:.6f} +x_0=0 +y_0=0 "
-        "+ellps=WGS84 +towgs84=0,0,0,0,0,0,0 +units=m +no_defs +type=crs"
-    )
-
-
 def polygonal(geoms: np.ndarray) -> np.ndarray:
     """Keep only the polygonal part of each geometry (None/empty where there is none)."""
     geoms = np.asarray(geoms, dtype=object)
@@ -147,9 +126,23 @@ def invalid_geometries(geoms: np.ndarray) -> np.ndarray:
 
 
 def made_valid(geoms: np.ndarray) -> np.ndarray:
-    """``make_valid`` as :func:`repair` makes it, without numpy's overflow warnings."""
+    """``make_valid`` as :func:`repair` makes it, without numpy's overflow warnings;
+    where GEOS refuses a geometry (a collapsed shell with a hole: "Overlay input is
+    mixed-dimension"), the structure method, else None (nothing usable is left)."""
     with np.errstate(over="ignore", invalid="ignore"):
-        return shapely.make_valid(geoms, method="linework")
+        try:
+            return shapely.make_valid(geoms, method="linework")
+        except GEOSException:
+            return np.array([_made_valid_one(g) for g in geoms], dtype=object)
+
+
+def _made_valid_one(geom):
+    for method in ("linework", "structure"):
+        try:
+            return shapely.make_valid(geom, method=method, keep_collapsed=method == "linework")
+        except GEOSException:
+            continue
+    return None
 
 
 def enclosed(geoms: np.ndarray) -> np.ndarray:

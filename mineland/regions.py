@@ -23,7 +23,8 @@ import numpy as np
 import pyproj
 import shapely
 
-from .geometry import OverlayLog, equal_area_crs, explode_polygons, intersection
+from .crs import equal_area_crs
+from .geometry import OverlayLog, explode_polygons, intersection
 
 __all__ = [
     "MAX_RADIUS_KM",

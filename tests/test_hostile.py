@@ -411,3 +411,21 @@ def test_a_vertex_a_nanodegree_beyond_the_pole_is_moved_onto_it(tmp_path):
     assert summary.loc[summary["district"] == "A", "sha_ha"].iloc[0] == pytest.approx(
         geod_ha(shapely.Polygon(square)), rel=1e-6
     )
+
+
+def test_a_collapsed_shell_with_a_hole_that_make_valid_refuses_is_a_rejected_row(tmp_path):
+    # GEOS's make_valid raises "Overlay input is mixed-dimension" on this shape: it was
+    # an internal error, it is now a row rejected for having no area once repaired
+    path = tmp_path / "collapsed.csv"
+    point = "46.09284 40.149946"
+    hole = "46.933269 40.15035, 46.933369 40.15035, 46.933369 40.15045, 46.933269 40.15035"
+    path.write_text(
+        "record_id,record_type,wkt\n"
+        f'1,cancelled,"POLYGON (({", ".join([point] * 5)}), ({hole}))"\n'
+        '2,SHA,"POLYGON ((46 39, 46.01 39, 46.01 39.01, 46 39))"\n',
+        encoding="utf-8",
+    )
+    data = mineland.read_surveys(path, crs="EPSG:4326")
+    assert list(data.records["record_id"]) == ["2"]
+    (row,) = data.rejected.to_dict("records")
+    assert row["record_id"] == "1" and "no area left once repaired" in row["reason"]

@@ -11,10 +11,10 @@ import shapely
 
 from .. import schema
 from ..accounting import CLASSES, Accounting, account
+from ..crs import equal_area_crs
 from ..districts import prepare_districts
 from ..errors import SchemaError
 from ..frames import hazards_with_status
-from ..geometry import equal_area_crs
 from ..labels import CLASS_STYLE, METRIC_LABELS, Choropleth
 from ..zones import project
 from ._geojson import encode_polygons, geojson_collection, round_coords

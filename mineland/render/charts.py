@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from .. import schema
+from ..crs import equal_area_crs
 from ..errors import DataError
-from ..geometry import equal_area_crs
 from ..labels import (
     CLASS_STYLE,
     DISTRICT_OPACITY,
