@@ -11,7 +11,7 @@ import pyproj
 import shapely
 
 from . import schema
-from .crs import WGS84, clamped_to_earth, finite_coordinates, on_earth, to_wgs84
+from .crs import WGS84, clamped_to_earth, finite_coordinates, off_earth, on_earth, to_wgs84
 from .errors import CRSError, SchemaError
 from .geometry import OverlayLog, polygonal, repair, union_all
 from .regions import cut_at_antimeridian, unwrap_antimeridian
@@ -127,7 +127,8 @@ def _on_earth(frame: gpd.GeoDataFrame, names, source: str):
                 f"{source}: cannot transform from {src_crs.to_string()}: {exc}"
             ) from None
     placed = usable.copy()
-    placed[usable] = on_earth(shapely.boundary(geoms[usable]))  # holes outside the shell too
+    rings = shapely.boundary(geoms[usable])  # holes outside the shell too
+    placed[usable] = on_earth(geoms[usable]) & ~off_earth(rings)
     geoms[placed] = clamped_to_earth(geoms[placed], rings=True)
     off = present & ~placed
     dropped = [

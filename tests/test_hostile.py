@@ -429,3 +429,13 @@ def test_a_collapsed_shell_with_a_hole_that_make_valid_refuses_is_a_rejected_row
     assert list(data.records["record_id"]) == ["2"]
     (row,) = data.rejected.to_dict("records")
     assert row["record_id"] == "1" and "no area left once repaired" in row["reason"]
+
+
+def test_a_point_in_a_district_layer_is_left_out_as_no_polygon(tmp_path):
+    point = {"type": "Point", "coordinates": [46.0, 39.0]}
+    path = write_fc(
+        tmp_path / "d.geojson",
+        [feature({"name": "Pt"}, point), feature({"name": "Good"}, poly(44.0, 39.0, 1.0))],
+    )
+    districts = mineland.read_districts(path)
+    assert districts.attrs["dropped"] == ["row 1 (Pt): no polygon geometry"]
