@@ -195,14 +195,16 @@ def to_wgs84_checked(rows: Rows, crs) -> None:
     live = rows.live
     if not live.any():
         return
+    drawn = geoms[live]
     try:
-        geoms[live] = to_wgs84(geoms[live], source_crs)
+        geoms[live] = moved = to_wgs84(drawn, source_crs)
     except Exception as exc:  # pyproj raises several types
         raise CRSError(
             f"{table.source}: cannot transform from {source_crs.to_string()}: {exc}"
         ) from None
     bad = np.zeros(rows.n, dtype=bool)
-    bad[live] = ~on_earth(geoms[live])
+    if moved is not drawn:  # in WGS 84 already, they were checked above
+        bad[live] = ~on_earth(moved)
     rows.reject(
         bad,
         lambda i: (
