@@ -270,7 +270,7 @@ def _account(districts, surveys, as_of, progress, crs, regions, runner) -> Accou
     overlay_log = OverlayLog()
     plan = _plan(dist, records_all, crs, regions)
     step("projecting", 1)
-    zones, rtype, area_idx, prepared = _projected(dist, records, plan, overlay_log)
+    zones, rtype, area_idx, prepared = projected_inputs(dist, records, plan, overlay_log)
     step("union and differences of the record classes", 2)
     projected = (prepared, area_idx, _origin(records, plan))
     parts, table, hazard = _class_areas(projected, rtype, zones, len(dist), runner, overlay_log)
@@ -305,7 +305,7 @@ def _account(districts, surveys, as_of, progress, crs, regions, runner) -> Accou
     )
 
 
-def _projected(dist, records, plan, overlay_log):
+def projected_inputs(dist, records, plan, overlay_log):
     """The district zones and the area records' pieces of every region (projected,
     repaired), the record types and the rows of the area records.  The districts are
     prepared in a thread beside the records: neither waits on the other."""

@@ -367,8 +367,7 @@ def _repair_rows(rows: Rows, idx: np.ndarray, ids: np.ndarray, on_invalid: str, 
 def _off_earth_vertex(geom) -> str:
     """The first vertex of a lon/lat geometry that cannot lie on Earth."""
     xy = shapely.get_coordinates(geom)
-    x, y = xy[(np.abs(xy[:, 0]) > 180) | (np.abs(xy[:, 1]) > 90)][0]
-    return f"({x:.6g}, {y:.6g})"
+    return coord_summary(shapely.points(xy[(np.abs(xy[:, 0]) > 180) | (np.abs(xy[:, 1]) > 90)]))
 
 
 def check_dates(rows: Rows, attrs: pd.DataFrame) -> pd.Series:

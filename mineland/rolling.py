@@ -20,8 +20,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from . import schema
-from .accounting import Accounting, parse_as_of, summary_table
+from .accounting import Accounting, parse_as_of, projected_inputs, summary_table
 from .classes import CLASSES, METHODS, disjoint_classes
 from .counts import count_records, record_slots, record_weights
 from .geometry import (
@@ -34,7 +33,7 @@ from .geometry import (
 )
 from .regions import Region
 from .threads import map_chunks
-from .zones import M2_PER_HA, RegionZones, prepare_geometries, prepare_zones
+from .zones import M2_PER_HA, RegionZones
 
 __all__ = ["RollingAccounting", "summaries_at"]
 
@@ -144,15 +143,9 @@ class RollingAccounting:
         without an as-of date, in the same regions) when there is one."""
         if base is not None and base.as_of is None and len(base.records) == len(self.records):
             return [(r.zones, r.pieces, r.piece_record) for r in base.regions]
-        zones = prepare_zones(
-            np.asarray(self.districts.geometry.array, dtype=object),
-            list(self.districts["district"]),
-            plan,
-            self.overlay_log,
+        zones, _, area_idx, prepared = projected_inputs(
+            self.districts, self.records, plan, self.overlay_log
         )
-        area_idx = np.flatnonzero(np.isin(self.rtype, schema.AREA_TYPES))
-        geoms = np.asarray(self.records.geometry.array, dtype=object)[area_idx]
-        prepared = prepare_geometries(geoms, plan, self.overlay_log)
         return [(rz, p, area_idx[owner]) for (p, owner), rz in zip(prepared, zones, strict=True)]
 
     def advance(self, as_of: object) -> tuple[gpd.GeoDataFrame, dict[str, np.ndarray]]:

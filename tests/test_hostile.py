@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 import shapely
 from click.testing import CliRunner
@@ -344,8 +345,6 @@ def test_validate_writes_an_empty_findings_geopackage_when_there_is_nothing_to_f
     out = tmp_path / "findings.gpkg"
     result = CliRunner().invoke(main, ["validate", str(districts), str(surveys), "-o", str(out)])
     assert result.exit_code == 0, result.output
-    import pyogrio
-
     assert [name for name, _ in pyogrio.list_layers(out)] == ["findings"]
     assert len(pyogrio.read_dataframe(out)) == 0
 

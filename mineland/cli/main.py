@@ -14,22 +14,23 @@ from .._version import __version__
 from .options import OneLineUsage
 from .process import end, fewer_collections
 
-#: every command: its name, module and function, in the order ``--help`` lists them
-COMMANDS = {
-    "summarize": ("summarize", "summarize_cmd"),
-    "map": ("map", "map_cmd"),
-    "raster": ("raster", "raster_cmd"),
-    "impact": ("impact", "impact_cmd"),
-    "validate": ("validate", "validate_cmd"),
-    "progress": ("progress", "progress_cmd"),
-    "report": ("report", "report_cmd"),
-    "forecast": ("forecast", "forecast_cmd"),
-    "prioritise": ("prioritise", "prioritise_cmd"),
-    "unmapped": ("unmapped", "unmapped_cmd"),
-    "convert": ("convert", "convert_cmd"),
-    "export": ("export", "export_cmd"),
-    "presets": ("presets", "presets_cmd"),
-}
+#: every command, in the order ``--help`` lists them: command ``x`` is ``x_cmd`` in
+#: the module ``x`` of this package
+COMMANDS = (
+    "summarize",
+    "map",
+    "raster",
+    "impact",
+    "validate",
+    "progress",
+    "report",
+    "forecast",
+    "prioritise",
+    "unmapped",
+    "convert",
+    "export",
+    "presets",
+)
 
 
 class Commands(OneLineUsage):
@@ -42,8 +43,7 @@ class Commands(OneLineUsage):
     def get_command(self, ctx, name: str):
         if name not in COMMANDS:
             return None
-        module, attr = COMMANDS[name]
-        return getattr(importlib.import_module(f"{__package__}.{module}"), attr)
+        return getattr(importlib.import_module(f"{__package__}.{name}"), f"{name}_cmd")
 
     def resolve_command(self, ctx, args):
         name = str(args[0])
