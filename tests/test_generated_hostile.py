@@ -16,11 +16,9 @@ import warnings
 
 import geopandas as gpd
 import pytest
-from click.testing import CliRunner
-from conftest import DISTRICTS
+from conftest import DISTRICTS, run
 
 import mineland
-from mineland.cli import main
 
 BOUNDS = gpd.read_file(DISTRICTS).total_bounds
 ODD = [[1e308, 0], [float("nan"), 1], [200, 95], [46, 40, 5], [46], [], ["46", "40"], [0, 0]]
@@ -125,7 +123,7 @@ def test_generated_hostile_geojson(seed, tmp_path):
     outputs = {"summarize": "o.csv", "validate": "v.gpkg", "map": "m.html", "report": "r.xlsx"}
     for command, name in outputs.items():
         out = tmp_path / name
-        result = CliRunner().invoke(main, [command, str(districts), str(surveys), "-o", str(out)])
+        result = run(command, districts, surveys, "-o", out)
         said = result.output
         assert result.exit_code in (0, 1, 2), (command, said)
         assert not isinstance(result.exception, Exception) or isinstance(

@@ -11,7 +11,7 @@ import pyogrio
 import pytest
 import shapely
 from click.testing import CliRunner
-from conftest import geod_ha
+from conftest import geod_ha, run
 
 import mineland
 from mineland.cli import main
@@ -254,7 +254,7 @@ def test_a_file_without_a_crs_whose_first_coordinate_overflows_gets_the_crs_erro
     )
     districts = tmp_path / "d.geojson"
     write_fc(districts, [feature({"name": "A"}, poly(46.0, 39.0, 1.0))])
-    result = CliRunner().invoke(main, ["summarize", str(districts), str(path)])
+    result = run("summarize", districts, path)
     assert result.exit_code == 2, result.output
     assert "declares no coordinate reference system" in result.stderr
     assert "internal error" not in result.stderr
@@ -305,7 +305,7 @@ def test_districts_with_nan_or_infinite_vertices_are_left_out_with_the_reason(tm
     assert len(dropped) == 2 and all("not finite numbers" in d for d in dropped)
     surveys = tmp_path / "s.geojson"
     write_fc(surveys, [feature({"record_id": "h", "record_type": "SHA"}, poly(44.5, 39.5))])
-    result = CliRunner().invoke(main, ["summarize", str(path), str(surveys)])
+    result = run("summarize", path, surveys)
     assert result.exit_code == 0, result.output
     assert "internal error" not in result.output
 
@@ -343,7 +343,7 @@ def test_validate_writes_an_empty_findings_geopackage_when_there_is_nothing_to_f
     districts = write_fc(tmp_path / "d.geojson", [feature({"name": "A"}, poly(46.0, 39.0, 1.0))])
     surveys = write_fc(tmp_path / "s.geojson", [])
     out = tmp_path / "findings.gpkg"
-    result = CliRunner().invoke(main, ["validate", str(districts), str(surveys), "-o", str(out)])
+    result = run("validate", districts, surveys, "-o", out)
     assert result.exit_code == 0, result.output
     assert [name for name, _ in pyogrio.list_layers(out)] == ["findings"]
     assert len(pyogrio.read_dataframe(out)) == 0
