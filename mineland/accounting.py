@@ -158,7 +158,9 @@ class Accounting:
         for name in CLASSES:
             parts = r.classes.get(name, np.empty(0, dtype=object))
             pieces, _, iz = clip_by_zone(parts, r.zones.zones, self.overlay_log)
-            outside = shapely.get_parts(subtract(parts, r.zones.zones, self.overlay_log))
+            outside = shapely.get_parts(
+                subtract(parts, r.zones.zones, self.overlay_log, shared_edges=True)
+            )
             geoms = np.concatenate([pieces, outside])
             district = np.concatenate(
                 [names[r.zones.district[iz]], np.full(len(outside), schema.OUTSIDE, dtype=object)]

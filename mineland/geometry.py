@@ -6,15 +6,15 @@ projected, equal-area CRS (metres) unless a function says otherwise.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from shapely.errors import GEOSException
 
 from .graphs import components
+from .overlay_log import OverlayLog
 from .threads import THREADS, chunk_spans, map_chunks, threaded
 
 __all__ = [
@@ -47,42 +47,11 @@ __all__ = [
     "zone_shares",
 ]
 
-log = logging.getLogger(__name__)
-
 #: Snap grids (projected units, metres) tried in turn when GEOS raises a
 #: TopologyException: 1 cm first, then coarser.
 GRID_SIZES = (0.01, 0.1, 1.0)
 
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
-
-
-@dataclass
-class OverlayLog:
-    """Collects the overlay operations that GEOS refused and how they were retried:
-    ``grid_size`` 0 on the inputs made valid (the same shapes: a line at INFO), a
-    positive one on a snapped grid, None failed even so (both warned of)."""
-
-    events: list[dict] = field(default_factory=list)
-
-    def add(self, operation: str, detail: str, grid_size: float | None, error: str) -> None:
-        self.events.append(
-            {"operation": operation, "detail": detail, "grid_size": grid_size, "error": error}
-        )
-        what = (operation, detail, error)
-        if grid_size is None:
-            log.error("%s (%s) failed even on a snapped grid: %s", *what)
-        elif grid_size == 0:
-            log.info("%s (%s): GEOS refused the inputs (%s); done on them made valid", *what)
-        else:
-            log.warning("%s (%s) raised %s; retried with grid_size=%g m", *what, grid_size)
-
-    def __len__(self) -> int:
-        return len(self.events)
-
-    @property
-    def snapped(self) -> int:
-        """The operations retried on a snapped grid or failed."""
-        return sum(1 for e in self.events if e["grid_size"] != 0)
 
 
 def polygonal(geoms: np.ndarray) -> np.ndarray:
@@ -365,24 +334,31 @@ def union_parts(geoms: np.ndarray, overlay_log: OverlayLog, what: str = "union")
     return np.concatenate([alone, explode_polygons(np.array([merged], dtype=object))])
 
 
-def subtract(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog) -> np.ndarray:
+def subtract(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog, **kw) -> np.ndarray:
     """``parts`` minus the union of ``cutters``, for disjoint ``cutters`` (union parts).
 
     Each part is paired through an STRtree with the cutters it intersects; those
     cutters form one valid multipolygon (they are disjoint) and every difference is
     computed in one vectorised call.  Returns the non-empty polygon parts left.
+    Cutters that may share edges (district zones: neighbours, an enclave in a hole)
+    need ``shared_edges=True``: as one multipolygon they are invalid, and GEOS's
+    difference can take nothing away (see :func:`subtract_each`).
     """
-    return subtract_of(parts, cutters, overlay_log)[0]
+    return subtract_of(parts, cutters, overlay_log, **kw)[0]
 
 
-def subtract_of(parts, cutters, overlay_log: OverlayLog) -> tuple[np.ndarray, np.ndarray]:
+def subtract_of(parts, cutters, overlay_log: OverlayLog, **kw) -> tuple[np.ndarray, np.ndarray]:
     """:func:`subtract`, with the index of the part each polygon left comes from."""
-    return explode_polygons_of(subtract_each(parts, cutters, overlay_log))
+    return explode_polygons_of(subtract_each(parts, cutters, overlay_log, **kw))
 
 
-def subtract_each(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog) -> np.ndarray:
+def subtract_each(
+    parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog, *, shared_edges: bool = False
+) -> np.ndarray:
     """What is left of each of ``parts`` (aligned with them; possibly empty) once the
-    disjoint ``cutters`` are taken away (see :func:`subtract`)."""
+    disjoint ``cutters`` are taken away (see :func:`subtract`).  With ``shared_edges``
+    the cutters of a part are merged first: a part over an enclave's border, less the
+    enclave and the zone round it as one multipolygon, was left whole."""
     if len(parts) == 0 or len(cutters) == 0:
         return parts
     cutters = explode_polygons(cutters)
@@ -400,7 +376,12 @@ def subtract_each(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLo
         multi_rows = np.repeat(~single, counts)
         group = np.repeat(np.arange(len(hit)), counts)[multi_rows]
         _, group_idx = np.unique(group, return_inverse=True)
-        knives[~single] = shapely.multipolygons(cutters[ib[multi_rows]], indices=group_idx)
+        which = ib[multi_rows]
+        knives[~single] = (
+            _merged(cutters, which, group_idx, overlay_log)
+            if shared_edges
+            else shapely.multipolygons(cutters[which], indices=group_idx)
+        )
     # a part that is its cutter's very polygon (a release drawn as its hazard's) is
     # gone without an overlay: identical edges are GEOS's slowest difference
     same = _copies(parts[hit], knives)
@@ -410,6 +391,21 @@ def subtract_each(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLo
     out[rest] = _pairwise(
         shapely.difference, parts[rest], knives[~same], overlay_log, "difference", lambda a, b: a
     )
+    return out
+
+
+def _merged(cutters, which, group, overlay_log) -> np.ndarray:
+    """The ``cutters`` ``which`` of each ``group`` as one valid shape, their union
+    (worked out once for each set of cutters)."""
+    starts = np.flatnonzero(np.diff(group, prepend=-1))
+    out = np.empty(len(starts), dtype=object)
+    done: dict[tuple, object] = {}
+    for k, rows in enumerate(np.split(which, starts[1:])):
+        key = tuple(np.sort(rows))
+        if key not in done:
+            merged = union_parts(cutters[rows], overlay_log, "merged cutters")
+            done[key] = shapely.multipolygons(merged)
+        out[k] = done[key]
     return out
 
 
@@ -555,7 +551,7 @@ def zone_shares(
     )
     if small.any():
         idx = np.flatnonzero(small)
-        rest = subtract_each(parts[idx], zones, overlay_log)
+        rest = subtract_each(parts[idx], zones, overlay_log, shared_edges=True)
         rest, owner = shapely.get_parts(rest, return_index=True)
         area = np.where(narrow(rest), 0.0, shapely.area(rest))
         outside[idx] = np.bincount(owner, weights=area, minlength=len(idx))

@@ -39,7 +39,7 @@ from .accounting import M2_PER_HA, Accounting, AccountingCache
 from .classes import METHODS
 from .crs import WGS84
 from .errors import SchemaError
-from .geometry import OverlayLog, subtract_each
+from .geometry import OverlayLog, subtract_each, union_parts
 from .regions import region_of_points
 from .zones import geodesic_gap, project, unproject
 
@@ -193,7 +193,9 @@ def _remaining_hazards(acc: Accounting) -> gpd.GeoDataFrame:
     for region in acc.regions:
         mine = np.isin(rtype[region.piece_record], schema.HAZARD_TYPES)
         pieces, owner = region.pieces[mine], region.piece_record[mine]
+        # R's classes share edges: as cutters they are merged into parts that share none
         released = np.concatenate([region.classes[m] for m in METHODS])
+        released = union_parts(released, overlay_log, "releases")
         left = subtract_each(pieces, released, overlay_log)
         area = shapely.area(left)
         keep = area > MIN_REMAINING_M2

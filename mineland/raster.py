@@ -350,7 +350,9 @@ def _impact_features(acc: Accounting, target: pyproj.CRS) -> tuple[np.ndarray, l
         for col, keys in IMPACT_GROUPS.items():
             parts = np.concatenate([region.classes[k] for k in keys])
             pieces, _, iz = clip_by_zone(parts, zones, overlay_log)
-            outside = subtract(parts, zones, overlay_log) if len(zones) else parts
+            outside = (
+                subtract(parts, zones, overlay_log, shared_edges=True) if len(zones) else parts
+            )
             where = np.concatenate([owner[iz], np.full(len(outside), n)])
             pieces = np.concatenate([pieces, outside])
             # a piece that only meets a border is a line, without area (and exactextract

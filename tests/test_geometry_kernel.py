@@ -92,6 +92,28 @@ def test_intersecting_pairs_keep_selects_the_candidates():
     assert set(zip(a.tolist(), b.tolist(), strict=True)) == want
 
 
+def _zones_with_an_enclave() -> np.ndarray:
+    """:func:`_zones`, with a zone in the hole of the middle one (a town in its rayon)."""
+    return np.append(_zones(), shapely.box(520, 520, 580, 580))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_subtracting_zones_that_share_edges_equals_subtracting_their_union(seed):
+    """Zones share edges with their neighbours, and one fills another's hole: as one
+    multipolygon they are invalid, and GEOS's difference with the enclave and the zone
+    round it left a part over the enclave's border whole.  ``shared_edges`` merges
+    each part's zones first."""
+    rng = np.random.default_rng(seed)
+    across = [shapely.box(500, 500, 550, 550), shapely.box(530, 510, 590, 570)]
+    across += [shapely.box(300, 540, 560, 560)]  # and over a neighbour's edge
+    parts = np.append(shapely.get_parts(shapely.union_all(_shapes(rng, 120))), across)
+    zones = _zones_with_an_enclave()
+    got = shapely.area(subtract_each(parts, zones, OverlayLog(), shared_edges=True))
+    want = shapely.area(shapely.difference(parts, shapely.union_all(zones)))
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-6)
+    assert want[-3:].tolist() == [0.0, 0.0, 0.0]
+
+
 def _cells(rng, n: int = 12) -> np.ndarray:
     """Voronoi cells of random points over part of the extent: disjoint zones whose
     boxes overlap one another's (a part inside one lies in the boxes of others)."""

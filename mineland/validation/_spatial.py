@@ -306,7 +306,7 @@ def _by_district(parts: np.ndarray, zones, overlay_log) -> tuple[np.ndarray, np.
     np.add.at(assigned, ip, shapely.area(pieces))
     left = np.flatnonzero(shapely.area(parts) - assigned > 1e-9 * shapely.area(parts))
     if len(left):  # only the parts that reach outside every district are cut again
-        rest = subtract(parts[left], zones.zones, overlay_log)
+        rest = subtract(parts[left], zones.zones, overlay_log, shared_edges=True)
         pieces = np.concatenate([pieces, rest])
         where = np.concatenate([where, np.full(len(rest), -1)])
     return pieces, where
