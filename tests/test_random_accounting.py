@@ -17,10 +17,15 @@ the rules of the design::
 
 and measures each within each district.  mineland reads the same shapes in lon/lat,
 projects them its own way and splits them by its own zones: a wrong piece, a lost
-record or a class counted twice shows up as hectares.
+record or a class counted twice shows up as hectares.  The same oracle checks the
+class pieces, the land-cover table, the stocks of the progress table at its period
+ends (records dated over four years), districts that overlap, and the released land
+outside every hazard that validate reports.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -121,17 +126,22 @@ def oracle_classes(rows: list[dict]) -> dict[str, shapely.Geometry]:
     }
 
 
-def oracle_table(named: dict, rows: list[dict]) -> dict[str, dict[str, float]]:
-    """Hectares of each class in each district, and outside all of them.  Where
-    districts overlap, the land is the first one's (in the layer's order)."""
-    classes, zones, before = oracle_classes(rows), {}, shapely.Polygon()
+def _zones(named: dict) -> dict[str, shapely.Geometry]:
+    """Each district's land, and the land outside them all.  Where districts overlap,
+    the land is the first one's (in the layer's order)."""
+    zones, before = {}, shapely.Polygon()
     for name, district in named.items():
         zones[name] = district.difference(before)
         before = before.union(district)
-    zones[OUTSIDE] = shapely.box(-1e6, -1e6, 1e6, 1e6).difference(before)
+    return zones | {OUTSIDE: shapely.box(-1e6, -1e6, 1e6, 1e6).difference(before)}
+
+
+def oracle_table(named: dict, rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Hectares of each class in each district, and outside all of them."""
+    classes = oracle_classes(rows)
     return {
         name: {col: zone.intersection(classes[k]).area / 1e4 for col, k in COLUMNS.items()}
-        for name, zone in zones.items()
+        for name, zone in _zones(named).items()
     }
 
 
@@ -244,3 +254,25 @@ def test_progress_stocks_at_every_period_end_match_a_plain_computation(seed):
             got = at.loc[name] if name in at.index else dict.fromkeys(want, 0.0)
             for col, w in want.items():
                 assert got[col] == pytest.approx(w, rel=REL, abs=ABS_HA), (str(t), name, col)
+
+
+def _district_of(message: str) -> str:
+    if "outside every district" in message:
+        return OUTSIDE
+    return re.search(r"released in '(.*)' outside every recorded hazard", message).group(1)
+
+
+@pytest.mark.parametrize("seed", [0, 76])
+def test_released_land_outside_hazards_matches_a_plain_computation(seed):
+    """validate's hectares of released land outside every hazard, per district, are
+    area((R − H) ∩ district); the shapes it draws hold those hectares."""
+    named, rows = _draw(seed)
+    found = mineland.validate(districts_frame(named), frame(rows)).findings
+    found = found[found["check"] == "released_outside_hazard"]
+    got = pd.Series(found["area_ha"].to_numpy(), [_district_of(m) for m in found["message"]])
+    outside = _union(rows, *TYPES[2:]).difference(_union(rows, *TYPES[:2]))
+    for name, zone in _zones(named).items():
+        want = zone.intersection(outside).area / 1e4
+        assert got.get(name, 0.0) == pytest.approx(want, rel=REL, abs=ABS_HA), name
+    drawn = found.set_geometry("geometry", crs=4326).to_crs(TEST_LAEA).area / 1e4
+    np.testing.assert_allclose(drawn, found["area_ha"], atol=ABS_HA)  # slivers < 1 m² left out
