@@ -19,8 +19,9 @@ and measures each within each district.  mineland reads the same shapes in lon/l
 projects them its own way and splits them by its own zones: a wrong piece, a lost
 record or a class counted twice shows up as hectares.  The same oracle checks the
 class pieces, the land-cover table, the stocks of the progress table at its period
-ends (records dated over four years), districts that overlap, and the released land
-outside every hazard that validate reports.
+ends (records dated over four years), districts that overlap, invalid records (bow-
+ties, rings traced twice, spikes: against GEOS's make_valid of each) and the released
+land outside every hazard that validate reports.
 """
 
 from __future__ import annotations
@@ -192,6 +193,60 @@ def test_overlapping_districts_give_their_shared_land_to_the_first(seed):
     named = {names[-1]: named[names[-1]]} | named  # the enclave first
     summary = mineland.summarize(districts_frame(named), frame(rows))
     _check(summary, oracle_table(named, rows))
+
+
+def _polygons(g) -> shapely.Geometry:
+    """The polygons of a repaired shape (make_valid may add lines of a spike)."""
+    parts = shapely.get_parts(g)
+    return shapely.union_all(parts[np.isin(shapely.get_type_id(parts), [3, 6])])
+
+
+def _ring(points) -> shapely.Polygon:
+    """A polygon through ``points`` with a vertex every STEP_M metres, valid or not
+    (GEOS's segmentize makes an invalid polygon valid, by buffer(0))."""
+    p = np.asarray(points, dtype=float)
+    ends = np.r_[p, p[:1]]
+    out = [
+        np.linspace(a, b, max(1, int(np.ceil(np.hypot(*(b - a)) / STEP_M))), endpoint=False)
+        for a, b in zip(ends[:-1], ends[1:], strict=True)
+    ]
+    return shapely.Polygon(np.concatenate(out))
+
+
+def _bow_tie(g):
+    x0, y0, x1, y1 = g.bounds
+    return _ring([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+
+
+def _traced_twice(g):
+    """A ring traced twice round the same disc, the second lap 2 m inside."""
+    (x0, y0, x1, _), t = g.bounds, np.linspace(0, 2 * np.pi, 40, endpoint=False)
+    cx, cy, r = (x0 + x1) / 2, y0 + (x1 - x0) / 2, (x1 - x0) / 2
+    laps = [np.c_[cx + q * np.cos(t), cy + q * np.sin(t)] for q in (r, r - 2)]
+    return _ring(np.concatenate(laps))
+
+
+def _spiked(g):
+    x0, y0, x1, y1 = g.bounds
+    m = (y0 + y1) / 2
+    return shapely.Polygon(
+        [(x0, y0), (x1, y0), (x1, m), (x1 + 300, m), (x1, m), (x1, y1), (x0, y1)]
+    )
+
+
+@pytest.mark.parametrize("seed", [4, 77])
+def test_invalid_records_count_as_make_valid_draws_them(seed):
+    """Bow-ties, rings traced twice and spikes of no width among the records: mineland
+    repairs them; the oracle takes GEOS's make_valid (linework) of each, its polygons."""
+    named, rows = _draw(seed)
+    rng, spoil = np.random.default_rng(seed), (_bow_tie, _traced_twice, _spiked)
+    for r in rows:
+        if rng.random() < 0.15:
+            r["geometry"] = spoil[rng.integers(3)](r["geometry"])
+    assert not all(shapely.is_valid(r["geometry"]) for r in rows)
+    repaired = [r | {"geometry": _polygons(shapely.make_valid(r["geometry"]))} for r in rows]
+    summary = mineland.summarize(districts_frame(named), frame(rows))
+    _check(summary, oracle_table(named, repaired))
 
 
 def test_the_command_gives_the_same_table(tmp_path):
