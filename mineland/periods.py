@@ -22,6 +22,8 @@ __all__ = ["ANNUAL_COLUMNS", "FREQUENCIES", "annual_release", "release_progress"
 
 FREQUENCIES = {"year": "Y", "quarter": "Q", "month": "M"}
 FLOW_COUNTS = ("devices", "incidents", "killed", "injured")
+#: the columns of the stocks at a period end
+STOCKS = ("released_ha", "contaminated_ha", "cha_ha", "sha_ha")
 
 
 def _period_ends(start: pd.Timestamp, end: pd.Timestamp, freq: str) -> list[pd.Timestamp]:
@@ -95,13 +97,13 @@ def release_progress(
     ends, baseline = _periods(cache.records, freq, start, end)
     rolling = RollingAccounting(cache.districts, cache.records, cache.plan, cache.known(None))
     names = [*cache.districts["district"], schema.OUTSIDE]
-    rows = []
+    frames = []
     steps = rolling.advance_through([baseline, *ends])
     previous, _ = next(steps)
     for t, (current, new) in zip(ends, steps, strict=True):
-        rows += _period_rows(t, names, new, previous, current)
+        frames.append(_period_rows(t, names, new, previous, current))
         previous = current
-    return _without_empty_outside(pd.DataFrame(rows))
+    return _without_empty_outside(pd.concat(frames, ignore_index=True))
 
 
 def _periods(records, freq: str, start, end) -> tuple[list[pd.Timestamp], pd.Timestamp]:
@@ -118,20 +120,28 @@ def _periods(records, freq: str, start, end) -> tuple[list[pd.Timestamp], pd.Tim
     return _window(start_ts or first, end_ts or last, freq, start_ts, end_ts)
 
 
-def _period_rows(t, names, new, prev_summary, cur_summary) -> list[dict]:
+def _period_rows(t, names, new, prev_summary, cur_summary) -> pd.DataFrame:
     """One row per district (and outside): released in the period by method, the
     stocks at its end, and the points dated in it."""
-    cur = cur_summary.set_index("district").reindex(names)
-    prev = prev_summary.set_index("district").reindex(names)
-    table = pd.DataFrame({"district": names, "period_end": t})
-    for m in METHODS:
-        table[f"{m}_ha"] = np.asarray(new[m], dtype=float)
-    for col in ("released_ha", "contaminated_ha", "cha_ha", "sha_ha"):
-        table[col] = cur[col].fillna(0.0).to_numpy(dtype=float)
-    for c in FLOW_COUNTS:
-        now, before = (s[c].fillna(0).to_numpy(dtype=np.int64) for s in (cur, prev))
-        table[c] = now - before
-    return table.to_dict("records")
+    cur, prev = _by_name(cur_summary, names), _by_name(prev_summary, names)
+    table = {"district": names, "period_end": [t] * len(names)}
+    table |= {f"{m}_ha": np.asarray(new[m], dtype=float) for m in METHODS}
+    table |= {col: cur[col] for col in STOCKS}
+    table |= {c: cur[c] - prev[c] for c in FLOW_COUNTS}
+    return pd.DataFrame(table)
+
+
+def _by_name(summary: pd.DataFrame, names: list[str]) -> dict[str, np.ndarray]:
+    """The stocks and counts of ``summary`` row by row of ``names`` (0 for a row it
+    lacks: the outside row is there only when something lies outside)."""
+    at = pd.Index(summary["district"]).get_indexer(names)
+    found = at >= 0
+    out = {}
+    for col, dtype in [(c, float) for c in STOCKS] + [(c, np.int64) for c in FLOW_COUNTS]:
+        values = np.zeros(len(names), dtype=dtype)
+        values[found] = summary[col].fillna(0).to_numpy(dtype=dtype)[at[found]]
+        out[col] = values
+    return out
 
 
 def _without_empty_outside(table: pd.DataFrame) -> pd.DataFrame:
