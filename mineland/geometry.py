@@ -342,7 +342,7 @@ def subtract(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog, **
     computed in one vectorised call.  Returns the non-empty polygon parts left.
     Cutters that may share edges (district zones: neighbours, an enclave in a hole)
     need ``shared_edges=True``: as one multipolygon they are invalid, and GEOS's
-    difference can take nothing away; they are then taken away one at a time.
+    difference can take nothing away (see :func:`subtract_each`).
     """
     return subtract_of(parts, cutters, overlay_log, **kw)[0]
 
@@ -357,8 +357,8 @@ def subtract_each(
 ) -> np.ndarray:
     """What is left of each of ``parts`` (aligned with them; possibly empty) once the
     disjoint ``cutters`` are taken away (see :func:`subtract`).  With ``shared_edges``
-    a part's cutters are taken away one at a time: a part over an enclave's border,
-    less the enclave and the zone round it as one multipolygon, was left whole."""
+    the cutters of a part are merged first: a part over an enclave's border, less the
+    enclave and the zone round it as one multipolygon, was left whole."""
     if len(parts) == 0 or len(cutters) == 0:
         return parts
     cutters = explode_polygons(cutters)
@@ -367,8 +367,6 @@ def subtract_each(
         return parts
     order = np.argsort(ia, kind="stable")
     ia, ib = ia[order], ib[order]
-    if shared_edges:
-        return _subtract_in_turn(parts, cutters, ia, ib, overlay_log)
     hit, first = np.unique(ia, return_index=True)
     counts = np.diff(np.append(first, len(ia)))
     single = counts == 1
@@ -378,7 +376,12 @@ def subtract_each(
         multi_rows = np.repeat(~single, counts)
         group = np.repeat(np.arange(len(hit)), counts)[multi_rows]
         _, group_idx = np.unique(group, return_inverse=True)
-        knives[~single] = shapely.multipolygons(cutters[ib[multi_rows]], indices=group_idx)
+        which = ib[multi_rows]
+        knives[~single] = (
+            _merged(cutters, which, group_idx, overlay_log)
+            if shared_edges
+            else shapely.multipolygons(cutters[which], indices=group_idx)
+        )
     # a part that is its cutter's very polygon (a release drawn as its hazard's) is
     # gone without an overlay: identical edges are GEOS's slowest difference
     same = _copies(parts[hit], knives)
@@ -391,17 +394,18 @@ def subtract_each(
     return out
 
 
-def _subtract_in_turn(parts, cutters, ia, ib, overlay_log: OverlayLog) -> np.ndarray:
-    """``parts`` less their cutters one at a time (``ia``–``ib``: the pairs that
-    meet, in the order of the parts), for cutters that may share edges."""
-    out = parts.copy()
-    turn = np.arange(len(ia)) - np.searchsorted(ia, ia)  # a part's first cutter: 0
-    for k in range(turn.max() + 1):
-        now = turn == k
-        a, b = ia[now], ib[now]
-        out[a] = _pairwise(
-            shapely.difference, out[a], cutters[b], overlay_log, "difference", lambda x, y: x
-        )
+def _merged(cutters, which, group, overlay_log) -> np.ndarray:
+    """The ``cutters`` ``which`` of each ``group`` as one valid shape, their union
+    (worked out once for each set of cutters)."""
+    starts = np.flatnonzero(np.diff(group, prepend=-1))
+    out = np.empty(len(starts), dtype=object)
+    done: dict[tuple, object] = {}
+    for k, rows in enumerate(np.split(which, starts[1:])):
+        key = tuple(np.sort(rows))
+        if key not in done:
+            merged = union_parts(cutters[rows], overlay_log, "merged cutters")
+            done[key] = shapely.multipolygons(merged)
+        out[k] = done[key]
     return out
 
 
