@@ -25,7 +25,16 @@ from . import schema
 from .accounting import M2_PER_HA, Accounting, account
 from .crs import named_crs
 from .errors import DataError, SchemaError
-from .geometry import OverlayLog, clip_by_zone, explode_polygons, intersection, subtract
+from .geometry import (
+    OverlayLog,
+    clip_by_zone,
+    explode_polygons,
+    intersection,
+    polygonal,
+    repair,
+    subtract,
+    union_groups,
+)
 from .rasterdata import RasterData
 from .zones import transformer
 
@@ -358,11 +367,24 @@ def _impact_features(acc: Accounting, target: pyproj.CRS) -> tuple[np.ndarray, l
             # a piece that only meets a border is a line, without area (and exactextract
             # cannot read the empty multipolygon its polygons make)
             keep = shapely.area(pieces) > 0
-            for d in np.unique(where[keep]):
-                geom = shapely.multipolygons(explode_polygons(pieces[keep & (where == d)]))
+            slots = np.unique(where[keep])
+            groups = [np.flatnonzero(keep & (where == d)) for d in slots]
+            # one valid shape per district: the pieces share edges (cleared land borders
+            # reduced land), and exactextract miscounts the cells of an invalid shape
+            merged = union_groups(pieces, groups, overlay_log)
+            for d, idx, geom in zip(slots, groups, merged, strict=True):
                 feats.append(shapely.transform(geom, to_target, interleaved=False))
-                meta.append((int(d), col, shapely.area(geom) / M2_PER_HA))
-    return np.array(feats, dtype=object), meta
+                meta.append((int(d), col, shapely.area(pieces[idx]).sum() / M2_PER_HA))
+    return _valid(np.array(feats, dtype=object)), meta
+
+
+def _valid(feats: np.ndarray) -> np.ndarray:
+    """The features made valid again where the move to the raster's CRS made a sliver
+    cross itself by a rounding error (their polygons; a feature with none is kept)."""
+    fixed = polygonal(repair(feats)[0])
+    lost = shapely.is_missing(fixed) | shapely.is_empty(fixed)
+    fixed[lost] = feats[lost]
+    return fixed
 
 
 def class_shares(feats: np.ndarray, landcover: RasterData) -> list[dict[int | None, float]]:
