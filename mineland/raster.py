@@ -375,12 +375,13 @@ def _impact_features(acc: Accounting, target: pyproj.CRS) -> tuple[np.ndarray, l
             for d, idx, geom in zip(slots, groups, merged, strict=True):
                 feats.append(shapely.transform(geom, to_target, interleaved=False))
                 meta.append((int(d), col, shapely.area(pieces[idx]).sum() / M2_PER_HA))
-    return _valid(np.array(feats, dtype=object)), meta
+    return np.array(feats, dtype=object), meta
 
 
 def _valid(feats: np.ndarray) -> np.ndarray:
     """The features made valid again where the move to the raster's CRS made a sliver
-    cross itself by a rounding error (their polygons; a feature with none is kept)."""
+    cross itself by a rounding error (their polygons; a feature with none is kept):
+    exactextract miscounts the cells of such a shape."""
     fixed = polygonal(repair(feats)[0])
     lost = shapely.is_missing(fixed) | shapely.is_empty(fixed)
     fixed[lost] = feats[lost]
@@ -396,6 +397,7 @@ def class_shares(feats: np.ndarray, landcover: RasterData) -> list[dict[int | No
     """
     if len(feats) == 0:
         return []
+    feats = _valid(np.asarray(feats, dtype=object))
     box = shapely.box(*landcover.bounds)
     inside = shapely.area(intersection(feats, box, OverlayLog(), "raster extent"))
     inside_share = np.divide(
