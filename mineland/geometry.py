@@ -334,7 +334,9 @@ def union_parts(geoms: np.ndarray, overlay_log: OverlayLog, what: str = "union")
     return np.concatenate([alone, explode_polygons(np.array([merged], dtype=object))])
 
 
-def subtract(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog, **kw) -> np.ndarray:
+def subtract(
+    parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog, *, shared_edges: bool = False
+) -> np.ndarray:
     """``parts`` minus the union of ``cutters``, for disjoint ``cutters`` (union parts).
 
     Each part is paired through an STRtree with the cutters it intersects; those
@@ -344,12 +346,15 @@ def subtract(parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog, **
     need ``shared_edges=True``: as one multipolygon they are invalid, and GEOS's
     difference can take nothing away (see :func:`subtract_each`).
     """
-    return subtract_of(parts, cutters, overlay_log, **kw)[0]
+    return subtract_of(parts, cutters, overlay_log, shared_edges=shared_edges)[0]
 
 
-def subtract_of(parts, cutters, overlay_log: OverlayLog, **kw) -> tuple[np.ndarray, np.ndarray]:
+def subtract_of(
+    parts, cutters, overlay_log: OverlayLog, *, shared_edges: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`subtract`, with the index of the part each polygon left comes from."""
-    return explode_polygons_of(subtract_each(parts, cutters, overlay_log, **kw))
+    each = subtract_each(parts, cutters, overlay_log, shared_edges=shared_edges)
+    return explode_polygons_of(each)
 
 
 def subtract_each(
@@ -357,8 +362,8 @@ def subtract_each(
 ) -> np.ndarray:
     """What is left of each of ``parts`` (aligned with them; possibly empty) once the
     disjoint ``cutters`` are taken away (see :func:`subtract`).  With ``shared_edges``
-    the cutters of a part are merged first: a part over an enclave's border, less the
-    enclave and the zone round it as one multipolygon, was left whole."""
+    the cutters of a part are merged first: with an enclave and the zone round it as
+    one (invalid) multipolygon, GEOS can leave a part over the enclave's border whole."""
     if len(parts) == 0 or len(cutters) == 0:
         return parts
     cutters = explode_polygons(cutters)

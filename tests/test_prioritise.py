@@ -237,7 +237,7 @@ def test_a_hazard_in_several_pieces_is_one_row(land):
 
 def test_remaining_hectares_match_each_hazard_minus_every_release(demo_acc):
     # the release classes share edges (reduced land borders cleared land): taken away
-    # as one multipolygon, which is invalid, GEOS left some hazards land they had not
+    # as one multipolygon, which is invalid, GEOS left some hazards land already released
     table = prioritise(demo_acc).table.set_index("record_id")["remaining_ha"]
     records = demo_acc.records.to_crs(TEST_LAEA)
     geoms = shapely.make_valid(np.asarray(records.geometry.array, dtype=object))
