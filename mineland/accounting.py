@@ -52,6 +52,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+#: a class piece smaller than this (0.01 m²) that vanishes in lon/lat is left out of
+#: :meth:`Accounting.class_pieces`: a sliver a rounding error wide
+SLIVER_HA = 1e-6
 
 
 @dataclass
@@ -166,16 +169,11 @@ class Accounting:
                 [names[r.zones.district[iz]], np.full(len(outside), schema.OUTSIDE, dtype=object)]
             )
             keep = ~shapely.is_empty(geoms) & (shapely.area(geoms) > 0)
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "class": name,
-                        "district": district[keep],
-                        "area_ha": shapely.area(geoms[keep]) / 1e4,
-                        "geometry": unproject(geoms[keep], r.crs),
-                    }
-                )
-            )
+            ha, drawn = shapely.area(geoms[keep]) / 1e4, unproject(geoms[keep], r.crs)
+            # a sliver that vanishes in lon/lat is no row, rather than one without shape
+            shown = ~shapely.is_missing(drawn) | (ha >= SLIVER_HA)
+            frame = {"class": name, "district": district[keep], "area_ha": ha, "geometry": drawn}
+            rows.append(pd.DataFrame(frame)[shown])
         return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
     @property
