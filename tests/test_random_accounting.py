@@ -349,3 +349,12 @@ def test_released_land_outside_hazards_matches_a_plain_computation(seed):
         assert got.get(name, 0.0) == pytest.approx(want, rel=REL, abs=ABS_HA), name
     drawn = found.set_geometry("geometry", crs=4326).to_crs(TEST_LAEA).area / 1e4
     np.testing.assert_allclose(drawn, found["area_ha"], atol=ABS_HA)  # slivers < 1 m² left out
+
+
+def test_the_dask_engine_matches_the_plain_computation():
+    """The dask engine measures the classes by district its own way (its outside
+    tiles are the extent less the union of the districts): the same oracle holds."""
+    pytest.importorskip("distributed")
+    named, rows = _draw(76)
+    summary = mineland.summarize(districts_frame(named), frame(rows), engine="dask")
+    _check(summary, oracle_table(named, rows))
