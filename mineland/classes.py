@@ -16,7 +16,14 @@ import numpy as np
 
 from .geometry import OverlayLog, subtract, subtract_of, union_parts
 
-__all__ = ["CLASSES", "HAZARD_LAYERS", "METHODS", "WITHIN", "disjoint_classes"]
+__all__ = [
+    "CLASSES",
+    "HAZARD_LAYERS",
+    "METHODS",
+    "WITHIN",
+    "disjoint_classes",
+    "released_parts",
+]
 
 #: The disjoint accounting classes, in display order, with their summary column.
 CLASSES = {
@@ -88,3 +95,10 @@ def disjoint_classes(
             HAZARD_LAYERS[0]: sha_no_cha.result(),
             HAZARD_LAYERS[1]: u_cha.result(),
         }
+
+
+def released_parts(classes: dict, overlay_log: OverlayLog) -> np.ndarray:
+    """R as a cutter for :func:`~mineland.geometry.subtract`: the release classes
+    merged into parts that share no edge (the classes do: reduced land borders cleared
+    land, and as one multipolygon they are invalid)."""
+    return union_parts(np.concatenate([classes[m] for m in METHODS]), overlay_log, "releases")

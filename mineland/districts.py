@@ -11,7 +11,7 @@ import pyproj
 import shapely
 
 from . import schema
-from .crs import WGS84, clamped_to_earth, finite_coordinates, off_earth, on_earth, to_wgs84
+from .crs import WGS84, clamped_to_earth, finite_coordinates, off_earth, to_wgs84
 from .errors import CRSError, SchemaError
 from .geometry import OverlayLog, polygonal, repair, union_all
 from .regions import cut_at_antimeridian, unwrap_antimeridian
@@ -128,7 +128,7 @@ def _on_earth(frame: gpd.GeoDataFrame, names, source: str):
             ) from None
     placed = usable.copy()
     rings = shapely.boundary(geoms[usable])  # holes outside the shell too
-    placed[usable] = on_earth(geoms[usable]) & ~off_earth(rings)
+    placed[usable] = finite_coordinates(geoms[usable]) & ~off_earth(rings)
     geoms[placed] = clamped_to_earth(geoms[placed], rings=True)
     off = present & ~placed
     dropped = [

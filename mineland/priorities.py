@@ -36,10 +36,10 @@ import shapely
 
 from . import schema
 from .accounting import M2_PER_HA, Accounting, AccountingCache
-from .classes import METHODS
+from .classes import released_parts
 from .crs import WGS84
 from .errors import SchemaError
-from .geometry import OverlayLog, subtract_each, union_parts
+from .geometry import OverlayLog, subtract_each
 from .regions import region_of_points
 from .zones import geodesic_gap, project, unproject
 
@@ -193,10 +193,7 @@ def _remaining_hazards(acc: Accounting) -> gpd.GeoDataFrame:
     for region in acc.regions:
         mine = np.isin(rtype[region.piece_record], schema.HAZARD_TYPES)
         pieces, owner = region.pieces[mine], region.piece_record[mine]
-        # R's classes share edges: as cutters they are merged into parts that share none
-        released = np.concatenate([region.classes[m] for m in METHODS])
-        released = union_parts(released, overlay_log, "releases")
-        left = subtract_each(pieces, released, overlay_log)
+        left = subtract_each(pieces, released_parts(region.classes, overlay_log), overlay_log)
         area = shapely.area(left)
         keep = area > MIN_REMAINING_M2
         district = region.zones.district_of(shapely.point_on_surface(left[keep]))

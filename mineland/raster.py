@@ -30,13 +30,11 @@ from .geometry import (
     clip_by_zone,
     explode_polygons,
     intersection,
-    polygonal,
-    repair,
     subtract,
     union_groups,
 )
 from .rasterdata import RasterData
-from .zones import transformer
+from .zones import repaired, transformer
 
 __all__ = [
     "DENSITY_NODATA",
@@ -382,7 +380,7 @@ def _valid(feats: np.ndarray) -> np.ndarray:
     """The features made valid again where the move to the raster's CRS made a sliver
     cross itself by a rounding error (their polygons; a feature with none is kept):
     exactextract miscounts the cells of such a shape."""
-    fixed = polygonal(repair(feats)[0])
+    fixed = repaired(feats)[0]
     lost = shapely.is_missing(fixed) | shapely.is_empty(fixed)
     fixed[lost] = feats[lost]
     return fixed

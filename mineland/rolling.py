@@ -21,14 +21,13 @@ import numpy as np
 import shapely
 
 from .accounting import Accounting, parse_as_of, projected_inputs, summary_table
-from .classes import CLASSES, METHODS, disjoint_classes
+from .classes import CLASSES, METHODS, disjoint_classes, released_parts
 from .counts import count_records, record_slots, record_weights
 from .geometry import (
     OverlayLog,
     ZoneIndex,
     connected,
     subtract,
-    union_parts,
     zone_shares,
 )
 from .regions import Region
@@ -229,9 +228,7 @@ class RollingAccounting:
         log.debug("accounting: %d clusters worked out again", len(changed))
         old = {k: region.classes[k].take(changed) for k in CLASSES}
         pieces, cluster = region.pieces[sel], region.cluster[sel]
-        released_before = union_parts(
-            np.concatenate([old[m] for m in METHODS]), self.overlay_log, "released before"
-        )
+        released_before = released_parts(old, self.overlay_log)
         new = {m: subtract(classes[m], released_before, self.overlay_log) for m in METHODS}
         # every polygon measured in one call: the zones are prepared once per date
         groups = [classes[k] for k in CLASSES] + [new[m] for m in METHODS]

@@ -45,6 +45,7 @@ __all__ = [
     "prepare_geometries",
     "prepare_zones",
     "project",
+    "repaired",
     "transformer",
 ]
 
@@ -126,11 +127,11 @@ def unproject(geoms: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
     """Polygons projected in ``crs`` back in lon/lat, valid.  Valid in ``crs``, a polygon
     whose rings nearly touch can cross itself once its vertices are moved back (about
     one remaining SHA or CHA polygon in a thousand); those are repaired as projected
-    inputs are (:func:`_repaired`), so every written shape is valid."""
-    return _repaired(project(geoms, crs, inverse=True))[0]
+    inputs are (:func:`repaired`), so every written shape is valid."""
+    return repaired(project(geoms, crs, inverse=True))[0]
 
 
-def _repaired(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def repaired(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Polygons made invalid by moving their vertices to another CRS, repaired
     (:func:`~mineland.geometry.repair`) to their polygonal part; and which they were."""
     fixed, invalid = repair(geoms)
@@ -175,13 +176,13 @@ def prepare_geometries(
             picked[polar] = intersection(picked[polar], r.near, overlay_log, "near a region")
         projected = project(picked, r.crs)
         if polar.any():
-            projected[polar] = _repaired(projected[polar])[0]
+            projected[polar] = repaired(projected[polar])[0]
         if cut.any():
             # cut in the region's own projection, by the cell drawn in it, so that the
             # pieces of districts and records share the very same cut edges
             box = project(np.array([r.box], dtype=object), r.crs)[0]
             projected[cut] = intersection(projected[cut], box, overlay_log, "cut by region")
-        fixed, invalid = _repaired(projected)
+        fixed, invalid = repaired(projected)
         if invalid.any():
             log.debug("%d polygons became invalid when projected and were repaired", invalid.sum())
         keep = ~shapely.is_missing(fixed)

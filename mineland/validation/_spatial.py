@@ -12,7 +12,7 @@ import shapely
 
 from .. import schema
 from ..accounting import M2_PER_HA
-from ..classes import HAZARD_LAYERS, METHODS, WITHIN
+from ..classes import HAZARD_LAYERS, METHODS, WITHIN, released_parts
 from ..errors import DataError, attempt
 from ..geometry import (
     OverlayLog,
@@ -258,8 +258,9 @@ def _released(region, rtype: np.ndarray, overlay_log, *, merged: bool = False) -
     parts that share none), or the union of the release records when the accounting
     kept no classes."""
     if region.keeps_classes:
-        parts = np.concatenate([region.classes[k] for k in METHODS])
-        return union_parts(parts, overlay_log, "releases") if merged else parts
+        if merged:
+            return released_parts(region.classes, overlay_log)
+        return np.concatenate([region.classes[k] for k in METHODS])
     return union_parts(pieces_of(region, rtype, schema.RELEASE_TYPES)[0], overlay_log, "R")
 
 
