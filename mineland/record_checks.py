@@ -116,6 +116,26 @@ def check_malformed(rows: Rows) -> None:
         )
 
 
+def check_cells(rows: Rows) -> None:
+    """Rows of a workbook with a cell whose value cannot be read (a formula the file
+    stores no value for, an error such as #N/A): the value is unknown (a device
+    count, a coordinate), so the row is not read as it stands."""
+    cells = rows.table.unreadable_cells
+    if cells is None or len(cells) != rows.n:
+        return
+
+    def reason(i: int) -> str:
+        hint = (
+            " (the file was saved by a program that does not work formulas out: open and "
+            "save it in Excel or LibreOffice, or export the sheet to CSV)"
+            if "does not store" in cells[i]
+            else ""
+        )
+        return f"a cell without a value that can be read: {cells[i]}{hint}"
+
+    rows.reject(~np.equal(cells, None), reason, "unreadable_cell")
+
+
 def blank_rows(table: RawTable, among: np.ndarray) -> np.ndarray:
     """Which of the rows ``among`` (a mask; no other row is blank) are empty cells
     without a geometry: a spreadsheet's separator row, ",,,," in its CSV."""

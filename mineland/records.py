@@ -25,6 +25,7 @@ from .record_checks import (
     ON_INVALID,
     Rows,
     blank_rows,
+    check_cells,
     check_counts,
     check_dates,
     check_geometry_present,
@@ -250,6 +251,7 @@ def _normalize_table(
     rows = Rows.of(table)
     ids = _record_ids(attrs, table, label or _basename(table.source), rows.numbers)
     check_malformed(rows)
+    check_cells(rows)
     types = check_types(rows, attrs["record_type"], value_map)
     check_geometry_present(rows)
     to_wgs84_checked(rows, crs)

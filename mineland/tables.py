@@ -35,6 +35,9 @@ class RawTable:
     notes: list = field(default_factory=list)
     #: True when plain numbers in a date column are spreadsheet day serials (Excel)
     date_serials: bool = False
+    #: per row: the workbook's cells whose value cannot be read, a formula the file
+    #: stores no value for or an error such as #N/A, in words (None where none)
+    unreadable_cells: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.attributes)

@@ -267,6 +267,79 @@ def test_a_broken_workbook_is_one_clear_error(tmp_path):
     assert result.exit_code == 2 and "Traceback" not in result.output
 
 
+def test_workbook_cells_without_a_value_are_rejected_not_read_as_blank(tmp_path):
+    """A workbook saved by a program that does not work formulas out (a script's
+    openpyxl) stores no value for them, and a cell may hold an error: the row is
+    rejected naming the cell, its column and what it holds, not read as blank (a
+    count of 1, no geometry).  A formula Excel worked out is read as its stored
+    value; a formula alone on the last row is a row too."""
+    head = ["record_id", "record_type", "date", "lon", "lat", "quantity"]
+    path = _workbook(
+        tmp_path / "formulas.xlsx",
+        {
+            "devices": [
+                head,
+                ["A", "device", "2023-01-01", 46.75, 39.4, 1],
+                ["B", "device", "2023-01-02", "=46.7+0.01", "=39.4", 2],
+                ["C", "device", "2023-01-03", 46.76, 39.41, "=1+1"],
+                ["D", "device", "2023-01-04", 46.77, 39.42, 1],
+                ["E", "device", "2023-01-05", 46.78, 39.43, 1],
+                [None, None, None, None, None, "=SUM(F2:F5)"],
+            ]
+        },
+    )
+    data = mineland.read_surveys(path)
+    assert list(data.records["record_id"]) == ["A", "D", "E"]
+    rejected = data.rejected.set_index("record_id")
+    assert list(rejected["check"]) == ["unreadable_cell"] * 3
+    assert "cell D3 (lon) holds =46.7+0.01" in rejected.at["B", "reason"]
+    assert "cell E3 (lat) holds =39.4" in rejected.at["B", "reason"]
+    assert "cell F4 (quantity) holds =1+1" in rejected.at["C", "reason"]
+    assert "Excel or LibreOffice" in rejected.at["C", "reason"]
+    assert "cell F7 (quantity) holds =SUM(F2:F5)" in data.rejected["reason"].iloc[-1]
+    assert data.n_read == 6 and data.sources["rejected"].sum() == 3
+
+    # Excel's own saving: C's value stored; D's count and E's longitude errors
+    saved = _edited_cells(
+        path,
+        {
+            "F4": '<c r="F4"><f>1+1</f><v>2</v></c>',
+            "F5": '<c r="F5" t="e"><f>1/0</f><v>#DIV/0!</v></c>',
+            "D6": '<c r="D6" t="e"><v>#N/A</v></c>',
+        },
+    )
+    data = mineland.read_surveys(saved)
+    assert list(data.records["record_id"]) == ["A", "C"]
+    assert int(data.records.set_index("record_id").at["C", "quantity"]) == 2
+    rejected = data.rejected.set_index("record_id")
+    assert "cell F5 (quantity) holds the error #DIV/0! (=1/0)" in rejected.at["D", "reason"]
+    assert "cell D6 (lon) holds the error #N/A" in rejected.at["E", "reason"]
+    assert "LibreOffice" not in rejected.at["E", "reason"]
+
+    result = run("validate", DISTRICTS, path)
+    assert result.exit_code == 1 and "unreadable_cell" in result.output
+
+
+def _edited_cells(path: Path, cells: dict[str, str]) -> Path:
+    """The workbook with the XML of the cells named replaced (``{"F4": "<c ...>"}``),
+    as Excel writes a formula's stored value or an error."""
+    import re
+    import zipfile
+
+    out = path.with_name(f"edited_{path.name}")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                text = data.decode()
+                for cell, xml in cells.items():
+                    text, n = re.subn(rf'<c r="{cell}"[^>]*>.*?</c>', xml, text)
+                    assert n == 1, cell
+                data = text.encode()
+            dst.writestr(item, data)
+    return out
+
+
 # --- presets --------------------------------------------------------------------
 
 

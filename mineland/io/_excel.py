@@ -7,12 +7,14 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError, SchemaError
 from ..tables import RawTable
 from ._columns import table_from_frame
 from ._parse import first_line
+from ._xlsx_cells import unreadable_cells
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +31,10 @@ def read_excel(
     stay dates; plain numbers in a date column are read as Excel day serials."""
     sheets = _sheets(path, sheet)
     tables, skipped = [], []
-    for name, frame in sheets.items():
-        filled = frame.notna().any(axis=1).to_numpy()
-        frame = frame.iloc[: filled.nonzero()[0].max() + 1 if filled.any() else 0]
+    for name, (frame, unreadable) in sheets.items():
+        filled = frame.notna().any(axis=1).to_numpy() | ~np.equal(unreadable, None)
+        last = filled.nonzero()[0].max() + 1 if filled.any() else 0
+        frame, unreadable = frame.iloc[:last], unreadable[:last]
         # (blank rows after the last one are formatting Excel keeps, not records)
         try:
             table = table_from_frame(frame, str(path), name, crs, geometry_columns)
@@ -43,6 +46,7 @@ def read_excel(
             skipped.append((name, exc))
             continue
         table.date_serials = True
+        table.unreadable_cells = unreadable if (~np.equal(unreadable, None)).any() else None
         tables.append(table)
     if skipped and tables:
         names = ", ".join(repr(n) for n, _ in skipped)
@@ -55,7 +59,9 @@ def read_excel(
     return tables
 
 
-def _sheets(path: Path, sheet: str | None) -> dict[str, pd.DataFrame]:
+def _sheets(path: Path, sheet: str | None) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+    """The sheets wanted, each under its header row, with per row the formulas whose
+    value cannot be read (see :func:`_unreadable`)."""
     try:
         book = pd.ExcelFile(path, engine="calamine")
     except Exception as exc:  # each engine raises its own error types
@@ -72,7 +78,39 @@ def _sheets(path: Path, sheet: str | None) -> dict[str, pd.DataFrame]:
         }
     except Exception as exc:
         raise InputFileError(f"{path}: cannot read the workbook ({first_line(exc)})") from None
-    return {name: _with_header(frame, path, name) for name, frame in raw.items()}
+    cells = unreadable_cells(path, wanted)
+    return {
+        name: _with_header(*_unreadable(frame, cells.get(name, {})), path, name)
+        for name, frame in raw.items()
+    }
+
+
+def _unreadable(raw: pd.DataFrame, cells: dict) -> tuple[pd.DataFrame, np.ndarray]:
+    """The sheet (grown to hold every cell of ``cells``), and per row the cells of
+    ``cells`` read as blank, as ``[(column, what it holds), ...]`` (None where none).
+    Their value is unknown, so the row cannot be read as it stands."""
+    rows = max([len(raw), *(r + 1 for r, _ in cells)])
+    cols = max([raw.shape[1], *(c + 1 for _, c in cells)])
+    raw = raw.reindex(index=range(rows), columns=range(cols))
+    out = np.full(rows, None, dtype=object)
+    for (r, c), text in sorted(cells.items()):
+        if pd.isna(raw.iat[r, c]):
+            out[r] = [*(out[r] or []), (c, text)]
+    return raw, out
+
+
+def _cell_texts(unreadable: np.ndarray, names: list[str], header: int) -> np.ndarray:
+    """Each data row's unreadable cells in words: cell, column and what it holds."""
+    from openpyxl.utils.cell import get_column_letter
+
+    out = np.full(max(len(unreadable) - header - 1, 0), None, dtype=object)
+    for k, cells in enumerate(unreadable[header + 1 :]):
+        if cells:
+            out[k] = "; ".join(
+                f"cell {get_column_letter(c + 1)}{header + k + 2} ({names[c]}) holds {text}"
+                for c, text in cells
+            )
+    return out
 
 
 #: words that mark the header row of a sheet (a title or notes may stand above it)
@@ -96,7 +134,9 @@ _HEADER_WORDS = {
 }
 
 
-def _with_header(raw: pd.DataFrame, path: Path, sheet: str) -> pd.DataFrame:
+def _with_header(
+    raw: pd.DataFrame, unreadable: np.ndarray, path: Path, sheet: str
+) -> tuple[pd.DataFrame, np.ndarray]:
     """The sheet as a table under its header row: the first row, unless a title or
     notes stand above it (then the first of the top 20 rows that holds two of the
     usual column names, with the rows above named in the log)."""
@@ -125,7 +165,9 @@ def _with_header(raw: pd.DataFrame, path: Path, sheet: str) -> pd.DataFrame:
     )
     frame = raw.iloc[header + 1 :].reset_index(drop=True)
     frame.columns = _unique(names)
-    return frame
+    if (~np.equal(unreadable, None)).any():
+        return frame, _cell_texts(unreadable, names, header)
+    return frame, np.full(len(frame), None, dtype=object)
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -154,7 +154,7 @@ def clip_to_bbox(table: RawTable, bbox, crs) -> RawTable:
     )
     table.attributes = table.attributes[keep].reset_index(drop=True)
     table.geometry = geoms[keep]
-    for name in ("geometry_errors", "parse_fixes", "row_errors"):
+    for name in ("geometry_errors", "parse_fixes", "row_errors", "unreadable_cells"):
         value = getattr(table, name)
         if value is not None:
             setattr(table, name, np.asarray(value, dtype=object)[keep])

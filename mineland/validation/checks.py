@@ -14,6 +14,10 @@ CHECKS: dict[str, tuple[str, str]] = {
     "unreadable_file": ("error", "a file could not be read at all"),
     "missing_column": ("error", "a required column (record_type) is missing"),
     "malformed_row": ("error", "a CSV row that cannot be split into its fields"),
+    "unreadable_cell": (
+        "error",
+        "a workbook cell without a value: an error (#N/A), a formula never worked out",
+    ),
     "shapefile_mismatch": ("error", "a Shapefile whose shapes and attribute rows differ"),
     "missing_record_id": ("warning", "no record_id column: ids were made from file and row"),
     "unknown_record_type": ("error", "record_type is empty or not a known type"),
