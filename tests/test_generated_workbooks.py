@@ -1,6 +1,7 @@
 """Generated hostile workbooks: sheets of device and incident points with title rows,
 blank rows, numbers typed as text, payloads, formulas Excel worked out (a stored
-value), formulas a script wrote (no stored value) and error cells (#N/A, #DIV/0!).
+value), formulas a script wrote (no stored value), error cells (#N/A, #DIV/0!) and
+record types merged down blocks of rows.
 
 Each generated row's fate is known when it is written: a row with a cell whose value
 cannot be read (in any column) is rejected as ``unreadable_cell``; a blank row as
@@ -87,6 +88,13 @@ def _write(path: Path, rng, n: int, title: bool):
     rows = _rows(rng, n)
     for cells, _, _ in rows:
         sheet.append(cells)
+    for start in range(0, len(rows) - 3, 7):  # a type written once for a block of rows
+        size = rng.randint(2, 4)
+        block = rows[start : start + size]
+        if rng.random() < 0.5 and all(fate != "blank_row" for _, _, fate in block):
+            sheet.merge_cells(f"B{top + 2 + start}:B{top + 1 + start + size}")
+            for cells, _, _ in block[1:]:
+                cells[1] = block[0][0][1]
     book.save(path)
     edits = {
         f"{get_column_letter(c + 1)}{top + 2 + k}": xml
@@ -139,6 +147,7 @@ def test_generated_workbook_rows_are_used_as_written_or_rejected(seed, tmp_path)
         )
         assert used.at[rid, "geometry"].equals_exact(shapely.Point(lon, lat), 1e-9)
         assert int(used.at[rid, "quantity"]) == qty
+        assert used.at[rid, "record_type"] == cells[1]
     blanks = [f for _, _, f in rows[: len(rows) - _trailing_blanks(rows)] if f == "blank_row"]
     assert (data.rejected["check"] == "blank_row").sum() == len(blanks)
 

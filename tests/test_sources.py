@@ -320,6 +320,40 @@ def test_workbook_cells_without_a_value_are_rejected_not_read_as_blank(tmp_path)
     assert result.exit_code == 1 and "unreadable_cell" in result.output
 
 
+def test_merged_cells_stand_for_their_value_on_each_row_of_one_column(tmp_path):
+    """A record type or a date written once for a block of rows (cells merged down one
+    column) is read on each of its rows, as the sheet shows it; a merge longer than
+    its block makes no record; cells merged across columns keep their value in their
+    first cell (copied across, a longitude would become a latitude).  A note says
+    which ranges were read how."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "team 3"
+    sheet.append(["record_id", "record_type", "date", "lon", "lat", "quantity"])
+    sheet.append(["M1", "device", "2023-01-01", 46.75, 39.40, 1])
+    sheet.append(["M2", None, "2023-01-02", 46.76, 39.41, 2])
+    sheet.append(["M3", None, None, 46.77, 39.42, 3])
+    sheet.append(["M4", "incident", "2023-01-05", 46.78, None, None])
+    sheet.append([None, None, None, None, None, None])
+    sheet.merge_cells("B2:B6")  # one type for M1–M3, and on past the block
+    sheet.merge_cells("C3:C4")
+    sheet.merge_cells("D5:E5")  # a longitude over the latitude's cell
+    path = tmp_path / "merged.xlsx"
+    book.save(path)
+    data = mineland.read_surveys(path)
+    used = data.records.set_index("record_id")
+    assert list(used.index) == ["M1", "M2", "M3"]
+    assert list(used["record_type"]) == ["device"] * 3
+    assert used.at["M3", "date"] == used.at["M2", "date"] == pd.Timestamp("2023-01-02")
+    assert used.at["M3", "quantity"] == 3
+    assert list(data.rejected["record_id"]) == ["M4"]  # its latitude is not its longitude
+    assert "lat" in data.rejected["reason"].iloc[0]
+    note = data.sources["note"].iloc[0]
+    assert "sheet 'team 3': merged cells read on each of their rows: B2:B6, C3:C4" in note
+    assert "read in their first cell only: D5:E5" in note
+    assert data.n_read == 4
+
+
 def _edited_cells(path: Path, cells: dict[str, str]) -> Path:
     """The workbook with the XML of the cells named replaced (``{"F4": "<c ...>"}``),
     as Excel writes a formula's stored value or an error."""

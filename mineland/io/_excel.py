@@ -13,6 +13,7 @@ import pandas as pd
 from ..errors import InputFileError, SchemaError
 from ..tables import RawTable
 from ._columns import table_from_frame
+from ._merged import filled_merges, merged_ranges
 from ._parse import first_line
 from ._xlsx_cells import unreadable_cells
 
@@ -31,7 +32,7 @@ def read_excel(
     stay dates; plain numbers in a date column are read as Excel day serials."""
     sheets = _sheets(path, sheet)
     tables, skipped = [], []
-    for name, (frame, unreadable) in sheets.items():
+    for name, (frame, unreadable, notes) in sheets.items():
         filled = frame.notna().any(axis=1).to_numpy() | ~np.equal(unreadable, None)
         last = filled.nonzero()[0].max() + 1 if filled.any() else 0
         frame, unreadable = frame.iloc[:last], unreadable[:last]
@@ -46,6 +47,7 @@ def read_excel(
             skipped.append((name, exc))
             continue
         table.date_serials = True
+        table.notes.extend(notes)
         table.unreadable_cells = unreadable if (~np.equal(unreadable, None)).any() else None
         tables.append(table)
     if skipped and tables:
@@ -59,9 +61,9 @@ def read_excel(
     return tables
 
 
-def _sheets(path: Path, sheet: str | None) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
-    """The sheets wanted, each under its header row, with per row the formulas whose
-    value cannot be read (see :func:`_unreadable`)."""
+def _sheets(path: Path, sheet: str | None) -> dict[str, tuple[pd.DataFrame, np.ndarray, list]]:
+    """The sheets wanted, each under its header row, with per row the cells whose
+    value cannot be read (see :func:`_unreadable`), and notes on the sheet."""
     try:
         book = pd.ExcelFile(path, engine="calamine")
     except Exception as exc:  # each engine raises its own error types
@@ -80,9 +82,20 @@ def _sheets(path: Path, sheet: str | None) -> dict[str, tuple[pd.DataFrame, np.n
         raise InputFileError(f"{path}: cannot read the workbook ({first_line(exc)})") from None
     cells = unreadable_cells(path, wanted)
     return {
-        name: _with_header(*_unreadable(frame, cells.get(name, {})), path, name)
+        name: _sheet(frame, cells.get(name, {}), merged_ranges(book, name), path, name)
         for name, frame in raw.items()
     }
+
+
+def _sheet(raw, cells: dict, merges: list, path: Path, name: str):
+    """One sheet's table under its header, its unreadable cells per row, and notes."""
+    raw, unreadable = _unreadable(raw, cells)
+    header = _header_row(raw, path, name)
+    frame, unreadable = _with_header(raw, unreadable, header)
+    if not merges:
+        return frame, unreadable, []
+    frame, notes = filled_merges(frame, merges, header)
+    return frame, unreadable, [(check, f"sheet {name!r}: {text}") for check, text in notes]
 
 
 def _unreadable(raw: pd.DataFrame, cells: dict) -> tuple[pd.DataFrame, np.ndarray]:
@@ -134,12 +147,10 @@ _HEADER_WORDS = {
 }
 
 
-def _with_header(
-    raw: pd.DataFrame, unreadable: np.ndarray, path: Path, sheet: str
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """The sheet as a table under its header row: the first row, unless a title or
-    notes stand above it (then the first of the top 20 rows that holds two of the
-    usual column names, with the rows above named in the log)."""
+def _header_row(raw: pd.DataFrame, path: Path, sheet: str) -> int:
+    """The sheet's header row: the first row, unless a title or notes stand above it
+    (then the first of the top 20 rows that holds two of the usual column names, with
+    the rows above named in the log)."""
     header = 0
     for k in range(min(20, len(raw))):
         cells = {str(v).strip().casefold().replace(" ", "_") for v in raw.iloc[k].dropna()}
@@ -155,6 +166,13 @@ def _with_header(
             header + 1,
             header,
         )
+    return header
+
+
+def _with_header(
+    raw: pd.DataFrame, unreadable: np.ndarray, header: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The sheet as a table under its header row, and its unreadable cells in words."""
     names = (
         [
             str(v).strip() if pd.notna(v) else f"column_{j + 1}"
