@@ -205,6 +205,26 @@ def test_sheet_selection(tmp_path):
     assert pd.read_csv(tmp_path / "s.csv", comment="#")["devices"].sum() == 1
 
 
+def test_hidden_sheets_are_read_and_named(tmp_path):
+    """A sheet hidden in Excel (often a former version of the data) is read like the
+    others, and a warning names it: neither reading nor skipping it is silent."""
+    head = ["record_id", "record_type", "lon", "lat"]
+    path = _workbook(
+        tmp_path / "hidden.xlsx",
+        {"now": [head, ["A", "device", 46.5, 39.7]], "old": [head, ["B", "device", 46.6, 39.7]]},
+    )
+    book = openpyxl.load_workbook(path)
+    book["old"].sheet_state = "hidden"
+    book.save(path)
+    data = mineland.read_surveys(path)
+    assert sorted(data.records["record_id"]) == ["A", "B"]
+    notes = data.sources.set_index("source_layer")["note"]
+    assert notes["old"] == "hidden_sheet: sheet 'old': hidden in the workbook; its rows were read"
+    assert pd.isna(notes["now"])
+    result = run("validate", DISTRICTS, path)
+    assert "hidden_sheet" in result.output and "sheet 'old'" in result.output
+
+
 def test_workbook_cells_as_excel_types_them(tmp_path):
     """Numbers as numbers or text with a decimal comma, dates as date cells, day-first
     text and serials; trailing blank rows are formatting, not records."""

@@ -81,10 +81,16 @@ def _sheets(path: Path, sheet: str | None) -> dict[str, tuple[pd.DataFrame, np.n
     except Exception as exc:
         raise InputFileError(f"{path}: cannot read the workbook ({first_line(exc)})") from None
     cells = unreadable_cells(path, wanted)
-    return {
-        name: _sheet(frame, cells.get(name, {}), merged_ranges(book, name), path, name)
-        for name, frame in raw.items()
-    }
+    hidden = _hidden_sheets(book)
+    out = {}
+    for name, frame in raw.items():
+        frame, unreadable, notes = _sheet(
+            frame, cells.get(name, {}), merged_ranges(book, name), path, name
+        )
+        if name in hidden:
+            notes.insert(0, ("hidden_sheet", "hidden in the workbook; its rows were read"))
+        out[name] = frame, unreadable, [(c, f"sheet {name!r}: {text}") for c, text in notes]
+    return out
 
 
 def _sheet(raw, cells: dict, merges: list, path: Path, name: str):
@@ -95,7 +101,17 @@ def _sheet(raw, cells: dict, merges: list, path: Path, name: str):
     if not merges:
         return frame, unreadable, []
     frame, notes = filled_merges(frame, merges, header)
-    return frame, unreadable, [(check, f"sheet {name!r}: {text}") for check, text in notes]
+    return frame, unreadable, notes
+
+
+def _hidden_sheets(book: pd.ExcelFile) -> set[str]:
+    """The sheets hidden in Excel (a former version of the data, often): read like the
+    others, with a note, so that neither reading nor skipping them is silent."""
+    try:
+        sheets = book.book.sheets_metadata
+    except Exception:  # a format or an engine that does not tell
+        return set()
+    return {str(m.name) for m in sheets if str(m.visible).rsplit(".", 1)[-1] != "Visible"}
 
 
 def _unreadable(raw: pd.DataFrame, cells: dict) -> tuple[pd.DataFrame, np.ndarray]:

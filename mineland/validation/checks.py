@@ -22,6 +22,7 @@ CHECKS: dict[str, tuple[str, str]] = {
     "missing_record_id": ("warning", "no record_id column: ids were made from file and row"),
     "unknown_record_type": ("error", "record_type is empty or not a known type"),
     "blank_row": ("warning", "a row of empty cells (a separator row), not a record"),
+    "hidden_sheet": ("warning", "a workbook sheet hidden in Excel, read like the others"),
     "merged_cells": ("warning", "workbook cells merged over rows (read on each) or columns"),
     "bad_date": ("error", "a date cannot be read"),
     "bad_count": ("error", "quantity/killed/injured is negative, fractional or absurd"),
