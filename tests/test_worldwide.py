@@ -274,6 +274,27 @@ def test_a_hazard_drawn_across_the_antimeridian_is_kept_cut_at_180_not_repaired(
     assert geod_ha(geom) == pytest.approx(geod_ha(hazard), rel=1e-9)
 
 
+def test_the_cut_at_180_degrees_is_not_reported_as_a_long_edge():
+    """A record drawn across the antimeridian is cut there when read; the cut is not
+    an edge of the data, and no finding points at a longitude of 180 the data never
+    held (one did: "vertices 33.2 km apart, from (180.0, -16.6) to (180.0, -16.9)")."""
+    from mineland.validation import validate
+
+    hazard = shapely.Polygon([(178.5, -16.9), (-179.5, -16.9), (-179.5, -16.6), (178.5, -16.6)])
+    near = shapely.Polygon([(178.0, -17.0), (179.9, -17.0), (179.9, -16.0), (178.0, -16.0)])
+    s = gpd.GeoDataFrame(
+        {"record_id": ["h", "g"], "record_type": ["SHA", "CHA"]},
+        geometry=[hazard, near],
+        crs=4326,
+    )
+    d = gpd.GeoDataFrame({"district": ["Fiji"]}, geometry=[box(177, -18, -178, -15)], crs=4326)
+    found = validate(d, s).findings
+    long = found[found["check"] == "long_edge"].set_index("record_id")
+    assert "h" not in long.index
+    assert "g" in long.index  # 202 km between two of its corners, at 179.9°, not 180°
+    assert "180.000000" not in long.at["g", "message"]
+
+
 def test_a_bow_tie_across_the_antimeridian_is_repaired_whole():
     # crosses itself once whole: repaired into its two triangles, noted, then cut
     bow = shapely.Polygon([(179.0, -17.0), (-179.0, -16.0), (-179.0, -17.0), (179.0, -16.0)])

@@ -98,7 +98,9 @@ def _long_edges(areas: gpd.GeoDataFrame, geoms: np.ndarray, f: Findings, gap_m: 
     record.  A degree spans at most 111.7 km, so only the records with a step that
     long in degrees (between any two consecutive coordinates, ring to ring included;
     looked for only in records whose box has a diagonal that long) are taken apart
-    ring by ring and measured."""
+    ring by ring and measured.  An edge along the antimeridian is where reading cut a
+    record that crosses it (:func:`~mineland.regions.cut_at_antimeridian`), not an
+    edge of the data: it is not measured."""
     b = shapely.bounds(geoms)  # no step is longer than the diagonal of its box
     wide = np.flatnonzero(np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) * 111_700.0 > gap_m)
     coords, owner = shapely.get_coordinates(geoms[wide], return_index=True)
@@ -110,6 +112,7 @@ def _long_edges(areas: gpd.GeoDataFrame, geoms: np.ndarray, f: Findings, gap_m: 
         for ring in shapely.get_rings(shapely.get_parts(geoms[rec])):
             xy = shapely.get_coordinates(ring)
             _, _, dist = geod.inv(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])
+            dist[(np.abs(xy[:-1, 0]) == 180.0) & (np.abs(xy[1:, 0]) == 180.0)] = 0.0
             if len(dist) and dist.max() > gap_m:
                 k = int(np.argmax(dist > gap_m))
                 (x0, y0), (x1, y1) = xy[k], xy[k + 1]
