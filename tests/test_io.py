@@ -118,6 +118,28 @@ def test_csv_lonlat_and_wkt(tmp_path, districts):
     assert len(mineland.read_surveys(tmp_path / "points.csv").records) == 1
 
 
+def test_csv_with_wkt_areas_and_lonlat_points_in_one_table(tmp_path, districts):
+    """An export that writes areas as WKT and points as coordinates, in one table: a
+    row whose WKT cell is blank takes its point from lon/lat (it was rejected as
+    having no geometry); where both are given the WKT stands (a centroid beside its
+    polygon).  WKT names no CRS, so one is still asked for."""
+    gdf = sample_records()
+    wkt = gdf.geometry.to_wkt().where(gdf.geom_type != "Point", None)
+    centre = gdf.geometry.representative_point()
+    table = gdf.drop(columns="geometry").assign(wkt=wkt, lon=centre.x, lat=centre.y)
+    table.to_csv(tmp_path / "mixed.csv", index=False)
+    with pytest.raises(CRSError, match="mixed.csv"):
+        mineland.read_surveys(tmp_path / "mixed.csv")
+    data = mineland.read_surveys(tmp_path / "mixed.csv", crs="EPSG:4326")
+    assert data.n_read == len(gdf) and len(data.rejected) == 0
+    got = data.records.set_index("record_id").geometry
+    for rid, geom in zip(gdf["record_id"], gdf.geometry, strict=True):  # WKT: 6 decimals
+        assert shapely.normalize(got[rid]).equals_exact(shapely.normalize(geom), 1e-6), rid
+    s = mineland.summarize(districts, data)
+    assert s["devices"].sum() == 3
+    assert s["contaminated_ha"].sum() == pytest.approx(125.0, rel=1e-5)
+
+
 def test_folder_reads_every_file_and_skips_non_geodata(tmp_path, districts):
     gdf = sample_records()
     write(gdf.iloc[:2], tmp_path / "a.geojson", "GeoJSON")

@@ -95,10 +95,14 @@ def _choose_columns(frame: pd.DataFrame, source: str, named: Mapping[str, str]) 
 
 def _recognised_columns(frame: pd.DataFrame, folded: dict, source: str) -> dict:
     wkt = next((folded[c] for c in _WKT_COLUMNS if c in folded), None)
-    if wkt is not None:
-        return {"wkt": wkt}
     cols: dict = {}
     pair = next(((a, b) for a, b in _XY_COLUMNS if a in folded and b in folded), None)
+    if wkt is not None:
+        # an export that writes areas as WKT and points as coordinates: a row's lon/lat
+        # (x/y) stand where its WKT cell is blank, in the same CRS (WKT names none, so
+        # the file's CRS is still asked for: the pair does not make it lon/lat)
+        xy = {"lon": folded[pair[0]], "lat": folded[pair[1]], "kind": None} if pair else {}
+        return {"wkt": wkt, **xy}
     if pair is not None:
         cols = {"lon": folded[pair[0]], "lat": folded[pair[1]]}
         cols["kind"] = "geographic" if pair in _GEOGRAPHIC_XY else "projected"
