@@ -88,6 +88,29 @@ def test_rejected_rows_are_written_next_to_the_output(tmp_path):
     assert "unknown record_type 'minefeld'" in table["reason"].iloc[0]
 
 
+def test_the_rejected_reasons_line_adds_up_to_the_rows_rejected(tmp_path):
+    """Three kinds of reason are named; the rest are counted, not left out."""
+    rows = [
+        "A,device,46.5,39.7,2023-01-01,1",
+        "B,minefeld,46.5,39.7,2023-01-01,1",
+        "C,device,x,y,2023-01-01,1",
+        "D,device,46.5,39.7,2023-13-45,1",
+        "E,device,46.5,39.7,2023-01-01,-4",
+        "F,,46.5,39.7,2023-01-01,1",
+        "G,minefeld,46.5,39.7,2023-01-01,1",
+    ]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("record_id,record_type,lon,lat,date,quantity\n" + "\n".join(rows) + "\n")
+    result = run("summarize", DISTRICTS, bad, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.stderr.splitlines() if "rejected rows written" in x)
+    assert line.startswith("6 rejected rows written")
+    named = [int(n) for n in re.findall(r"\((\d+)\)", line)]
+    more = re.search(r"; (\d+) more, of (\d+) other kinds?$", line)
+    assert len(named) == 3 and more is not None, line
+    assert sum(named) + int(more.group(1)) == 6
+
+
 NO_CRS_CSV = 'record_id,record_type,wkt\nA,SHA,"POLYGON ((0 0, 1 0, 1 1, 0 0))"\n'
 
 

@@ -323,6 +323,9 @@ def write_rejected_rows(data, rejected_path: Path | None, output: Path | None, i
     path = write_rejected(data.rejected, rejected_path, inputs=inputs)
     reasons = data.rejected["reason"].astype(str).map(_reason_kind).value_counts()
     top = "; ".join(f"{r} ({n})" for r, n in reasons.head(3).items())
+    if len(reasons) > 3:  # the rest in one count, so that the counts add up
+        rest = len(reasons) - 3
+        top += f"; {reasons.iloc[3:].sum()} more, of {rest} other kind{'s' * (rest > 1)}"
     note(plain(f"{len(data.rejected)} rejected rows written to {path}: {top}"))
 
 
