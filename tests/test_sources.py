@@ -326,6 +326,7 @@ def test_workbook_cells_without_a_value_are_rejected_not_read_as_blank(tmp_path)
             "F4": '<c r="F4"><f>1+1</f><v>2</v></c>',
             "F5": '<c r="F5" t="e"><f>1/0</f><v>#DIV/0!</v></c>',
             "D6": '<c r="D6" t="e"><v>#N/A</v></c>',
+            "F2": '<c r="F2" t="str"><f>IF(1,"","")</f><v></v></c>',  # an empty text
         },
     )
     data = mineland.read_surveys(saved)
@@ -372,6 +373,27 @@ def test_merged_cells_stand_for_their_value_on_each_row_of_one_column(tmp_path):
     assert "sheet 'team 3': merged cells read on each of their rows: B2:B6, C3:C4" in note
     assert "read in their first cell only: D5:E5" in note
     assert data.n_read == 4
+
+
+def test_a_workbook_excel_saved_with_formulas_is_read_at_full_speed(tmp_path, monkeypatch):
+    """Every formula with its stored value: the cells are not read one by one (the
+    slow path is never opened), and the stored values are read."""
+    head = ["record_id", "record_type", "lon", "lat", "quantity"]
+    path = _workbook(
+        tmp_path / "saved.xlsx",
+        {"s": [head, ["A", "device", 46.5, 39.7, "=1+1"], ["B", "device", 46.6, 39.7, 3]]},
+    )
+    path = _edited_cells(path, {"E2": '<c r="E2"><f>1+1</f><v>2</v></c>'})
+
+    def slow(*args, **kwargs):
+        raise AssertionError("the workbook was read cell by cell")
+
+    monkeypatch.setattr(openpyxl, "load_workbook", slow)
+    data = mineland.read_surveys(path)
+    assert dict(zip(data.records["record_id"], data.records["quantity"], strict=True)) == {
+        "A": 2,
+        "B": 3,
+    }
 
 
 def _edited_cells(path: Path, cells: dict[str, str]) -> Path:

@@ -15,8 +15,17 @@ from ._parse import first_line
 
 __all__ = ["unreadable_cells"]
 
-#: a worksheet's formula element (with or without a namespace prefix), or an error cell
-_SPECIAL = re.compile(rb'<(?:\w+:)?f[\s>/]|\st="e"')
+#: a cell that holds an error, or a formula with no stored value: an ``f`` element
+#: followed by nothing or an empty ``v``, in a cell whose result is not a text (an
+#: empty text is a value: Excel stores ``=IF(x,"","")`` so); ``N:`` stands for an
+#: element's namespace prefix, if any
+_SPECIAL = re.compile(
+    rb'<N:c\b[^>]*\st="e"'
+    rb'|<N:c\b(?![^>]*\st="str")[^>]*>\s*<N:f\b[^>]*(?:/>|>[^<]*</N:f>)\s*'
+    rb"(?:<N:v\s*/>|<N:v>\s*</N:v>)?\s*</N:c>".replace(b"N:", rb"(?:\w+:)?")
+)
+#: bytes of a chunk's end read again with the next chunk (a cell across the two)
+_OVERLAP = 1 << 16
 #: a formula shown at most this long in a message
 _SHOWN = 80
 
@@ -24,22 +33,26 @@ _SHOWN = 80
 def unreadable_cells(path: Path, names: list[str]) -> dict[str, dict[tuple[int, int], str]]:
     """Per sheet of ``names``: (row, column) from 0 → what the cell holds, in words,
     for every formula and error cell (the caller keeps those read as blank).  Read
-    cell by cell (slow) only when some worksheet holds a formula or an error."""
+    cell by cell (slow) only when some worksheet holds an error or a formula without
+    a stored value."""
     if path.suffix.lower() not in (".xlsx", ".xlsm") or not _has_special_cells(path):
         return {}
-    formulas = _cells(path, names, data_only=False, kind="f")
-    errors = _cells(path, names, data_only=True, kind="e")
+    formulas = _cells(path, names, data_only=False, kinds=("f",))
+    stored = _cells(path, names, data_only=True, kinds=("e", "str"))
     out: dict[str, dict[tuple[int, int], str]] = {}
     for name in names:
-        f, e = formulas.get(name, {}), errors.get(name, {})
-        out[name] = {
-            at: (
-                f"the error {e[at]}" + (f" (={_shown(f[at])})" if at in f else "")
-                if at in e
-                else f"={_shown(f[at])}, a formula whose value the workbook does not store"
+        f, e = formulas.get(name, {}), stored.get(name, {})
+        out[name] = {}
+        for at in f.keys() | e.keys():
+            kind, value = e.get(at, (None, None))
+            if kind == "str":  # a formula's text result, perhaps empty: a value
+                continue
+            formula = f" (={_shown(f[at][1])})" if at in f else ""
+            out[name][at] = (
+                f"the error {value}{formula}"
+                if kind == "e"
+                else f"={_shown(f[at][1])}, a formula whose value the workbook does not store"
             )
-            for at in f.keys() | e.keys()
-        }
     return out
 
 
@@ -49,8 +62,9 @@ def _shown(formula: str) -> str:
 
 
 def _has_special_cells(path: Path) -> bool:
-    """Whether a worksheet of the file holds a formula or an error cell (its XML read
-    a megabyte at a time: a sheet can be large)."""
+    """Whether a worksheet of the file holds an error cell or a formula without a
+    stored value (its XML read a megabyte at a time: a sheet can be large).  A
+    workbook Excel saved, formulas and all, is read at full speed."""
     with zipfile.ZipFile(path) as book:
         for member in book.namelist():
             if not (member.startswith("xl/worksheets/") and member.endswith(".xml")):
@@ -60,13 +74,14 @@ def _has_special_cells(path: Path) -> bool:
                 while chunk := xml.read(1 << 20):
                     if _SPECIAL.search(tail + chunk):
                         return True
-                    tail = chunk[-16:]
+                    tail = chunk[-_OVERLAP:]
     return False
 
 
-def _cells(path: Path, names: list[str], *, data_only: bool, kind: str) -> dict[str, dict]:
-    """The cells of openpyxl's ``data_type`` ``kind`` of each sheet: their formula
-    (``data_only=False``) or stored value (``data_only=True``), as text."""
+def _cells(path: Path, names: list[str], *, data_only: bool, kinds: tuple) -> dict[str, dict]:
+    """The cells of openpyxl's ``data_type`` in ``kinds`` of each sheet, (row,
+    column) from 0 → (data type, formula (``data_only=False``) or stored value
+    (``data_only=True``) as text)."""
     import openpyxl  # the slow path only
 
     try:
@@ -76,10 +91,13 @@ def _cells(path: Path, names: list[str], *, data_only: bool, kind: str) -> dict[
     try:
         return {
             name: {
-                (cell.row - 1, cell.column - 1): str(getattr(cell.value, "text", cell.value))
+                (cell.row - 1, cell.column - 1): (
+                    cell.data_type,
+                    str(getattr(cell.value, "text", cell.value)),
+                )
                 for row in book[name].iter_rows()
                 for cell in row
-                if getattr(cell, "data_type", None) == kind
+                if getattr(cell, "data_type", None) in kinds
             }
             for name in names
             if name in book.sheetnames
