@@ -264,6 +264,10 @@ def test_legacy_xls_workbook(tmp_path):
     data = mineland.read_surveys(tmp_path / "old.xls")
     assert data.records["date"].iloc[0] == pd.Timestamp("2022-08-09")
     assert data.records.geometry.iloc[0].equals(shapely.Point(46.5, 39.7))
+    # the same file named .xlsx (no zip inside) is read as it is
+    (tmp_path / "renamed.xlsx").write_bytes((tmp_path / "old.xls").read_bytes())
+    renamed = mineland.read_surveys(tmp_path / "renamed.xlsx")
+    assert list(renamed.records["record_id"]) == ["X1"] and len(renamed.rejected) == 0
 
 
 def test_folder_with_workbooks_skips_excels_lock_file(tmp_path, caplog):
@@ -394,6 +398,22 @@ def test_a_workbook_excel_saved_with_formulas_is_read_at_full_speed(tmp_path, mo
         "A": 2,
         "B": 3,
     }
+
+
+def test_a_workbook_whose_cells_cannot_be_read_is_one_clear_error(tmp_path):
+    """A sheet whose XML breaks after a formula without a value (the values a lenient
+    reader still finds cannot be trusted): one error naming the file, exit 2."""
+    head = ["record_id", "record_type", "lon", "lat", "quantity"]
+    path = _workbook(
+        tmp_path / "broken.xlsx",
+        {"s": [head, ["A", "device", 46.5, 39.7, "=1+1"], ["B", "device", 46.6, 39.7, 3]]},
+    )
+    path = _edited_cells(path, {"B3": '<c r="B3" t="inlineStr"><is><t>device</t></is></c>&bogus;'})
+    with pytest.raises(InputFileError, match=r"broken\.xlsx: cannot read the cells"):
+        mineland.read_surveys(path)
+    result = run("summarize", DISTRICTS, path)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "cannot read the cells of the workbook" in result.output
 
 
 def _edited_cells(path: Path, cells: dict[str, str]) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 from ..errors import InputFileError
@@ -64,17 +65,26 @@ def _shown(formula: str) -> str:
 def _has_special_cells(path: Path) -> bool:
     """Whether a worksheet of the file holds an error cell or a formula without a
     stored value (its XML read a megabyte at a time: a sheet can be large).  A
-    workbook Excel saved, formulas and all, is read at full speed."""
-    with zipfile.ZipFile(path) as book:
-        for member in book.namelist():
-            if not (member.startswith("xl/worksheets/") and member.endswith(".xml")):
-                continue
-            with book.open(member) as xml:
-                tail = b""
-                while chunk := xml.read(1 << 20):
-                    if _SPECIAL.search(tail + chunk):
-                        return True
-                    tail = chunk[-_OVERLAP:]
+    workbook Excel saved, formulas and all, is read at full speed; so is a file that
+    is no zip at all (an ``.xls`` named ``.xlsx``, which the reader took as it is)."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            return any(_special(book, m) for m in book.namelist() if _worksheet(m))
+    except (zipfile.BadZipFile, OSError, zlib.error, EOFError):
+        return False
+
+
+def _worksheet(member: str) -> bool:
+    return member.startswith("xl/worksheets/") and member.endswith(".xml")
+
+
+def _special(book: zipfile.ZipFile, member: str) -> bool:
+    with book.open(member) as xml:
+        tail = b""
+        while chunk := xml.read(1 << 20):
+            if _SPECIAL.search(tail + chunk):
+                return True
+            tail = chunk[-_OVERLAP:]
     return False
 
 
@@ -89,18 +99,23 @@ def _cells(path: Path, names: list[str], *, data_only: bool, kinds: tuple) -> di
     except Exception as exc:  # each part of a broken workbook raises its own
         raise InputFileError(f"{path}: cannot read the workbook ({first_line(exc)})") from None
     try:
-        return {
-            name: {
-                (cell.row - 1, cell.column - 1): (
-                    cell.data_type,
-                    str(getattr(cell.value, "text", cell.value)),
-                )
-                for row in book[name].iter_rows()
-                for cell in row
-                if getattr(cell, "data_type", None) in kinds
-            }
-            for name in names
-            if name in book.sheetnames
-        }
+        return {name: _typed(book[name], kinds) for name in names if name in book.sheetnames}
+    except Exception as exc:  # a sheet's XML broken past where its values are read
+        raise InputFileError(
+            f"{path}: cannot read the cells of the workbook ({first_line(exc)})"
+        ) from None
     finally:
         book.close()
+
+
+def _typed(sheet, kinds: tuple) -> dict:
+    """(row, column) from 0 → (data type, text) of the sheet's cells of ``kinds``."""
+    return {
+        (cell.row - 1, cell.column - 1): (
+            cell.data_type,
+            str(getattr(cell.value, "text", cell.value)),
+        )
+        for row in sheet.iter_rows()
+        for cell in row
+        if getattr(cell, "data_type", None) in kinds
+    }
