@@ -270,6 +270,62 @@ def test_legacy_xls_workbook(tmp_path):
     assert list(renamed.records["record_id"]) == ["X1"] and len(renamed.rejected) == 0
 
 
+def _ods(path: Path, name: str, rows: list[list]) -> Path:
+    """A LibreOffice spreadsheet (``.ods``) of one sheet, written from its parts."""
+    import zipfile
+
+    def cell(v) -> str:
+        if isinstance(v, (int, float)):
+            kind = f'office:value-type="float" office:value="{v}"'
+        else:
+            kind = 'office:value-type="string"'
+        return f"<table:table-cell {kind}><text:p>{v}</text:p></table:table-cell>"
+
+    body = "".join(f"<table:table-row>{''.join(map(cell, r))}</table:table-row>" for r in rows)
+    ns = "urn:oasis:names:tc:opendocument:xmlns"
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        f'xmlns:office="{ns}:office:1.0" xmlns:table="{ns}:table:1.0" '
+        f'xmlns:text="{ns}:text:1.0" office:version="1.2"><office:body><office:spreadsheet>'
+        f'<table:table table:name="{name}">{body}</table:table>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        f'<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        f'xmlns:manifest="{ns}:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        book.writestr("META-INF/manifest.xml", manifest)
+        book.writestr("content.xml", content)
+    return path
+
+
+def test_libreoffice_spreadsheet_is_read_like_a_workbook(tmp_path):
+    """An ``.ods`` file, as LibreOffice saves it (it was refused as a file with no
+    layer of geometries), alone or in a folder."""
+    head = ["record_id", "record_type", "date", "lon", "lat", "quantity"]
+    _ods(
+        tmp_path / "reports.ods",
+        "team 2",
+        [
+            head,
+            ["O1", "device", "2023-01-01", 46.75, 39.4, 2],
+            ["O2", "incident", "x", 46.76, 39.41, 1],
+        ],
+    )
+    data = mineland.read_surveys(tmp_path)
+    assert list(data.records["record_id"]) == ["O1"]
+    assert int(data.records["quantity"].iloc[0]) == 2
+    assert data.records.geometry.iloc[0].equals(shapely.Point(46.75, 39.4))
+    assert list(data.rejected["check"]) == ["bad_date"]
+    assert set(data.sources["source_layer"]) == {"team 2"}
+
+
 def test_folder_with_workbooks_skips_excels_lock_file(tmp_path, caplog):
     _workbook(
         tmp_path / "a.xlsx",

@@ -17,7 +17,7 @@ from .options import friendly_errors, output_option, verbosity_options, write_re
 @output_option("A new folder.", required=True)
 @click.option("--field-map", type=click.Path(path_type=Path), help="TOML/JSON field map.")
 @click.option("--preset", type=click.Choice(PRESETS), help="Field map of a common export.")
-@click.option("--sheet", help="Sheet of Excel inputs (default: every sheet with coordinates).")
+@click.option("--sheet", help="Sheet of workbook inputs (default: every sheet with coordinates).")
 @click.option("--crs", help="CRS of input files that declare none.")
 @click.option(
     "--rows-per-part",

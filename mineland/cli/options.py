@@ -119,7 +119,7 @@ def common_input_options(fn):
             help="Field map of a common export (see mineland presets); --field-map adds to it.",
         ),
         click.option(
-            "--sheet", help="Sheet of Excel inputs (default: every sheet with coordinates)."
+            "--sheet", help="Sheet of workbook inputs (default: every sheet with coordinates)."
         ),
         click.option("--crs", help="CRS of input files that declare none, e.g. EPSG:32638."),
         click.option(

@@ -1,5 +1,5 @@
-"""Reading Excel workbooks (``.xlsx``, ``.xls``): one table per sheet that holds
-coordinates (lon/lat, x/y, WKT or MGRS columns)."""
+"""Reading workbooks (``.xlsx``, ``.xlsm``, ``.xls``, LibreOffice's ``.ods``): one
+table per sheet that holds coordinates (lon/lat, x/y, WKT or MGRS columns)."""
 
 from __future__ import annotations
 

@@ -28,8 +28,9 @@ PARQUET_EXTENSIONS = (".parquet", ".geoparquet")
 CSV_EXTENSIONS = (".csv", ".tsv", ".txt")
 
 
-#: Workbooks, read one sheet per table (see :mod:`mineland.io._excel`).
-EXCEL_EXTENSIONS = (".xlsx", ".xlsm", ".xls")
+#: Workbooks (Excel's, and LibreOffice's ``.ods``), read one sheet per table (see
+#: :mod:`mineland.io._excel`).
+EXCEL_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 
 
 def _is_geojson_text(path: Path) -> bool:

@@ -104,11 +104,12 @@ def read_surveys(
     ----------
     *paths
         Files (GeoPackage, GeoJSON, Shapefile or zipped Shapefile, FlatGeobuf, KML,
-        File Geodatabase, CSV, Excel workbooks), folders or PostGIS tables and
-        queries (``postgresql://user@host/db?table=hazards``), read in turn and
-        concatenated; or sources manifests (``.toml``, see :func:`load_sources`)
-        giving each input its own CRS, field map, preset and layer or sheet.  A list
-        (tuple, array) of these may be given in place of separate arguments.
+        File Geodatabase, CSV, Excel workbooks, ``.ods`` spreadsheets), folders or
+        PostGIS tables and queries (``postgresql://user@host/db?table=hazards``), read
+        in turn and concatenated; or sources manifests (``.toml``, see
+        :func:`load_sources`) giving each input its own CRS, field map, preset and
+        layer or sheet.  A list (tuple, array) of these may be given in place of
+        separate arguments.
     field_map
         A dict, or a TOML/JSON file, mapping canonical column names to the file's
         column names (or lists of names, the first one present is used);
@@ -119,7 +120,7 @@ def read_surveys(
         A shipped field map for a common export (see :func:`load_preset`), under
         ``field_map``'s own entries.
     sheet
-        The sheet of Excel workbooks to read; by default every sheet with
+        The sheet of workbooks (Excel, ``.ods``) to read; by default every sheet with
         coordinate columns.
     crs
         The CRS of files that declare none.  Files that declare one keep theirs.
