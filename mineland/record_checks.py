@@ -108,32 +108,24 @@ class Rows:
 
 
 def check_malformed(rows: Rows) -> None:
-    errors = rows.table.row_errors
-    if errors is not None and len(errors) == rows.n:
-        errors = np.asarray(errors, dtype=object)
-        rows.reject(
-            ~np.equal(errors, None), lambda i: f"malformed row: {errors[i]}", "malformed_row"
-        )
+    """Rows the reader could not split into fields (a CSV's)."""
+    _reject_listed(rows, rows.table.row_errors, "malformed row", "malformed_row")
 
 
 def check_cells(rows: Rows) -> None:
     """Rows of a workbook with a cell whose value cannot be read (a formula the file
     stores no value for, an error such as #N/A): the value is unknown (a device
     count, a coordinate), so the row is not read as it stands."""
-    cells = rows.table.unreadable_cells
-    if cells is None or len(cells) != rows.n:
-        return
+    text = "a cell without a value that can be read"
+    _reject_listed(rows, rows.table.unreadable_cells, text, "unreadable_cell")
 
-    def reason(i: int) -> str:
-        hint = (
-            " (the file was saved by a program that does not work formulas out: open and "
-            "save it in Excel or LibreOffice, or export the sheet to CSV)"
-            if "does not store" in cells[i]
-            else ""
-        )
-        return f"a cell without a value that can be read: {cells[i]}{hint}"
 
-    rows.reject(~np.equal(cells, None), reason, "unreadable_cell")
+def _reject_listed(rows: Rows, listed, what: str, code: str) -> None:
+    """Reject the rows a reader listed a problem for (``listed``: per row, its words
+    or None) as ``what: <its words>``."""
+    if listed is not None and len(listed) == rows.n:
+        listed = np.asarray(listed, dtype=object)
+        rows.reject(~np.equal(listed, None), lambda i: f"{what}: {listed[i]}", code)
 
 
 def blank_rows(table: RawTable, among: np.ndarray) -> np.ndarray:

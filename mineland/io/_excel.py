@@ -15,7 +15,7 @@ from ..tables import RawTable
 from ._columns import table_from_frame
 from ._merged import filled_merges, merged_ranges
 from ._parse import first_line
-from ._xlsx_cells import unreadable_cells
+from ._xlsx_cells import NOT_WORKED_OUT, cell_name, unreadable_cells
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def read_excel(
             continue
         table.date_serials = True
         table.notes.extend(notes)
-        table.unreadable_cells = unreadable if (~np.equal(unreadable, None)).any() else None
+        table.unreadable_cells = unreadable
         tables.append(table)
     if skipped and tables:
         names = ", ".join(repr(n) for n, _ in skipped)
@@ -98,8 +98,6 @@ def _sheet(raw, cells: dict, merges: list, path: Path, name: str):
     raw, unreadable = _unreadable(raw, cells)
     header = _header_row(raw, path, name)
     frame, unreadable = _with_header(raw, unreadable, header)
-    if not merges:
-        return frame, unreadable, []
     frame, notes = filled_merges(frame, merges, header)
     return frame, unreadable, notes
 
@@ -116,7 +114,8 @@ def _hidden_sheets(book: pd.ExcelFile) -> set[str]:
 
 def _unreadable(raw: pd.DataFrame, cells: dict) -> tuple[pd.DataFrame, np.ndarray]:
     """The sheet (grown to hold every cell of ``cells``), and per row the cells of
-    ``cells`` read as blank, as ``[(column, what it holds), ...]`` (None where none).
+    ``cells`` read as blank, as ``[(column, (what it holds, uncomputed)), ...]`` (None
+    where none).
     Their value is unknown, so the row cannot be read as it stands."""
     rows = max([len(raw), *(r + 1 for r, _ in cells)])
     cols = max([raw.shape[1], *(c + 1 for _, c in cells)])
@@ -129,16 +128,16 @@ def _unreadable(raw: pd.DataFrame, cells: dict) -> tuple[pd.DataFrame, np.ndarra
 
 
 def _cell_texts(unreadable: np.ndarray, names: list[str], header: int) -> np.ndarray:
-    """Each data row's unreadable cells in words: cell, column and what it holds."""
-    from openpyxl.utils.cell import get_column_letter
-
+    """Each data row's unreadable cells in words (cell, column, what it holds), and
+    what to do about formulas the workbook stores no value for."""
     out = np.full(max(len(unreadable) - header - 1, 0), None, dtype=object)
     for k, cells in enumerate(unreadable[header + 1 :]):
         if cells:
-            out[k] = "; ".join(
-                f"cell {get_column_letter(c + 1)}{header + k + 2} ({names[c]}) holds {text}"
-                for c, text in cells
-            )
+            texts = [
+                f"cell {cell_name(header + k + 1, c)} ({names[c]}) holds {t}" for c, (t, _) in cells
+            ]
+            hint = f" ({NOT_WORKED_OUT})" if any(u for _, (_, u) in cells) else ""
+            out[k] = "; ".join(texts) + hint
     return out
 
 
@@ -199,9 +198,7 @@ def _with_header(
     )
     frame = raw.iloc[header + 1 :].reset_index(drop=True)
     frame.columns = _unique(names)
-    if (~np.equal(unreadable, None)).any():
-        return frame, _cell_texts(unreadable, names, header)
-    return frame, np.full(len(frame), None, dtype=object)
+    return frame, _cell_texts(unreadable, names, header)
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ._xlsx_cells import cell_name
+
 __all__ = ["filled_merges", "merged_ranges"]
 
 
@@ -27,15 +29,13 @@ def filled_merges(
     each merged range of one column filled down its rows that hold something else
     (a range longer than its block makes no records), and the notes that say so:
     ``(check, message)``."""
-    from openpyxl.utils.cell import get_column_letter
-
     down, across = [], []
     other = frame.notna().to_numpy()
     frame = frame.copy()
     for r0, c0, r1, c1 in sorted(merges):
         if r0 <= header or c0 >= frame.shape[1] or r0 - header - 1 >= len(frame):
             continue  # a title or the header itself
-        where = f"{get_column_letter(c0 + 1)}{r0 + 1}:{get_column_letter(c1 + 1)}{r1 + 1}"
+        where = f"{cell_name(r0, c0)}:{cell_name(r1, c1)}"
         if c1 > c0:
             across.append(where)
             continue

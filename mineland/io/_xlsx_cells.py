@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import InputFileError
 from ._parse import first_line
 
-__all__ = ["unreadable_cells"]
+__all__ = ["NOT_WORKED_OUT", "cell_name", "unreadable_cells"]
 
 #: a cell that holds an error, or a formula with no stored value: an ``f`` element
 #: followed by nothing or an empty ``v``, in a cell whose result is not a text (an
@@ -29,18 +29,30 @@ _SPECIAL = re.compile(
 _OVERLAP = 1 << 16
 #: a formula shown at most this long in a message
 _SHOWN = 80
+#: what to do about formulas whose value the workbook does not store
+NOT_WORKED_OUT = (
+    "the file was saved by a program that does not work formulas out: open and save it "
+    "in Excel or LibreOffice, or export the sheet to CSV"
+)
 
 
-def unreadable_cells(path: Path, names: list[str]) -> dict[str, dict[tuple[int, int], str]]:
-    """Per sheet of ``names``: (row, column) from 0 → what the cell holds, in words,
-    for every formula and error cell (the caller keeps those read as blank).  Read
-    cell by cell (slow) only when some worksheet holds an error or a formula without
-    a stored value."""
+def cell_name(row: int, column: int) -> str:
+    """A cell's name as a spreadsheet shows it (``B3``), from its row and column from 0."""
+    from openpyxl.utils.cell import get_column_letter  # only where a cell is named
+
+    return f"{get_column_letter(column + 1)}{row + 1}"
+
+
+def unreadable_cells(path: Path, names: list[str]) -> dict[str, dict[tuple[int, int], tuple]]:
+    """Per sheet of ``names``: (row, column) from 0 → (what the cell holds, in words;
+    whether it is a formula the workbook stores no value for), for every formula and
+    error cell (the caller keeps those read as blank).  Read cell by cell (slow) only
+    when some worksheet holds an error or a formula without a stored value."""
     if path.suffix.lower() not in (".xlsx", ".xlsm") or not _has_special_cells(path):
         return {}
     formulas = _cells(path, names, data_only=False, kinds=("f",))
     stored = _cells(path, names, data_only=True, kinds=("e", "str"))
-    out: dict[str, dict[tuple[int, int], str]] = {}
+    out: dict[str, dict[tuple[int, int], tuple]] = {}
     for name in names:
         f, e = formulas.get(name, {}), stored.get(name, {})
         out[name] = {}
@@ -48,11 +60,11 @@ def unreadable_cells(path: Path, names: list[str]) -> dict[str, dict[tuple[int, 
             kind, value = e.get(at, (None, None))
             if kind == "str":  # a formula's text result, perhaps empty: a value
                 continue
-            formula = f" (={_shown(f[at][1])})" if at in f else ""
+            formula = f"={_shown(f[at][1])}" if at in f else ""
             out[name][at] = (
-                f"the error {value}{formula}"
+                (f"the error {value}{f' ({formula})' if formula else ''}", False)
                 if kind == "e"
-                else f"={_shown(f[at][1])}, a formula whose value the workbook does not store"
+                else (f"{formula}, a formula whose value the workbook does not store", True)
             )
     return out
 
