@@ -45,7 +45,12 @@ WITHIN = {"cha": HAZARD_LAYERS[1], "sha": HAZARD_LAYERS[0]}
 
 
 def disjoint_classes(
-    geoms: np.ndarray, rtype: np.ndarray, overlay_log: OverlayLog, parents: dict | None = None
+    geoms: np.ndarray,
+    rtype: np.ndarray,
+    overlay_log: OverlayLog,
+    parents: dict | None = None,
+    *,
+    split: bool = True,
 ) -> dict[str, np.ndarray]:
     """The five disjoint accounting classes as arrays of polygons (see module doc),
     plus H in two layers under the keys :data:`HAZARD_LAYERS`.  A ``parents`` dict
@@ -56,6 +61,8 @@ def disjoint_classes(
     SHA is computed as U(SHA) − C − R, which equals H − C − R without building H.
     Independent unions and differences run in threads (GEOS releases the GIL); every
     task is submitted after the tasks it waits for, so the pool cannot deadlock.
+    ``split=False`` leaves the remaining SHA and CHA of each part of H's layers whole,
+    one (Multi)Polygon (see :func:`~mineland.geometry.subtract_of`): to measure them.
     """
     with ThreadPoolExecutor(4) as pool:
 
@@ -81,8 +88,8 @@ def disjoint_classes(
             u_cl,
             u_rd,
         )
-        cha = then(lambda c, r: subtract_of(c, r, overlay_log), u_cha, released)
-        sha = then(lambda h, r: subtract_of(h, r, overlay_log), sha_no_cha, released)
+        cha = then(lambda c, r: subtract_of(c, r, overlay_log, split=split), u_cha, released)
+        sha = then(lambda h, r: subtract_of(h, r, overlay_log, split=split), sha_no_cha, released)
         if parents is not None:
             parents.update(cha=cha.result()[1], sha=sha.result()[1])
         return {

@@ -350,11 +350,19 @@ def subtract(
 
 
 def subtract_of(
-    parts, cutters, overlay_log: OverlayLog, *, shared_edges: bool = False
+    parts, cutters, overlay_log: OverlayLog, *, shared_edges: bool = False, split: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`subtract`, with the index of the part each polygon left comes from."""
+    """:func:`subtract`, with the index of the part each polygon left comes from.
+    ``split=False`` leaves what is left of each part whole, one (Multi)Polygon: to
+    measure, not to draw (an overlay along nearly shared edges leaves slivers, a few
+    per part, and taking them apart costs more than measuring them)."""
     each = subtract_each(parts, cutters, overlay_log, shared_edges=shared_edges)
-    return explode_polygons_of(each)
+    if split:
+        return explode_polygons_of(each)
+    left = np.flatnonzero(~shapely.is_empty(each))
+    whole = polygonal(each[left])
+    kept = ~shapely.is_missing(whole)  # nothing polygonal left (lines of a retry)
+    return whole[kept], left[kept]
 
 
 def subtract_each(

@@ -19,6 +19,7 @@ from mineland.geometry import (
     explode_polygons_of,
     intersecting_pairs,
     subtract_each,
+    subtract_of,
     union_groups,
     union_parts,
 )
@@ -152,7 +153,7 @@ def test_classes_placed_by_their_part_of_h_equal_every_class_cut_by_every_zone(s
     every class equal brute-force intersections, with parts of H inside zones and
     across their borders."""
     from mineland.classes import CLASSES, WITHIN, disjoint_classes
-    from mineland.engines.local import LocalEngine
+    from mineland.engines.local import LocalEngine, zone_class_m2
 
     rng = np.random.default_rng(seed)
     hazards = _shapes(rng, 160)
@@ -179,6 +180,28 @@ def test_classes_placed_by_their_part_of_h_equal_every_class_cut_by_every_zone(s
     for k, layer in WITHIN.items():  # both kinds of part hold polygons of the class
         within = area_by_zone(classes[layer], zones, OverlayLog()).within[parents[k]]
         assert (within >= 0).any() and (within < 0).any()
+    # measured without keeping the polygons (what is left of each part of H whole)
+    lean, hazard = zone_class_m2(geoms, types, zones, OverlayLog())
+    np.testing.assert_allclose(lean, got.zone_m2, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(hazard, got.hazard_m2, rtol=1e-9, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_what_is_left_of_each_part_whole_is_its_split_polygons_together(seed):
+    """``subtract_of(split=False)``: one (Multi)Polygon per part that anything is left
+    of, with that part's index, holding the very polygons the split form gives it."""
+    rng = np.random.default_rng(seed)
+    parts = union_parts(_shapes(rng, 120), OverlayLog())
+    cutters = union_parts(_shapes(rng, 60), OverlayLog())
+    split, owner = subtract_of(parts, cutters, OverlayLog())
+    whole, index = subtract_of(parts, cutters, OverlayLog(), split=False)
+    assert (np.diff(index) > 0).all() and set(index) == set(owner)
+    assert np.isin(shapely.get_type_id(whole), [3, 6]).all()
+    assert len(whole) < len(split)  # some parts were cut in several
+    for k, i in enumerate(index):
+        want = shapely.normalize(shapely.multipolygons(split[owner == i]))
+        got = shapely.normalize(shapely.multipolygons(shapely.get_parts(whole[k])))
+        assert shapely.equals_exact(got, want)
 
 
 def test_a_part_touching_a_zone_only_along_an_edge_gets_no_area_there():

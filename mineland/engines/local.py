@@ -135,7 +135,9 @@ def zone_class_m2(
     with _ZoneMeter(zones, overlay_log) as meter:
         for k, batch in enumerate(batches):
             parents: dict = {}
-            classes = disjoint_classes(pieces[batch], types[batch], overlay_log, parents)
+            classes = disjoint_classes(
+                pieces[batch], types[batch], overlay_log, parents, split=False
+            )
             batch_m2, batch_hazard = meter(classes, parents)
             m2 += batch_m2
             hazard += batch_hazard
