@@ -353,9 +353,8 @@ def subtract_of(
     parts, cutters, overlay_log: OverlayLog, *, shared_edges: bool = False, split: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`subtract`, with the index of the part each polygon left comes from.
-    ``split=False`` leaves what is left of each part whole, one (Multi)Polygon: to
-    measure, not to draw (an overlay along nearly shared edges leaves slivers, a few
-    per part, and taking them apart costs more than measuring them)."""
+    ``split=False`` leaves what is left of each part whole, one (Multi)Polygon, to
+    measure: taking apart the slivers of nearly shared edges costs more."""
     each = subtract_each(parts, cutters, overlay_log, shared_edges=shared_edges)
     if split:
         return explode_polygons_of(each)
