@@ -175,7 +175,7 @@ def plan_density(
     its extent (the districts and the contamination), CRS and profile."""
     if by not in BY:
         raise DataError(f"by must be one of {', '.join(BY)}, got {by!r}")
-    if not resolution or resolution <= 0:
+    if not isinstance(resolution, (int, float)) or not 0 < resolution < np.inf:
         raise DataError(f"resolution must be a positive number of metres, got {resolution!r}")
     if crs is None and len(acc.regions) > 1:
         raise DataError(
@@ -190,11 +190,8 @@ def plan_density(
     zones = _in_crs(acc, target, lambda r: r.zones.zones)
     parts = _in_crs(acc, target, lambda r: np.concatenate([r.classes[k] for k in BY[by]]))
     everything = np.concatenate([zones, parts]) if len(parts) else zones
-    minx, miny, maxx, maxy = shapely.total_bounds(everything)
     r = float(resolution)
-    minx, miny = np.floor(minx / r) * r, np.floor(miny / r) * r
-    maxx, maxy = np.ceil(maxx / r) * r, np.ceil(maxy / r) * r
-    width, height = int(round((maxx - minx) / r)), int(round((maxy - miny) / r))
+    minx, maxy, width, height = _grid(shapely.total_bounds(everything), r)
     profile = {
         "driver": "GTiff",
         "dtype": "float32",
@@ -212,6 +209,32 @@ def plan_density(
         "BIGTIFF": "IF_SAFER",
     }
     return DensityPlan(explode_polygons(parts), zones, profile, target)
+
+
+#: what a GeoTIFF can hold: rows and columns (GDAL counts them in 32-bit integers), and
+#: tiles of 256 x 256 cells (GDAL keeps their offsets, 8 bytes each, under 2 GB)
+MAX_SIDE, MAX_TILES = 2**31 - 1, 2**31 // 8
+
+
+def _grid(bounds: np.ndarray, r: float) -> tuple[float, float, int, int]:
+    """The grid of cells of ``r`` metres on whole multiples of ``r`` that covers
+    ``bounds``: its upper left corner, width and height; a DataError when a GeoTIFF
+    cannot hold it, naming the finest resolution that it can."""
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    with np.errstate(over="ignore", invalid="ignore"):
+        left, right = np.floor(minx / r) * r, np.ceil(maxx / r) * r
+        bottom, top = np.floor(miny / r) * r, np.ceil(maxy / r) * r
+        cols, rows = np.round((right - left) / r), np.round((top - bottom) / r)
+        tiles = np.ceil(cols / 256) * np.ceil(rows / 256)
+    if np.isfinite(tiles) and max(cols, rows) <= MAX_SIDE and tiles < MAX_TILES:
+        return left, top, int(cols), int(rows)
+    w, h = maxx - minx, maxy - miny
+    finest = max(max(w, h) / MAX_SIDE, np.sqrt(w * h / (MAX_TILES * 256.0**2)))
+    raise DataError(
+        f"a grid of {r:g} m cells over {w / 1e3:,.1f} km x {h / 1e3:,.1f} km is more than a "
+        f"GeoTIFF can hold; the finest resolution for this extent is about {finest:.2g} m "
+        "(a coarser one is written far faster)"
+    )
 
 
 def density_grid(

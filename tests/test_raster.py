@@ -182,6 +182,39 @@ def test_raster_and_impact_cli(tmp_path):
     assert r.exit_code == 2 and ".tif" in r.stderr
 
 
+@pytest.mark.parametrize("resolution", ["1e-300", "1e-9", "0.001", "nan", "inf"])
+def test_a_grid_no_geotiff_can_hold_is_one_clear_error(tmp_path, resolution):
+    """Cells so small that the grid has more rows, columns or tiles than a GeoTIFF
+    holds (or not a number at all): exit 2 and one line, naming the finest
+    resolution, never an overflow or GDAL's own error, and no file left behind."""
+    out = tmp_path / "d.tif"
+    args = ["raster", str(DISTRICTS), str(SURVEYS), "-o", str(out), "--resolution", resolution]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output and "internal error" not in r.output
+    assert ("finest resolution" in r.stderr) or ("positive number of metres" in r.stderr)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_finest_grid_named_is_the_edge_of_what_a_geotiff_holds():
+    """Just coarser than the resolution the error names, the grid fits: fewer rows and
+    columns than 2^31 and fewer tiles of 256 x 256 cells than GDAL takes."""
+    from mineland.errors import DataError
+    from mineland.raster import MAX_SIDE, MAX_TILES, _grid
+
+    for bounds in ([0.0, 0.0, 121_100.0, 140_100.0], [-3e6, 1e3, 4e6, 2e3], [5.0, 5.0, 6.0, 9e6]):
+        with pytest.raises(DataError, match="finest resolution") as err:
+            _grid(np.array(bounds), 1e-6)
+        finest = float(str(err.value).split("about ")[1].split(" m")[0])
+        left, top, cols, rows = _grid(np.array(bounds), finest * 1.05)
+        assert max(cols, rows) <= MAX_SIDE
+        assert np.ceil(cols / 256) * np.ceil(rows / 256) < MAX_TILES
+        assert left <= bounds[0] and top >= bounds[3]
+        assert left + cols * finest * 1.05 >= bounds[2] - 1e-6
+        with pytest.raises(DataError):
+            _grid(np.array(bounds), finest / 2)
+
+
 def test_demo_landcover_is_small_and_synthetic():
     lc = read_raster(LANDCOVER)
     assert LANDCOVER.stat().st_size < 500_000
