@@ -59,16 +59,20 @@ class Forecast:
     notes: list[str] = field(default_factory=list)
 
 
+#: the longest window: survey dates lie within 1900-2100
+MAX_WINDOW_MONTHS = 200 * 12
+
+
 def parse_window(window: str) -> tuple[str, int]:
     """The periods a window is measured in: ``"3y"`` → ``("quarter", 12)``,
     ``"18m"`` → ``("quarter", 6)``, ``"7m"`` → ``("month", 7)``."""
-    found = re.fullmatch(r"\s*(\d+)\s*([ym])\s*", str(window).casefold())
-    if not found or int(found.group(1)) < 1:
+    found = re.fullmatch(r"\s*(\d{1,6})\s*([ym])\s*", str(window).casefold())
+    months = 0 if not found else int(found.group(1)) * (12 if found.group(2) == "y" else 1)
+    if not 1 <= months <= MAX_WINDOW_MONTHS:
         raise DataError(
-            f"window must be a number of years or months such as 3y or 18m, got {window!r}"
+            "window must be a number of years or months such as 3y or 18m, at most "
+            f"{MAX_WINDOW_MONTHS // 12} years; got {window!r}"
         )
-    n, unit = int(found.group(1)), found.group(2)
-    months = 12 * n if unit == "y" else n
     return ("quarter", months // 3) if months % 3 == 0 else ("month", months)
 
 

@@ -69,3 +69,26 @@ def test_bbox_on_the_command_line(tmp_path):
     full = mineland.read_surveys(SURVEYS).records
     n = int(r.stderr.split("read ")[1].split(" records")[0])
     assert 0 < n < len(full)
+
+
+@pytest.mark.parametrize(
+    "box, words",
+    [
+        (("50", "40", "40", "50"), "west edge must not lie east"),
+        (("40", "50", "50", "40"), "south edge north"),
+        (("nan", "39", "47", "40"), "four finite numbers"),
+        (("-200", "-100", "200", "100"), "beyond ±180° or ±90°"),
+    ],
+)
+def test_a_box_that_is_not_a_box_is_one_clear_error(tmp_path, box, words):
+    """A box given the wrong way round, not a number or beyond the Earth read, before,
+    what GDAL made of it (a box turned round, or an error in its SQL): now exit 2 and
+    one line saying what is wrong, in the library as on the command line."""
+    out = tmp_path / "s.csv"
+    r = CliRunner().invoke(
+        main, ["summarize", str(DISTRICTS), str(SURVEYS), "-o", str(out)] + ["--bbox", *box]
+    )
+    assert r.exit_code == 2 and words in r.stderr, r.output
+    assert not out.exists()
+    with pytest.raises(mineland.SchemaError, match=words):
+        mineland.read_surveys(SURVEYS, bbox=tuple(float(v) for v in box))

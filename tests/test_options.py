@@ -11,7 +11,8 @@ import pytest
 import rasterio
 import shapely
 from affine import Affine
-from conftest import ROOT, districts_frame, frame, run, sq
+from click.testing import CliRunner
+from conftest import DISTRICTS, ROOT, SURVEYS, districts_frame, frame, run, sq
 
 from mineland.cli import main
 
@@ -224,3 +225,26 @@ def test_every_option_of_every_command_is_exercised_by_a_test():
             if not any(re.search(rf"[\"']{re.escape(f)}[\"']", text) for f in flags):
                 missing.append(f"{name} {'/'.join(flags)}")
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["map", "-o", "{tmp}/m.html", "--forecast", "banana"], "--forecast"),
+        (["map", "-o", "{tmp}/m.html", "--density", "nan"], "--density"),
+        (["raster", "-o", "{tmp}/r.tif", "--resolution", "inf"], "--resolution"),
+        (["unmapped", "--distance", "nan"], "--distance"),
+        (["summarize", "--connect-timeout", "nan"], "--connect-timeout"),
+        (["forecast", "--window", "99999y"], "--window"),
+    ],
+)
+def test_option_values_that_mean_nothing_are_usage_errors(tmp_path, args, option):
+    """nan and inf pass click's ranges, and a map's forecast window was checked only
+    once the map was drawn (the layer left out with a warning, exit 0); a window of
+    99,999 years was an internal error.  Each is now exit 2 before any reading."""
+    command, *rest = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    r = CliRunner().invoke(main, [command, str(DISTRICTS), str(SURVEYS), *rest])
+    assert r.exit_code == 2, r.output
+    assert f"Invalid value for '{option}'" in r.stderr
+    assert "records from" not in r.stderr  # nothing was read
+    assert list(tmp_path.iterdir()) == []

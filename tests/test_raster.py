@@ -148,6 +148,37 @@ def test_class_tables(tmp_path):
         load_class_table(tmp_path / "bad.csv")
 
 
+@pytest.mark.parametrize(
+    "raw, want",
+    [
+        ("value;name\r\n1;Fields\r\n2;Forêt\r\n".encode("cp1252"), {1: "Fields", 2: "Forêt"}),
+        ("\ufeffvalue,name,colour\n1,Fields,#ff0\n".encode(), {1: "Fields"}),
+        (b'{"type": "FeatureCollection",\n "features": [1, 2, 3]}\n', "two columns"),
+        (b"value,name\n1,Fields\n2,Forest,extra\n", "row 2 after the header"),
+        (b"value,name\n1,Fields\n1,Forest\n", "named twice"),
+        (b"", "two columns"),
+    ],
+)
+def test_class_tables_read_as_survey_csvs_are_or_one_clear_error(tmp_path, raw, want):
+    """A class table from a spreadsheet (semicolons, Windows-1252, a BOM, a third
+    column) is read; anything else (a GeoJSON given by mistake, a row that does not
+    fit, a value named twice, an empty file) is one error naming the file."""
+    path = tmp_path / "classes.csv"
+    path.write_bytes(raw)
+    if isinstance(want, dict):
+        assert load_class_table(path) == want
+        return
+    with pytest.raises(mineland.SchemaError, match=want) as err:
+        load_class_table(path)
+    assert str(path) in str(err.value)
+    r = CliRunner().invoke(
+        main,
+        ["impact", str(DISTRICTS), str(SURVEYS), "--landcover", str(LANDCOVER)]
+        + ["--classes", str(path), "-o", str(tmp_path / "i.csv")],
+    )
+    assert r.exit_code == 2 and want in r.stderr and "internal error" not in r.output
+
+
 def test_read_raster_errors(tmp_path):
     (tmp_path / "x.tif").write_bytes(b"not a tiff")
     with pytest.raises(mineland.InputFileError, match="x.tif"):
@@ -192,7 +223,7 @@ def test_a_grid_no_geotiff_can_hold_is_one_clear_error(tmp_path, resolution):
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 2, r.output
     assert "Traceback" not in r.output and "internal error" not in r.output
-    assert ("finest resolution" in r.stderr) or ("positive number of metres" in r.stderr)
+    assert ("finest resolution" in r.stderr) or ("is not a finite number" in r.stderr)
     assert list(tmp_path.iterdir()) == []
 
 

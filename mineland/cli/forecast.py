@@ -11,8 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..errors import DataError
-from ..forecast import backtest, forecast_completion, parse_window
+from ..forecast import backtest, forecast_completion
 from ..io import check_output_path, write_bytes, write_table
 from ..io.write import TABLE_FORMATS
 from .console import note, plain
@@ -22,15 +21,8 @@ from .options import (
     output_option,
     reading,
     valid_date,
+    valid_window,
 )
-
-
-def _valid_window(ctx, param, value):
-    try:
-        parse_window(value)
-    except DataError as exc:
-        raise click.BadParameter(str(exc)) from None
-    return value
 
 
 @click.command("forecast")
@@ -40,7 +32,7 @@ def _valid_window(ctx, param, value):
     "--window",
     default="3y",
     show_default=True,
-    callback=_valid_window,
+    callback=valid_window,
     help="Trailing window the pace is measured over: years (3y) or months (18m).",
 )
 @click.option(

@@ -10,12 +10,14 @@ from ..io.write import check_output_path, map_png
 from ..schema import SUMMARY_COLUMNS
 from .console import note
 from .options import (
+    Positive,
     common_input_options,
     friendly_errors,
     inputs_hint,
     output_option,
     reading,
     say_left_out,
+    valid_window,
     validation_counts,
 )
 
@@ -58,7 +60,7 @@ from .options import (
 )
 @click.option(
     "--density",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Positive(),
     metavar="METRES",
     help="Add the contamination density raster at this cell size as a layer.",
 )
@@ -80,6 +82,7 @@ from .options import (
 @click.option(
     "--forecast",
     metavar="WINDOW",
+    callback=valid_window,
     help="Add each district's completion date at the pace of this window (e.g. 3y).",
 )
 @click.option(

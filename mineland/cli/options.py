@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import re
 import sys
 from contextlib import contextmanager
@@ -66,6 +67,32 @@ def valid_date(ctx, param, value):
         return parse_as_of(value)
     except MinelandError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def valid_window(ctx, param, value):
+    """A forecast window such as ``3y`` or ``18m`` (None: not asked for)."""
+    if value is None:
+        return None
+    from ..forecast import parse_window  # the forecast's module: only when asked
+
+    try:
+        parse_window(value)
+    except MinelandError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+class Positive(click.FloatRange):
+    """A finite number above 0 (click's own range lets ``nan`` and ``inf`` through)."""
+
+    def __init__(self) -> None:
+        super().__init__(min=0, min_open=True)
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 class PathOrURL(click.ParamType):

@@ -9,6 +9,7 @@ from ..io.raster import write_raster_windows
 from ..io.write import RASTER_FORMATS
 from .console import note
 from .options import (
+    Positive,
     common_input_options,
     friendly_errors,
     output_option,
@@ -21,7 +22,7 @@ from .options import (
 @output_option("GeoTIFF.", required=True)
 @click.option(
     "--resolution",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Positive(),
     default=100.0,
     show_default=True,
     help="Cell size (m).",

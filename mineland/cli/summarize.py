@@ -12,6 +12,7 @@ from ..io.write import TABLE_FORMATS
 from ..schema import SUMMARY_COLUMNS
 from .console import arrange, note, print_summary, summary_columns
 from .options import (
+    Positive,
     common_input_options,
     friendly_errors,
     inputs_hint,
@@ -39,7 +40,7 @@ from .options import (
 )
 @click.option(
     "--connect-timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Positive(),
     default=10.0,
     show_default=True,
     metavar="SECONDS",

@@ -16,6 +16,7 @@ from ..io.write import LAYERS_FORMATS
 from ..unmapped import SUGGESTION, find_unmapped
 from .console import note, plain
 from .options import (
+    Positive,
     common_input_options,
     friendly_errors,
     output_option,
@@ -28,7 +29,7 @@ from .options import (
 @output_option("Write the candidates: .gpkg (candidates, evidence, districts), .xlsx or .csv.")
 @click.option(
     "--distance",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Positive(),
     default=250.0,
     show_default=True,
     metavar="METRES",

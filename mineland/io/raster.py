@@ -8,9 +8,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyproj
 
+from ..csvtext import decode_csv, parse_csv, sniff_delimiter
 from ..errors import CRSError, InputFileError, SchemaError
 from ..rasterdata import RasterData
 from ._parse import first_line
@@ -106,15 +106,27 @@ def load_class_table(path: str | os.PathLike) -> dict[int, str]:
             raise SchemaError(f"{path}: not a valid class table: {first_line(exc)}") from None
         data = data.get("classes", data)
     else:
-        frame = pd.read_csv(path, dtype=str)
-        cols = [c.casefold() for c in frame.columns]
-        if len(cols) < 2:
-            raise SchemaError(f"{path}: a class table needs two columns: value, name")
-        data = dict(zip(frame.iloc[:, 0], frame.iloc[:, 1], strict=True))
-    out = {}
-    for k, v in data.items():
+        data = _csv_classes(path)
+    out: dict[int, str] = {}
+    for k, v in data.items() if isinstance(data, Mapping) else data:
         try:
-            out[int(str(k).strip())] = str(v).strip()
+            value = int(str(k).strip())
         except ValueError:
             raise SchemaError(f"{path}: class value {k!r} is not a whole number") from None
+        if value in out and out[value] != str(v).strip():
+            raise SchemaError(f"{path}: class value {value} is named twice: {out[value]!r}, {v!r}")
+        out[value] = str(v).strip()
     return out
+
+
+def _csv_classes(path: Path) -> list[tuple[object, object]]:
+    """The (value, name) rows of a CSV class table, read as survey CSVs are (any
+    encoding or delimiter); a row that does not fit the header is an error."""
+    text = decode_csv(path.read_bytes(), str(path))
+    frame, problems = parse_csv(text, sniff_delimiter(text))
+    if frame.shape[1] < 2:
+        raise SchemaError(f"{path}: a class table needs two columns: value, name")
+    for k, problem in enumerate(problems):
+        if problem:
+            raise SchemaError(f"{path}: row {k + 1} after the header: {problem}")
+    return list(zip(frame.iloc[:, 0], frame.iloc[:, 1].fillna(""), strict=True))

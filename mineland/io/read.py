@@ -149,7 +149,7 @@ def read_surveys(
     paths = list(flat_paths(paths))
     if not paths:
         raise InputFileError("no survey files given")
-    crs = parse_crs(crs)
+    crs, bbox = parse_crs(crs), checked_bbox(bbox)
     if field_map is not None and not isinstance(field_map, Mapping):
         field_map = load_field_map(field_map)
     field_map = with_preset(field_map, preset)
@@ -167,6 +167,30 @@ def read_surveys(
         on_file_error=on_file_error,
         failures=failures,
     )
+
+
+def checked_bbox(bbox: Sequence[float] | None) -> tuple[float, ...] | None:
+    """A lon/lat box ``(W, S, E, N)`` as a tuple, or a SchemaError saying what is wrong
+    with it: not four finite numbers, beyond ±180°/±90°, or west of its east edge
+    (a box across 180° is two boxes: read each side on its own)."""
+    if bbox is None:
+        return None
+    try:
+        box = tuple(float(v) for v in bbox)
+    except (TypeError, ValueError):
+        raise SchemaError(f"bbox must be four numbers W S E N, got {bbox!r}") from None
+    if len(box) != 4 or not np.isfinite(box).all():
+        raise SchemaError(f"bbox must be four finite numbers W S E N, got {bbox!r}")
+    w, s, e, n = box
+    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
+        raise SchemaError(f"bbox {w:g} {s:g} {e:g} {n:g} lies beyond ±180° or ±90°")
+    if w > e or s > n:
+        raise SchemaError(
+            f"bbox {w:g} {s:g} {e:g} {n:g}: its west edge must not lie east of its east "
+            "edge, nor its south edge north of its north edge (W S E N; a box across "
+            "180° is two boxes: read each side on its own)"
+        )
+    return box
 
 
 def _read_inputs(inputs, on_file_error: str, progress: Progress | None, **how):
