@@ -43,7 +43,7 @@ from .geometry import OverlayLog, subtract_each
 from .regions import region_of_points
 from .zones import geodesic_gap, project, unproject
 
-__all__ = ["DEFAULT_PROFILE", "Priorities", "load_profile", "prioritise"]
+__all__ = ["DEFAULT_PROFILE", "Priorities", "check_profile", "load_profile", "prioritise"]
 
 _TRUE = {"1", "true", "yes", "y", "t", "x"}
 #: Remaining land smaller than this (m², a 10 m square) is the trace of releases digitised
@@ -61,21 +61,65 @@ DEFAULT_PROFILE = _default_profile()
 
 
 def load_profile(text: str, *, source: str = "profile") -> dict:
-    """A profile from TOML text, checked: weights are numbers, bands ascend."""
+    """A profile from TOML text, checked (see :func:`check_profile`)."""
     try:
         profile = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SchemaError(f"{source}: not a valid TOML profile: {exc}") from None
-    for name, spec in profile.get("layers", {}).items():
-        bands = spec.get("bands", [])
-        if not bands or any(len(b) != 2 for b in bands):
-            raise SchemaError(f"{source}: layer {name!r} needs bands = [[metres, score], ...]")
-        if [b[0] for b in bands] != sorted(b[0] for b in bands):
-            raise SchemaError(f"{source}: the bands of layer {name!r} must ascend in metres")
-    for key, spec in profile.get("criteria", {}).items():
-        if not isinstance(spec.get("weight", 0), int | float):
-            raise SchemaError(f"{source}: the weight of {key!r} must be a number")
+    check_profile(profile, source)
     return profile
+
+
+#: what a profile holds: its tables, and the criteria it can weigh besides its layers
+PROFILE_TABLES = ("criteria", "layers", "attributes")
+CRITERIA = ("casualties", "class", "size", "landcover")
+
+
+def check_profile(profile: dict, source: str = "profile") -> None:
+    """A SchemaError naming what a profile gets wrong: a table or criterion mineland
+    does not know (a misspelt name would weigh nothing), a weight that is not a finite
+    number, distance bands that do not ascend or scores outside 0–1, or no weight at
+    all (every hazard would score 0)."""
+    for key, spec in profile.items():
+        if key not in PROFILE_TABLES or not isinstance(spec, dict):
+            raise SchemaError(
+                f"{source}: {key!r} is not a table of a profile; it holds "
+                f"[{'], ['.join(PROFILE_TABLES)}] (see the default profile)"
+            )
+    criteria, layers = profile.get("criteria", {}), profile.get("layers", {})
+    for name, spec in criteria.items():
+        if name not in CRITERIA or not isinstance(spec, dict):
+            raise SchemaError(
+                f"{source}: unknown criterion {name!r}; the criteria are {', '.join(CRITERIA)}"
+            )
+        _number(spec.get("weight", 0), f"{source}: the weight of {name!r}")
+    for name, spec in layers.items():
+        if not isinstance(spec, dict):
+            raise SchemaError(f"{source}: layer {name!r} must be a table ([layers.{name}])")
+        _number(spec.get("weight", 0), f"{source}: the weight of layer {name!r}")
+        _check_bands(spec.get("bands", []), f"{source}: layer {name!r}")
+    weights = [s.get("weight", 0) for s in (*criteria.values(), *layers.values())]
+    for column, weight in profile.get("attributes", {}).items():
+        weights.append(_number(weight, f"{source}: the weight of attribute {column!r}"))
+    if not any(weights):
+        raise SchemaError(f"{source}: the profile gives no criterion a weight")
+
+
+def _number(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+        raise SchemaError(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _check_bands(bands, what: str) -> None:
+    if not isinstance(bands, list) or not bands or any(len(b) != 2 for b in bands):
+        raise SchemaError(f"{what} needs bands = [[metres, score], ...]")
+    metres = [_number(m, f"{what}: a band's distance") for m, _ in bands]
+    scores = [_number(v, f"{what}: a band's score") for _, v in bands]
+    if metres != sorted(metres) or metres[0] < 0:
+        raise SchemaError(f"{what}: the bands must ascend in metres, from 0 up")
+    if not all(0 <= v <= 1 for v in scores):
+        raise SchemaError(f"{what}: a band's score must lie between 0 and 1")
 
 
 @dataclass
@@ -121,7 +165,10 @@ def prioritise(
     >>> ranked = prioritise(districts, surveys, layers={"settlements": towns})  # doctest: +SKIP
     >>> ranked.table.head(10)  # doctest: +SKIP
     """
-    profile = DEFAULT_PROFILE if profile is None else profile
+    if profile is None:
+        profile = DEFAULT_PROFILE
+    else:
+        check_profile(profile)
     acc = (
         districts
         if isinstance(districts, Accounting)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -9,9 +12,11 @@ import pyogrio
 import pytest
 import shapely
 from affine import Affine
+from click.testing import CliRunner
 from conftest import DISTRICTS, SURVEYS, TEST_LAEA, districts_frame, frame, run, sq
 
 import mineland
+from mineland.cli import main
 from mineland.priorities import DEFAULT_PROFILE, load_profile, prioritise
 from mineland.rasterdata import RasterData
 
@@ -145,6 +150,42 @@ def test_a_bad_profile_is_a_clear_error():
 
 
 # --------------------------------------------------------------------------- command
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('weights = "x"\n', "'weights' is not a table of a profile"),
+        ("[weights]\nsettlements = 5\n", "'weights' is not a table of a profile"),
+        ("[criteria.casualty]\nweight = 40\n", "unknown criterion 'casualty'"),
+        ("[criteria.class]\nweight = nan\n", "must be a finite number, got nan"),
+        ("[criteria.class]\nweight = inf\n", "must be a finite number, got inf"),
+        ("[criteria.class]\nweight = true\n", "must be a finite number, got True"),
+        ("[criteria.class]\nweight = 0\n", "gives no criterion a weight"),
+        ("[layers.roads]\nweight = 1\nbands = [[100, 1.5]]\n", "between 0 and 1"),
+        ("[layers.roads]\nweight = 1\nbands = [[nan, 1.0]]\n", "a band's distance"),
+        ("[layers.roads]\nweight = 1\nbands = [[-5, 1.0]]\n", "from 0 up"),
+        ('[attributes]\nblocked = "x"\n', "attribute 'blocked'"),
+    ],
+)
+def test_a_profile_that_would_rank_nothing_or_garbage_is_a_clear_error(tmp_path, text, words):
+    """A misspelt table or criterion weighed nothing and a weight of nan or inf gave
+    nan totals, each ranked with exit 0; now the profile is refused, naming what is
+    wrong, from a file on the command line as from a dict in the library."""
+    with pytest.raises(mineland.SchemaError, match=re.escape(words)):
+        load_profile(text)
+    path = tmp_path / "profile.toml"
+    path.write_text(text)
+    r = CliRunner().invoke(
+        main, ["prioritise", str(DISTRICTS), str(SURVEYS), "--profile", str(path)]
+    )
+    assert r.exit_code == 2 and words in r.stderr, r.output
+    with pytest.raises(mineland.SchemaError, match=re.escape(words)):
+        prioritise(
+            mineland.read_districts(DISTRICTS),
+            mineland.read_surveys(SURVEYS),
+            profile=tomllib.loads(text),
+        )
 
 
 def test_cli_writes_the_ranking_with_every_score(tmp_path):
