@@ -180,6 +180,7 @@ def test_a_profile_that_would_rank_nothing_or_garbage_is_a_clear_error(tmp_path,
         main, ["prioritise", str(DISTRICTS), str(SURVEYS), "--profile", str(path)]
     )
     assert r.exit_code == 2 and words in r.stderr, r.output
+    assert "records from" not in r.stderr  # said before anything was read
     with pytest.raises(mineland.SchemaError, match=re.escape(words)):
         prioritise(
             mineland.read_districts(DISTRICTS),

@@ -75,6 +75,8 @@ def prioritise_cmd(
           --layer-file settlements=data/context/synthetic_settlements.geojson -o ranked.gpkg
     """
     extra = [profile, landcover, *layer_files.values()]
+    spec = _profile(profile)  # a wrong profile is said before anything is read
+    paths = _paths(spec, profile, layer_files)
     with reading(
         source,
         verbose=verbose,
@@ -84,10 +86,7 @@ def prioritise_cmd(
         formats=LAYERS_FORMATS,
         extra=extra,
     ) as run:
-        spec = _profile(profile)
-        layers = {
-            name: read_features(path) for name, path in _paths(spec, profile, layer_files).items()
-        }
+        layers = {name: read_features(path) for name, path in paths.items()}
         raster = read_raster(landcover) if landcover else None
         cache = run.accounts
         ranked = prioritise(
