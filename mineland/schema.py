@@ -392,6 +392,12 @@ def apply_field_map(
     values = field_map.get("record_type_values") or field_map.get("values") or {}
     if not isinstance(values, Mapping):
         raise SchemaError(f"{source}: field map 'record_type_values' must be a table/dict")
+    for written, target in values.items():
+        if normalize_record_type(target) is None:  # every row of that value rejected
+            raise SchemaError(
+                f"{source}: field map 'record_type_values' maps {written!r} to {target!r}, "
+                f"which is not a record type; the types are {', '.join(RECORD_TYPES)}"
+            )
     renames: dict[str, str] = {}
     for canonical, names in _field_entries(field_map, source):
         col = _first_column(frame.columns, names, source)

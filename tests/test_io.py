@@ -270,6 +270,21 @@ def test_field_map_dict_toml_and_json(tmp_path, districts):
         assert list(data.records["record_type"]) == ["SHA", "CHA", "cleared", "device"]
 
 
+def test_a_field_map_that_maps_a_type_to_no_type_is_a_schema_error(tmp_path):
+    """``record_type_values`` with a target that is no record type (a typo) rejected
+    every row of that value with exit 0; now the field map is refused, naming the
+    entry.  A target in another spelling of a type still maps."""
+    gdf = sample_records().rename(columns={"record_type": "TYPE"})
+    gdf["TYPE"] = gdf["TYPE"].replace({"CHA": "Minefield"})
+    write(gdf, tmp_path / "x.geojson", "GeoJSON")
+    fmap = {"record_type": "TYPE", "record_type_values": {"Minefield": "CAH"}}
+    with pytest.raises(SchemaError, match=r"x\.geojson.*'Minefield' to 'CAH'.*not a record type"):
+        mineland.read_surveys(tmp_path / "x.geojson", field_map=fmap)
+    fmap["record_type_values"] = {"Minefield": "Confirmed Hazardous Area"}
+    data = mineland.read_surveys(tmp_path / "x.geojson", field_map=fmap)
+    assert len(data.rejected) == 0 and "CHA" in set(data.records["record_type"])
+
+
 def test_missing_record_type_column_is_a_schema_error(tmp_path):
     gdf = sample_records().drop(columns="record_type")
     write(gdf, tmp_path / "x.geojson", "GeoJSON")
