@@ -13,7 +13,7 @@ import shapely
 from . import schema
 from .crs import WGS84, clamped_to_earth, finite_coordinates, off_earth, to_wgs84
 from .errors import CRSError, SchemaError
-from .geometry import OverlayLog, polygonal, repair, union_all
+from .geometry import OverlayLog, connected, polygonal, repair, union_all
 from .regions import cut_at_antimeridian, unwrap_antimeridian
 from .tables import lists_as_text
 
@@ -171,9 +171,20 @@ def _merge_same_names(names: np.ndarray, geoms: np.ndarray, source: str) -> gpd.
     merged = [f"{n} ({c} features)" for n, c in zip(out_names, out_counts, strict=True) if c > 1]
     if merged:
         log.info("%s: features sharing a name merged: %s", source, ", ".join(merged))
-    return gpd.GeoDataFrame(
+    apart = [
+        f"{len(idx)} features named {name!r} do not all touch one another and were merged "
+        "into one district; if they are different places, give a name field that tells "
+        "them apart (--name-field)"
+        for name, idx in order.items()
+        if len(idx) > 1 and len(np.unique(connected(geoms[idx]))) > 1
+    ]
+    for text in apart:
+        log.warning("%s: %s", source, text)
+    result = gpd.GeoDataFrame(
         {"district": out_names, "features": out_counts}, geometry=out_geoms, crs=WGS84
     )
+    result.attrs["merged_apart"] = apart
+    return result
 
 
 def as_districts(districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -459,6 +459,27 @@ def test_district_layer_problems_are_findings(tmp_path):
     assert {"district_repaired", "district_dropped", "district_unnamed"} <= checks
 
 
+def test_features_of_one_name_that_do_not_touch_are_merged_with_a_warning(tmp_path):
+    """Two places of one name (a district and the town of that name, as in
+    geoBoundaries' Azerbaijan) become one district as before, now with a warning and
+    a finding; a district drawn in two touching pieces is merged without one."""
+    d = districts_frame({"Twin": sq(0, 0), "Split": sq(5000, 0), "Other": sq(20000, 0)})
+    d = pd.concat(
+        [d, districts_frame({"Twin": sq(10000, 0), "Split": sq(6000, 0)})], ignore_index=True
+    )
+    d.to_file(tmp_path / "d.geojson", engine="pyogrio")
+    districts = mineland.read_districts(tmp_path / "d.geojson")
+    assert dict(zip(districts["district"], districts["features"], strict=True)) == {
+        "Twin": 2,
+        "Split": 2,
+        "Other": 1,
+    }
+    report = run_validate(tmp_path, districts, clean_rows())
+    merged = report.findings.query("check == 'district_merged'")
+    assert len(merged) == 1 and "'Twin'" in merged["message"].iloc[0]
+    assert set(merged["severity"]) == {"warning"}
+
+
 def test_overlapping_hazards_are_reported_per_cluster(tmp_path, districts):
     """A chain A–B–C is one finding with its three records and the two overlaps; a
     patch three records share counts once; a separate pair is its own finding."""

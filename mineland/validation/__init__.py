@@ -144,6 +144,8 @@ def validate(
         f.add("district_repaired", f"district {name!r} was invalid and was repaired", source=source)
     for text in dist.attrs.get("dropped", []):
         f.add("district_dropped", text, source=source)
+    for text in dist.attrs.get("merged_apart", []):
+        f.add("district_merged", text, source=source)
     for name in dist["district"]:
         if str(name).startswith("(unnamed feature "):
             f.add("district_unnamed", f"a district has no name; shown as {name!r}", source=source)

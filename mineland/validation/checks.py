@@ -62,6 +62,7 @@ CHECKS: dict[str, tuple[str, str]] = {
     "district_repaired": ("warning", "an invalid district polygon repaired with make_valid"),
     "district_dropped": ("warning", "a district feature without a polygon, left out"),
     "district_unnamed": ("warning", "a district feature without a name"),
+    "district_merged": ("warning", "features sharing a name that do not touch, merged"),
 }
 
 
