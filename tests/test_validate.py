@@ -460,9 +460,10 @@ def test_district_layer_problems_are_findings(tmp_path):
 
 
 def test_features_of_one_name_that_do_not_touch_are_merged_with_a_warning(tmp_path):
-    """Two places of one name (a district and the town of that name, as in
-    geoBoundaries' Azerbaijan) become one district as before, now with a warning and
-    a finding; a district drawn in two touching pieces is merged without one."""
+    """Two features of one name that do not touch (geoBoundaries' Azerbaijan layer
+    has two 'Lankaran District' features 2 km apart) become one district as before,
+    now with a warning and a finding; a district drawn in two touching pieces is
+    merged without one."""
     d = districts_frame({"Twin": sq(0, 0), "Split": sq(5000, 0), "Other": sq(20000, 0)})
     d = pd.concat(
         [d, districts_frame({"Twin": sq(10000, 0), "Split": sq(6000, 0)})], ignore_index=True
