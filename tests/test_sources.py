@@ -719,3 +719,41 @@ def test_preset_columns_match_whatever_their_case_and_separators(tmp_path):
     r = mineland.read_surveys(path, preset="imsma-ng").records.iloc[0]
     assert (r["record_id"], r["record_type"], r["status"]) == ("HZ-1", "CHA", "worked on")
     assert r["date"] == pd.Timestamp("2023-02-01")
+
+
+def test_a_kmz_is_read_with_the_attributes_its_schema_declares(tmp_path):
+    """A KMZ as GDAL or a GIS writes it declares its attributes in a ``<Schema>``; libkml
+    read such a KMZ's features without them (no record_type: every file refused).  The
+    KML inside is read instead, so the attributes, the geometries and the hectares are
+    those of the same KML read on its own; a Google-Earth-style KMZ (``<Data>``) too."""
+    import zipfile
+
+    records = mineland.read_surveys(ROOT / "data" / "surveys" / "synthetic_hazards.gpkg").records
+    sample = records.head(40)[["record_id", "record_type", "date", "geometry"]]
+    sample.to_file(tmp_path / "h.kml", driver="KML", engine="pyogrio")
+    with zipfile.ZipFile(tmp_path / "h.kmz", "w") as kmz:
+        kmz.write(tmp_path / "h.kml", "doc.kml")
+    placemark = (
+        "<Placemark><ExtendedData><Data name='record_id'><value>G1</value></Data>"
+        "<Data name='record_type'><value>CHA</value></Data></ExtendedData><Polygon>"
+        "<outerBoundaryIs><LinearRing><coordinates>46.60,39.50 46.61,39.50 46.61,39.51 "
+        "46.60,39.51 46.60,39.50</coordinates></LinearRing></outerBoundaryIs></Polygon>"
+        "</Placemark>"
+    )
+    with zipfile.ZipFile(tmp_path / "ge.kmz", "w") as kmz:
+        kmz.writestr("files/readme.txt", "a file beside the KML")
+        kmz.writestr("doc.kml", f"<kml><Document>{placemark}</Document></kml>")
+    from_kmz = mineland.read_surveys(tmp_path / "h.kmz")
+    from_kml = mineland.read_surveys(tmp_path / "h.kml")
+    assert len(from_kmz.rejected) == 0 and len(from_kmz.records) == 40
+    assert list(from_kmz.records["record_id"]) == list(sample["record_id"])
+    assert list(from_kmz.records["record_type"]) == list(sample["record_type"])
+    assert set(from_kmz.records["source_file"]) == {str(tmp_path / "h.kmz")}
+    assert shapely.equals_exact(
+        from_kmz.records.geometry.values, from_kml.records.geometry.values, tolerance=0
+    ).all()
+    google = mineland.read_surveys(tmp_path / "ge.kmz").records
+    assert list(google["record_type"]) == ["CHA"]
+    assert geod_ha(google.geometry.iloc[0]) == pytest.approx(
+        geod_ha(shapely.box(46.60, 39.50, 46.61, 39.51)), rel=1e-9
+    )

@@ -8,6 +8,7 @@ import logging
 import re
 import tempfile
 import warnings
+import zipfile
 from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -124,7 +125,7 @@ def _read_arrow(path: Path, layer, bbox, encoding) -> tuple[dict, pd.DataFrame, 
     """The layer through GDAL's Arrow stream: attributes and WKB without a Python
     object per feature (about twice as fast as a feature-by-feature read)."""
     meta, table = pyogrio.raw.read_arrow(
-        str(path), layer=layer, bbox=bbox, encoding=encoding, datetime_as_string=True
+        gdal_path(path), layer=layer, bbox=bbox, encoding=encoding, datetime_as_string=True
     )
     wkb_at = [
         i
@@ -142,7 +143,7 @@ def _read_features(path: Path, layer, bbox, encoding) -> tuple[dict, pd.DataFram
     """The layer feature by feature: for what the Arrow stream cannot give (curves,
     which this path linearises; measured or 3D geometries, made 2D)."""
     meta, _, wkb, field_data = pyogrio.raw.read(
-        str(path),
+        gdal_path(path),
         layer=layer,
         force_2d=True,
         bbox=bbox,
@@ -184,6 +185,20 @@ def _plain_2d(column) -> bool:
     return bool(((code >= 1) & (code <= 7) & (flags == 0)).all())
 
 
+def gdal_path(path: Path) -> str:
+    """The name GDAL reads ``path`` by: a KMZ's main KML inside the zip (``doc.kml``,
+    else the first), because libkml reads a KMZ's features without the attributes
+    its ``<Schema>`` declares; any other file as it is."""
+    if path.suffix.lower() != ".kmz" or not zipfile.is_zipfile(path):
+        return str(path)
+    with zipfile.ZipFile(path) as kmz:
+        inside = [n for n in kmz.namelist() if n.lower().endswith(".kml")]
+    if not inside:
+        return str(path)
+    main = next((n for n in inside if n.lower() == "doc.kml"), inside[0])
+    return f"/vsizip/{path.resolve()}/{main}"
+
+
 def read_layer(path: Path, layer: str | int | None, *, bbox=None) -> RawTable:
     mismatch = _shapefile_counts_differ(path)
     if mismatch:
@@ -219,7 +234,7 @@ def read_layer(path: Path, layer: str | int | None, *, bbox=None) -> RawTable:
 def spatial_layers(path: Path) -> list[str]:
     try:
         with _gdal_warnings_to_log(path):
-            layers = pyogrio.list_layers(str(path))
+            layers = pyogrio.list_layers(gdal_path(path))
     except Exception as exc:
         raise InputFileError(f"{path}: not a readable vector dataset ({first_line(exc)})") from None
     spatial = [str(name) for name, gtype in layers if gtype is not None]
@@ -264,5 +279,5 @@ def linearise_curves(geoms: np.ndarray, texts: np.ndarray, fixes: np.ndarray) ->
 
 
 def polygon_layers(path: Path, layers: Sequence[str]) -> list[str]:
-    info = pyogrio.list_layers(str(path))
+    info = pyogrio.list_layers(gdal_path(path))
     return [str(n) for n, g in info if g and "polygon" in str(g).lower() and str(n) in layers]
