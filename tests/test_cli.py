@@ -210,6 +210,23 @@ def test_columns_sort_and_top(monkeypatch, tmp_path, demo):
     )
     table = pd.read_csv(out)
     assert list(table.columns) == ["district", "cleared_ha", "as_of", "software"]
-    assert list(table["district"]) == sorted(inside["district"])[:2]
+    assert list(table["district"]) == ["Ağbulaq", "Çaylı"]  # Ç beside C, not after Z
     bad = run("summarize", DISTRICTS, SURVEYS, "--columns", "cleared,devices")
     assert bad.exit_code == 2 and "'cleared'" in bad.output
+
+
+def test_names_sort_with_a_marked_letter_right_after_its_base():
+    """``--sort district`` orders names as Azerbaijani, Turkish and Bosnian readers
+    do: a letter with a mark is a letter of its own right after its base (C Ç, O Ö,
+    S Ş, E Ə, ı before i), case ignored; by code point every Ç, Ş and Ə came after Z."""
+    from mineland.cli.console import arrange
+
+    names = ["Zəngilan", "Çaylı", "Ağdam", "Şuşa", "Cəbrayıl", "Ördəkli", "Oğuz"]
+    names += ["Sabirabad", "İsmayıllı", "Goražde", "Gədəbəy", "Eyvazlı", "ılıca"]
+    summary = pd.DataFrame({"district": names + [mineland.schema.OUTSIDE], "x": 0.0})
+    got = list(arrange(summary, "district", None)["district"])
+    assert got == [
+        "Ağdam", "Cəbrayıl", "Çaylı", "Eyvazlı", "Gədəbəy", "Goražde", "ılıca",
+        "İsmayıllı", "Oğuz", "Ördəkli", "Sabirabad", "Şuşa", "Zəngilan",
+        mineland.schema.OUTSIDE,
+    ]  # fmt: skip
