@@ -221,6 +221,10 @@ def test_search_finds_a_district_and_points_have_popups(browser, demo):
     rec = incidents.set_index("record_id").loc[rid]
     assert f"killed\t{rec['killed']}" in text and f"injured\t{rec['injured']}" in text
     assert f"date\t{rec['date'].date().isoformat()}" in text
+    # the search list in alphabetical order: Çaylı among the C's, not after Yaşıldərə
+    options = page.js("() => [...document.querySelectorAll('datalist option')].map(o => o.value)")
+    assert sorted(options) != options and set(options) == set(districts["district"])
+    assert options.index("Çaylı") < options.index("Dağüstü") < options.index("Yaşıldərə")
     assert page.errors == []
 
 

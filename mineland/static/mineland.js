@@ -233,7 +233,9 @@
       var list = el("datalist", "", null, div);
       list.id = listId;
       Object.keys(byName)
-        .sort()
+        .sort(function (a, b) {
+          return a.localeCompare(b); // Çaylı beside C, not after Z
+        })
         .forEach(function (name) {
           var opt = el("option", "", null, list);
           opt.value = name;
