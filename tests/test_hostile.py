@@ -18,7 +18,7 @@ from mineland.cli import main
 from mineland.errors import SchemaError
 
 XSS = "<img src=x onerror=alert(1)>"
-MARKUP = "[bold red]boom[/] \x1b[2J\x07"
+MARKUP = "[bold red]boom[/] \x1b[2J\x07\u202e"  # \u202e: a right-to-left override
 FORMULA = '=HYPERLINK("http://example.invalid","x")'
 
 
@@ -146,6 +146,8 @@ def test_payloads_are_inert_in_terminal_and_spreadsheets(tmp_path, district_file
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert "[bold red]boom[/]" in result.stdout  # shown as text, not as markup
     assert "\x1b" not in result.stderr
+    # in a terminal that lays out right-to-left text, it would turn its row round
+    assert "\u202e" not in result.stdout + result.stderr
     out = tmp_path / "out.csv"
     result = runner.invoke(main, ["summarize", str(district_file), str(surveys), "-o", str(out)])
     assert result.exit_code == 0

@@ -125,9 +125,16 @@ class _LogLines(logging.Handler):
         self.rich.emit(record)
 
 
+#: the bidirectional overrides, embeddings and isolates (U+202A-E, U+2066-9): in a
+#: terminal that lays out right-to-left text, one in a name turns the rest of its line
+#: round (1,541.8 read as 8.145,1)
+_BIDI = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)], "\N{REPLACEMENT CHARACTER}")
+
+
 def plain(text: object) -> str:
-    """Text from data made safe for a terminal: no control or escape characters."""
-    return replace_controls(str(text))
+    """Text from data made safe for a terminal: no control or escape characters, and
+    no bidirectional overrides (the text itself is kept in the files written)."""
+    return replace_controls(str(text)).translate(_BIDI)
 
 
 def _cell(column: str, value) -> Text:
