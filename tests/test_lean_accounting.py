@@ -5,6 +5,7 @@ table, H per district and validation findings that the full accounting gives."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from conftest import districts_frame, sq
@@ -139,3 +140,33 @@ def test_small_data_is_one_batch_whatever_the_batch_size(monkeypatch):
     assert len(local._batches(boxes, 7)) == 1  # under WHOLE_PIECES
     monkeypatch.setattr(local, "WHOLE_PIECES", 0)
     assert len(local._batches(boxes, 7)) > 10
+
+
+def test_validation_of_its_own_accounting_finds_what_a_full_one_finds(demo):
+    """Given no accounting, validation works one out keeping the remaining SHA and CHA
+    of each part of H whole (account_for_checks): the same findings, hectares and
+    shapes as with a full accounting, whose polygons are taken apart."""
+    from mineland.accounting import account_for_checks
+
+    dist, surveys = demo
+    records = surveys.records.copy()
+    status = np.array(["closed", "open", "completed"], dtype=object)
+    records["status"] = status[np.arange(len(records)) % 3]
+    own = account_for_checks(dist, records)
+    full = account(dist, records)
+    whole = sum(len(r.classes["sha"]) + len(r.classes["cha"]) for r in own.regions)
+    split = sum(len(r.classes["sha"]) + len(r.classes["cha"]) for r in full.regions)
+    assert whole < split  # what is left of some parts of H is in several polygons
+    pd.testing.assert_frame_equal(own.summary, full.summary, check_exact=False, rtol=1e-9)
+    a = validate(dist, records).findings
+    b = validate(dist, records, accounting=full).findings
+    assert list(a["check"]) == list(b["check"]) and list(a["message"]) == list(b["message"])
+    np.testing.assert_allclose(a["area_ha"], b["area_ha"], rtol=1e-9, atol=1e-12)
+    drawn = a["geometry"].notna()
+    assert list(drawn) == list(b["geometry"].notna())
+    same = shapely.equals_exact(
+        shapely.normalize(a["geometry"][drawn].values),
+        shapely.normalize(b["geometry"][drawn].values),
+        tolerance=1e-9,
+    )
+    assert same.all()

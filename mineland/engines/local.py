@@ -30,9 +30,12 @@ class LocalEngine:
 
     name = "local"
 
-    def __init__(self, keep_classes: bool = True, progress=None) -> None:
+    def __init__(self, keep_classes: bool = True, progress=None, *, split: bool = True) -> None:
         self.keep_classes = keep_classes
         self.progress = progress
+        #: False: what is left of each part of H's layers is kept whole (remaining SHA
+        #: and CHA), for callers that only measure those classes
+        self.split = split
 
     def __enter__(self) -> LocalEngine:
         return self
@@ -45,7 +48,7 @@ class LocalEngine:
     ) -> RegionClasses:
         if self.keep_classes:
             parents: dict = {}
-            classes = disjoint_classes(pieces, types, overlay_log, parents)
+            classes = disjoint_classes(pieces, types, overlay_log, parents, split=self.split)
             with _ZoneMeter(zones, overlay_log) as meter:
                 return RegionClasses(classes, *meter(classes, parents), parents=parents)
         m2, hazard = zone_class_m2(pieces, types, zones, overlay_log, progress=self.progress)

@@ -20,7 +20,7 @@ from datetime import date
 import geopandas as gpd
 import pandas as pd
 
-from ..accounting import Accounting, AccountingCache, account, parse_as_of
+from ..accounting import Accounting, AccountingCache, account_for_checks, parse_as_of
 from ..districts import as_districts
 from ..records import SurveyData, as_survey_data
 from ._records import date_checks, from_rejected, geometry_checks, id_checks
@@ -184,7 +184,7 @@ def _all_records_accounting(accounting, dist, data) -> Accounting:
         return accounting.at(None)
     if accounting is not None and accounting.as_of is None:
         return accounting
-    return account(dist, data)
+    return account_for_checks(dist, data)
 
 
 #: the name before 0.2, kept until 0.3 ("result" now means only ``mineland result``)
