@@ -17,6 +17,7 @@ import click
 from .. import validation
 from ..accounting import AccountingCache, parse_as_of
 from ..errors import MinelandError, OutputError, attempt
+from ..forecast import parse_window
 from ..io import check_output_path, read_districts, read_surveys, write_rejected
 from ..io.files import PRESETS
 from ..io.postgis import is_database_url, safe_url
@@ -73,8 +74,6 @@ def valid_window(ctx, param, value):
     """A forecast window such as ``3y`` or ``18m`` (None: not asked for)."""
     if value is None:
         return None
-    from ..forecast import parse_window  # the forecast's module: only when asked
-
     try:
         parse_window(value)
     except MinelandError as exc:

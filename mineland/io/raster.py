@@ -104,11 +104,11 @@ def load_class_table(path: str | os.PathLike) -> dict[int, str]:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SchemaError(f"{path}: not a valid class table: {first_line(exc)}") from None
-        data = data.get("classes", data)
+        rows = list(data.get("classes", data).items())
     else:
-        data = _csv_classes(path)
+        rows = _csv_classes(path)
     out: dict[int, str] = {}
-    for k, v in data.items() if isinstance(data, Mapping) else data:
+    for k, v in rows:
         try:
             value = int(str(k).strip())
         except ValueError:
