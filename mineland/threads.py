@@ -20,6 +20,8 @@ __all__ = ["CHUNK", "THREADS", "chunk_spans", "close_pool", "map_chunks", "map_p
 THREADS = max(1, min(4, os.cpu_count() or 1))
 #: geometries handed to a thread at a time
 CHUNK = 2048
+#: up to this many items a call runs in one thread: handing them over costs more
+MIN_SPLIT = 256
 _NAME = "mineland-geometry"
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -48,20 +50,24 @@ def map_chunks(fn: Callable[[np.ndarray], np.ndarray], geoms: np.ndarray, axis: 
 
 
 def chunk_spans(n: int) -> list[tuple[int, int]]:
-    """The (start, end) of the chunks of :data:`CHUNK` items that ``n`` items are
-    handed to the threads in."""
-    bounds = [*range(0, n, CHUNK), n]
+    """The (start, end) of the chunks that ``n`` items are handed to the threads in:
+    at most :data:`CHUNK` items each, of equal sizes, as many as a multiple of
+    :data:`THREADS` (with 3 chunks for 2 threads the last would run alone, as long as
+    the first two, on one core); one chunk up to :data:`MIN_SPLIT` items."""
+    if n <= MIN_SPLIT:
+        return [(0, n)]
+    k = THREADS * -(-n // (THREADS * CHUNK))
+    bounds = [n * i // k for i in range(k + 1)]
     return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 
 def map_pairs(fn: Callable[[np.ndarray, np.ndarray], np.ndarray], a: np.ndarray, b: np.ndarray):
     """Apply a vectorised ``fn(a, b)`` to aligned chunks of ``a`` and ``b`` in threads;
     concatenate the results."""
-    if len(a) <= CHUNK:
+    spans = chunk_spans(len(a))
+    if len(spans) == 1:
         return fn(a, b)
-    return np.concatenate(
-        threaded(lambda s: fn(a[s[0] : s[1]], b[s[0] : s[1]]), chunk_spans(len(a)))
-    )
+    return np.concatenate(threaded(lambda s: fn(a[s[0] : s[1]], b[s[0] : s[1]]), spans))
 
 
 def close_pool() -> None:

@@ -460,6 +460,24 @@ def test_points_in_polygons_equals_testing_each_pair(seed):
     assert len(ip) > len(set(ip.tolist()))  # border points were found in two cells
 
 
+@pytest.mark.parametrize("n", [0, 1, 256, 257, 2048, 2049, 4097, 6000, 100_003])
+def test_chunks_cover_the_items_in_even_shares_for_the_threads(n):
+    """The chunks cover every item once, in order, none larger than CHUNK; above
+    MIN_SPLIT items there are as many as a multiple of THREADS, of sizes that differ
+    by one at most (so that no chunk is left to run alone at the end)."""
+    spans = threads.chunk_spans(n)
+    assert spans[0][0] == 0 and spans[-1][1] == n
+    assert all(end == start for (_, end), (start, _) in zip(spans[:-1], spans[1:], strict=True))
+    sizes = [end - start for start, end in spans]
+    assert max(sizes) <= max(threads.CHUNK, threads.MIN_SPLIT)
+    if n <= threads.MIN_SPLIT:
+        assert len(spans) == 1
+    else:
+        assert len(spans) % threads.THREADS == 0 and max(sizes) - min(sizes) <= 1
+        # the fewest such chunks: a round of THREADS fewer would be larger than CHUNK
+        assert (len(spans) - threads.THREADS) * threads.CHUNK < n
+
+
 def test_pairs_in_threaded_chunks_keep_their_alignment():
     """map_pairs hands aligned slices of both arrays to each thread: every result is
     that of its own pair, in order, across chunk borders and for empty input."""
