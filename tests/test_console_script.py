@@ -143,3 +143,16 @@ def test_files_written_through_gdal_are_complete(tmp_path):
         covered = raster.read(1, masked=True).sum()  # fractions of 4 ha cells
         cell_ha = abs(raster.transform.a * raster.transform.e) / 10_000
     assert covered * cell_ha == pytest.approx(want["contaminated_ha"].sum(), rel=1e-3)
+
+
+def test_the_command_takes_ordinary_pages_for_its_arrays(tmp_path):
+    """numpy asks for transparent huge pages by default; the command's process does
+    not (where the kernel compacts memory for them, first touches stall)."""
+    extra = (
+        "import atexit, numpy._core.multiarray as m; "
+        "print('before', m._set_madvise_hugepage(True)); "
+        "atexit.register(lambda: print('after', m._set_madvise_hugepage(True))); "
+    )
+    done = console("summarize", DISTRICTS, SURVEYS, "-o", tmp_path / "s.csv", extra=extra)
+    assert done.returncode == 0, done.stderr
+    assert "before True" in done.stdout and "after False" in done.stdout

@@ -59,6 +59,7 @@ class Commands(OneLineUsage):
 def main() -> None:
     """Map landmine contamination: hectares contaminated and released per district."""
     _fewer_malloc_arenas()
+    _small_pages_for_arrays()
 
 
 def run() -> None:
@@ -82,3 +83,17 @@ def _fewer_malloc_arenas() -> None:
         return
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
+
+
+def _small_pages_for_arrays() -> None:
+    """Let numpy's large arrays take ordinary pages, not transparent huge pages.
+    numpy asks Linux for huge pages on every array of 4 MB or more; where the kernel
+    compacts memory to find one when such an array is first touched (``defrag`` set
+    to ``madvise``, Debian's default), the thread that touches it waits.  ``summarize``
+    at 100k hazards spent 0.7–1.7 s in the kernel that way, against 0.46–0.60 s with
+    ordinary pages (about 9% of the run, and most of its spread from run to run).
+    For this process only; where numpy has no such switch, nothing changes."""
+    for name in ("numpy._core.multiarray", "numpy.core.multiarray"):
+        with contextlib.suppress(ImportError, AttributeError):
+            importlib.import_module(name)._set_madvise_hugepage(False)
+            return
