@@ -27,7 +27,7 @@ from .geometry import (
     OverlayLog,
     ZoneIndex,
     connected,
-    subtract,
+    subtract_of,
     zone_shares,
 )
 from .regions import Region
@@ -96,6 +96,9 @@ class _Region:
     cluster: np.ndarray  # the cluster of each piece
     classes: dict[str, _ClassParts]
     index: ZoneIndex  # the zones, prepared once
+    #: the zone every piece of each cluster lies inside (-1: not all in one zone), so
+    #: that every polygon of the cluster's classes lies inside it too, untested
+    cluster_zone: np.ndarray
 
 
 class RollingAccounting:
@@ -127,7 +130,8 @@ class RollingAccounting:
             classes = {k: _ClassParts() for k in CLASSES}
             index = ZoneIndex.of(rz.zones)
             cluster = connected(pieces)
-            self.regions.append(_Region(rz, pieces, piece_record, cluster, classes, index))
+            zone = _cluster_zones(pieces, cluster, index)
+            self.regions.append(_Region(rz, pieces, piece_record, cluster, classes, index, zone))
         self.slots = record_slots(records, self.rtype, self.regions, self.n)
         self.weights = record_weights(records)
         log.debug(
@@ -229,13 +233,16 @@ class RollingAccounting:
         old = {k: region.classes[k].take(changed) for k in CLASSES}
         pieces, cluster = region.pieces[sel], region.cluster[sel]
         released_before = released_parts(old, self.overlay_log)
-        new = {m: subtract(classes[m], released_before, self.overlay_log) for m in METHODS}
+        new = {m: subtract_of(classes[m], released_before, self.overlay_log) for m in METHODS}
         # every polygon measured in one call: the zones are prepared once per date
-        groups = [classes[k] for k in CLASSES] + [new[m] for m in METHODS]
+        groups = [classes[k] for k in CLASSES] + [new[m][0] for m in METHODS]
         sizes = np.cumsum([0] + [len(g) for g in groups])
-        part, slot, m2 = self._slots_of(np.concatenate(groups), region)
-        group = np.searchsorted(sizes, part, side="right") - 1
         where = _cluster_of(np.concatenate(groups[: len(CLASSES)]), pieces, cluster)
+        start = dict(zip(CLASSES, sizes, strict=False))
+        # what a release took since the last date lies in its class part's cluster
+        where = np.concatenate([where, *(where[start[m] + new[m][1]] for m in METHODS)])
+        part, slot, m2 = self._slots_of(np.concatenate(groups), region, where)
+        group = np.searchsorted(sizes, part, side="right") - 1
         for g, k in enumerate(CLASSES):
             mine = group == g
             rows = (part[mine] - sizes[g], slot[mine], m2[mine])
@@ -244,19 +251,36 @@ class RollingAccounting:
             mine = group == g
             fresh[m] += np.bincount(slot[mine], weights=m2[mine], minlength=self.n + 1)
 
-    def _slots_of(self, parts: np.ndarray, region: _Region) -> tuple:
-        """(part, district slot, m²) rows of disjoint parts, the outside slot last."""
-        if not len(parts):
-            empty = np.empty(0, dtype=np.int64)
-            return empty, empty, np.empty(0)
-        zones = region.zones
-        shares = zone_shares(parts, zones.zones, self.overlay_log, region.index)
-        out = np.flatnonzero(shares.outside > 0)
-        return (
-            np.concatenate([shares.part, out]),
-            np.concatenate([zones.district[shares.zone], np.full(len(out), self.n)]),
-            np.concatenate([shares.m2, shares.outside[out]]),
-        )
+    def _slots_of(self, parts: np.ndarray, region: _Region, cluster: np.ndarray) -> tuple:
+        """(part, district slot, m²) rows of disjoint parts (of the clusters
+        ``cluster``), the outside slot last.  A part of a cluster that lies inside one
+        zone is in that zone; only the others are measured against the zones."""
+        zone = region.cluster_zone[cluster]
+        placed = np.flatnonzero(zone >= 0)
+        rest = np.flatnonzero(zone < 0)
+        rows = [(placed, region.zones.district[zone[placed]], shapely.area(parts[placed]))]
+        if len(rest):
+            shares = zone_shares(parts[rest], region.zones.zones, self.overlay_log, region.index)
+            out = np.flatnonzero(shares.outside > 0)
+            rows.append((rest[shares.part], region.zones.district[shares.zone], shares.m2))
+            rows.append((rest[out], np.full(len(out), self.n), shares.outside[out]))
+        part, slot, m2 = (np.concatenate(col) for col in zip(*rows, strict=True))
+        return part.astype(np.int64), slot.astype(np.int64), m2.astype(float)
+
+
+def _cluster_zones(pieces: np.ndarray, cluster: np.ndarray, index: ZoneIndex) -> np.ndarray:
+    """For each cluster label, the zone that all its pieces lie inside (``contains
+    properly``), or -1: every polygon made of the cluster's pieces lies inside it."""
+    zone = np.full(len(pieces), -1, dtype=np.int64)
+    if not len(pieces):
+        return zone
+    ip, iz, inside = index.pairs(pieces)
+    zone[ip[inside]] = iz[inside]
+    low = np.full(len(pieces), np.iinfo(np.int64).max)
+    high = np.full(len(pieces), -1, dtype=np.int64)
+    np.minimum.at(low, cluster, zone)
+    np.maximum.at(high, cluster, zone)
+    return np.where(low == high, high, -1)
 
 
 def _cluster_of(parts: np.ndarray, pieces: np.ndarray, cluster: np.ndarray) -> np.ndarray:

@@ -227,3 +227,29 @@ def test_chosen_is_isin():
         labels = rng.integers(0, 40, rng.integers(0, 60))
         picked = np.unique(rng.integers(0, 50, rng.integers(0, 10)))
         assert chosen(labels, picked).tolist() == np.isin(labels, picked).tolist()
+
+
+def test_a_cluster_is_placed_in_a_zone_only_when_all_its_pieces_lie_inside_it():
+    """Only a cluster whose every piece lies inside one zone (not on its edge) gets
+    that zone, so that its class polygons are placed there without a test; a cluster
+    across two zones, on a zone's edge, or outside them all gets -1."""
+    from mineland.geometry import ZoneIndex, connected
+    from mineland.rolling import _cluster_zones
+
+    zones = np.array([sq(0, 0, 100, 100), sq(100, 0, 100, 100)], dtype=object)
+    pieces = np.array(
+        [
+            sq(10, 10, 20, 20),  # cluster: two overlapping pieces inside zone 0
+            sq(25, 25, 20, 20),
+            sq(150, 50, 10, 10),  # inside zone 1
+            sq(90, 60, 20, 10),  # across the border of the two zones
+            sq(60, 80, 10, 20),  # inside zone 0, touching its outer edge
+            sq(300, 300, 10, 10),  # outside both
+            sq(120, 10, 10, 10),  # inside zone 1, chained to a piece across the border
+            sq(95, 15, 30, 5),
+        ],
+        dtype=object,
+    )
+    cluster = connected(pieces)
+    zone = _cluster_zones(pieces, cluster, ZoneIndex.of(zones))[cluster]
+    assert zone.tolist() == [0, 0, 1, -1, -1, -1, -1, -1]
