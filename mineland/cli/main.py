@@ -90,8 +90,8 @@ def _small_pages_for_arrays() -> None:
     numpy asks Linux for huge pages on every array of 4 MB or more; where the kernel
     compacts memory to find one when such an array is first touched (``defrag`` set
     to ``madvise``, Debian's default), the thread that touches it waits.  ``summarize``
-    at 100k hazards spent 0.7–1.7 s in the kernel that way, against 0.46–0.60 s with
-    ordinary pages (about 9% of the run, and most of its spread from run to run).
+    at 100k hazards spent 0.85–1.41 s in the kernel that way, against 0.48–0.65 s with
+    ordinary pages (7–12% of the run, and most of its spread from run to run).
     For this process only; where numpy has no such switch, nothing changes."""
     for name in ("numpy._core.multiarray", "numpy.core.multiarray"):
         with contextlib.suppress(ImportError, AttributeError):
