@@ -56,24 +56,37 @@ def chosen(labels: np.ndarray, picked: np.ndarray) -> np.ndarray:
 @dataclass
 class _ClassParts:
     """The polygons of one class in one region, with the cluster of each and its area
-    per district slot (one row per piece of a part in a district)."""
+    per district slot (one row per piece of a part in a district).
+
+    Parts taken away are only marked gone, their rows made to weigh nothing: the
+    arrays are compacted once half their parts are gone, not at every date (copying
+    every polygon each month cost more than the months' changes)."""
 
     parts: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
     cluster: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     row_part: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     row_slot: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     row_m2: np.ndarray = field(default_factory=lambda: np.empty(0))
+    alive: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
 
     def take(self, clusters: np.ndarray) -> np.ndarray:
         """Remove the parts of ``clusters``; return them."""
-        gone = chosen(self.cluster, clusters)
-        keep_row = ~gone[self.row_part]
-        renumber = np.cumsum(~gone) - 1
+        gone = chosen(self.cluster, clusters) & self.alive
         taken = self.parts[gone]
-        self.parts, self.cluster = self.parts[~gone], self.cluster[~gone]
+        self.alive[gone] = False
+        self.row_m2[gone[self.row_part]] = 0.0  # adds nothing to any sum: x + 0.0 == x
+        if 2 * np.count_nonzero(~self.alive) > len(self.alive):
+            self._compact()
+        return taken
+
+    def _compact(self) -> None:
+        """Drop the parts that are gone, and their rows."""
+        keep = self.alive
+        keep_row = keep[self.row_part]
+        renumber = np.cumsum(keep) - 1
+        self.parts, self.cluster, self.alive = self.parts[keep], self.cluster[keep], keep[keep]
         self.row_part = renumber[self.row_part[keep_row]]
         self.row_slot, self.row_m2 = self.row_slot[keep_row], self.row_m2[keep_row]
-        return taken
 
     def put(self, parts: np.ndarray, cluster: np.ndarray, slots: tuple) -> None:
         """Add parts with their cluster and their (part, slot, m²) rows."""
@@ -83,6 +96,7 @@ class _ClassParts:
         self.row_m2 = np.concatenate([self.row_m2, m2])
         self.parts = np.concatenate([self.parts, parts])
         self.cluster = np.concatenate([self.cluster, cluster])
+        self.alive = np.concatenate([self.alive, np.ones(len(parts), dtype=bool)])
 
     def per_slot(self, n: int) -> np.ndarray:
         return np.bincount(self.row_slot, weights=self.row_m2, minlength=n + 1)

@@ -253,3 +253,42 @@ def test_a_cluster_is_placed_in_a_zone_only_when_all_its_pieces_lie_inside_it():
     cluster = connected(pieces)
     zone = _cluster_zones(pieces, cluster, ZoneIndex.of(zones))[cluster]
     assert zone.tolist() == [0, 0, 1, -1, -1, -1, -1, -1]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_class_parts_taken_and_put_keep_what_a_plain_list_keeps(seed):
+    """Parts taken away are marked gone and compacted later; at every step the parts
+    taken, and the m² per slot, are those of a plain list of the parts put and not
+    yet taken."""
+    from mineland.rolling import _ClassParts
+
+    rng = np.random.default_rng(seed)
+    store, kept = _ClassParts(), []  # kept: (part, cluster, [(slot, m2)])
+    serial = 0
+    for _ in range(40):
+        clusters = np.unique(rng.integers(0, 12, rng.integers(0, 4)))
+        taken = store.take(clusters)
+        want = [p for p, c, _ in kept if c in set(clusters.tolist())]
+        assert sorted(map(str, taken)) == sorted(map(str, want))
+        kept = [k for k in kept if k[1] not in set(clusters.tolist())]
+        new, cluster, rows = [], [], ([], [], [])
+        for _ in range(rng.integers(0, 6)):
+            serial += 1
+            c = int(rng.choice(clusters)) if len(clusters) else int(rng.integers(0, 12))
+            pieces = [(int(rng.integers(0, 4)), float(rng.uniform(1, 100))) for _ in range(2)]
+            for slot, m2 in pieces:
+                rows[0].append(len(new))
+                rows[1].append(slot)
+                rows[2].append(m2)
+            new.append(shapely.Point(serial, 0))
+            cluster.append(c)
+            kept.append((new[-1], c, pieces))
+        part, slot, m2 = (np.array(col) for col in rows)
+        part, slot = part.astype(np.int64), slot.astype(np.int64)
+        store.put(np.array(new, dtype=object), np.array(cluster, dtype=np.int64), (part, slot, m2))
+        want_m2 = np.zeros(5)
+        for _, _, pieces in kept:
+            for slot, m2 in pieces:
+                want_m2[slot] += m2
+        np.testing.assert_allclose(store.per_slot(4), want_m2, rtol=1e-12)
+        assert np.count_nonzero(~store.alive) * 2 <= len(store.alive)  # compacted in time
