@@ -554,13 +554,13 @@ def zone_shares(
     pair_area[~inside] = shapely.area(pieces[~inside])
     assigned = np.zeros(len(parts), dtype=float)
     np.add.at(assigned, ip, pair_area)
-    outside = np.clip(part_area - assigned, 0.0, None)
-    # floating-point noise of the overlay (seen where regions' cuts meet): a small
-    # remainder is looked at, and only its slivers narrower than 0.2 mm are dropped
+    outside = part_area - assigned
+    outside[outside <= part_area * 1e-12] = 0.0  # within the rounding of the areas
+    # a small remainder left (floating-point noise of the overlay where regions' cuts
+    # meet, or slivers) is looked at: only slivers narrower than 0.2 mm are dropped
     small = outside > 0
-    small[small] = outside[small] <= np.maximum(
-        part_area[small] * 1e-9, shapely.length(parts[small]) * 1e-4
-    )
+    bound = np.maximum(part_area[small] * 1e-9, shapely.length(parts[small]) * 1e-4)
+    small[small] = outside[small] <= bound
     if small.any():
         idx = np.flatnonzero(small)
         rest = subtract_each(parts[idx], zones, overlay_log, shared_edges=True)
