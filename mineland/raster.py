@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from numbers import Real
 
 import geopandas as gpd
 import numpy as np
@@ -175,7 +176,11 @@ def plan_density(
     its extent (the districts and the contamination), CRS and profile."""
     if by not in BY:
         raise DataError(f"by must be one of {', '.join(BY)}, got {by!r}")
-    if not isinstance(resolution, (int, float)) or not 0 < resolution < np.inf:
+    if (
+        not isinstance(resolution, Real)
+        or isinstance(resolution, bool)
+        or not 0 < resolution < np.inf
+    ):
         raise DataError(f"resolution must be a positive number of metres, got {resolution!r}")
     if crs is None and len(acc.regions) > 1:
         raise DataError(

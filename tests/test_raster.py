@@ -13,6 +13,7 @@ from conftest import DISTRICTS, ROOT, SURVEYS, TEST_LAEA, districts_frame, frame
 
 import mineland
 from mineland.cli import main
+from mineland.errors import DataError
 from mineland.io import load_class_table, read_raster, write_raster
 from mineland.raster import DENSITY_NODATA, RasterData, landcover_impact, rasterize_contamination
 
@@ -230,7 +231,6 @@ def test_a_grid_no_geotiff_can_hold_is_one_clear_error(tmp_path, resolution):
 def test_the_finest_grid_named_is_the_edge_of_what_a_geotiff_holds():
     """Just coarser than the resolution the error names, the grid fits: fewer rows and
     columns than 2^31 and fewer tiles of 256 x 256 cells than GDAL takes."""
-    from mineland.errors import DataError
     from mineland.raster import MAX_SIDE, MAX_TILES, _grid
 
     for bounds in ([0.0, 0.0, 121_100.0, 140_100.0], [-3e6, 1e3, 4e6, 2e3], [5.0, 5.0, 6.0, 9e6]):
@@ -312,3 +312,18 @@ def test_a_grid_worked_out_in_small_windows_is_the_same_grid(small, monkeypatch,
     acc = mineland.account(mineland.read_districts(d), mineland.read_surveys(s))
     expected, _ = raster.density_grid(acc, resolution=250)
     np.testing.assert_allclose(written, expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("resolution", [np.float32(250), np.int64(250), 250, 250.0])
+def test_a_resolution_given_as_a_numpy_number_is_a_number(small, resolution):
+    """A notebook's resolution is often a numpy scalar: it is a number of metres like
+    any other, and gives the grid a Python number gives."""
+    array, profile = rasterize_contamination(small, resolution=resolution)
+    want, _ = rasterize_contamination(small, resolution=250)
+    assert profile["transform"].a == 250 and np.array_equal(array, want)
+
+
+@pytest.mark.parametrize("resolution", [True, "250", None, -1, 0])
+def test_a_resolution_that_is_no_positive_number_is_refused(small, resolution):
+    with pytest.raises(DataError, match="positive number of metres"):
+        rasterize_contamination(small, resolution=resolution)
