@@ -290,10 +290,16 @@ def _cluster_zones(pieces: np.ndarray, cluster: np.ndarray, index: ZoneIndex) ->
         return zone
     ip, iz, inside = index.pairs(pieces)
     zone[ip[inside]] = iz[inside]
-    low = np.full(len(pieces), np.iinfo(np.int64).max)
-    high = np.full(len(pieces), -1, dtype=np.int64)
-    np.minimum.at(low, cluster, zone)
-    np.maximum.at(high, cluster, zone)
+    return _shared(cluster, zone, len(pieces))
+
+
+def _shared(group: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """For each of ``n`` groups, the value (0 or more) that all its members share
+    (``group``: the group of each member); -1 where they differ, or it has none."""
+    low = np.full(n, np.iinfo(np.int64).max)
+    high = np.full(n, -1, dtype=np.int64)
+    np.minimum.at(low, group, values)
+    np.maximum.at(high, group, values)
     return np.where(low == high, high, -1)
 
 
@@ -302,18 +308,12 @@ def _cluster_of(parts: np.ndarray, pieces: np.ndarray, cluster: np.ndarray) -> n
     inside the part.  Clusters share no point, so any piece that holds it will do
     (the nearest, for a point a rounding error away from every piece).  A part whose
     box meets the boxes of one cluster's pieces only is that cluster's, untested."""
-    out = np.zeros(len(parts), dtype=np.int64)
     if not len(parts):
-        return out
+        return np.zeros(0, dtype=np.int64)
     tree = shapely.STRtree(pieces)
     ipart, ipiece = tree.query(parts)
-    low = np.full(len(parts), np.iinfo(np.int64).max)
-    high = np.full(len(parts), -1)
-    np.minimum.at(low, ipart, cluster[ipiece])
-    np.maximum.at(high, ipart, cluster[ipiece])
-    sure = low == high
-    out[sure] = low[sure]
-    rest = np.flatnonzero(~sure)
+    out = _shared(ipart, cluster[ipiece], len(parts))
+    rest = np.flatnonzero(out < 0)
     if len(rest):
         out[rest] = _cluster_by_point(parts[rest], pieces, cluster, tree)
     return out
