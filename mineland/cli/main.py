@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import difflib
 import importlib
-import sys
 
 import click
 
 from .._version import __version__
 from .options import OneLineUsage
-from .process import end, fewer_collections
+from .process import end, fewer_collections, fewer_malloc_arenas, small_pages_for_arrays
 
 #: every command, in the order ``--help`` lists them: command ``x`` is ``x_cmd`` in
 #: the module ``x`` of this package
@@ -58,8 +55,8 @@ class Commands(OneLineUsage):
 @click.version_option(__version__, prog_name="mineland")
 def main() -> None:
     """Map landmine contamination: hectares contaminated and released per district."""
-    _fewer_malloc_arenas()
-    _small_pages_for_arrays()
+    fewer_malloc_arenas()
+    small_pages_for_arrays()
 
 
 def run() -> None:
@@ -72,28 +69,3 @@ def run() -> None:
     except SystemExit as exc:
         code = exc.code
     end(code)
-
-
-def _fewer_malloc_arenas() -> None:
-    """Cap glibc's malloc arenas at two.  GEOS allocates in worker threads; with an
-    arena per thread, memory one thread frees is not reused by another, and the peak
-    grows (1.34 GB against 1.13 GB for 100k hazards, at the same speed).  Does
-    nothing where the C library is not glibc."""
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
-
-
-def _small_pages_for_arrays() -> None:
-    """Let numpy's large arrays take ordinary pages, not transparent huge pages.
-    numpy asks Linux for huge pages on every array of 4 MB or more; where the kernel
-    compacts memory to find one when such an array is first touched (``defrag`` set
-    to ``madvise``, Debian's default), the thread that touches it waits.  ``summarize``
-    at 100k hazards spent 0.85–1.41 s in the kernel that way, against 0.48–0.65 s with
-    ordinary pages (7–12% of the run, and most of its spread from run to run).
-    For this process only; where numpy has no such switch, nothing changes."""
-    for name in ("numpy._core.multiarray", "numpy.core.multiarray"):
-        with contextlib.suppress(ImportError, AttributeError):
-            importlib.import_module(name)._set_madvise_hugepage(False)
-            return
