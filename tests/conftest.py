@@ -56,19 +56,19 @@ def districts_frame(named: dict[str, object], crs=TEST_LAEA) -> gpd.GeoDataFrame
 
 
 def geod_ha(geom_4326) -> float:
-    """Independent ellipsoidal area (pyproj Geod, geodesic edges) in hectares."""
-    area, _ = GEOD.geometry_area_perimeter(shapely.geometry.polygon.orient(geom_4326, 1.0))
-    return abs(area) / 1e4 if geom_4326.geom_type == "Polygon" else _multi_geod(geom_4326)
-
-
-def _multi_geod(geom) -> float:
-    return (
-        sum(
-            abs(GEOD.geometry_area_perimeter(shapely.geometry.polygon.orient(p, 1.0))[0])
-            for p in shapely.get_parts(geom)
-        )
-        / 1e4
+    """Independent ellipsoidal area (pyproj Geod, geodesic edges) in hectares: each
+    polygon's shell less its holes, every ring measured on its own.  (Orienting the
+    rings first reads each ring's direction from its lon/lat drawn flat, which means
+    nothing for a ring across 180°: a hole there was added, not taken away.)"""
+    return sum(
+        _ring_ha(p.exterior) - sum(_ring_ha(h) for h in p.interiors)
+        for p in shapely.get_parts(geom_4326)
     )
+
+
+def _ring_ha(ring) -> float:
+    x, y = ring.xy
+    return abs(GEOD.polygon_area_perimeter(x, y)[0]) / 1e4
 
 
 def row(summary, name: str):
