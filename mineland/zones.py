@@ -35,7 +35,7 @@ from .regions import (
     regions_touched,
     split_antimeridian,
 )
-from .threads import map_chunks
+from .threads import chunk_spans, map_chunks, threaded
 
 __all__ = [
     "RegionZones",
@@ -158,9 +158,26 @@ def prepare_geometries(
     """Lon/lat polygons cut into regions, densified, projected and repaired.
 
     Returns per region the projected pieces and the index of the geometry each came
-    from.
+    from.  Each geometry is prepared on its own, so the chunks of the geometries are
+    prepared whole in the threads, every step of them (densifying, cutting and
+    filtering hold Python's lock part of the time, projecting and repairing do not:
+    chunk by chunk, the one runs beside the other).
     """
-    geoms = densify_geodesic(np.asarray(geoms, dtype=object))
+    geoms = np.asarray(geoms, dtype=object)
+    spans = chunk_spans(len(geoms))
+    done = threaded(lambda s: _prepared(geoms[s[0] : s[1]], regions, overlay_log), spans)
+    return [
+        (
+            np.concatenate([chunk[k][0] for chunk in done]),
+            np.concatenate([chunk[k][1] + lo for chunk, (lo, _) in zip(done, spans, strict=True)]),
+        )
+        for k in range(len(regions))
+    ]
+
+
+def _prepared(geoms: np.ndarray, regions: list[Region], overlay_log: OverlayLog):
+    """:func:`prepare_geometries` of one chunk of geometries."""
+    geoms = densify_geodesic(geoms)
     geoms, _ = split_antimeridian(geoms, overlay_log)
     owner, where, whole = regions_touched(geoms, regions)
     out = []

@@ -381,3 +381,49 @@ def test_a_bow_tie_across_the_antimeridian_rejected_is_written_as_it_came(tmp_pa
     (row,) = data.rejected.to_dict("records")
     assert row["check"] == "invalid_geometry"
     assert shapely.from_wkt(row["geometry_wkt"]).equals_exact(bow, 0)
+
+
+@pytest.mark.parametrize("world", [False, True])
+def test_geometries_are_prepared_chunk_by_chunk_as_each_alone(world):
+    """``prepare_geometries`` prepares chunks of the geometries in threads: each
+    region's pieces, and the geometry each came from, are those of every geometry
+    prepared on its own (polygons, multipolygons, polygons across 180°, long edges
+    densified), in order; over one region and over several."""
+    from mineland.geometry import OverlayLog
+    from mineland.regions import plan_regions
+    from mineland.zones import prepare_geometries
+
+    rng = np.random.default_rng(5)
+    n = 300  # two chunks
+    lon = rng.uniform(170, 190, n) if world else rng.uniform(45, 48, n)  # across 180°
+    lat = rng.uniform(35, 55, n) if world else rng.uniform(38.5, 41, n)
+    size = rng.choice([0.001, 0.05, 0.8], n)  # 0.8°: edges densified
+    boxes = shapely.box(lon, lat, lon + size, lat + size)
+    pairs = shapely.multipolygons(
+        np.stack([boxes, shapely.box(lon - 2 * size, lat, lon - size, lat + size)], axis=1)
+    )
+    geoms = np.where(rng.random(n) < 0.3, pairs, boxes)
+    wrapped = shapely.transform(geoms, lambda c: np.c_[(c[:, 0] + 180) % 360 - 180, c[:, 1]])
+    regions = plan_regions(shapely.bounds(wrapped))
+    assert (len(regions) > 1) == world
+    got = prepare_geometries(wrapped, regions, OverlayLog())
+    alone = [prepare_geometries(wrapped[k : k + 1], regions, OverlayLog()) for k in range(n)]
+    for r, (pieces, owner) in enumerate(got):
+        want = [(p, k) for k, one in enumerate(alone) for p in one[r][0]]
+        assert list(owner) == [k for _, k in want]
+        assert shapely.equals_exact(
+            shapely.normalize(pieces), shapely.normalize(np.array([p for p, _ in want])), 0.0
+        ).all()
+
+
+def test_a_densified_polygon_stays_a_polygon_beside_a_multipolygon():
+    """Densified together, a polygon beside a multipolygon came back as a multipolygon
+    of one part: what a geometry became hung on the others read with it."""
+    from mineland.regions import densify_geodesic
+
+    boxes = [shapely.box(45, 40, 46, 41), shapely.box(47, 40, 48, 41), shapely.box(49, 40, 50, 41)]
+    both = np.array([boxes[0], shapely.multipolygons(boxes[1:])], dtype=object)
+    got = densify_geodesic(both)
+    assert list(shapely.get_type_id(got)) == [3, 6]
+    assert shapely.equals_exact(got[0], densify_geodesic(both[:1])[0], 0.0)
+    assert shapely.get_num_coordinates(got[0]) > 5  # its edges were densified
