@@ -8,7 +8,9 @@ row or record_id, and the bad value.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
+from numbers import Real
 
 __all__ = [
     "CRSError",
@@ -20,6 +22,7 @@ __all__ = [
     "OutputError",
     "SchemaError",
     "attempt",
+    "positive_metres",
 ]
 
 
@@ -71,3 +74,12 @@ def attempt(what: str, fn: Callable, *args, failures: list[str], fallback=None, 
             f"{what}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         )
         return fallback
+
+
+def positive_metres(value: object, name: str) -> float:
+    """``value`` as a number of metres above 0 (a Python or numpy number, as a notebook
+    computes it), or a DataError naming ``name``: not a number, a bool, 0 or less,
+    infinite or NaN (which would read every distance as too far, or none)."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 < value < math.inf:
+        raise DataError(f"{name} must be a positive number of metres, got {value!r}")
+    return float(value)

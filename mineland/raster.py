@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from numbers import Real
 
 import geopandas as gpd
 import numpy as np
@@ -25,7 +24,7 @@ from exactextract.raster import NumPyRasterSource
 from . import schema
 from .accounting import M2_PER_HA, Accounting, account
 from .crs import named_crs
-from .errors import DataError, SchemaError
+from .errors import DataError, SchemaError, positive_metres
 from .geometry import (
     OverlayLog,
     clip_by_zone,
@@ -176,12 +175,7 @@ def plan_density(
     its extent (the districts and the contamination), CRS and profile."""
     if by not in BY:
         raise DataError(f"by must be one of {', '.join(BY)}, got {by!r}")
-    if (
-        not isinstance(resolution, Real)
-        or isinstance(resolution, bool)
-        or not 0 < resolution < np.inf
-    ):
-        raise DataError(f"resolution must be a positive number of metres, got {resolution!r}")
+    positive_metres(resolution, "resolution")
     if crs is None and len(acc.regions) > 1:
         raise DataError(
             f"the data spans {len(acc.regions)} equal-area regions, so there is no single "

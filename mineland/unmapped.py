@@ -28,7 +28,7 @@ import shapely
 from . import schema
 from .accounting import M2_PER_HA, Accounting, AccountingCache
 from .crs import WGS84
-from .errors import DataError
+from .errors import DataError, positive_metres
 from .geometry import hull_buffer
 from .graphs import components
 from .labels import SUGGESTION
@@ -110,8 +110,7 @@ def find_unmapped(
     >>> found = find_unmapped(districts, surveys, distance=250, min_evidence=3)  # doctest: +SKIP
     >>> found.candidates.sort_values("evidence", ascending=False).head()  # doctest: +SKIP
     """
-    if not distance or distance <= 0:
-        raise DataError(f"distance must be a positive number of metres, got {distance!r}")
+    distance = positive_metres(distance, "distance")
     if min_evidence < 1:
         raise DataError(f"min_evidence must be at least 1, got {min_evidence!r}")
     acc = _accounting(districts, surveys, as_of, accounts)
@@ -134,7 +133,7 @@ def find_unmapped(
         points,
         candidates,
         _by_district(acc, points),
-        float(distance),
+        distance,
         int(min_evidence),
         None if acc.as_of is None else acc.as_of.date().isoformat(),
         notes,

@@ -204,6 +204,28 @@ def test_cli_refuses_a_bad_distance():
     assert result.exit_code == 2 and "--distance" in result.stderr
 
 
+@pytest.mark.parametrize("distance", [math.nan, math.inf, True, "250", None, -5, 0])
+def test_a_distance_that_is_no_positive_number_is_refused(distance):
+    """NaN read every point as within no distance of a hazard, and infinity as within
+    every distance: each gave an empty table, not an error."""
+    d, s = mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS)
+    with pytest.raises(mineland.DataError, match="distance must be a positive number"):
+        find_unmapped(d, s, distance=distance)
+
+
+def test_a_distance_given_as_a_numpy_number_is_a_number():
+    d, s = mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS)
+    got, want = find_unmapped(d, s, distance=np.float32(250)), find_unmapped(d, s, distance=250)
+    assert got.distance == 250.0 and len(got.candidates) == len(want.candidates) > 0
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_cli_refuses_a_distance_that_is_not_finite(value):
+    result = run("unmapped", DISTRICTS, SURVEYS, "--distance", value)
+    assert result.exit_code == 2 and "distance" in result.stderr, result.output
+    assert "Traceback" not in result.output
+
+
 def test_map_and_report_show_the_unmapped_evidence(tmp_path):
     html = tmp_path / "m.html"
     result = run("map", DISTRICTS, SURVEYS, "--tiles", "none", "--unmapped", "-o", html)
