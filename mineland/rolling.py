@@ -279,7 +279,7 @@ class RollingAccounting:
             rows.append((rest[shares.part], region.zones.district[shares.zone], shares.m2))
             rows.append((rest[out], np.full(len(out), self.n), shares.outside[out]))
         part, slot, m2 = (np.concatenate(col) for col in zip(*rows, strict=True))
-        return part.astype(np.int64), slot.astype(np.int64), m2.astype(float)
+        return part.astype(np.int64, copy=False), slot.astype(np.int64, copy=False), m2
 
 
 def _cluster_zones(pieces: np.ndarray, cluster: np.ndarray, index: ZoneIndex) -> np.ndarray:
