@@ -51,6 +51,9 @@ __all__ = [
 #: TopologyException: 1 cm first, then coarser.
 GRID_SIZES = (0.01, 0.1, 1.0)
 
+#: ``shapely.is_valid`` without its wrapper, which changes the process's warning filters
+#: (threads doing that at once leave them changed: every later warning ignored)
+_IS_VALID = getattr(shapely.lib, "is_valid", shapely.is_valid)
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 
 
@@ -91,7 +94,7 @@ def repair(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def invalid_geometries(geoms: np.ndarray) -> np.ndarray:
     """Which geometries GEOS finds invalid (a missing one is not), in threads."""
-    return ~map_chunks(shapely.is_valid, geoms).astype(bool) & ~shapely.is_missing(geoms)
+    return ~map_chunks(_IS_VALID, geoms).astype(bool) & ~shapely.is_missing(geoms)
 
 
 def made_valid(geoms: np.ndarray) -> np.ndarray:
@@ -441,11 +444,8 @@ class ZoneAreas:
 
 
 def private_copy(geoms: np.ndarray) -> np.ndarray:
-    """Copies of geometries, to prepare in one thread only.
-
-    GEOS prepared geometries are not thread-safe (their indexes are built lazily), so
-    a thread that needs prepared geometries prepares its own copies.
-    """
+    """Copies of geometries, for a thread to prepare its own: GEOS prepared geometries
+    are not thread-safe (their indexes are built lazily)."""
     return shapely.from_wkb(shapely.to_wkb(geoms))
 
 

@@ -10,10 +10,11 @@ truth.  The checks of the form, with the reason a reference is refused, are ours
 from __future__ import annotations
 
 import re
-import warnings
 
 import numpy as np
 import pandas as pd
+
+from .recorded_warnings import recorded_warnings
 
 __all__ = ["MGRS_PATTERN", "mgrs_problem", "mgrs_to_lonlat", "normalize_mgrs"]
 
@@ -80,8 +81,7 @@ def mgrs_to_lonlat(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _convert(converter, ref: str, lat: np.ndarray, lon: np.ndarray, k: int) -> str | None:
     """Convert one reference into ``lat[k]``, ``lon[k]``; the reason it cannot be."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with recorded_warnings() as caught:  # files are read side by side, in threads
         try:
             lat[k], lon[k] = converter.toLatLon(ref)
         except Exception:  # the library raises its own MGRSError types

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import re
 import tempfile
-import warnings
+import threading
 import zipfile
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -21,10 +21,13 @@ import shapely
 
 from ..csvtext import looks_cyrillic
 from ..errors import CRSError, InputFileError
+from ..recorded_warnings import recorded_warnings
 from ..records import RawTable
 from ._parse import first_line, parse_geometries
 
 log = logging.getLogger(__name__)
+#: what has been done for GDAL in each thread (:func:`gdal_messages_as_warnings`)
+_thread_state = threading.local()
 
 #: GDAL settings while mineland reads: never fetch anything (KML network links,
 #: remote references).  Set for the call only, then restored: importing or calling
@@ -57,10 +60,10 @@ class offline_gdal(contextlib.ContextDecorator):
 
 
 @contextmanager
-def _gdal_warnings_to_log(path: Path):
+def gdal_warnings_to_log(path: Path):
     """GDAL's warnings (laundered names, odd headers) become log messages on the file."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    gdal_messages_as_warnings()
+    with recorded_warnings() as caught:  # files are read side by side, in threads
         yield
     messages: dict[str, int] = {}
     for w in caught:
@@ -70,6 +73,21 @@ def _gdal_warnings_to_log(path: Path):
         messages[text] = messages.get(text, 0) + 1
     for text, count in messages.items():
         log.warning("%s: %s%s", path, text, f" ({count} times)" if count > 1 else "")
+
+
+def gdal_messages_as_warnings() -> None:
+    """Make GDAL's messages in this thread Python warnings, as pyogrio makes them in
+    the thread that imported it.  GDAL keeps an error handler per thread: in any other
+    (the threads that read files side by side) it printed its warnings to stderr
+    itself, past the log.  Done once a thread."""
+    if getattr(_thread_state, "handled", False):
+        return
+    try:
+        from pyogrio._err import _register_error_handler
+    except ImportError:  # pragma: no cover - a pyogrio that does it another way
+        return
+    _register_error_handler()
+    _thread_state.handled = True
 
 
 def _shapefile_encoding(path: Path) -> str | None:
@@ -205,7 +223,7 @@ def read_layer(path: Path, layer: str | int | None, *, bbox=None) -> RawTable:
         log.warning("%s: %s", path, mismatch)
     encoding = _shapefile_encoding(path)
     try:
-        with _gdal_warnings_to_log(path):
+        with gdal_warnings_to_log(path):
             try:
                 meta, attrs, wkb = _read_arrow(path, layer, bbox, encoding)
                 arrow = True
@@ -233,7 +251,7 @@ def read_layer(path: Path, layer: str | int | None, *, bbox=None) -> RawTable:
 
 def spatial_layers(path: Path) -> list[str]:
     try:
-        with _gdal_warnings_to_log(path):
+        with gdal_warnings_to_log(path):
             layers = pyogrio.list_layers(gdal_path(path))
     except Exception as exc:
         raise InputFileError(f"{path}: not a readable vector dataset ({first_line(exc)})") from None
@@ -262,6 +280,7 @@ def linearise_curves(geoms: np.ndarray, texts: np.ndarray, fixes: np.ndarray) ->
     if not todo:
         return
     lines = ["wkt"] + ['"' + str(texts[i]).replace('"', '""') + '"' for i in todo]
+    gdal_messages_as_warnings()
     try:
         with tempfile.TemporaryDirectory(prefix="mineland-") as tmp:
             scratch = Path(tmp) / "curves.csv"

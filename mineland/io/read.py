@@ -20,7 +20,14 @@ from ..threads import threaded
 from ._columns import geometry_columns
 from ._csv import read_csv
 from ._excel import read_excel
-from ._gdal import gdal_path, offline_gdal, polygon_layers, read_layer, spatial_layers
+from ._gdal import (
+    gdal_path,
+    gdal_warnings_to_log,
+    offline_gdal,
+    polygon_layers,
+    read_layer,
+    spatial_layers,
+)
 from ._parquet import bbox_in, clip_to_bbox, parquet_crs, read_parquet
 from .files import (
     CSV_EXTENSIONS,
@@ -78,7 +85,8 @@ def read_tables(
     for name in layers:
         box = None
         if bbox is not None:
-            info_crs = pyogrio.read_info(gdal_path(path), layer=name).get("crs")
+            with gdal_warnings_to_log(path):
+                info_crs = pyogrio.read_info(gdal_path(path), layer=name).get("crs")
             box = bbox_in(bbox, pyproj.CRS.from_user_input(info_crs) if info_crs else None)
         tables.append(read_layer(path, name, bbox=box))
     if len(tables) == 1 and layer is None:
