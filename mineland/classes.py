@@ -10,11 +10,13 @@ With U(x) the union of a set of polygons::
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .geometry import OverlayLog, subtract, subtract_of, union_parts
+from .threads import urgent
 
 __all__ = [
     "CLASSES",
@@ -60,19 +62,29 @@ def disjoint_classes(
     ``geoms`` are valid projected polygons, ``rtype`` their record types.  Remaining
     SHA is computed as U(SHA) − C − R, which equals H − C − R without building H.
     Independent unions and differences run in threads (GEOS releases the GIL); every
-    task is submitted after the tasks it waits for, so the pool cannot deadlock.
+    task is submitted after the tasks it waits for, so the pool cannot deadlock.  The
+    longest chain, U(SHA), U(SHA) − C, then − R, hands its work to the geometry
+    kernel's threads as :func:`~mineland.threads.urgent`: queued behind C − R, it
+    would finish last, alone.
     ``split=False`` leaves the remaining SHA and CHA of each part of H's layers whole,
     one (Multi)Polygon (see :func:`~mineland.geometry.subtract_of`): to measure them.
     """
     with ThreadPoolExecutor(4) as pool:
 
-        def union(kind: str):
-            return pool.submit(union_parts, geoms[rtype == kind], overlay_log, f"union {kind}")
+        def union(kind: str, first: bool = False):
+            return then(
+                lambda: union_parts(geoms[rtype == kind], overlay_log, f"union {kind}"), first=first
+            )
 
-        def then(fn, *deps):
-            return pool.submit(lambda: fn(*(d.result() for d in deps)))
+        def then(fn, *deps, first: bool = False):
+            def run():
+                args = [d.result() for d in deps]
+                with urgent() if first else contextlib.nullcontext():
+                    return fn(*args)
 
-        u_sha, u_cha = union("SHA"), union("CHA")
+            return pool.submit(run)
+
+        u_sha, u_cha = union("SHA", first=True), union("CHA")
         u_cl, u_rd, u_cn = union("cleared"), union("reduced"), union("cancelled")
         released = then(
             lambda a, b, c: union_parts(np.concatenate([a, b, c]), overlay_log, "union releases"),
@@ -80,7 +92,7 @@ def disjoint_classes(
             u_rd,
             u_cn,
         )
-        sha_no_cha = then(lambda a, c: subtract(a, c, overlay_log), u_sha, u_cha)
+        sha_no_cha = then(lambda a, c: subtract(a, c, overlay_log), u_sha, u_cha, first=True)
         reduced = then(lambda rd, cl: subtract(rd, cl, overlay_log), u_rd, u_cl)
         cancelled = then(
             lambda cn, cl, rd: subtract(subtract(cn, cl, overlay_log), rd, overlay_log),
@@ -89,7 +101,12 @@ def disjoint_classes(
             u_rd,
         )
         cha = then(lambda c, r: subtract_of(c, r, overlay_log, split=split), u_cha, released)
-        sha = then(lambda h, r: subtract_of(h, r, overlay_log, split=split), sha_no_cha, released)
+        sha = then(
+            lambda h, r: subtract_of(h, r, overlay_log, split=split),
+            sha_no_cha,
+            released,
+            first=True,
+        )
         if parents is not None:
             parents.update(cha=cha.result()[1], sha=sha.result()[1])
         return {

@@ -3,18 +3,35 @@
 One pool serves every call, started on first use: starting threads for each call
 cost about 5 ms a thread while other threads held the GIL.  A call made from one of
 the pool's own threads runs in that thread, so no task waits on the pool it runs in.
+
+The work waiting for the pool is taken most urgent first, then in the order it came:
+work handed over inside :func:`urgent` goes before the rest.  Several steps that hand
+work to the pool at once (the class arithmetic's unions and differences) finish
+soonest when the one the others wait for is not queued behind them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
 import os
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["CHUNK", "THREADS", "chunk_spans", "close_pool", "map_chunks", "map_pairs", "threaded"]
+__all__ = [
+    "CHUNK",
+    "THREADS",
+    "chunk_spans",
+    "close_pool",
+    "map_chunks",
+    "map_pairs",
+    "threaded",
+    "urgent",
+]
 
 #: threads in the pool: the cores, up to four
 THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -23,19 +40,59 @@ CHUNK = 2048
 #: up to this many items a call runs in one thread: handing them over costs more
 MIN_SPLIT = 256
 _NAME = "mineland-geometry"
+#: urgency of the work handed over outside :func:`urgent` (lower goes first)
+_USUAL, _URGENT = 1, 0
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
+#: the work waiting for the pool: (urgency, arrival, fn, item, future), a heap
+_waiting: list = []
+_arrival = itertools.count()
+_local = threading.local()
 
 
 def threaded(fn: Callable, items: Sequence) -> list:
-    """``[fn(x) for x in items]``, on the pool's threads."""
+    """``[fn(x) for x in items]``, on the pool's threads (see the module doc)."""
     global _pool
     if THREADS == 1 or len(items) < 2 or threading.current_thread().name.startswith(_NAME):
         return [fn(x) for x in items]
+    level = getattr(_local, "urgency", _USUAL)
+    futures = [Future() for _ in items]
     with _lock:
         if _pool is None:
             _pool = ThreadPoolExecutor(THREADS, thread_name_prefix=_NAME)
-    return list(_pool.map(fn, items))
+        pool = _pool
+        for item, future in zip(items, futures, strict=True):
+            heapq.heappush(_waiting, (level, next(_arrival), fn, item, future))
+    for _ in futures:  # each task the pool runs takes the most urgent work waiting
+        pool.submit(_run_next)
+    try:
+        return [f.result() for f in futures]
+    finally:  # on a failure, what has not started is not started
+        for f in futures:
+            f.cancel()
+
+
+def _run_next() -> None:
+    with _lock:
+        *_, fn, item, future = heapq.heappop(_waiting)
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        future.set_result(fn(item))
+    except BaseException as exc:  # handed to the caller, who raises it
+        future.set_exception(exc)
+
+
+@contextlib.contextmanager
+def urgent() -> Iterator[None]:
+    """The work this thread hands to the pool inside the block goes before any work
+    handed over outside such a block that is still waiting."""
+    before = getattr(_local, "urgency", _USUAL)
+    _local.urgency = _URGENT
+    try:
+        yield
+    finally:
+        _local.urgency = before
 
 
 def map_chunks(fn: Callable[[np.ndarray], np.ndarray], geoms: np.ndarray, axis: int = 0):
@@ -81,8 +138,8 @@ def close_pool() -> None:
 
 
 def _forget_pool() -> None:  # a forked child has none of its parent's threads
-    global _pool, _lock
-    _pool, _lock = None, threading.Lock()
+    global _pool, _lock, _waiting
+    _pool, _lock, _waiting = None, threading.Lock(), []
 
 
 os.register_at_fork(after_in_child=_forget_pool)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -446,6 +447,7 @@ def test_the_pool_ends_and_starts_again_and_a_forked_child_starts_its_own():
     from mineland.cli.process import may_end_early
 
     squares = np.array([shapely.box(i, 0, i + 1, 1) for i in range(3 * 2048)], dtype=object)
+    threads.close_pool()  # started by a daemon thread of another test, its threads are too
     threads.map_chunks(shapely.area, squares)  # starts the pool's threads
     if threads.THREADS > 1:
         assert not may_end_early()  # its idle threads would be waited for
@@ -457,6 +459,90 @@ def test_the_pool_ends_and_starts_again_and_a_forked_child_starts_its_own():
         got = child.apply_async(threads.map_chunks, (shapely.area, squares)).get(timeout=60)
     assert got.sum() == len(squares)
     threads.close_pool()
+
+
+def _occupied_pool(started: threading.Event, release: threading.Event) -> threading.Thread:
+    """A thread holding every thread of the pool on a task that waits for ``release``."""
+    count, lock = [0], threading.Lock()
+
+    def hold(_):
+        with lock:
+            count[0] += 1
+            if count[0] == threads.THREADS:
+                started.set()
+        release.wait(30)
+
+    holder = threading.Thread(target=threads.threaded, args=(hold, range(threads.THREADS)))
+    holder.start()
+    return holder
+
+
+@pytest.mark.skipif(threads.THREADS < 2, reason="one thread: every call runs where it is made")
+def test_urgent_work_goes_before_the_work_already_waiting():
+    """Work handed over in an urgent block, after other work, is taken first; each
+    kind in the order it came."""
+    started, release, order = threading.Event(), threading.Event(), []
+    holder = _occupied_pool(started, release)
+    assert started.wait(30)
+
+    def usual():
+        threads.threaded(lambda k: order.append(("usual", k)), range(6))
+
+    def urgent():
+        with threads.urgent():
+            threads.threaded(lambda k: order.append(("urgent", k)), range(4))
+
+    callers = [threading.Thread(target=usual)]
+    callers[0].start()
+    while len(threads._waiting) < 6:  # the usual work is queued first
+        time.sleep(0.01)
+    callers.append(threading.Thread(target=urgent))
+    callers[1].start()
+    while len(threads._waiting) < 10:
+        time.sleep(0.01)
+    release.set()
+    for t in (holder, *callers):
+        t.join(30)
+    # taken first by the threads in turn: at most one usual item each before the last
+    # urgent one (in the order they came, all six would be)
+    last_urgent = max(i for i, (kind, _) in enumerate(order) if kind == "urgent")
+    assert sum(kind == "usual" for kind, _ in order[:last_urgent]) < threads.THREADS, order
+    every = [("urgent", k) for k in range(4)] + [("usual", k) for k in range(6)]
+    assert sorted(order) == sorted(every)
+    assert not threads._waiting
+
+
+@pytest.mark.skipif(threads.THREADS < 2, reason="one thread: every call runs where it is made")
+def test_a_failing_item_is_raised_and_the_items_not_started_are_not_run():
+    started, release, ran = threading.Event(), threading.Event(), []
+    holder = _occupied_pool(started, release)
+    assert started.wait(30)
+
+    def item(k):
+        if k == 0:
+            raise ValueError("item 0 fails")
+        time.sleep(0.05)
+        ran.append(k)
+
+    got: list = []
+
+    def call():
+        try:
+            threads.threaded(item, range(20))
+        except ValueError as exc:
+            got.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    while len(threads._waiting) < 20:
+        time.sleep(0.01)
+    release.set()
+    for t in (holder, caller):
+        t.join(30)
+    threads.threaded(lambda k: k, range(4))  # the pool goes on working
+    assert got and "item 0 fails" in str(got[0])
+    assert len(ran) < 19  # those still waiting when item 0 failed were not run
+    assert not threads._waiting
 
 
 @pytest.mark.parametrize("seed", [0, 1])
