@@ -10,7 +10,6 @@ With U(x) the union of a set of polygons::
 
 from __future__ import annotations
 
-import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -79,7 +78,7 @@ def disjoint_classes(
         def then(fn, *deps, first: bool = False):
             def run():
                 args = [d.result() for d in deps]
-                with urgent() if first else contextlib.nullcontext():
+                with urgent(first):
                     return fn(*args)
 
             return pool.submit(run)

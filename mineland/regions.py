@@ -116,7 +116,7 @@ def densify_geodesic(geoms: np.ndarray, max_segment_m: float = MAX_SEGMENT_M) ->
     rebuilt = shapely.from_ragged_array(kind, new_coords, (new_rings, *offsets[1:]))
     # beside a multipolygon, polygons come back as multipolygons of one part: made
     # polygons again, so that what a geometry becomes does not hang on its neighbours
-    single = shapely.get_type_id(geoms[sub]) == 3
+    single = shapely.get_type_id(geoms[sub]) == shapely.GeometryType.POLYGON
     if kind == shapely.GeometryType.MULTIPOLYGON and single.any():
         rebuilt[single] = shapely.get_geometry(rebuilt[single], 0)
     out[sub] = rebuilt

@@ -67,9 +67,10 @@ def threaded(fn: Callable, items: Sequence) -> list:
         pool.submit(_run_next)
     try:
         return [f.result() for f in futures]
-    finally:  # on a failure, what has not started is not started
+    except BaseException:  # what has not started is not started
         for f in futures:
             f.cancel()
+        raise
 
 
 def _run_next() -> None:
@@ -84,11 +85,12 @@ def _run_next() -> None:
 
 
 @contextlib.contextmanager
-def urgent() -> Iterator[None]:
+def urgent(on: bool = True) -> Iterator[None]:
     """The work this thread hands to the pool inside the block goes before any work
-    handed over outside such a block that is still waiting."""
+    handed over outside such a block that is still waiting (with ``on`` False, the
+    block changes nothing)."""
     before = getattr(_local, "urgency", _USUAL)
-    _local.urgency = _URGENT
+    _local.urgency = _URGENT if on else before
     try:
         yield
     finally:

@@ -512,6 +512,15 @@ def test_urgent_work_goes_before_the_work_already_waiting():
     assert not threads._waiting
 
 
+def test_urgent_off_leaves_the_urgency_as_it_found_it():
+    level = lambda: getattr(threads._local, "urgency", threads._USUAL)  # noqa: E731
+    with threads.urgent(False):
+        assert level() == threads._USUAL
+    with threads.urgent(), threads.urgent(False):
+        assert level() == threads._URGENT
+    assert level() == threads._USUAL
+
+
 @pytest.mark.skipif(threads.THREADS < 2, reason="one thread: every call runs where it is made")
 def test_a_failing_item_is_raised_and_the_items_not_started_are_not_run():
     started, release, ran = threading.Event(), threading.Event(), []

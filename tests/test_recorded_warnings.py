@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import warnings
 
 import pytest
@@ -40,7 +41,7 @@ def _interleaved(first_out_first: bool) -> tuple[list, list]:
             a_warned.wait(10)
             if first_out_first:
                 while "a" not in got:  # a leaves first
-                    threading.Event().wait(0.01)
+                    time.sleep(0.01)
             warnings.warn("from b", RuntimeWarning, stacklevel=1)
             warnings.warn("from b", RuntimeWarning, stacklevel=1)  # each time, as "always"
         got["b"] = [str(w.message) for w in caught]
