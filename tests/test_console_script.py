@@ -13,7 +13,7 @@ from conftest import DISTRICTS, SURVEYS
 
 import mineland
 from mineland.cli.process import exit_status, may_end_early
-from mineland.threads import close_pool
+from mineland.threads import THREADS, close_pool
 
 SCRIPT = "import sys; from mineland.cli import run; sys.argv[0] = 'mineland'; {extra}run()"
 
@@ -156,3 +156,37 @@ def test_the_command_takes_ordinary_pages_for_its_arrays(tmp_path):
     done = console("summarize", DISTRICTS, SURVEYS, "-o", tmp_path / "s.csv", extra=extra)
     assert done.returncode == 0, done.stderr
     assert "before True" in done.stdout and "after False" in done.stdout
+
+
+ARENAS = """
+import ctypes, sys, threading
+from mineland.cli.process import fewer_malloc_arenas, malloc_arenas
+if sys.argv[1] == "capped":
+    fewer_malloc_arenas()
+start, done = threading.Barrier(12), threading.Barrier(12)
+def work():
+    start.wait()  # all twelve allocate at once
+    kept = [bytearray(1000) for _ in range(5000)]  # over 512 bytes: malloc, not pymalloc
+    done.wait()
+threads = [threading.Thread(target=work) for _ in range(12)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+ctypes.CDLL("libc.so.6").malloc_stats()  # one "Arena k:" block an arena, on stderr
+print(malloc_arenas())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc only")
+def test_the_process_keeps_one_malloc_arena_a_kernel_thread_plus_two():
+    def arenas(mode: str) -> tuple[int, int]:
+        done = subprocess.run(
+            [sys.executable, "-c", ARENAS, mode], capture_output=True, text=True, check=True
+        )
+        return done.stderr.count("Arena "), int(done.stdout)
+
+    capped, cap = arenas("capped")
+    assert cap == THREADS + 2
+    assert 1 <= capped <= cap
+    assert arenas("glibc's own")[0] > cap  # twelve threads at once take more without it
