@@ -12,7 +12,7 @@ import pytest
 from conftest import DISTRICTS, SURVEYS
 
 import mineland
-from mineland.cli.process import exit_status, may_end_early
+from mineland.cli.process import exit_status, keep_to_the_end, may_end_early
 from mineland.threads import THREADS, close_pool
 
 SCRIPT = "import sys; from mineland.cli import run; sys.argv[0] = 'mineland'; {extra}run()"
@@ -190,3 +190,52 @@ def test_the_process_keeps_one_malloc_arena_a_kernel_thread_plus_two():
     assert cap == THREADS + 2
     assert 1 <= capped <= cap
     assert arenas("glibc's own")[0] > cap  # twelve threads at once take more without it
+
+
+# ------------------------------------------------ what the command keeps to its end
+
+WATCH_ACCOUNTING = (
+    "import atexit, weakref, mineland.cli.validate as v; refs = []; made = v.account_for_checks; "
+    "v.account_for_checks = lambda *a: (acc := made(*a), refs.append(weakref.ref(acc)))[0]; "
+    "atexit.register(lambda: print('kept', [r() is not None for r in refs], flush=True)); "
+)
+
+
+def test_validate_keeps_its_accounting_to_the_end_of_the_process(tmp_path):
+    """Freeing the accounting's polygons one by one costs the command time for
+    nothing: the process ends without it."""
+    out = tmp_path / "f.csv"
+    done = console("validate", DISTRICTS, SURVEYS, "-o", out, extra=WATCH_ACCOUNTING)
+    assert done.returncode in (0, 1), done.stderr
+    assert "kept [True]" in done.stdout  # one accounting, still alive at the exit handlers
+    want = mineland.validate(mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS))
+    assert len(pd.read_csv(out)) == len(want.findings)
+
+
+def test_the_command_run_in_a_process_of_its_own_frees_what_it_used(monkeypatch):
+    """Tests and notebooks run the command in their own process: nothing is kept."""
+    import gc
+    import weakref
+
+    from conftest import run
+
+    import mineland.cli.validate as command
+
+    refs, made = [], command.account_for_checks
+
+    def watched(*args):
+        acc = made(*args)
+        refs.append(weakref.ref(acc))
+        return acc
+
+    monkeypatch.setattr(command, "account_for_checks", watched)
+    for _ in range(2):
+        assert run("validate", DISTRICTS, SURVEYS).exit_code in (0, 1)
+    gc.collect()
+    assert len(refs) == 2 and all(r() is None for r in refs)
+    box = type("Box", (), {})()
+    ref = weakref.ref(box)
+    keep_to_the_end(box)
+    del box
+    gc.collect()
+    assert ref() is None

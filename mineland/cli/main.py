@@ -9,7 +9,13 @@ import click
 
 from .._version import __version__
 from .options import OneLineUsage
-from .process import end, fewer_collections, fewer_malloc_arenas, small_pages_for_arrays
+from .process import (
+    end,
+    fewer_collections,
+    fewer_malloc_arenas,
+    keeping_to_the_end,
+    small_pages_for_arrays,
+)
 
 #: every command, in the order ``--help`` lists them: command ``x`` is ``x_cmd`` in
 #: the module ``x`` of this package
@@ -64,6 +70,7 @@ def run() -> None:
     garbage, then the process ends without Python's teardown of every imported module
     (see :mod:`.process`).  In-process callers (tests, notebooks) use :func:`main`."""
     fewer_collections()
+    keeping_to_the_end()
     try:
         code = main()  # the exit status (click's non-standalone mode returns it)
     except SystemExit as exc:

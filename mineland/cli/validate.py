@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..accounting import account_for_checks
 from ..io import write_findings
 from ..io.write import FINDINGS_FORMATS
 from ..validation import validate
@@ -22,6 +23,7 @@ from .options import (
     reading,
     valid_date,
 )
+from .process import keep_to_the_end
 
 
 def _print_validation(result) -> None:
@@ -104,7 +106,9 @@ def validate_cmd(output, as_of, rejected_path, verbose, quiet, strict, start_dat
         all_rejected_ok=True,  # the findings say why, and errors give exit 1
     ) as run:
         dist, data, inputs = run.dist, run.data, run.inputs
-        result = validate(dist, data, start_date=start_date)
+        accounting = account_for_checks(dist, data)  # what validate would work out
+        keep_to_the_end(accounting)  # not freed polygon by polygon: the process ends
+        result = validate(dist, data, start_date=start_date, accounting=accounting)
     _print_validation(result)
     bad = result.conservation[~result.conservation["balanced"]] if len(result.conservation) else []
     if len(bad):
