@@ -12,7 +12,7 @@ import pytest
 from conftest import DISTRICTS, SURVEYS
 
 import mineland
-from mineland.cli.process import exit_status, keep_to_the_end, may_end_early
+from mineland.cli.process import exit_status, may_end_early
 from mineland.threads import THREADS, close_pool
 
 SCRIPT = "import sys; from mineland.cli import run; sys.argv[0] = 'mineland'; {extra}run()"
@@ -233,9 +233,3 @@ def test_the_command_run_in_a_process_of_its_own_frees_what_it_used(monkeypatch)
         assert run("validate", DISTRICTS, SURVEYS).exit_code in (0, 1)
     gc.collect()
     assert len(refs) == 2 and all(r() is None for r in refs)
-    box = type("Box", (), {})()
-    ref = weakref.ref(box)
-    keep_to_the_end(box)
-    del box
-    gc.collect()
-    assert ref() is None

@@ -9,13 +9,7 @@ import click
 
 from .._version import __version__
 from .options import OneLineUsage
-from .process import (
-    end,
-    fewer_collections,
-    fewer_malloc_arenas,
-    keeping_to_the_end,
-    small_pages_for_arrays,
-)
+from .process import end, fewer_collections, fewer_malloc_arenas, small_pages_for_arrays
 
 #: every command, in the order ``--help`` lists them: command ``x`` is ``x_cmd`` in
 #: the module ``x`` of this package
@@ -70,9 +64,11 @@ def run() -> None:
     garbage, then the process ends without Python's teardown of every imported module
     (see :mod:`.process`).  In-process callers (tests, notebooks) use :func:`main`."""
     fewer_collections()
-    keeping_to_the_end()
     try:
         code = main()  # the exit status (click's non-standalone mode returns it)
     except SystemExit as exc:
-        code = exc.code
-    end(code)
+        # ended while the exception still holds the command's frames: what they
+        # hold (validate's accounting) is not freed object by object for nothing
+        end(exc.code)
+    else:
+        end(code)

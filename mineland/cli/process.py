@@ -1,8 +1,8 @@
 """How the ``mineland`` process takes its memory, collects its garbage and ends.
 
-- glibc's malloc arenas are capped at one a thread of the geometry kernel plus two
-  (:func:`malloc_arenas`), and numpy's large arrays take ordinary
-  pages, not transparent huge pages (:func:`fewer_malloc_arenas`,
+- glibc's malloc arenas are capped at one for each of the geometry kernel's threads
+  plus two (:func:`malloc_arenas`), and numpy's large arrays take ordinary pages,
+  not transparent huge pages (:func:`fewer_malloc_arenas`,
   :func:`small_pages_for_arrays`).
 - Python's cycle collector looks at every container object every few hundred
   allocations, those of the imported modules included: 0.2 s of a 20k-hazard
@@ -14,8 +14,10 @@
   handlers run and the streams are flushed first, and where a non-daemon thread is
   still alive the process ends the usual way, which waits for it.  The idle
   threads of the geometry kernel's pool are let go first (:func:`mineland.threads.close_pool`).
-  What a command hands to :func:`keep_to_the_end` is then never freed one object at
-  a time.
+  :func:`mineland.cli.main.run` calls it while a command's ``sys.exit`` is being
+  handled: the command's frames, held by that exception, are then never freed one
+  object at a time (``validate`` holds its accounting there: freeing its class
+  polygons took 0.45 s at 100k hazards, for nothing).
 """
 
 from __future__ import annotations
@@ -36,8 +38,6 @@ __all__ = [
     "exit_status",
     "fewer_collections",
     "fewer_malloc_arenas",
-    "keep_to_the_end",
-    "keeping_to_the_end",
     "malloc_arenas",
     "may_end_early",
     "small_pages_for_arrays",
@@ -75,28 +75,6 @@ def may_end_early() -> bool:
     return threading.current_thread() is main and all(
         t is main or t.daemon or not t.is_alive() for t in threading.enumerate()
     )
-
-
-#: what the command keeps referenced to its end (see :func:`keep_to_the_end`)
-_KEPT: list = []
-_KEEPING = threading.Event()
-
-
-def keep_to_the_end(*objects) -> None:
-    """Keep ``objects`` referenced until the ``mineland`` process ends: :func:`end`
-    then skips Python's teardown, so they are never freed one object at a time.
-    Freeing an accounting with its class polygons (millions of GEOS blocks) takes
-    0.3–0.45 s of the main thread at 100k hazards, for nothing.  Only once
-    :func:`keeping_to_the_end` has been called (by the console script): the library,
-    and tests that run the command in their own process, free them as usual."""
-    if _KEEPING.is_set():
-        _KEPT.extend(objects)
-
-
-def keeping_to_the_end() -> None:
-    """From now on :func:`keep_to_the_end` keeps what it is given (for the process of
-    one command, which ends with :func:`end`)."""
-    _KEEPING.set()
 
 
 def end(code: object) -> None:

@@ -23,7 +23,6 @@ from .options import (
     reading,
     valid_date,
 )
-from .process import keep_to_the_end
 
 
 def _print_validation(result) -> None:
@@ -106,8 +105,9 @@ def validate_cmd(output, as_of, rejected_path, verbose, quiet, strict, start_dat
         all_rejected_ok=True,  # the findings say why, and errors give exit 1
     ) as run:
         dist, data, inputs = run.dist, run.data, run.inputs
-        accounting = account_for_checks(dist, data)  # what validate would work out
-        keep_to_the_end(accounting)  # not freed polygon by polygon: the process ends
+        # what validate would work out, held here to the end of the process (see
+        # mineland.cli.process.end): not freed polygon by polygon for nothing
+        accounting = account_for_checks(dist, data)
         result = validate(dist, data, start_date=start_date, accounting=accounting)
     _print_validation(result)
     bad = result.conservation[~result.conservation["balanced"]] if len(result.conservation) else []
