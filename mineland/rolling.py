@@ -21,12 +21,13 @@ import numpy as np
 import shapely
 
 from .accounting import Accounting, parse_as_of, projected_inputs, summary_table
-from .classes import CLASSES, METHODS, disjoint_classes, released_parts
+from .classes import CLASSES, HAZARD_LAYERS, METHODS, disjoint_classes
 from .counts import count_records, record_slots, record_weights
 from .geometry import (
     OverlayLog,
     ZoneIndex,
     connected,
+    intersecting_pairs,
     subtract_of,
     zone_shares,
 )
@@ -41,6 +42,15 @@ log = logging.getLogger(__name__)
 #: dates whose class polygons :meth:`RollingAccounting.advance_through` works out
 #: ahead of the one it puts in place
 LOOKAHEAD = 2
+#: the classes a cluster's classes are worked out again from, with the record type
+#: each stands for (see :meth:`RollingAccounting._classes`)
+AS_RECORDS = {
+    "cleared": "cleared",
+    "reduced": "reduced",
+    "cancelled": "cancelled",
+    HAZARD_LAYERS[1]: "CHA",
+    HAZARD_LAYERS[0]: "SHA",
+}
 
 
 def chosen(labels: np.ndarray, picked: np.ndarray) -> np.ndarray:
@@ -51,6 +61,43 @@ def chosen(labels: np.ndarray, picked: np.ndarray) -> np.ndarray:
     table = np.zeros(max(labels.max(), picked.max()) + 1, dtype=bool)
     table[picked] = True
     return table[labels]
+
+
+@dataclass
+class _Worked:
+    """The polygons of one class (or layer of H) in one region at the last date worked
+    out, with the cluster of each: what the next date's classes start from."""
+
+    parts: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    cluster: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    def take(self, clusters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Remove the parts of ``clusters``; return them and their clusters."""
+        gone = chosen(self.cluster, clusters)
+        taken = self.parts[gone], self.cluster[gone]
+        self.parts, self.cluster = self.parts[~gone], self.cluster[~gone]
+        return taken
+
+    def put(self, parts: np.ndarray, cluster: np.ndarray) -> None:
+        self.parts = np.concatenate([self.parts, parts])
+        self.cluster = np.concatenate([self.cluster, cluster])
+
+
+@dataclass
+class _Taken:
+    """The parts :meth:`_ClassParts.take` removed: their clusters, and their rows (the
+    cluster, district slot and m² of each piece of a part in a district)."""
+
+    parts: np.ndarray
+    cluster: np.ndarray
+    row_cluster: np.ndarray
+    row_slot: np.ndarray
+    row_m2: np.ndarray
+
+    def per_slot(self, n: int, but: np.ndarray) -> np.ndarray:
+        """m² per slot, the clusters ``but`` left out."""
+        keep = ~chosen(self.row_cluster, but)
+        return np.bincount(self.row_slot[keep], weights=self.row_m2[keep], minlength=n + 1)
 
 
 @dataclass
@@ -69,12 +116,19 @@ class _ClassParts:
     row_m2: np.ndarray = field(default_factory=lambda: np.empty(0))
     alive: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
 
-    def take(self, clusters: np.ndarray) -> np.ndarray:
-        """Remove the parts of ``clusters``; return them."""
+    def take(self, clusters: np.ndarray) -> _Taken:
+        """Remove the parts of ``clusters``; return them, with their m² per slot."""
         gone = chosen(self.cluster, clusters) & self.alive
-        taken = self.parts[gone]
+        rows = gone[self.row_part]
+        taken = _Taken(
+            self.parts[gone],
+            self.cluster[gone],
+            self.cluster[self.row_part[rows]],
+            self.row_slot[rows],
+            self.row_m2[rows],
+        )
         self.alive[gone] = False
-        self.row_m2[gone[self.row_part]] = 0.0  # adds nothing to any sum: x + 0.0 == x
+        self.row_m2[rows] = 0.0  # adds nothing to any sum: x + 0.0 == x
         if 2 * np.count_nonzero(~self.alive) > len(self.alive):
             self._compact()
         return taken
@@ -113,6 +167,11 @@ class _Region:
     #: the zone every piece of each cluster lies inside (-1: not all in one zone), so
     #: that every polygon of the cluster's classes lies inside it too, untested
     cluster_zone: np.ndarray
+    #: the classes and H's layers as the look-ahead thread last worked them out (only
+    #: that thread touches them)
+    worked: dict[str, _Worked] = field(
+        default_factory=lambda: {k: _Worked() for k in [*CLASSES, *HAZARD_LAYERS]}
+    )
 
 
 class RollingAccounting:
@@ -181,8 +240,8 @@ class RollingAccounting:
                 now = self._now(t, before)
                 changes = self._changes(now, before)
                 jobs = [
-                    pool.submit(self._classes, r, sel)
-                    for r, (_, sel) in zip(self.regions, changes, strict=True)
+                    pool.submit(self._classes, r, changed, sel, new)
+                    for r, (changed, sel, new) in zip(self.regions, changes, strict=True)
                 ]
                 pending.append((now, changes, jobs))
                 before = now
@@ -204,31 +263,61 @@ class RollingAccounting:
 
     def _changes(self, now: np.ndarray, before: np.ndarray) -> list[tuple]:
         """Per region: the clusters that gained records since ``before`` (all counted
-        at ``now``), and the pieces of their records counted at ``now`` (None when no
-        cluster changed)."""
+        at ``now``), the pieces of their records counted at ``now`` (None when no
+        cluster changed), and which of those pieces are of the records gained."""
         added = now & ~before
         out = []
         for region in self.regions:
-            changed = np.unique(region.cluster[added[region.piece_record]])
+            new = added[region.piece_record]
+            changed = np.unique(region.cluster[new])
             sel = chosen(region.cluster, changed) & now[region.piece_record]
-            out.append((changed, sel if len(changed) else None))
+            out.append((changed, sel if len(changed) else None, new))
         return out
 
-    def _classes(self, region: _Region, sel: np.ndarray | None) -> dict | None:
-        """The disjoint classes of the selected pieces (pure: safe in a thread)."""
+    def _classes(self, region: _Region, changed, sel, new) -> tuple | None:
+        """The disjoint classes of the ``changed`` clusters (their pieces ``sel``),
+        the cluster of each of their polygons (in :data:`CLASSES` order), and the
+        clusters where land released before changes method (see :func:`_upgraded`).
+
+        They are worked out from the clusters' classes at the last date and the
+        pieces of the records gained since (``new``), not from all their pieces: with
+        U(x) the union, U(cleared) is the union of the cleared land before and the
+        new cleared records; U(reduced) − CL that of the reduced land before and the
+        new reduced records, less CL; and so on (the land a class lost to one that
+        takes precedence stays in that one).  Only this thread touches the region's
+        ``worked`` classes, one date after another."""
         if sel is None:
             return None
-        types = self.rtype[region.piece_record[sel]]
-        return disjoint_classes(region.pieces[sel], types, self.overlay_log)
+        new = np.flatnonzero(new & sel)
+        geoms, owner = [region.pieces[new]], [region.cluster[new]]
+        types = [self.rtype[region.piece_record[new]]]
+        before = {}
+        for key in region.worked:
+            parts, cluster = before[key] = region.worked[key].take(changed)
+            if key in AS_RECORDS:
+                geoms.append(parts)
+                owner.append(cluster)
+                types.append(np.full(len(parts), AS_RECORDS[key]))
+        cut = _upgraded(geoms[0], types[0], owner[0], before)
+        geoms, owner = np.concatenate(geoms), np.concatenate(owner)
+        classes = disjoint_classes(geoms, np.concatenate(types), self.overlay_log)
+        keys = list(region.worked)
+        where = _cluster_of(np.concatenate([classes[k] for k in keys]), geoms, owner)
+        at = np.cumsum([0] + [len(classes[k]) for k in keys])
+        for i, key in enumerate(keys):
+            region.worked[key].put(classes[key], where[at[i] : at[i + 1]])
+        return classes, where[: at[len(CLASSES)]], cut
 
     def _apply(self, now, changes, classes) -> tuple[gpd.GeoDataFrame, dict[str, np.ndarray]]:
         """Put the changed clusters' classes in place; the summary at ``now`` and the
         hectares released since the previous date."""
         self.counted = now
         fresh = {m: np.zeros(self.n + 1) for m in METHODS}
-        for region, (changed, sel), found in zip(self.regions, changes, classes, strict=True):
+        for region, (changed, _, _), found in zip(self.regions, changes, classes, strict=True):
             if found is not None:
-                self._redo(region, changed, sel, found, fresh)
+                self._redo(region, changed, *found, fresh)
+        for m in METHODS:  # where nothing new was released, rounding only
+            np.maximum(fresh[m], 0.0, out=fresh[m])
         table = {
             col: sum(r.classes[k].per_slot(self.n) for r in self.regions) / M2_PER_HA
             for k, col in CLASSES.items()
@@ -239,31 +328,62 @@ class RollingAccounting:
         )
         return summary, {m: v / M2_PER_HA for m, v in fresh.items()}
 
-    def _redo(self, region: _Region, changed, sel, classes: dict, fresh: dict) -> None:
+    def _redo(self, region: _Region, changed, classes, where, cut, fresh: dict) -> None:
         """Replace the classes of the ``changed`` clusters of ``region`` with
-        ``classes`` (those of their pieces ``sel``), adding what they released since
-        the previous date to ``fresh``."""
+        ``classes`` (their polygons in the clusters ``where``), adding what they
+        released since the previous date to ``fresh``.
+
+        Land released before keeps its method but in the clusters ``cut``: in the
+        others every release class holds what it held before, so what it released
+        since is its m² per slot less those it had.  Only the clusters ``cut`` have
+        their classes cut by the land released before (an overlay of land against
+        itself, where GEOS can leave a part whole that the land covers)."""
         log.debug("accounting: %d clusters worked out again", len(changed))
         old = {k: region.classes[k].take(changed) for k in CLASSES}
-        pieces, cluster = region.pieces[sel], region.cluster[sel]
-        released_before = released_parts(old, self.overlay_log)
-        new = {m: subtract_of(classes[m], released_before, self.overlay_log) for m in METHODS}
+        start = dict(
+            zip(CLASSES, np.cumsum([0] + [len(classes[k]) for k in CLASSES]), strict=False)
+        )
+        new, new_where = self._cut_by_released(classes, where, start, old, cut)
         # every polygon measured in one call: the zones are prepared once per date
-        groups = [classes[k] for k in CLASSES] + [new[m][0] for m in METHODS]
+        groups = [classes[k] for k in CLASSES] + new
         sizes = np.cumsum([0] + [len(g) for g in groups])
-        where = _cluster_of(np.concatenate(groups[: len(CLASSES)]), pieces, cluster)
-        start = dict(zip(CLASSES, sizes, strict=False))
-        # what a release took since the last date lies in its class part's cluster
-        where = np.concatenate([where, *(where[start[m] + new[m][1]] for m in METHODS)])
+        where = np.concatenate([where, *new_where])
         part, slot, m2 = self._slots_of(np.concatenate(groups), region, where)
         group = np.searchsorted(sizes, part, side="right") - 1
         for g, k in enumerate(CLASSES):
             mine = group == g
             rows = (part[mine] - sizes[g], slot[mine], m2[mine])
             region.classes[k].put(classes[k], where[sizes[g] : sizes[g + 1]], rows)
+            if k in METHODS:  # the clusters not cut: m² now less m² before
+                kept = mine & ~chosen(where[part], cut)
+                fresh[k] += np.bincount(slot[kept], weights=m2[kept], minlength=self.n + 1)
+                fresh[k] -= old[k].per_slot(self.n, but=cut)
         for g, m in enumerate(METHODS, start=len(CLASSES)):
             mine = group == g
             fresh[m] += np.bincount(slot[mine], weights=m2[mine], minlength=self.n + 1)
+
+    def _cut_by_released(self, classes, where, start, old, cut) -> tuple[list, list]:
+        """Per method, what its parts in the clusters ``cut`` hold beyond the land
+        released before (``old``), and the cluster of each polygon left.
+
+        The land released before is taken away one class at a time, not as one union:
+        the release classes can overlap each other by slivers of no area, and their
+        union then holds degenerate holes along which GEOS can leave whole a part the
+        union covers."""
+        if not len(cut):
+            empty = np.empty(0, dtype=object)
+            return [empty for _ in METHODS], [np.zeros(0, dtype=np.int64) for _ in METHODS]
+        before = [old[m].parts[chosen(old[m].cluster, cut)] for m in METHODS]
+        new, new_where = [], []
+        for m in METHODS:
+            mine = np.flatnonzero(chosen(where[start[m] : start[m] + len(classes[m])], cut))
+            left, source = classes[m][mine], np.arange(len(mine))
+            for layer in before:  # each a cutter of its own (see the docstring)
+                left, at = subtract_of(left, layer, self.overlay_log)
+                source = source[at]
+            new.append(left)
+            new_where.append(where[start[m] + mine[source]])
+        return new, new_where
 
     def _slots_of(self, parts: np.ndarray, region: _Region, cluster: np.ndarray) -> tuple:
         """(part, district slot, m²) rows of disjoint parts (of the clusters
@@ -280,6 +400,24 @@ class RollingAccounting:
             rows.append((rest[out], np.full(len(out), self.n), shares.outside[out]))
         part, slot, m2 = (np.concatenate(col) for col in zip(*rows, strict=True))
         return part.astype(np.int64, copy=False), slot.astype(np.int64, copy=False), m2
+
+
+def _upgraded(pieces: np.ndarray, types: np.ndarray, cluster: np.ndarray, before: dict):
+    """The clusters where a release added since the last date (its ``pieces``, record
+    ``types`` and ``cluster``) lies over land released before (``before``: the
+    (parts, clusters) of each class) by a method it takes precedence over: their
+    interiors meet.  That land changes method; in every other cluster the land
+    released before keeps its method."""
+    found = [np.zeros(0, dtype=np.int64)]
+    for rank, method in enumerate(METHODS[:-1]):
+        mine = np.flatnonzero(types == method)
+        lower = np.concatenate([before[m][0] for m in METHODS[rank + 1 :]])
+        if not len(mine) or not len(lower):
+            continue
+        a, b = intersecting_pairs(pieces[mine], others=lower)
+        inner = ~shapely.touches(pieces[mine[a]], lower[b])
+        found.append(cluster[mine[a[inner]]])
+    return np.unique(np.concatenate(found))
 
 
 def _cluster_zones(pieces: np.ndarray, cluster: np.ndarray, index: ZoneIndex) -> np.ndarray:

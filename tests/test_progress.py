@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import DISTRICTS, SURVEYS, districts_frame, frame, sq
+from conftest import AZE, DISTRICTS, SURVEYS, districts_frame, frame, sq
 
 import mineland
 from mineland.cli import main
+from mineland.demo import make_surveys
 from mineland.periods import release_progress
 
 
@@ -44,6 +45,30 @@ def test_period_releases_add_up_to_the_cumulative(demo):
         assert np.allclose(flows, cumulative, rtol=1e-4, atol=1e-3), name
     assert (table[["cleared_ha", "reduced_ha", "cancelled_ha"]] >= -1e-9).all().all()
     assert first == pd.Timestamp("2021-03-31")
+
+
+def test_monthly_releases_add_up_to_the_cumulative_over_the_real_districts():
+    """Over the real districts, with 20,000 generated hazards of six vertices, each
+    month's releases by method add up to the growth of the released land in every
+    district.  The release classes of a cluster can overlap each other by slivers of
+    no area; cutting a month's classes by that land released before, GEOS left a
+    class part whole that the land covers, and the same 0.49 ha was released again
+    each month its cluster gained a record (1.16 ha in one district-month here)."""
+    if not AZE.exists():
+        pytest.skip("shared Azerbaijan boundaries not available")
+    districts = mineland.read_districts(AZE)
+    made = make_surveys(districts, n_hazards=20_000, release_share=0.5, seed=11, vertices=6)
+    surveys = pd.concat([made["hazards"], made["releases"]], ignore_index=True)
+    table = release_progress(
+        districts, surveys, freq="month", start="2021-01-01", end="2025-12-31"
+    ).sort_values(["district", "period_end"])
+    grew = table.groupby("district")["released_ha"].diff().fillna(table["released_ha"])
+    flows = table[["cleared_ha", "reduced_ha", "cancelled_ha"]].sum(axis=1)
+    first = table["period_end"] == table["period_end"].min()
+    base = mineland.summarize(districts, surveys, as_of="2020-12-31").set_index("district")
+    grew[first] -= table.loc[first, "district"].map(base["released_ha"]).fillna(0.0)
+    assert flows.sum() > 1000  # the months did release land
+    np.testing.assert_allclose(flows, grew, rtol=1e-9, atol=1e-6)
 
 
 def test_recleared_land_is_credited_once_to_its_first_release():
