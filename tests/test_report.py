@@ -29,6 +29,17 @@ def test_charts_are_png(demo):
         plot_released(table, by="colour")
 
 
+def test_every_district_line_of_the_released_chart_can_be_told_apart(demo):
+    """Twelve districts and a cycle of ten colours: no two lines share both their
+    colour and their style (the eleventh and twelfth are dashed)."""
+    d, s = demo
+    fig = plot_released(release_progress(d, s))
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 12
+    looks = {(str(line.get_color()), line.get_linestyle(), line.get_marker()) for line in lines}
+    assert len(looks) == len(lines)
+
+
 def test_excel_report_is_formatted(demo, tmp_path):
     out = tmp_path / "r.xlsx"
     r = CliRunner().invoke(

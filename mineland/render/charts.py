@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import shapely
@@ -64,8 +65,10 @@ def plot_released(table: pd.DataFrame, *, by: str = "district", top: int = 12) -
     elif by == "district":
         wide = table.pivot_table(index="period_end", columns="district", values="released_ha")
         order = wide.iloc[-1].sort_values(ascending=False).index[:top]
-        for name in order:
-            ax.plot(wide.index, wide[name], marker="o", ms=3, label=chart_label(name))
+        colours = len(matplotlib.rcParams["axes.prop_cycle"].by_key()["color"])
+        for i, name in enumerate(order):  # past the colours, the lines are dashed
+            style = {"ls": "--", "marker": "s"} if i >= colours else {"marker": "o"}
+            ax.plot(wide.index, wide[name], ms=3, label=chart_label(name), **style)
         ax.set_title("Released land to date, per district")
     else:
         raise DataError(f"by must be 'district' or 'method', got {by!r}")
