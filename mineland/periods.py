@@ -9,6 +9,8 @@ it at the end: re-clearing land that was already released does not count twice.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
@@ -19,6 +21,8 @@ from .errors import DataError
 from .rolling import RollingAccounting
 
 __all__ = ["ANNUAL_COLUMNS", "FREQUENCIES", "annual_release", "release_progress"]
+
+log = logging.getLogger(__name__)
 
 FREQUENCIES = {"year": "Y", "quarter": "Q", "month": "M"}
 FLOW_COUNTS = ("devices", "incidents", "killed", "injured")
@@ -128,7 +132,25 @@ def _period_rows(t, names, new, prev_summary, cur_summary) -> pd.DataFrame:
     table |= {f"{m}_ha": np.asarray(new[m], dtype=float) for m in METHODS}
     table |= {col: cur[col] for col in STOCKS}
     table |= {c: cur[c] - prev[c] for c in FLOW_COUNTS}
+    _check_released(t, names, table, cur["released_ha"] - prev["released_ha"])
     return pd.DataFrame(table)
+
+
+def _check_released(t, names: list[str], table: dict, grew: np.ndarray) -> None:
+    """Warn, naming the district and the period, where the releases by method do not
+    add up to the growth of the released land (which equals ``summarize`` at both
+    ends): an overlay gone wrong, so that figure is not to be trusted."""
+    flows = sum(table[f"{m}_ha"] for m in METHODS)
+    off = np.abs(flows - grew) > 1e-6 + 1e-9 * np.abs(table["released_ha"])
+    for i in np.flatnonzero(off):
+        log.warning(
+            "%r, period ending %s: the releases by method add up to %.4f ha, but the "
+            "released land grew by %.4f ha; the releases by method are not to be trusted",
+            names[i],
+            t.date(),
+            flows[i],
+            grew[i],
+        )
 
 
 def _by_name(summary: pd.DataFrame, names: list[str]) -> dict[str, np.ndarray]:

@@ -71,6 +71,34 @@ def test_monthly_releases_add_up_to_the_cumulative_over_the_real_districts():
     np.testing.assert_allclose(flows, grew, rtol=1e-9, atol=1e-6)
 
 
+def test_releases_that_do_not_add_up_are_a_warning_naming_the_district(demo, caplog, monkeypatch):
+    """Each period's releases by method are checked against the growth of the released
+    land; where they differ (here one made 5 ha too large), a warning names the
+    district and the period.  The demo's figures raise none."""
+    import logging
+
+    from mineland.rolling import RollingAccounting
+
+    districts, surveys = demo
+    with caplog.at_level(logging.WARNING, logger="mineland.periods"):
+        release_progress(districts, surveys, freq="year")
+    assert not [r for r in caplog.records if "add up to" in r.getMessage()]
+    steps = RollingAccounting.advance_through
+
+    def inflated(self, dates):
+        for k, (summary, fresh) in enumerate(steps(self, dates)):
+            if k == 2:
+                fresh["cleared"][0] += 5.0
+            yield summary, fresh
+
+    monkeypatch.setattr(RollingAccounting, "advance_through", inflated)
+    with caplog.at_level(logging.WARNING, logger="mineland.periods"):
+        table = release_progress(districts, surveys, freq="year")
+    said = [r.getMessage() for r in caplog.records if "add up to" in r.getMessage()]
+    first = table["district"].iloc[0]
+    assert len(said) == 1 and repr(first) in said[0] and "not to be trusted" in said[0]
+
+
 def test_recleared_land_is_credited_once_to_its_first_release():
     d = districts_frame({"A": sq(0, 0, 10_000)})
     s = frame(
