@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 #: dates whose class polygons :meth:`RollingAccounting.advance_through` works out
 #: ahead of the one it puts in place
 LOOKAHEAD = 2
+#: the rows of parts whose m² per slot are not kept (the look-ahead thread's)
+NO_ROWS = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0))
 #: the classes a cluster's classes are worked out again from, with the record type
 #: each stands for (see :meth:`RollingAccounting._classes`)
 AS_RECORDS = {
@@ -61,26 +63,6 @@ def chosen(labels: np.ndarray, picked: np.ndarray) -> np.ndarray:
     table = np.zeros(max(labels.max(), picked.max()) + 1, dtype=bool)
     table[picked] = True
     return table[labels]
-
-
-@dataclass
-class _Worked:
-    """The polygons of one class (or layer of H) in one region at the last date worked
-    out, with the cluster of each: what the next date's classes start from."""
-
-    parts: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
-    cluster: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-
-    def take(self, clusters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Remove the parts of ``clusters``; return them and their clusters."""
-        gone = chosen(self.cluster, clusters)
-        taken = self.parts[gone], self.cluster[gone]
-        self.parts, self.cluster = self.parts[~gone], self.cluster[~gone]
-        return taken
-
-    def put(self, parts: np.ndarray, cluster: np.ndarray) -> None:
-        self.parts = np.concatenate([self.parts, parts])
-        self.cluster = np.concatenate([self.cluster, cluster])
 
 
 @dataclass
@@ -167,10 +149,10 @@ class _Region:
     #: the zone every piece of each cluster lies inside (-1: not all in one zone), so
     #: that every polygon of the cluster's classes lies inside it too, untested
     cluster_zone: np.ndarray
-    #: the classes and H's layers as the look-ahead thread last worked them out (only
-    #: that thread touches them)
-    worked: dict[str, _Worked] = field(
-        default_factory=lambda: {k: _Worked() for k in [*CLASSES, *HAZARD_LAYERS]}
+    #: the classes of :data:`AS_RECORDS` as the look-ahead thread last worked them
+    #: out, without rows (only that thread touches them)
+    worked: dict[str, _ClassParts] = field(
+        default_factory=lambda: {k: _ClassParts() for k in AS_RECORDS}
     )
 
 
@@ -289,24 +271,22 @@ class RollingAccounting:
         if sel is None:
             return None
         new = np.flatnonzero(new & sel)
-        geoms, owner = [region.pieces[new]], [region.cluster[new]]
-        types = [self.rtype[region.piece_record[new]]]
-        before = {}
-        for key in region.worked:
-            parts, cluster = before[key] = region.worked[key].take(changed)
-            if key in AS_RECORDS:
-                geoms.append(parts)
-                owner.append(cluster)
-                types.append(np.full(len(parts), AS_RECORDS[key]))
-        cut = _upgraded(geoms[0], types[0], owner[0], before)
-        geoms, owner = np.concatenate(geoms), np.concatenate(owner)
-        classes = disjoint_classes(geoms, np.concatenate(types), self.overlay_log)
-        keys = list(region.worked)
+        before = {k: region.worked[k].take(changed) for k in AS_RECORDS}
+        geoms = np.concatenate([region.pieces[new], *(b.parts for b in before.values())])
+        owner = np.concatenate([region.cluster[new], *(b.cluster for b in before.values())])
+        types = np.concatenate(
+            [self.rtype[region.piece_record[new]]]
+            + [np.full(len(before[k].parts), kind) for k, kind in AS_RECORDS.items()]
+        )
+        cut = _upgraded(geoms[: len(new)], types[: len(new)], owner[: len(new)], before)
+        classes = disjoint_classes(geoms, types, self.overlay_log)
+        keys = [*CLASSES, *HAZARD_LAYERS]
         where = _cluster_of(np.concatenate([classes[k] for k in keys]), geoms, owner)
-        at = np.cumsum([0] + [len(classes[k]) for k in keys])
-        for i, key in enumerate(keys):
-            region.worked[key].put(classes[key], where[at[i] : at[i + 1]])
-        return classes, where[: at[len(CLASSES)]], cut
+        at = dict(zip(keys, np.cumsum([0] + [len(classes[k]) for k in keys]), strict=False))
+        for k in AS_RECORDS:
+            cluster = where[at[k] : at[k] + len(classes[k])]
+            region.worked[k].put(classes[k], cluster, NO_ROWS)
+        return classes, where[: at[HAZARD_LAYERS[0]]], cut  # the classes come first
 
     def _apply(self, now, changes, classes) -> tuple[gpd.GeoDataFrame, dict[str, np.ndarray]]:
         """Put the changed clusters' classes in place; the summary at ``now`` and the
@@ -405,13 +385,13 @@ class RollingAccounting:
 def _upgraded(pieces: np.ndarray, types: np.ndarray, cluster: np.ndarray, before: dict):
     """The clusters where a release added since the last date (its ``pieces``, record
     ``types`` and ``cluster``) lies over land released before (``before``: the
-    (parts, clusters) of each class) by a method it takes precedence over: their
+    parts taken of each class) by a method it takes precedence over: their
     interiors meet.  That land changes method; in every other cluster the land
     released before keeps its method."""
     found = [np.zeros(0, dtype=np.int64)]
     for rank, method in enumerate(METHODS[:-1]):
         mine = np.flatnonzero(types == method)
-        lower = np.concatenate([before[m][0] for m in METHODS[rank + 1 :]])
+        lower = np.concatenate([before[m].parts for m in METHODS[rank + 1 :]])
         if not len(mine) or not len(lower):
             continue
         a, b = intersecting_pairs(pieces[mine], others=lower)

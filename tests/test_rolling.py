@@ -214,9 +214,9 @@ def test_it_only_moves_forward():
 def test_a_cluster_worked_out_again_from_its_classes_keeps_the_precedence():
     """Each month a cluster gains a record whose class takes precedence over land of
     an earlier one (SHA, then CHA over part of it; cancelled, then reduced, then
-    cleared over the same land; a hazard added over land already released): the
-    classes worked out from last month's classes and the new record equal a fresh
-    accounting's, every month."""
+    cleared over the same land; a hazard added over land already released; a release
+    beside remaining CHA): the classes worked out from last month's classes and the
+    new record equal a fresh accounting's, every month."""
     dist = districts_frame({"Cəbrayıl": sq(0, 0, 3000), "Goražde": sq(3000, 0, 3000)})
     steps = [
         ("SHA", sq(500, 500, 3000, 1000)),
@@ -227,6 +227,7 @@ def test_a_cluster_worked_out_again_from_its_classes_keeps_the_precedence():
         ("SHA", sq(2400, 200, 600)),
         ("cancelled", sq(2500, 300, 200)),
         ("CHA", sq(2450, 250, 300)),
+        ("cancelled", sq(3300, 600, 150)),  # the cluster again, its CHA left as it was
         ("cleared", sq(2300, 100, 900, 1500)),
     ]
     rows = [
