@@ -74,6 +74,11 @@ class Rows:
     check: np.ndarray
     repairs: np.ndarray
 
+    def __post_init__(self) -> None:
+        # the rows not rejected, kept as rows are rejected: every check asks, and
+        # comparing every reason with None again took a millisecond per 100,000 rows
+        self._live = np.equal(self.reason, None)
+
     @classmethod
     def of(cls, table: RawTable) -> Rows:
         n = len(table)
@@ -91,15 +96,17 @@ class Rows:
 
     @property
     def live(self) -> np.ndarray:
-        return np.equal(self.reason, None)
+        """Which rows no check has rejected (a copy)."""
+        return self._live.copy()
 
     def reject(self, mask, message, code: str) -> None:
         """Reject the rows in ``mask`` not rejected yet; ``message`` may be a function
         of the row index."""
-        mask = np.asarray(mask, dtype=bool) & self.live
+        mask = np.asarray(mask, dtype=bool) & self._live
         if not mask.any():
             return
         self.check[mask] = code
+        self._live &= ~mask
         if callable(message):
             for i in np.flatnonzero(mask):
                 self.reason[i] = message(i)

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyproj
 import shapely
 
@@ -314,12 +315,13 @@ def _used_frame(rows: Rows, attrs, ids, types, dates, counts) -> gpd.GeoDataFram
     # a file written by mineland keeps where its rows first came from
     attrs = attrs.rename(columns={c: f"original_{c}" for c in provenance if c in attrs.columns})
     extra = [c for c in attrs.columns if c not in schema.CANONICAL_COLUMNS and c != "geometry"]
+    text = _text_dtype()
     data = {
-        "record_id": ids,
-        "record_type": types,
+        "record_id": _column(ids, text),
+        "record_type": _column(types, text),
         "date": dates.to_numpy(),
         "device_type": (
-            schema.clean_texts(attrs["device_type"])
+            _column(schema.clean_texts(attrs["device_type"]), text)
             if "device_type" in attrs.columns
             else np.full(n, None, dtype=object)
         ),
@@ -328,11 +330,11 @@ def _used_frame(rows: Rows, attrs, ids, types, dates, counts) -> gpd.GeoDataFram
         "injured": counts["injured"].array,
     }
     for col in extra:
-        data[col] = attrs[col].to_numpy()
-    data[schema.SOURCE_FILE] = np.full(n, table.source, dtype=object)
-    data[schema.SOURCE_LAYER] = np.full(n, table.layer, dtype=object)
+        data[col] = attrs[col].array if attrs[col].dtype == text else attrs[col].to_numpy()
+    data[schema.SOURCE_FILE] = _repeated(table.source, n, text)
+    data[schema.SOURCE_LAYER] = _repeated(table.layer, n, text)
     data[schema.SOURCE_ROW] = rows.numbers
-    data["repair"] = rows.repairs
+    data["repair"] = _column(rows.repairs, text)
     keep = rows.live
     frame = pd.DataFrame(data)
     used = gpd.GeoDataFrame(frame[keep], geometry=rows.geoms[keep], crs=WGS84)
@@ -340,6 +342,33 @@ def _used_frame(rows: Rows, attrs, ids, types, dates, counts) -> gpd.GeoDataFram
     if table.crs_assumed:
         log.info("%s: no CRS declared; lon/lat columns read as WGS 84", table.source)
     return used
+
+
+def _text_dtype():
+    """The dtype pandas gives a column of text it is handed as Python strings, where
+    that is Arrow-backed (``str`` in pandas 3, ``string[pyarrow_numpy]`` in pandas
+    2.2 with ``future.infer_string``); None where it keeps them as objects."""
+    dtype = pd.Series(np.array(["a"], dtype=object)).dtype
+    arrow = isinstance(dtype, pd.StringDtype) and dtype.storage in ("pyarrow", "pyarrow_numpy")
+    return dtype if arrow else None
+
+
+def _column(values: np.ndarray, text) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """An object column as the column pandas makes of it, its text (Python strings
+    and missing values) made ``text`` (:func:`_text_dtype`) by Arrow at once: pandas
+    itself looks at every value in Python first.  The used rows of the 100k benchmark
+    (150,000 rows) took 0.12–0.14 s to put together that way, 0.04–0.05 s this way."""
+    if text is None or pd.api.types.infer_dtype(values, skipna=True) != "string":
+        return values
+    return pd.array(pa.array(values, type=pa.large_string(), from_pandas=True), dtype=text)
+
+
+def _repeated(value, n: int, text) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """``value`` on ``n`` rows, as :func:`_column` makes a column of it."""
+    if text is None or not isinstance(value, str) or n == 0:  # no rows: no text
+        return np.full(n, value, dtype=object)
+    one = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int8)), pa.array([value]))
+    return pd.array(one.cast(pa.large_string()), dtype=text)
 
 
 def rejected_rows(

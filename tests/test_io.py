@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -462,3 +463,37 @@ def test_real_boundaries_read(tmp_path):
     d = mineland.read_districts(AZE)
     assert len(d) == 78  # 79 features, Lankaran District twice
     assert d.loc[d["district"] == "Lankaran District", "features"].iloc[0] == 2
+
+
+def _text_columns(seed: int) -> list[np.ndarray]:
+    """Object columns as readers hand them over: text with blanks of each kind, text
+    mixed with numbers, no text at all, non-ASCII names, and none of these."""
+    rng = np.random.default_rng(seed)
+    kinds = [
+        ["Cəbrayıl", "Goražde", "HZ-001", "", " padded "],
+        [None, np.nan, pd.NA],
+        [1, 2.5, True],
+    ]
+    out = [np.array([], dtype=object), np.full(5, None, dtype=object)]
+    for mix in ([0], [0, 1], [1], [0, 2], [0, 1, 2], [2, 1]):
+        pool = [v for k in mix for v in kinds[k]]
+        out.append(np.array([pool[i] for i in rng.integers(0, len(pool), 40)], dtype=object))
+    return out
+
+
+@pytest.mark.parametrize("infer", [True, False])
+def test_text_columns_made_by_arrow_are_those_pandas_infers(infer):
+    from mineland.records import _column, _repeated, _text_dtype
+
+    # pandas 3 warns that the option is to go in pandas 4
+    with warnings.catch_warnings(action="ignore"), pd.option_context("future.infer_string", infer):
+        text = _text_dtype()
+        assert (text is None) != infer
+        for seed in range(5):
+            for values in _text_columns(seed):
+                got, want = pd.Series(_column(values, text)), pd.Series(values)
+                pd.testing.assert_series_equal(got, want)
+        for value in ("Ağdam/hazards.gpkg", None, ""):
+            for n in (0, 1, 7):
+                got = pd.Series(_repeated(value, n, text))
+                pd.testing.assert_series_equal(got, pd.Series(np.full(n, value, dtype=object)))
