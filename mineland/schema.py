@@ -207,7 +207,9 @@ def clean_texts(values) -> np.ndarray:
     Only the texts that are not ASCII are normalised (ASCII is NFC already): pandas
     normalises to NFC one value at a time."""
     text = pd.Series(values, copy=False).astype("string")
-    wide = ~text.str.isascii().fillna(True).to_numpy(dtype=bool)
+    ascii_only = r"[\x00-\x7f]*$"  # pandas before 3.0 has no str.isascii
+    plain = text.str.isascii() if hasattr(text.str, "isascii") else text.str.match(ascii_only)
+    wide = ~plain.fillna(True).to_numpy(dtype=bool)
     if wide.any():
         text[wide] = text[wide].str.normalize("NFC")
     text = text.str.strip()

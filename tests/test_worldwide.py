@@ -9,6 +9,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -133,8 +134,10 @@ def test_densified_edges_follow_the_geodesic():
 def test_a_release_across_a_region_border_leaves_nothing_outside():
     # 19°–22° E crosses the 20° E border between two cells of the region grid
     cleared = box(19.0, -14.0, 22.0, -10.5)
-    s = hazards_gdf()
-    s.loc[len(s)] = {"record_id": "c1", "record_type": "cleared", "geometry": cleared}
+    release = gpd.GeoDataFrame(
+        {"record_id": ["c1"], "record_type": ["cleared"]}, geometry=[cleared], crs=4326
+    )
+    s = pd.concat([hazards_gdf(), release], ignore_index=True)  # keeps the CRS (pandas 2 too)
     summary = mineland.summarize(districts_gdf(), s).set_index("district")
     assert mineland.schema.OUTSIDE not in summary.index
     assert summary.loc["Savanna", "cleared_ha"] == pytest.approx(geod_ha(cleared), rel=1e-5)
