@@ -10,10 +10,9 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import pytest
 import shapely
-from conftest import TEST_LAEA, districts_frame, frame, geod_ha, sq
+from conftest import GDAL_WRITES_KML_FIELDS, TEST_LAEA, districts_frame, frame, geod_ha, sq
 
 import mineland
 from mineland.errors import CRSError, SchemaError
@@ -91,11 +90,7 @@ def test_shapefile_plain_and_zipped(tmp_path, districts):
         assert s["contaminated_ha"].sum() == pytest.approx(125.0, rel=1e-5)
 
 
-@pytest.mark.skipif(
-    pyogrio.__gdal_version__ < (3, 12, 0),
-    reason="GDAL's KML writer before 3.12 puts the first two text fields in a placemark's "
-    "name and description, so the file it writes has no record_type column to read",
-)
+@GDAL_WRITES_KML_FIELDS
 def test_kml(tmp_path, districts):
     gdf = sample_records()[["record_id", "record_type", "geometry"]]
     write(gdf, tmp_path / "s.kml", "KML")

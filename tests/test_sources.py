@@ -17,7 +17,7 @@ import pandas as pd
 import pyproj
 import pytest
 import shapely
-from conftest import DISTRICTS, ROOT, geod_ha, row, run
+from conftest import DISTRICTS, GDAL_WRITES_KML_FIELDS, ROOT, geod_ha, row, run
 
 import mineland
 from mineland.errors import InputFileError, SchemaError
@@ -721,6 +721,7 @@ def test_preset_columns_match_whatever_their_case_and_separators(tmp_path):
     assert r["date"] == pd.Timestamp("2023-02-01")
 
 
+@GDAL_WRITES_KML_FIELDS
 def test_a_kmz_is_read_with_the_attributes_its_schema_declares(tmp_path):
     """A KMZ as GDAL or a GIS writes it declares its attributes in a ``<Schema>``; libkml
     read such a KMZ's features without them (no record_type: every file refused).  The
