@@ -331,8 +331,8 @@ def _used_frame(rows: Rows, attrs, ids, types, dates, counts) -> gpd.GeoDataFram
     }
     for col in extra:
         data[col] = attrs[col].array if attrs[col].dtype == text else attrs[col].to_numpy()
-    data[schema.SOURCE_FILE] = _repeated(table.source, n, text)
-    data[schema.SOURCE_LAYER] = _repeated(table.layer, n, text)
+    data[schema.SOURCE_FILE] = _column(np.full(n, table.source, dtype=object), text)
+    data[schema.SOURCE_LAYER] = _column(np.full(n, table.layer, dtype=object), text)
     data[schema.SOURCE_ROW] = rows.numbers
     data["repair"] = _column(rows.repairs, text)
     keep = rows.live
@@ -361,14 +361,6 @@ def _column(values: np.ndarray, text) -> np.ndarray | pd.api.extensions.Extensio
     if text is None or pd.api.types.infer_dtype(values, skipna=True) != "string":
         return values
     return pd.array(pa.array(values, type=pa.large_string(), from_pandas=True), dtype=text)
-
-
-def _repeated(value, n: int, text) -> np.ndarray | pd.api.extensions.ExtensionArray:
-    """``value`` on ``n`` rows, as :func:`_column` makes a column of it."""
-    if text is None or not isinstance(value, str) or n == 0:  # no rows: no text
-        return np.full(n, value, dtype=object)
-    one = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int8)), pa.array([value]))
-    return pd.array(one.cast(pa.large_string()), dtype=text)
 
 
 def rejected_rows(

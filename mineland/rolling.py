@@ -282,7 +282,7 @@ class RollingAccounting:
         classes = disjoint_classes(geoms, types, self.overlay_log)
         keys = [*CLASSES, *HAZARD_LAYERS]
         where = _cluster_of(np.concatenate([classes[k] for k in keys]), geoms, owner)
-        at = dict(zip(keys, np.cumsum([0] + [len(classes[k]) for k in keys]), strict=False))
+        at = dict(zip(keys, _offsets([classes[k] for k in keys]), strict=False))
         for k in AS_RECORDS:
             cluster = where[at[k] : at[k] + len(classes[k])]
             region.worked[k].put(classes[k], cluster, NO_ROWS)
@@ -320,13 +320,11 @@ class RollingAccounting:
         itself, where GEOS can leave a part whole that the land covers)."""
         log.debug("accounting: %d clusters worked out again", len(changed))
         old = {k: region.classes[k].take(changed) for k in CLASSES}
-        start = dict(
-            zip(CLASSES, np.cumsum([0] + [len(classes[k]) for k in CLASSES]), strict=False)
-        )
+        start = dict(zip(CLASSES, _offsets([classes[k] for k in CLASSES]), strict=False))
         new, new_where = self._cut_by_released(classes, where, start, old, cut)
         # every polygon measured in one call: the zones are prepared once per date
         groups = [classes[k] for k in CLASSES] + new
-        sizes = np.cumsum([0] + [len(g) for g in groups])
+        sizes = _offsets(groups)
         where = np.concatenate([where, *new_where])
         part, slot, m2 = self._slots_of(np.concatenate(groups), region, where)
         group = np.searchsorted(sizes, part, side="right") - 1
@@ -380,6 +378,11 @@ class RollingAccounting:
             rows.append((rest[out], np.full(len(out), self.n), shares.outside[out]))
         part, slot, m2 = (np.concatenate(col) for col in zip(*rows, strict=True))
         return part.astype(np.int64, copy=False), slot.astype(np.int64, copy=False), m2
+
+
+def _offsets(groups: list) -> np.ndarray:
+    """Where each of ``groups`` starts once they are concatenated, and the total."""
+    return np.cumsum([0] + [len(g) for g in groups])
 
 
 def _upgraded(pieces: np.ndarray, types: np.ndarray, cluster: np.ndarray, before: dict):

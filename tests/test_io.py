@@ -484,7 +484,7 @@ def _text_columns(seed: int) -> list[np.ndarray]:
 
 @pytest.mark.parametrize("infer", [True, False])
 def test_text_columns_made_by_arrow_are_those_pandas_infers(infer):
-    from mineland.records import _column, _repeated, _text_dtype
+    from mineland.records import _column, _text_dtype
 
     # pandas 3 warns that the option is to go in pandas 4
     with warnings.catch_warnings(action="ignore"), pd.option_context("future.infer_string", infer):
@@ -496,5 +496,6 @@ def test_text_columns_made_by_arrow_are_those_pandas_infers(infer):
                 pd.testing.assert_series_equal(got, want)
         for value in ("Ağdam/hazards.gpkg", None, ""):
             for n in (0, 1, 7):
-                got = pd.Series(_repeated(value, n, text))
-                pd.testing.assert_series_equal(got, pd.Series(np.full(n, value, dtype=object)))
+                repeated = np.full(n, value, dtype=object)
+                got = pd.Series(_column(repeated, text))
+                pd.testing.assert_series_equal(got, pd.Series(repeated))
