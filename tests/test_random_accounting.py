@@ -337,7 +337,11 @@ def _district_of(message: str) -> str:
     return re.search(r"released in '(.*)' outside every recorded hazard", message).group(1)
 
 
-@pytest.mark.parametrize("seed", [0, 76])
+#: validate reports released land outside hazards from this many hectares in a district
+REPORTED_HA = 0.01
+
+
+@pytest.mark.parametrize("seed", [0, 76, 2005])
 def test_released_land_outside_hazards_matches_a_plain_computation(seed):
     """validate's hectares of released land outside every hazard, per district, are
     area((R − H) ∩ district); the shapes it draws hold those hectares."""
@@ -348,6 +352,9 @@ def test_released_land_outside_hazards_matches_a_plain_computation(seed):
     outside = _union(rows, *TYPES[2:]).difference(_union(rows, *TYPES[:2]))
     for name, zone in _zones(named).items():
         want = zone.intersection(outside).area / 1e4
+        if want < REPORTED_HA:  # too little to be reported (seed 2005: 22 m² in the enclave)
+            assert got.get(name, 0.0) == pytest.approx(0.0, abs=REPORTED_HA), name
+            continue
         assert got.get(name, 0.0) == pytest.approx(want, rel=REL, abs=ABS_HA), name
     drawn = found.set_geometry("geometry", crs=4326).to_crs(TEST_LAEA).area / 1e4
     np.testing.assert_allclose(drawn, found["area_ha"], atol=ABS_HA)  # slivers < 1 m² left out
