@@ -93,8 +93,15 @@ def repair(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def invalid_geometries(geoms: np.ndarray) -> np.ndarray:
-    """Which geometries GEOS finds invalid (a missing one is not), in threads."""
-    return ~map_chunks(_IS_VALID, geoms).astype(bool) & ~shapely.is_missing(geoms)
+    """Which geometries GEOS finds invalid (a missing one is not), in threads, each
+    under its own numpy error state: a hole at 1e308 overflows in GEOS's test, and
+    numpy's warning of it would reach the user raw."""
+    return ~map_chunks(_is_valid, geoms).astype(bool) & ~shapely.is_missing(geoms)
+
+
+def _is_valid(geoms: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _IS_VALID(geoms)
 
 
 def made_valid(geoms: np.ndarray) -> np.ndarray:
@@ -118,12 +125,10 @@ def _made_valid_one(geom):
 
 
 def enclosed(geoms: np.ndarray) -> np.ndarray:
-    """What the rings of invalid polygons enclose, for reporting a repair.
-
-    ``make_valid``'s *structure* method unions the shells and subtracts the holes:
-    for a ring traced twice it keeps the whole enclosed area, where the linework
-    repair (:func:`repair`) keeps only the band between the tracings.
-    """
+    """What the rings of invalid polygons enclose, for reporting a repair: ``make_valid``'s
+    *structure* method unions the shells and subtracts the holes (for a ring traced
+    twice it keeps the whole enclosed area, where the linework repair of
+    :func:`repair` keeps only the band between the tracings)."""
     geoms = np.asarray(geoms, dtype=object)
     return polygonal(shapely.make_valid(geoms, method="structure", keep_collapsed=False))
 
@@ -340,15 +345,9 @@ def union_parts(geoms: np.ndarray, overlay_log: OverlayLog, what: str = "union")
 def subtract(
     parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog, *, shared_edges: bool = False
 ) -> np.ndarray:
-    """``parts`` minus the union of ``cutters``, for disjoint ``cutters`` (union parts).
-
-    Each part is paired through an STRtree with the cutters it intersects; those
-    cutters form one valid multipolygon (they are disjoint) and every difference is
-    computed in one vectorised call.  Returns the non-empty polygon parts left.
-    Cutters that may share edges (district zones: neighbours, an enclave in a hole)
-    need ``shared_edges=True``: as one multipolygon they are invalid, and GEOS's
-    difference can take nothing away (see :func:`subtract_each`).
-    """
+    """``parts`` minus the union of ``cutters``, for disjoint ``cutters`` (union parts):
+    the non-empty polygon parts left (see :func:`subtract_each`; cutters that may share
+    edges, as district zones do, need ``shared_edges=True``)."""
     return subtract_of(parts, cutters, overlay_log, shared_edges=shared_edges)[0]
 
 
@@ -371,9 +370,10 @@ def subtract_each(
     parts: np.ndarray, cutters: np.ndarray, overlay_log: OverlayLog, *, shared_edges: bool = False
 ) -> np.ndarray:
     """What is left of each of ``parts`` (aligned with them; possibly empty) once the
-    disjoint ``cutters`` are taken away (see :func:`subtract`).  With ``shared_edges``
-    the cutters of a part are merged first: with an enclave and the zone round it as
-    one (invalid) multipolygon, GEOS can leave a part over the enclave's border whole."""
+    disjoint ``cutters`` are taken away: each part less the cutters it meets, as one
+    multipolygon, all in one vectorised call.  With ``shared_edges`` a part's cutters
+    are merged first: an enclave and the zone round it, as one (invalid) multipolygon,
+    can leave a part over the enclave's border whole."""
     if len(parts) == 0 or len(cutters) == 0:
         return parts
     cutters = explode_polygons(cutters)
@@ -486,13 +486,10 @@ class ZoneIndex:
 def clip_by_zone(
     parts: np.ndarray, zones: np.ndarray, overlay_log: OverlayLog, index: ZoneIndex | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cut disjoint ``parts`` by disjoint ``zones``.
-
-    Returns the pieces, the index of the part and of the zone of each piece.  Parts
-    that lie wholly inside one zone are kept as they are (prepared
-    ``contains_properly``); only the parts that cross a zone boundary are intersected.
-    Safe to call from several threads at once with the same ``zones``.
-    """
+    """Cut disjoint ``parts`` by disjoint ``zones``: the pieces, the index of the part
+    and of the zone of each piece.  Parts wholly inside one zone are kept as they are
+    (prepared ``contains_properly``); only those that cross a zone boundary are
+    intersected.  Safe to call from several threads at once with the same ``zones``."""
     return _clip(parts, zones, overlay_log, index)[:3]
 
 

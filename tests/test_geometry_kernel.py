@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -649,3 +650,16 @@ def test_accountings_in_several_threads_at_once_equal_one_alone(demo):
         assert list(summary["district"]) == list(alone["district"])
         for column in ("contaminated_ha", "released_ha", "cleared_ha", "sha_ha"):
             np.testing.assert_allclose(summary[column], alone[column], rtol=1e-12)
+
+
+@pytest.mark.parametrize("copies", [1, 3 * threads.CHUNK])  # one chunk; chunks in threads
+def test_a_hole_at_1e308_is_invalid_without_a_raw_numpy_warning(copies):
+    """GEOS's validity test overflows on a hole at 1e308 (a generated GeoJSON found
+    it): numpy's warning of it reached the user raw, from the threads that test."""
+    shell = [(46.48, 39.30), (46.49, 39.30), (46.49, 39.31), (46.48, 39.31)]
+    hole = [(1e308, 0), (1e308, 1e-4), (1e308 - 1e292, 1e-4)]
+    geoms = np.array([shapely.Polygon(shell, [hole]), shapely.Polygon(shell)] * copies)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        invalid = geometry.invalid_geometries(geoms)
+    assert invalid.tolist() == [True, False] * copies
