@@ -77,11 +77,17 @@ def resolve_crs(table: RawTable, crs: object | None) -> pyproj.CRS:
             )
         return table.crs
     if crs is None:
-        raise CRSError(
-            f"{table.source}: the file declares no coordinate reference system; "
-            f"give one with crs= ({_coordinate_hint(table.geometry)})"
-        )
+        raise missing_crs(table.source, table.geometry)
     return crs
+
+
+def missing_crs(source: str, geoms, what: str = "the file") -> CRSError:
+    """The error of a file (``what``) without a CRS, saying what its coordinates look
+    like (a Gauss-Krüger zone names its CRSs)."""
+    return CRSError(
+        f"{source}: {what} declares no coordinate reference system; "
+        f"give one with crs= ({_coordinate_hint(geoms)})"
+    )
 
 
 def _coordinate_hint(geoms) -> str:

@@ -11,7 +11,14 @@ import pyproj
 import shapely
 
 from . import schema
-from .crs import WGS84, clamped_to_earth, finite_coordinates, off_earth, to_wgs84
+from .crs import (
+    WGS84,
+    clamped_to_earth,
+    finite_coordinates,
+    missing_crs,
+    off_earth,
+    to_wgs84,
+)
 from .errors import CRSError, SchemaError
 from .geometry import OverlayLog, connected, polygonal, repair, union_all
 from .regions import cut_at_antimeridian, unwrap_antimeridian
@@ -89,10 +96,7 @@ def _with_crs(frame: gpd.GeoDataFrame, crs, source: str) -> gpd.GeoDataFrame:
     if frame.crs is not None:
         return frame
     if crs is None:
-        raise CRSError(
-            f"{source}: the district layer declares no coordinate reference system; "
-            "give one with crs="
-        )
+        raise missing_crs(source, frame.geometry.array, "the district layer")
     return frame.set_crs(crs, allow_override=True)
 
 

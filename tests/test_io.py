@@ -12,7 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from conftest import GDAL_WRITES_KML_FIELDS, TEST_LAEA, districts_frame, frame, geod_ha, sq
+from conftest import (
+    DISTRICTS,
+    GDAL_WRITES_KML_FIELDS,
+    TEST_LAEA,
+    districts_frame,
+    frame,
+    geod_ha,
+    sq,
+)
 
 import mineland
 from mineland.errors import CRSError, SchemaError
@@ -185,6 +193,24 @@ def test_missing_crs_is_an_error_unless_declared(tmp_path, districts):
     data = mineland.read_surveys(tmp_path / "nocrs.shp", crs=TEST_LAEA.to_wkt())
     s = mineland.summarize(districts, data)
     assert s["contaminated_ha"].sum() == pytest.approx(125.0, rel=1e-5)
+
+
+def test_a_district_layer_without_a_crs_is_told_what_its_coordinates_look_like(tmp_path):
+    """A Shapefile of districts in Gauss-Krüger zone 9 that lost its .prj: the error
+    names the zone's CRS, as it does for survey files; with that CRS the areas are
+    those of the layer the shapefile was made from."""
+    source = gpd.read_file(DISTRICTS)
+    write(source.to_crs(28409), tmp_path / "gk.shp", "ESRI Shapefile")
+    (tmp_path / "gk.prj").unlink()
+    with pytest.raises(CRSError, match=r"gk\.shp: the district layer .*EPSG:28409"):
+        mineland.read_districts(tmp_path / "gk.shp")
+    frame = gpd.read_file(tmp_path / "gk.shp")
+    assert frame.crs is None
+    with pytest.raises(CRSError, match=r"the district layer .*EPSG:28409"):
+        mineland.summarize(frame, sample_records())
+    got = mineland.read_districts(tmp_path / "gk.shp", crs="EPSG:28409")
+    want = source.to_crs(TEST_LAEA).area.sum()  # the authalic test projection
+    assert got.to_crs(TEST_LAEA).area.sum() == pytest.approx(want, rel=1e-5)
 
 
 def test_missing_crs_error_of_a_file_whose_first_shapes_are_empty(tmp_path):

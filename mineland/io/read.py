@@ -13,6 +13,7 @@ import pyogrio
 import pyproj
 import shapely
 
+from ..crs import missing_crs
 from ..districts import prepare_districts
 from ..errors import CRSError, InputFileError, SchemaError
 from ..records import RawTable, SurveyData, normalize_records, parse_crs
@@ -305,10 +306,7 @@ def _districts_from(table: RawTable, path: str, crs, name_field) -> gpd.GeoDataF
             )
     crs_used = table.crs if table.crs is not None else crs
     if crs_used is None:
-        raise CRSError(
-            f"{path}: the district layer declares no coordinate reference system; "
-            "give one with crs="
-        )
+        raise missing_crs(path, table.geometry, "the district layer")
     frame = gpd.GeoDataFrame(table.attributes, geometry=table.geometry, crs=crs_used)
     return prepare_districts(frame, name_field=name_field, source=path)
 
