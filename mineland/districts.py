@@ -24,7 +24,7 @@ from .geometry import OverlayLog, connected, polygonal, repair, union_all
 from .regions import cut_at_antimeridian, unwrap_antimeridian
 from .tables import lists_as_text
 
-__all__ = ["detect_name_field", "prepare_districts"]
+__all__ = ["detect_name_field", "meeting_box", "prepare_districts"]
 
 log = logging.getLogger(__name__)
 
@@ -198,3 +198,17 @@ def as_districts(districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if not isinstance(districts, gpd.GeoDataFrame):
         raise SchemaError("districts must be a GeoDataFrame")
     return prepare_districts(districts, source="districts")
+
+
+def meeting_box(districts: gpd.GeoDataFrame, bbox, records=()) -> tuple[np.ndarray, np.ndarray]:
+    """Which districts meet a lon/lat box ``(W, S, E, N)`` or any of ``records`` (the
+    geometries read through it: one may reach beyond it), and which of those are not
+    wholly inside the box."""
+    geoms = np.asarray(districts.geometry.array, dtype=object)
+    box = shapely.box(*bbox)
+    meets = shapely.intersects(geoms, box)
+    records = np.asarray(records, dtype=object)
+    records = records[~shapely.is_missing(records)]
+    if len(records):
+        meets[shapely.STRtree(geoms).query(records, predicate="intersects")[1]] = True
+    return meets, meets & ~shapely.covered_by(geoms, box)

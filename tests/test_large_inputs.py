@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
-from conftest import DISTRICTS, SURVEYS
+from conftest import DISTRICTS, SURVEYS, geod_ha
 
 import mineland
 from mineland.cli import main
@@ -69,6 +69,49 @@ def test_bbox_on_the_command_line(tmp_path):
     full = mineland.read_surveys(SURVEYS).records
     n = int(r.stderr.split("read ")[1].split(" records")[0])
     assert 0 < n < len(full)
+
+
+def test_a_box_leaves_out_the_districts_it_does_not_read_and_names_the_partial_ones(tmp_path):
+    """Only the records that meet --bbox are read: a district beyond the box showed 0 ha
+    (land free of mines, to a reader) and one across its edge a part of its own, with
+    nothing said.  Now the first is left out and the others named; a district inside
+    the box has its whole land, and a record that meets the box keeps its land in a
+    district beyond it (not outside every district)."""
+    cells = {
+        n: shapely.box(46.0 + 0.1 * k, 39.0, 46.1 + 0.1 * k, 39.1) for k, n in enumerate("ABC")
+    }
+    named = {**cells, "Goražde": shapely.box(46.5, 39.0, 46.6, 39.1)}
+    hazards = {
+        "h1": shapely.box(46.02, 39.02, 46.05, 39.05),  # in A
+        "h2": shapely.box(46.17, 39.02, 46.19, 39.05),  # in B, beyond the box
+        "h3": shapely.box(46.14, 39.06, 46.25, 39.08),  # meets the box, reaches into C
+        "h4": shapely.box(46.52, 39.02, 46.55, 39.05),  # beyond the box
+    }
+    gpd.GeoDataFrame({"name": list(named)}, geometry=list(named.values()), crs=4326).to_file(
+        tmp_path / "d.geojson"
+    )
+    rows = {"record_id": list(hazards), "record_type": ["SHA"] * 4}
+    gpd.GeoDataFrame(rows, geometry=list(hazards.values()), crs=4326).to_file(tmp_path / "h.gpkg")
+    common = ["summarize", tmp_path / "d.geojson", tmp_path / "h.gpkg"]
+    box = ["--bbox", "45.95", "38.95", "46.15", "39.15"]
+    r = CliRunner().invoke(main, [str(a) for a in [*common, "-o", tmp_path / "b.csv", *box]])
+    assert r.exit_code == 0, r.output
+    assert "1 districts beyond it are left out" in r.stderr
+    assert "2 that cross its edge count only those records (B, C)" in r.stderr
+    got = pd.read_csv(tmp_path / "b.csv").set_index("district")
+    assert list(got.index) == ["A", "B", "C"]  # no row outside every district either
+    assert got.loc["A", "sha_ha"] == pytest.approx(geod_ha(hazards["h1"]), rel=1e-7)
+    read = (
+        mineland.read_districts(tmp_path / "d.geojson"),
+        mineland.read_surveys(tmp_path / "h.gpkg"),
+    )
+    full = mineland.summarize(*read).set_index("district")
+    assert got.loc["C", "sha_ha"] == pytest.approx(full.loc["C", "sha_ha"], rel=1e-7)
+    assert 0 < got.loc["B", "sha_ha"] < full.loc["B", "sha_ha"]  # h2 was not read
+    far = ["--bbox", "40", "38", "40.1", "38.1"]
+    r = CliRunner().invoke(main, [str(a) for a in [*common, "-o", tmp_path / "f.csv", *far]])
+    assert r.exit_code == 2 and "no district meets the box" in r.stderr, r.output
+    assert not (tmp_path / "f.csv").exists()
 
 
 @pytest.mark.parametrize(

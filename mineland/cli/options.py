@@ -16,6 +16,7 @@ import click
 
 from .. import validation
 from ..accounting import AccountingCache, parse_as_of
+from ..districts import meeting_box
 from ..errors import MinelandError, OutputError, attempt
 from ..forecast import parse_window
 from ..io import check_output_path, read_districts, read_surveys, write_rejected
@@ -172,7 +173,10 @@ def common_input_options(fn):
             type=float,
             nargs=4,
             metavar="W S E N",
-            help="Read only survey features meeting this lon/lat box (spatial index).",
+            help=(
+                "Read only survey features meeting this lon/lat box (spatial index); "
+                "districts beyond it are left out."
+            ),
         ),
         click.option(
             "--accept-far",
@@ -228,6 +232,8 @@ def load_inputs(
         progress=bar.callback("read"),
     )
     note(plain(f"{len(dist)} districts from {shown(districts)}; {data.describe()}"))
+    if bbox:
+        dist = _districts_in_box(dist, bbox, data.records.geometry.array)
     if on_file_error == "raise":
         far = far_files(dist, data)
         if far and not accept_far:
@@ -238,6 +244,25 @@ def load_inputs(
     if repaired:
         note(f"{repaired} geometries repaired on reading (column 'repair')")
     return dist, data
+
+
+def _districts_in_box(dist, bbox, records):
+    """Only the districts that meet ``--bbox`` (or a record read): the records beyond it
+    were not read, and a row of zeros would read as land free of mines.  Those that
+    cross its edge are named: only their records that meet the box were read."""
+    meets, crossing = meeting_box(dist, bbox, records)
+    box = " ".join(f"{v:g}" for v in bbox)
+    if not meets.any():
+        raise MinelandError(f"--bbox {box}: no district meets the box")
+    beyond, names = int((~meets).sum()), [str(n) for n in dist["district"][crossing]]
+    said = f"{beyond} districts beyond it are left out" if beyond else ""
+    if names:
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        partial = f"{len(names)} that cross its edge count only those records"
+        said += f"{'; ' if said else ''}{partial} ({', '.join(names[:5])}{more})"
+    if said:
+        note(plain(f"warning: --bbox {box}: only the records that meet the box were read; {said}"))
+    return dist[meets].reset_index(drop=True)
 
 
 def _reason_kind(reason: str) -> str:
