@@ -30,6 +30,7 @@ from .errors import DataError, SchemaError
 from .geometry import OverlayLog, clip_by_zone, subtract
 from .records import WGS84, SurveyData, as_survey_data
 from .regions import Region, plan_regions
+from .tables import BBOX_ATTR
 from .zones import (
     M2_PER_HA,
     RegionZones,
@@ -307,6 +308,7 @@ def _account(districts, surveys, as_of, progress, crs, regions, runner) -> Accou
         )
     summary.attrs["mineland"] = {
         "as_of": None if as_of_ts is None else as_of_ts.date().isoformat(),
+        "bbox": records_all.attrs.get(BBOX_ATTR),
         **diagnostics,
     }
     return Accounting(

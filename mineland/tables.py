@@ -86,6 +86,15 @@ class SurveyData:
         return self.describe()
 
 
+#: The records' attrs key of the lon/lat box ``(W, S, E, N)`` they were read through.
+BBOX_ATTR = "mineland_bbox"
+
+
+def box_read(bbox) -> str:
+    """How what is computed from records read through a box says so."""
+    return "only the records that meet the box " + " ".join(f"{v:g}" for v in bbox)
+
+
 def lists_as_text(values: pd.Series) -> pd.Series:
     """Cells that hold lists or mappings as text: a one-item list as its item, a longer
     one as its items joined with "; ".  GDAL makes a whole GeoJSON property a list

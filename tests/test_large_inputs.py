@@ -100,6 +100,11 @@ def test_a_box_leaves_out_the_districts_it_does_not_read_and_names_the_partial_o
     assert "2 that cross its edge count only those records (B, C)" in r.stderr
     got = pd.read_csv(tmp_path / "b.csv").set_index("district")
     assert list(got.index) == ["A", "B", "C"]  # no row outside every district either
+    # the table says it holds only what was read through the box (so do the map, the
+    # report's sources and the raster's tags: the same metadata)
+    assert set(got["records_read"]) == {
+        "only the records that meet the box 45.95 38.95 46.15 39.15"
+    }
     assert got.loc["A", "sha_ha"] == pytest.approx(geod_ha(hazards["h1"]), rel=1e-7)
     read = (
         mineland.read_districts(tmp_path / "d.geojson"),

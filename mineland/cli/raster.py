@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .._version import __version__
 from ..io.raster import write_raster_windows
-from ..io.write import RASTER_FORMATS
+from ..io.write import RASTER_FORMATS, table_metadata
 from .console import note
 from .options import (
     Positive,
@@ -61,8 +60,7 @@ def raster_cmd(output, as_of, rejected_path, verbose, quiet, resolution, grid_cr
         profile = plan.profile
         tags = {
             "description": f"fraction of each cell covered by remaining contamination ({by})",
-            "as_of": acc.summary.attrs["mineland"]["as_of"] or "all records",
-            "software": f"mineland {__version__}",
+            **table_metadata(acc.summary),  # as of, the software, a box records were read in
         }
         total = [0.0]
         blocks = _density_blocks(plan, run.bar, total)

@@ -17,6 +17,7 @@ from ..crs import missing_crs
 from ..districts import prepare_districts
 from ..errors import CRSError, InputFileError, SchemaError
 from ..records import RawTable, SurveyData, normalize_records, parse_crs
+from ..tables import BBOX_ATTR
 from ..threads import threaded
 from ._columns import geometry_columns
 from ._csv import read_csv
@@ -168,14 +169,11 @@ def read_surveys(
     )
     if progress:
         progress("checking records", len(inputs), len(inputs))
-    return normalize_records(
-        tables,
-        field_map=field_map,
-        crs=crs,
-        on_invalid=on_invalid,
-        on_file_error=on_file_error,
-        failures=failures,
-    )
+    checks = {"on_invalid": on_invalid, "on_file_error": on_file_error, "failures": failures}
+    data = normalize_records(tables, field_map=field_map, crs=crs, **checks)
+    if bbox is not None:  # what is computed from them says so (see box_read)
+        data.records.attrs[BBOX_ATTR] = list(bbox)
+    return data
 
 
 def checked_bbox(bbox: Sequence[float] | None) -> tuple[float, ...] | None:

@@ -19,6 +19,7 @@ from ..forecast import forecast_completion
 from ..periods import annual_release, release_progress
 from ..priorities import prioritise
 from ..records import SurveyData
+from ..tables import box_read
 from ..unmapped import find_unmapped
 from ..validation import validate
 from .charts import (
@@ -181,6 +182,8 @@ def _sources(acc, surveys: SurveyData, title, failed: list[str]) -> pd.DataFrame
         ("Records rejected", f"{len(surveys.rejected):,}"),
         ("Undated records", f"{meta.get('records_undated', 0):,}"),
     ]
+    if meta.get("bbox"):
+        rows.append(("Records read", box_read(meta["bbox"])))
     sources = pd.DataFrame(rows, columns=["item", "value"])
     files = surveys.sources.copy()
     if len(files):
