@@ -258,7 +258,7 @@ def union_groups(geoms: np.ndarray, groups: list[np.ndarray], overlay_log: Overl
     n = min(len(groups), 4 * THREADS)
     for k, batch in enumerate(threaded(lambda k: [union(i) for i in groups[k::n]], range(n))):
         out[k::n] = batch
-    return out
+    return polygonal(out)  # a piece cut at a corner can bring a point: not a polygon
 
 
 def intersecting_pairs(

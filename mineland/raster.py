@@ -30,7 +30,6 @@ from .geometry import (
     clip_by_zone,
     explode_polygons,
     intersection,
-    polygonal,
     subtract,
     union_groups,
 )
@@ -391,10 +390,9 @@ def _impact_features(acc: Accounting, target: pyproj.CRS) -> tuple[np.ndarray, l
             slots = np.unique(where[keep])
             groups = [np.flatnonzero(keep & (where == d)) for d in slots]
             # one valid shape per district: the pieces share edges (cleared land borders
-            # reduced land), and exactextract miscounts the cells of an invalid shape;
-            # only its polygons (a piece cut at a corner of its zone can bring a point,
-            # and exactextract reads no collection)
-            merged = polygonal(union_groups(pieces, groups, overlay_log))
+            # reduced land), and exactextract miscounts the cells of an invalid shape
+            # (and reads no collection: union_groups keeps the polygons)
+            merged = union_groups(pieces, groups, overlay_log)
             for d, idx, geom in zip(slots, groups, merged, strict=True):
                 feats.append(shapely.transform(geom, to_target, interleaved=False))
                 meta.append((int(d), col, shapely.area(pieces[idx]).sum() / M2_PER_HA))

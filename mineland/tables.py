@@ -90,9 +90,23 @@ class SurveyData:
 BBOX_ATTR = "mineland_bbox"
 
 
+def box_text(bbox) -> str:
+    """A lon/lat box as its user gave it: ``W S E N``."""
+    return " ".join(f"{v:g}" for v in bbox)
+
+
 def box_read(bbox) -> str:
     """How what is computed from records read through a box says so."""
-    return "only the records that meet the box " + " ".join(f"{v:g}" for v in bbox)
+    return f"only the records that meet the box {box_text(bbox)}"
+
+
+def as_of_text(meta: dict, none: str) -> str:
+    """A result's as-of date (from its ``attrs["mineland"]``), else ``none`` (all
+    records), or "no as-of date" when its records were read through a box: they are
+    not all the records."""
+    if meta.get("as_of"):
+        return str(meta["as_of"])
+    return "no as-of date" if meta.get("bbox") else none
 
 
 def lists_as_text(values: pd.Series) -> pd.Series:

@@ -22,6 +22,7 @@ from ..forecast import parse_window
 from ..io import check_output_path, read_districts, read_surveys, write_rejected
 from ..io.files import PRESETS
 from ..io.postgis import is_database_url, safe_url
+from ..tables import box_text
 from ..validation.far import far_files
 from .console import Bar, note, plain, setup_logging
 
@@ -251,7 +252,7 @@ def _districts_in_box(dist, bbox, records):
     were not read, and a row of zeros would read as land free of mines.  Those that
     cross its edge are named: only their records that meet the box were read."""
     meets, crossing = meeting_box(dist, bbox, records)
-    box = " ".join(f"{v:g}" for v in bbox)
+    box = box_text(bbox)
     if not meets.any():
         raise MinelandError(f"--bbox {box}: no district meets the box")
     beyond, names = int((~meets).sum()), [str(n) for n in dist["district"][crossing]]

@@ -23,7 +23,7 @@ from .. import schema
 from ..errors import OutputError
 from ..frames import split_by_geometry
 from ..render.html import findings_page, report_page
-from ..tables import box_read
+from ..tables import as_of_text, box_read
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -156,7 +156,7 @@ def table_metadata(frame: pd.DataFrame) -> dict[str, str]:
     meta = frame.attrs.get("mineland", {}) if isinstance(frame.attrs, dict) else {}
     out = {}
     if "as_of" in meta:
-        out["as_of"] = str(meta["as_of"] or "all records")
+        out["as_of"] = as_of_text(meta, "all records")
     if meta.get("bbox"):
         out["records_read"] = box_read(meta["bbox"])
     out["software"] = f"mineland {__version__}"

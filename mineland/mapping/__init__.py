@@ -34,7 +34,7 @@ from ..labels import (
     UNMAPPED_COLOR,
 )
 from ..records import SurveyData
-from ..tables import box_read
+from ..tables import as_of_text, box_read
 from ..validation.names import TRANSLIT, fold_name
 from ._density import density_overlay
 from ._districts import district_geojson, fmt_int, fmt_number
@@ -302,10 +302,10 @@ def _panel(table: pd.DataFrame, title, sources, notes: list[str]) -> dict:
     """The panel: title, as-of date, totals, notes, disclaimer and sources."""
     t = total_row(table)
     meta = table.attrs.get("mineland", {})
-    as_of, box = meta.get("as_of"), meta.get("bbox")
-    subtitle = f"As of {as_of}" if as_of else "All records (no as-of date)"
-    if box:  # not all records: those read through a box
-        subtitle = f"{f'As of {as_of}' if as_of else 'No as-of date'}; {box_read(box)}"
+    when = as_of_text(meta, "all records (no as-of date)")
+    subtitle = f"As of {when}" if meta.get("as_of") else when.capitalize()
+    if meta.get("bbox"):  # not all records: those read through a box
+        subtitle += f"; {box_read(meta['bbox'])}"
     ha = {k: fmt_number(t[k]) + " ha" for k in t.index if str(k).endswith("_ha")}
     return {
         "title": title or "Landmine contamination",

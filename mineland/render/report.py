@@ -19,7 +19,7 @@ from ..forecast import forecast_completion
 from ..periods import annual_release, release_progress
 from ..priorities import prioritise
 from ..records import SurveyData
-from ..tables import box_read
+from ..tables import as_of_text, box_read
 from ..unmapped import find_unmapped
 from ..validation import validate
 from .charts import (
@@ -171,7 +171,7 @@ def _sources(acc, surveys: SurveyData, title, failed: list[str]) -> pd.DataFrame
     meta = acc.summary.attrs.get("mineland", {})
     rows = [
         ("Report", title or "Landmine contamination report"),
-        ("As of", meta.get("as_of") or "all records (no as-of date)"),
+        ("As of", as_of_text(meta, "all records (no as-of date)")),
         ("Generated", datetime.now().strftime("%Y-%m-%d %H:%M")),
         ("Software", f"mineland {__version__}"),
         ("Areas", "ellipsoidal hectares (equal-area projection fitted to the districts)"),
