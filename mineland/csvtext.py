@@ -10,12 +10,24 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
+import threading
 
 import pandas as pd
 
-__all__ = ["decode_csv", "looks_cyrillic", "parse_csv", "sniff_delimiter"]
+__all__ = ["decode_csv", "looks_cyrillic", "parse_csv", "read_csv_text", "sniff_delimiter"]
 
 log = logging.getLogger(__name__)
+
+#: what may come before the header of an export: blank lines, lines of delimiters
+#: only, and Excel's line naming the delimiter (``sep=;``, quoted or not)
+_BLANK_LINES = r"(?:[ \t,;|]*(?:\r\n|\r|\n))*"
+_PREAMBLE = re.compile(
+    rf'{_BLANK_LINES}(?:"?sep=([^"\r\n])"?[ \t]*(?:\r\n|\r|\n){_BLANK_LINES})?', re.IGNORECASE
+)
+
+#: the csv module's field limit is one for the process; it is only ever raised
+_FIELD_LIMIT = threading.Lock()
 
 _BOMS = (
     (b"\xff\xfe\x00\x00", "utf-32-le"),
@@ -53,6 +65,15 @@ def looks_cyrillic(raw: bytes) -> bool:
     return paired / len(high) > 0.5
 
 
+def read_csv_text(text: str) -> tuple[pd.DataFrame, list[str | None]]:
+    """:func:`parse_csv` of a whole export: blank lines (or lines of delimiters only)
+    before the header are left out, and the delimiter is the one Excel's ``sep=;``
+    first line names, else the header's (:func:`sniff_delimiter`)."""
+    preamble = _PREAMBLE.match(text)
+    body = text[preamble.end() :] if preamble.end() else text
+    return parse_csv(body, preamble.group(1) or sniff_delimiter(body))
+
+
 def sniff_delimiter(text: str) -> str:
     """The delimiter of the header line: the most frequent of , ; tab |."""
     first = text.splitlines()[0] if text else ""
@@ -81,8 +102,8 @@ def parse_csv(text: str, sep: str) -> tuple[pd.DataFrame, list[str | None]]:
     width = len(header)
     rows, problems = [], []
     for fields in records[1:]:
-        if len(fields) == 1 and not fields[0].strip():
-            continue  # a blank line
+        if not fields or (len(fields) == 1 and not fields[0].strip()):
+            continue  # a blank line (a line of delimiters only is a spreadsheet's blank row)
         cells = list(fields)
         while len(cells) > width and cells[-1] == "":
             cells.pop()
@@ -104,6 +125,7 @@ def _quote_aware_records(text: str, sep: str) -> list[list[str]]:
     # a lone CR ends a line too (old Mac exports end every line so), as in a
     # spreadsheet; the reader and ``lines`` then count the same lines
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    _allow_fields_of(len(text))
     lines = text.split("\n")
     out: list[list[str]] = []
     reader = csv.reader(io.StringIO(text), delimiter=sep, strict=False)
@@ -122,6 +144,16 @@ def _quote_aware_records(text: str, sep: str) -> list[list[str]]:
             continue
         out.append(fields)
     return out
+
+
+def _allow_fields_of(size: int) -> None:
+    """Let the csv module read a field as long as the whole text: a long note, or a
+    stray quote that swallows the rest of a large export (whose lines are then split
+    back), is not an error (its limit, 128 KiB by default, was one).  The limit is
+    the process's, so it is only raised, under a lock (files are read in threads)."""
+    with _FIELD_LIMIT:
+        if csv.field_size_limit() <= size:
+            csv.field_size_limit(min(size + 1, 2**31 - 1))
 
 
 def _swallowed_rows(fields: list[str], sep: str, width: int) -> bool:

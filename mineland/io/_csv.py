@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import schema
-from ..csvtext import decode_csv, parse_csv, sniff_delimiter
+from ..csvtext import decode_csv, read_csv_text
 from ..errors import InputFileError
 from ..records import RawTable
 from ._columns import table_from_frame
@@ -25,8 +25,15 @@ def _binary(raw: bytes, head: str) -> bool:
     character or NUL in its header line (binary data holds one within a few bytes).
     NULs and other controls in later lines are text: old exports pad fields with
     NULs, and a cell may hold anything."""
-    header = head.split("\n", 1)[0].split("\r", 1)[0]
+    header = head.lstrip(" \t\r\n").split("\n", 1)[0].split("\r", 1)[0]
     return raw.startswith(_BINARY_STARTS) or any(c in _CONTROL for c in header)
+
+
+def _title_above(frame, problems: list[str | None]) -> bool:
+    """Whether the one-field first line of a table is a title: some rows under it
+    have more fields, and every other one is blank (a separator row)."""
+    fits = np.equal(np.asarray(problems, dtype=object), None)
+    return not fits.all() and bool(frame.iloc[fits, 0].isna().all())
 
 
 def read_csv(
@@ -38,9 +45,14 @@ def read_csv(
     text = decode_csv(raw, str(path))
     if _binary(raw, text[:4096]):
         raise InputFileError(f"{path}: not a text CSV file (binary content)")
-    frame, problems = parse_csv(text, sniff_delimiter(text))
+    frame, problems = read_csv_text(text)
     if frame.shape[1] == 0:
         raise InputFileError(f"{path}: not a readable CSV file (no header)")
+    if frame.shape[1] == 1 and _title_above(frame, problems):
+        raise InputFileError(
+            f"{path}: the first line, {frame.columns[0]!r}, is one field where the rows "
+            "under it have more: a title above the header? Remove the lines above the header"
+        )
     table = table_from_frame(frame, str(path), None, crs, geometry_columns)
     table.row_errors = np.asarray(problems, dtype=object)
     return table

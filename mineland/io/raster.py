@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pyproj
 
-from ..csvtext import decode_csv, parse_csv, sniff_delimiter
+from ..csvtext import decode_csv, read_csv_text
 from ..errors import CRSError, InputFileError, SchemaError
 from ..rasterdata import RasterData
 from ._parse import first_line
@@ -123,7 +123,7 @@ def _csv_classes(path: Path) -> list[tuple[object, object]]:
     """The (value, name) rows of a CSV class table, read as survey CSVs are (any
     encoding or delimiter); a row that does not fit the header is an error."""
     text = decode_csv(path.read_bytes(), str(path))
-    frame, problems = parse_csv(text, sniff_delimiter(text))
+    frame, problems = read_csv_text(text)
     if frame.shape[1] < 2:
         raise SchemaError(f"{path}: a class table needs two columns: value, name")
     for k, problem in enumerate(problems):
