@@ -795,15 +795,26 @@ def test_a_killed_writer_leaves_no_truncated_output(tmp_path):
     out.write_text("the previous complete output\n")
     code = (
         "import pandas as pd; from mineland.io import write_table; "
-        f"write_table(pd.DataFrame({{'k': range(30_000_000)}}), {str(out)!r})"
+        f"write_table(pd.DataFrame({{'k': range(4_000_000)}}), {str(out)!r})"
     )
     proc = subprocess.Popen([sys.executable, "-c", code])
-    deadline = time.time() + 60
+    deadline = time.time() + 120
     while time.time() < deadline and not list(tmp_path.glob(".big.*partial*")):
-        time.sleep(0.05)  # wait until the writer is writing
+        time.sleep(0.02)  # wait until the writer is writing
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    left = list(tmp_path.glob(f".big.{proc.pid}.*partial*"))
+    assert left, "the writer was killed before it wrote anything"
     assert out.read_text() == "the previous complete output\n"
+    # the next run to the same output clears what the killed one left, not what a
+    # running writer (here the process 1, which is always there) is writing
+    running = tmp_path / ".big.1.0123abcd.partial.csv"
+    running.write_text("a writer at work")
+    from mineland.io import write_table
+
+    write_table(pd.DataFrame({"k": [1, 2]}), out)
+    assert pd.read_csv(out)["k"].tolist() == [1, 2]
+    assert not any(p.exists() for p in left) and running.exists()
 
 
 def test_validate_refuses_an_as_of_it_would_ignore():

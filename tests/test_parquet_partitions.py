@@ -68,3 +68,20 @@ def test_what_cannot_be_read_again_is_not_mapped(dataset, tmp_path):
     (nested / "year=2024").mkdir(parents=True)
     (dataset / "part-00000.parquet").rename(nested / "year=2024" / "part-00000.parquet")
     assert parquet_partitions(np.full(1, str(nested), dtype=object), rows[:1]) is None
+
+
+def test_convert_clears_the_unfinished_folder_a_killed_run_left(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import run
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its process id is now free: the run it stands for was killed
+    left = tmp_path / f".parts.{dead.pid}.0123abcd.partial"
+    left.mkdir()
+    (left / "part-00000.parquet").write_bytes(b"half a part")
+    result = run("convert", SURVEYS, "-o", tmp_path / "parts")
+    assert result.exit_code == 0, result.output
+    assert not left.exists()
+    assert len(mineland.read_surveys(tmp_path / "parts").records) > 0

@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import shutil
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import shapely
 from ..errors import InputFileError, OutputError
 from ..records import RawTable, parse_crs
 from ._parse import first_line
-from .write import check_output_path
+from .write import check_output_path, partial_path
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +179,7 @@ def write_geoparquet(
     n_parts = max(1, -(-len(records) // rows_per_part))
     # the parts go to a hidden folder renamed when complete: a killed run never
     # leaves a folder that reads as a whole dataset
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial")
+    tmp = partial_path(out)
     tmp.mkdir()
     try:
         for k in range(n_parts):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -238,6 +239,33 @@ def _with_wkt(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(frame.drop(columns=frame.geometry.name)).assign(geometry_wkt=wkt)
 
 
+def partial_path(out: Path, suffix: str = "") -> Path:
+    """A hidden name beside ``out`` for what is written before it is moved into place,
+    unique to this process and call (``suffix``: the output's own, kept last).  What
+    killed runs left for the same output (their process is gone) is removed first."""
+    stem = out.name[: len(out.name) - len(suffix)] if suffix else out.name
+    if os.name == "posix":  # signal 0 only asks whether a process is there
+        for left in out.parent.glob(f".{glob.escape(stem)}.*.partial{glob.escape(suffix)}"):
+            pid = left.name[len(stem) + 2 :].split(".", 1)[0]
+            if not pid.isdigit() or _running(int(pid)):
+                continue
+            if left.is_dir():
+                shutil.rmtree(left, ignore_errors=True)
+            else:
+                left.unlink(missing_ok=True)
+    return out.with_name(f".{stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial{suffix}")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
 @contextmanager
 def atomic(out: Path):
     """Write to a temporary file beside ``out`` and move it into place on success.
@@ -247,7 +275,7 @@ def atomic(out: Path):
     hidden ``.partial`` file, never a truncated output.  An existing GeoPackage is
     copied first, so that writing one layer keeps the file's other layers.
     """
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial{out.suffix}")
+    tmp = partial_path(out, out.suffix)
     if out.suffix.lower() == ".gpkg" and out.is_file():
         _check_geopackage(out)
         shutil.copy2(out, tmp)
