@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+
 import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
-from conftest import DISTRICTS, SURVEYS, geod_ha
+from conftest import DISTRICTS, SURVEYS, geod_ha, run
 
 import mineland
 from mineland.cli import main
@@ -59,6 +61,22 @@ def test_parquet_files_in_folders_are_found(tmp_path):
     data = mineland.read_surveys(tmp_path / "in")
     assert len(data.records) == 100
     assert isinstance(data.records, gpd.GeoDataFrame)
+
+
+def test_a_converted_dataset_in_a_folder_is_read_and_an_unfinished_one_skipped(tmp_path, caplog):
+    full = mineland.read_surveys(SURVEYS).records
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    assert run("convert", SURVEYS, "-o", inbox / "parts", "--rows-per-part", "1000").exit_code == 0
+    left = inbox / ".parts.1.0123abcd.partial"  # a run at work, or a killed one's
+    shutil.copytree(inbox / "parts", left)
+    extra = [f"x{k},device,46.{k}5,39.5" for k in range(10)]
+    (inbox / "extra.csv").write_text("record_id,record_type,lon,lat\n" + "\n".join(extra))
+    with caplog.at_level("WARNING"):
+        data = mineland.read_surveys(inbox)
+    assert data.n_read == len(full) + 10  # the dataset whole, once, and the CSV
+    assert len(data.records) == len(full) + 10
+    assert ".parts.1.0123abcd.partial (unfinished output of an interrupted run)" in caplog.text
 
 
 def test_bbox_on_the_command_line(tmp_path):

@@ -53,14 +53,16 @@ def _folder_files(path: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
         if any(p.suffix.lower() == ".gdb" for p in rel.parents):
             continue
         suffix = child.suffix.lower()
+        in_dataset = any(is_parquet_dataset(path / p) for p in rel.parents if p != Path("."))
         if child.is_dir():
-            if suffix == ".gdb":
-                inside.append(child)
+            if ".partial" in child.name and is_parquet_dataset(child):
+                skipped.append((child, "unfinished output of an interrupted run"))
+            elif suffix == ".gdb" or (is_parquet_dataset(child) and not in_dataset):
+                inside.append(child)  # read whole, as one input
             continue
         if ".partial" in child.name:
             skipped.append((child, "unfinished output of an interrupted run"))
         elif suffix in PARQUET_EXTENSIONS:
-            in_dataset = any(is_parquet_dataset(path / p) for p in rel.parents if p != Path("."))
             if not in_dataset:
                 inside.append(child)
         elif suffix == ".json" and not _is_geojson_text(child):
