@@ -165,6 +165,18 @@ def test_folder_reads_every_file_and_skips_non_geodata(tmp_path, districts):
     assert len(data.records) == 4
 
 
+def test_a_shapefile_named_in_capitals_in_a_folder_is_read_with_its_sidecars(tmp_path, caplog):
+    areas = sample_records().iloc[:3]  # SHA, CHA, cleared
+    write(areas, tmp_path / "haz.shp", "ESRI Shapefile")
+    for f in tmp_path.iterdir():  # as old Windows tools name them: HAZ.SHP, HAZ.DBF
+        f.rename(f.with_name(f.name.upper()))
+    with caplog.at_level("WARNING"):
+        data = mineland.read_surveys(tmp_path)
+    assert len(data.records) == len(areas)
+    assert set(data.records["record_type"]) == {"SHA", "CHA", "cleared"}  # the .DBF's
+    assert "skipped" not in caplog.text  # its sidecars are no files left out
+
+
 def test_several_paths_are_concatenated(tmp_path):
     gdf = sample_records()
     write(gdf.iloc[:2], tmp_path / "a.geojson", "GeoJSON")

@@ -44,6 +44,11 @@ def _is_geojson_text(path: Path) -> bool:
 _SIDECARS = {".dbf", ".shx", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd", ".xml", ".aux"}
 
 
+def _beside_a_shapefile(path: Path) -> bool:
+    """Whether a file is a Shapefile's sidecar (``HAZ.DBF`` of ``HAZ.SHP`` too)."""
+    return any(path.with_suffix(s).exists() for s in (".shp", ".SHP", ".Shp"))
+
+
 def _folder_files(path: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     """The survey files in a folder (recursively), and the files skipped with why."""
     inside: list[Path] = []
@@ -71,7 +76,7 @@ def _folder_files(path: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
             skipped.append((child, "Excel's lock file of an open workbook"))
         elif suffix in VECTOR_EXTENSIONS + CSV_EXTENSIONS + EXCEL_EXTENSIONS and suffix != ".txt":
             inside.append(child)
-        elif suffix in _SIDECARS and child.with_suffix(".shp").exists():
+        elif suffix in _SIDECARS and _beside_a_shapefile(child):
             continue  # part of a Shapefile
         elif not child.name.startswith("."):
             skipped.append((child, "not a survey file format"))
