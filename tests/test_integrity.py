@@ -342,6 +342,27 @@ def test_a_folder_read_lists_what_it_skipped(tmp_path, caplog):
     assert "interrupted run" in text
 
 
+def test_a_folder_copied_from_a_mac_or_a_notebook_reads_its_data_once(tmp_path, caplog):
+    row = [{"record_id": "a", "record_type": "device", "lon": 46.5, "lat": 39.7}]
+    device_csv(tmp_path / "d.csv", row)
+    fork = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        \x00\x02"
+    (tmp_path / "._d.csv").write_bytes(fork)  # a resource fork: binary, not a CSV
+    (tmp_path / "__MACOSX").mkdir()
+    (tmp_path / "__MACOSX" / "._d.csv").write_bytes(fork)
+    (tmp_path / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (tmp_path / ".ipynb_checkpoints").mkdir()  # a notebook's copy of the same rows
+    device_csv(tmp_path / ".ipynb_checkpoints" / "d-checkpoint.csv", row)
+    device_csv(tmp_path / ".old.csv", row)
+    with caplog.at_level("WARNING"):
+        data = mineland.read_surveys(tmp_path)
+    assert data.n_read == 1 and list(data.records["record_id"]) == ["a"]
+    text = caplog.text
+    assert "skipped 4 files" in text and ".DS_Store" not in text
+    assert "._d.csv (macOS metadata, not data)" in text and "__MACOSX (macOS" in text
+    assert ".ipynb_checkpoints (a hidden folder)" in text
+    assert ".old.csv (a hidden file (its name starts with a dot))" in text
+
+
 # --------------------------------------------------------------------------- options
 
 

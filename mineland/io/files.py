@@ -41,6 +41,8 @@ def _is_geojson_text(path: Path) -> bool:
     return '"type"' in head and ("Feature" in head or "Polygon" in head or "Point" in head)
 
 
+#: what a folder's files are read as, by extension (a ``.txt`` only when named)
+_READ = tuple(e for e in VECTOR_EXTENSIONS + CSV_EXTENSIONS + EXCEL_EXTENSIONS if e != ".txt")
 _SIDECARS = {".dbf", ".shx", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd", ".xml", ".aux"}
 
 
@@ -54,33 +56,53 @@ def _folder_files(path: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     inside: list[Path] = []
     skipped: list[tuple[Path, str]] = []
     for child in sorted(path.rglob("*")):
-        rel = child.relative_to(path)
-        if any(p.suffix.lower() == ".gdb" for p in rel.parents):
+        parents = [p for p in child.relative_to(path).parents if p != Path(".")]
+        if any(p.suffix.lower() == ".gdb" or _hidden(p.name) for p in parents):
+            continue  # read whole, or a hidden folder's (said once for the folder)
+        if _hidden(child.name):
+            why = _hidden_reason(child)
+            if why:
+                skipped.append((child, why))
             continue
         suffix = child.suffix.lower()
-        in_dataset = any(is_parquet_dataset(path / p) for p in rel.parents if p != Path("."))
+        in_dataset = any(is_parquet_dataset(path / p) for p in parents)
         if child.is_dir():
-            if ".partial" in child.name and is_parquet_dataset(child):
-                skipped.append((child, "unfinished output of an interrupted run"))
-            elif suffix == ".gdb" or (is_parquet_dataset(child) and not in_dataset):
+            if suffix == ".gdb" or (is_parquet_dataset(child) and not in_dataset):
                 inside.append(child)  # read whole, as one input
             continue
-        if ".partial" in child.name:
-            skipped.append((child, "unfinished output of an interrupted run"))
-        elif suffix in PARQUET_EXTENSIONS:
+        if suffix in PARQUET_EXTENSIONS:
             if not in_dataset:
                 inside.append(child)
         elif suffix == ".json" and not _is_geojson_text(child):
             skipped.append((child, "JSON but not GeoJSON"))
         elif child.name.startswith("~$"):
             skipped.append((child, "Excel's lock file of an open workbook"))
-        elif suffix in VECTOR_EXTENSIONS + CSV_EXTENSIONS + EXCEL_EXTENSIONS and suffix != ".txt":
+        elif suffix in _READ:
             inside.append(child)
         elif suffix in _SIDECARS and _beside_a_shapefile(child):
             continue  # part of a Shapefile
-        elif not child.name.startswith("."):
+        else:
             skipped.append((child, "not a survey file format"))
     return inside, skipped
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".") or name == "__MACOSX"
+
+
+def _hidden_reason(child: Path) -> str | None:
+    """Why a hidden file or folder is skipped, where it would have been read (None: a
+    hidden file of no survey format, as ``.DS_Store``, goes unsaid)."""
+    if ".partial" in child.name:
+        return "unfinished output of an interrupted run"
+    if child.name.startswith("._") or child.name == "__MACOSX":
+        return "macOS metadata, not data"
+    if child.is_dir():
+        found = (f for f in child.rglob("*") if f.suffix.lower() in _READ + PARQUET_EXTENSIONS)
+        return "a hidden folder" if next(found, None) else None
+    if child.suffix.lower() in _READ + PARQUET_EXTENSIONS:
+        return "a hidden file (its name starts with a dot)"
+    return None
 
 
 def find_input_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
