@@ -249,11 +249,27 @@ def read_layer(path: Path, layer: str | int | None, *, bbox=None) -> RawTable:
     return table
 
 
+def _zip_members(path: Path) -> list[str]:
+    """The files in a zip (macOS metadata left out); none if it is no zip."""
+    if path.suffix.lower() != ".zip" or not zipfile.is_zipfile(path):
+        return []
+    with zipfile.ZipFile(path) as archive:
+        names = [n for n in archive.namelist() if not n.endswith("/")]
+    return [n for n in names if not n.startswith("__MACOSX/") and "/._" not in f"/{n}"]
+
+
 def spatial_layers(path: Path) -> list[str]:
     try:
         with gdal_warnings_to_log(path):
             layers = pyogrio.list_layers(gdal_path(path))
     except Exception as exc:
+        inside = _zip_members(path)
+        if inside:
+            raise InputFileError(
+                f"{path}: a zip is read as one zipped Shapefile (or layer), and this one "
+                f"holds {', '.join(inside[:5])}{' …' if len(inside) > 5 else ''}: unzip it "
+                "and give the folder"
+            ) from None
         raise InputFileError(f"{path}: not a readable vector dataset ({first_line(exc)})") from None
     spatial = [str(name) for name, gtype in layers if gtype is not None]
     if not spatial:
