@@ -242,6 +242,18 @@ def test_a_failing_check_spares_the_others_and_the_order_holds(tmp_path, distric
     assert not any(check == "future_date" for check, _ in got)
 
 
+def test_releases_read_without_their_hazards_are_checked_for_dates(tmp_path, districts):
+    """The hazards a release names may be in a file not read: its date is then not
+    compared, and the date checks still run (a lookup that found no hazard at all
+    failed them)."""
+    releases = [r for r in clean_rows() if r["record_type"] in ("cleared", "reduced")]
+    future = dict(releases[0], record_id="late", date="2030-01-01")
+    report = run_validate(tmp_path, districts, releases + [future])
+    assert report.failures == []
+    assert ("future_date", "late") in found(report)
+    assert not any(check == "release_before_hazard" for check, _ in found(report))
+
+
 def test_each_spatial_check(tmp_path, districts):
     rows = clean_rows()
     lon, lat = (

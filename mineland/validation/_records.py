@@ -177,7 +177,10 @@ def date_checks(records, f: Findings, today: pd.Timestamp, start: pd.Timestamp |
         hazard_date = hazard_date[~hazard_date.index.duplicated()]
         releases = rtype.isin(schema.RELEASE_TYPES).to_numpy()
         linked = records["hazard_id"][releases].astype("string").str.strip()
-        hd_all = linked.map(hazard_date)
+        # looked up, not mapped: a map that finds no hazard (releases read without
+        # their hazards) gives floats that pandas then refuses to compare with dates
+        found = hazard_date.reindex(linked.to_numpy(dtype=object, na_value=None)).to_numpy()
+        hd_all = pd.Series(found, index=linked.index, dtype=dates.dtype)
         early = (dates[releases] < hd_all).fillna(False).to_numpy(dtype=bool)
         late_rows = records.iloc[np.flatnonzero(releases)[early]]
         for (_, r), hd in zip(late_rows.iterrows(), hd_all[early], strict=True):
