@@ -107,6 +107,10 @@ def test_a_zip_of_several_files_is_an_error_that_names_them(tmp_path):
     with pytest.raises(mineland.errors.InputFileError) as err:
         mineland.read_surveys(zpath)
     assert "holds hazards.csv, releases.geojson: unzip it and give the folder" in str(err.value)
+    with zipfile.ZipFile(zpath, "w") as z:  # a zipped CSV: GDAL reads it, without points
+        z.writestr("devices.csv", "record_id,record_type,lon,lat\nD1,device,46.5,39.5\n")
+    with pytest.raises(mineland.errors.InputFileError, match="holds devices.csv: unzip it"):
+        mineland.read_surveys(zpath)
 
 
 @GDAL_WRITES_KML_FIELDS

@@ -263,18 +263,25 @@ def spatial_layers(path: Path) -> list[str]:
         with gdal_warnings_to_log(path):
             layers = pyogrio.list_layers(gdal_path(path))
     except Exception as exc:
-        inside = _zip_members(path)
-        if inside:
-            raise InputFileError(
-                f"{path}: a zip is read as one zipped Shapefile (or layer), and this one "
-                f"holds {', '.join(inside[:5])}{' …' if len(inside) > 5 else ''}: unzip it "
-                "and give the folder"
-            ) from None
+        _refuse_a_zip_of_files(path)
         raise InputFileError(f"{path}: not a readable vector dataset ({first_line(exc)})") from None
     spatial = [str(name) for name, gtype in layers if gtype is not None]
     if not spatial:
+        _refuse_a_zip_of_files(path)  # a zipped CSV: GDAL reads it without its points
         raise InputFileError(f"{path}: the file holds no layer with geometries")
     return spatial
+
+
+def _refuse_a_zip_of_files(path: Path) -> None:
+    """A zip of files GDAL does not read as one layer (CSV, GeoJSON beside it) is an
+    error that names them."""
+    inside = _zip_members(path)
+    if inside:
+        raise InputFileError(
+            f"{path}: a zip is read as one zipped Shapefile (or layer), and this one "
+            f"holds {', '.join(inside[:5])}{' …' if len(inside) > 5 else ''}: unzip it "
+            "and give the folder"
+        )
 
 
 CURVED = re.compile(
