@@ -15,6 +15,8 @@ import threading
 
 import pandas as pd
 
+from . import schema
+
 __all__ = ["decode_csv", "looks_cyrillic", "parse_csv", "read_csv_text", "sniff_delimiter"]
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,9 @@ _BLANK_LINES = r"(?:[ \t,;|]*(?:\r\n|\r|\n))*"
 _PREAMBLE = re.compile(
     rf'{_BLANK_LINES}(?:"?sep=([^"\r\n])"?[ \t]*(?:\r\n|\r|\n){_BLANK_LINES})?', re.IGNORECASE
 )
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_LINE = re.compile(r"([^\r\n]*)(?:\r\n|\r|\n)")
 
 #: the csv module's field limit is one for the process; it is only ever raised
 _FIELD_LIMIT = threading.Lock()
@@ -65,13 +70,45 @@ def looks_cyrillic(raw: bytes) -> bool:
     return paired / len(high) > 0.5
 
 
-def read_csv_text(text: str) -> tuple[pd.DataFrame, list[str | None]]:
+def read_csv_text(text: str, source: str = "CSV") -> tuple[pd.DataFrame, list[str | None]]:
     """:func:`parse_csv` of a whole export: blank lines (or lines of delimiters only)
-    before the header are left out, and the delimiter is the one Excel's ``sep=;``
-    first line names, else the header's (:func:`sniff_delimiter`)."""
+    before the header are left out, as is Excel's ``sep=;`` line, whose delimiter is
+    then used (else the header's, :func:`sniff_delimiter`).  Title lines above the
+    header (found by its usual column names in the top 20 lines) are not records,
+    and are named in the log as a workbook's are."""
     preamble = _PREAMBLE.match(text)
     body = text[preamble.end() :] if preamble.end() else text
-    return parse_csv(body, preamble.group(1) or sniff_delimiter(body))
+    above, at, sep = _header_line(body)
+    if above:
+        line = len(_LINE_END.findall(text, 0, preamble.end())) + above + 1
+        lines = "the line" if above == 1 else f"the {above} lines"
+        log.warning(
+            "%s: the header is on line %d; %s above it (a title?) are not records",
+            source,
+            line,
+            lines,
+        )
+        body = body[at:]
+    return parse_csv(body, preamble.group(1) or sep or sniff_delimiter(body))
+
+
+def _header_line(text: str) -> tuple[int, int, str | None]:
+    """Where the header is when title lines stand above it: the number of lines
+    above, where it starts, and its delimiter (0, 0, None when it is the first line,
+    or when none of the top 20 lines looks like one and has more fields than the
+    first: a row of values such as ``x`` and ``y`` under a header of other names)."""
+    first = None
+    for k, line in enumerate(_LINE.finditer(text, 0, min(len(text), 1 << 16))):
+        if k == 20:
+            break
+        first = line.group(1) if first is None else first
+        for sep in (",", ";", "\t", "|"):
+            cells = line.group(1).split(sep)
+            if schema.looks_like_header(cells):
+                if k and len(first.split(sep)) < len(cells):
+                    return k, line.start(), sep
+                return 0, 0, None
+    return 0, 0, None
 
 
 def sniff_delimiter(text: str) -> str:

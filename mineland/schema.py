@@ -143,6 +143,19 @@ DISTRICT_NAME_CANDIDATES = (
 )
 
 #: Name of the extra summary row for area and points outside every district.
+#: words that mark the header row of a table (a title or notes may stand above it)
+HEADER_WORDS = frozenset(
+    {"record_id", "record_type", "lon", "lat", "longitude", "latitude", "x", "y", "wkt"}
+    | {"mgrs", "geometry", "easting", "northing", "date", "type", "id"}
+)
+
+
+def looks_like_header(cells) -> bool:
+    """Whether a row's cells hold two of the usual column names (:data:`HEADER_WORDS`)."""
+    names = {str(v).strip().casefold().replace(" ", "_") for v in cells if v is not None}
+    return len(names & HEADER_WORDS) >= 2
+
+
 OUTSIDE = "(outside districts)"
 
 #: Columns of the summary table, in order.

@@ -28,6 +28,7 @@ import pytest
 from conftest import DISTRICTS, SURVEYS, run
 
 import mineland
+from mineland.csvtext import read_csv_text
 
 PAYLOADS = ['=HYPERLINK("http://x")', "+1+1", "@SUM(A1)", "-2+3", "\x1b]8;;http://x\x1b\\a"]
 PAYLOADS += ["<script>alert(1)</script>", "\u202egnp.exe", "Cəbrayıl", "Goražde", "\x00", "\x07"]
@@ -170,7 +171,8 @@ def t_long(rng, text):
 
 
 def t_preamble(rng, text):
-    return rng.choice(["\n\n", ",,,,\n", "sep={sep}\n", '"sep={sep}"\r\n\r\n']) + text
+    titles = ["Report of hazards{sep} exported 2024\n", "# export\n\n", "Cəbrayıl\n{sep}{sep}\n"]
+    return rng.choice(["\n\n", ",,,,\n", "sep={sep}\n", '"sep={sep}"\r\n\r\n', *titles]) + text
 
 
 LINES_KEPT = {t_blank, t_endings, t_long, t_preamble}  # one line per row still
@@ -314,15 +316,28 @@ def test_blank_lines_and_excels_sep_line_before_the_header_are_left_out(tmp_path
     assert data.records.geometry.x.round(6).tolist() == [46.5, 46.6]
 
 
-@pytest.mark.parametrize("title", ["Report of hazards — Cəbrayıl\n,,,\n", "# exported 2024\n"])
-def test_a_title_above_the_header_is_an_error_that_says_so(tmp_path, title):
+@pytest.mark.parametrize(
+    "title, line",
+    [("Report of hazards; Cəbrayıl, 2024\n,,,\n", 3), ("# exported 2024\n", 2), ("", 1)],
+)
+def test_title_lines_above_the_header_are_named_not_read(tmp_path, caplog, title, line):
     src = tmp_path / "export.csv"
-    src.write_text(title + "record_id,record_type,lon,lat\nD1,device,46.5,39.5\n", "utf-8")
-    result = run("summarize", DISTRICTS, src)
-    assert result.exit_code == 2
-    first = title.split("\n")[0]
-    assert f"the first line, {first!r}" in result.output
-    assert "Remove the lines above the header" in result.output
+    rows = "record_id,record_type,lon,lat\nD1,device,46.5,39.5\nD2,device,46.6,39.6\n"
+    src.write_text(title + rows, "utf-8")
+    with caplog.at_level("WARNING"):
+        data = mineland.read_surveys(src)
+    assert data.n_read == 2 and list(data.records["record_id"]) == ["D1", "D2"]
+    lines = "the line" if line == 2 else f"the {line - 1} lines"
+    above = f"the header is on line {line}; {lines} above it (a title?)"
+    assert (above in caplog.text) == bool(title)
+
+
+def test_a_row_of_column_like_values_under_another_header_is_a_row(tmp_path):
+    src = tmp_path / "export.csv"
+    src.write_text("ID_NUM,TYPE_CODE,LON_DD,LAT_DD\nD1,x,y,1\n", "utf-8")
+    frame, problems = read_csv_text(src.read_text("utf-8"))
+    assert list(frame.columns) == ["ID_NUM", "TYPE_CODE", "LON_DD", "LAT_DD"]
+    assert frame.values.tolist() == [["D1", "x", "y", "1"]] and problems == [None]
 
 
 def test_empty_lines_between_rows_are_not_rows_as_for_pandas(tmp_path):

@@ -29,13 +29,6 @@ def _binary(raw: bytes, head: str) -> bool:
     return raw.startswith(_BINARY_STARTS) or any(c in _CONTROL for c in header)
 
 
-def _title_above(frame, problems: list[str | None]) -> bool:
-    """Whether the one-field first line of a table is a title: some rows under it
-    have more fields, and every other one is blank (a separator row)."""
-    fits = np.equal(np.asarray(problems, dtype=object), None)
-    return not fits.all() and bool(frame.iloc[fits, 0].isna().all())
-
-
 def read_csv(
     path: Path, crs: object | None, geometry_columns: Mapping[str, str] | None = None
 ) -> RawTable:
@@ -45,14 +38,9 @@ def read_csv(
     text = decode_csv(raw, str(path))
     if _binary(raw, text[:4096]):
         raise InputFileError(f"{path}: not a text CSV file (binary content)")
-    frame, problems = read_csv_text(text)
+    frame, problems = read_csv_text(text, str(path))
     if frame.shape[1] == 0:
         raise InputFileError(f"{path}: not a readable CSV file (no header)")
-    if frame.shape[1] == 1 and _title_above(frame, problems):
-        raise InputFileError(
-            f"{path}: the first line, {frame.columns[0]!r}, is one field where the rows "
-            "under it have more: a title above the header? Remove the lines above the header"
-        )
     table = table_from_frame(frame, str(path), None, crs, geometry_columns)
     table.row_errors = np.asarray(problems, dtype=object)
     return table

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import schema
 from ..errors import InputFileError, SchemaError
 from ..tables import RawTable
 from ._columns import table_from_frame
@@ -141,45 +142,22 @@ def _cell_texts(unreadable: np.ndarray, names: list[str], header: int) -> np.nda
     return out
 
 
-#: words that mark the header row of a sheet (a title or notes may stand above it)
-_HEADER_WORDS = {
-    "record_id",
-    "record_type",
-    "lon",
-    "lat",
-    "longitude",
-    "latitude",
-    "x",
-    "y",
-    "wkt",
-    "mgrs",
-    "geometry",
-    "easting",
-    "northing",
-    "date",
-    "type",
-    "id",
-}
-
-
 def _header_row(raw: pd.DataFrame, path: Path, sheet: str) -> int:
     """The sheet's header row: the first row, unless a title or notes stand above it
     (then the first of the top 20 rows that holds two of the usual column names, with
     the rows above named in the log)."""
     header = 0
     for k in range(min(20, len(raw))):
-        cells = {str(v).strip().casefold().replace(" ", "_") for v in raw.iloc[k].dropna()}
-        if len(cells & _HEADER_WORDS) >= 2:
+        if schema.looks_like_header(raw.iloc[k].dropna()):
             header = k
             break
     if header:
         log.warning(
-            "%s: sheet %r: the header is on row %d; the %d rows above it (a title?) "
-            "are not records",
+            "%s: sheet %r: the header is on row %d; %s above it (a title?) are not records",
             path,
             sheet,
             header + 1,
-            header,
+            "the row" if header == 1 else f"the {header} rows",
         )
     return header
 
