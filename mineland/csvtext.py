@@ -81,12 +81,8 @@ def read_csv_text(text: str, source: str = "CSV") -> tuple[pd.DataFrame, list[st
     above, at, sep = _header_line(body)
     if above:
         line = len(_LINE_END.findall(text, 0, preamble.end())) + above + 1
-        lines = "the line" if above == 1 else f"the {above} lines"
         log.warning(
-            "%s: the header is on line %d; %s above it (a title?) are not records",
-            source,
-            line,
-            lines,
+            "%s: the header is on line %d; %s", source, line, schema.above_header(above, "line")
         )
         body = body[at:]
     return parse_csv(body, preamble.group(1) or sep or sniff_delimiter(body))
@@ -103,12 +99,17 @@ def _header_line(text: str) -> tuple[int, int, str | None]:
             break
         first = line.group(1) if first is None else first
         for sep in (",", ";", "\t", "|"):
-            cells = line.group(1).split(sep)
+            cells = _fields(line.group(1), sep)
             if schema.looks_like_header(cells):
-                if k and len(first.split(sep)) < len(cells):
+                if k and len(_fields(first, sep)) < len(cells):
                     return k, line.start(), sep
                 return 0, 0, None
     return 0, 0, None
+
+
+def _fields(line: str, sep: str) -> list[str]:
+    """One line's fields, unquoted."""
+    return next(csv.reader([line], delimiter=sep, strict=False), [])
 
 
 def sniff_delimiter(text: str) -> str:

@@ -156,6 +156,13 @@ def looks_like_header(cells) -> bool:
     return len(names & HEADER_WORDS) >= 2
 
 
+def above_header(n: int, unit: str) -> str:
+    """What is said of the ``n`` rows or lines (``unit``) found above a header."""
+    if n == 1:
+        return f"the {unit} above it (a title?) is not a record"
+    return f"the {n} {unit}s above it (a title?) are not records"
+
+
 OUTSIDE = "(outside districts)"
 
 #: Columns of the summary table, in order.

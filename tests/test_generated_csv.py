@@ -328,8 +328,19 @@ def test_title_lines_above_the_header_are_named_not_read(tmp_path, caplog, title
         data = mineland.read_surveys(src)
     assert data.n_read == 2 and list(data.records["record_id"]) == ["D1", "D2"]
     lines = "the line" if line == 2 else f"the {line - 1} lines"
-    above = f"the header is on line {line}; {lines} above it (a title?)"
+    above = f"the header is on line {line}; {lines} above it (a title?) "
     assert (above in caplog.text) == bool(title)
+
+
+def test_a_quoted_header_under_a_title_is_found(tmp_path, caplog):
+    src = tmp_path / "export.csv"
+    text = 'Cəbrayıl\n;;\n"record_id";"record_type";"lon";"lat"\n"D1";"device";"46,5";"39,5"\n'
+    src.write_text(text, "utf-8")
+    with caplog.at_level("WARNING"):
+        data = mineland.read_surveys(src)
+    assert list(data.records["record_id"]) == ["D1"]
+    assert data.records.geometry.x.round(6).tolist() == [46.5]
+    assert "the header is on line 3; the 2 lines above it (a title?) are not records" in caplog.text
 
 
 def test_a_row_of_column_like_values_under_another_header_is_a_row(tmp_path):

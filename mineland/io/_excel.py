@@ -153,11 +153,11 @@ def _header_row(raw: pd.DataFrame, path: Path, sheet: str) -> int:
             break
     if header:
         log.warning(
-            "%s: sheet %r: the header is on row %d; %s above it (a title?) are not records",
+            "%s: sheet %r: the header is on row %d; %s",
             path,
             sheet,
             header + 1,
-            "the row" if header == 1 else f"the {header} rows",
+            schema.above_header(header, "row"),
         )
     return header
 
