@@ -12,6 +12,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from ..degrees import degrees
 from ..errors import SchemaError
 from ..gridref import mgrs_problem, mgrs_to_lonlat, normalize_mgrs
 from ..records import RawTable, parse_crs
@@ -167,7 +168,8 @@ def _parse_columns(frame: pd.DataFrame, cols: dict) -> Parsed:
             continue
         todo = shapely.is_missing(geoms)
         if key == "lon":
-            g, e, blank = _from_xy(frame[cols["lon"]], frame[cols["lat"]])
+            degrees_too = cols.get("kind") != "projected"
+            g, e, blank = _from_xy(frame[cols["lon"]], frame[cols["lat"]], degrees_too)
             f = np.full(n, None, dtype=object)
         else:
             blank = frame[cols[key]].isna().to_numpy()
@@ -197,9 +199,18 @@ def _from_wkt(column: pd.Series) -> Parsed:
     return shapely.force_2d(geoms), errors, fixes
 
 
-def _from_xy(xcol: pd.Series, ycol: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Points, the reason per unreadable pair, and which rows have no point."""
+def _from_xy(
+    xcol: pd.Series, ycol: pd.Series, degrees_too: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points, the reason per unreadable pair, and which rows have no point; with
+    ``degrees_too``, values that are no numbers may be degrees, minutes and seconds
+    or have a hemisphere (:mod:`mineland.degrees`)."""
     xs, ys = _numbers(xcol), _numbers(ycol)
+    if degrees_too:
+        for values, col, axis in ((xs, xcol, "lon"), (ys, ycol, "lat")):
+            todo = np.flatnonzero(np.isnan(values) & col.notna().to_numpy())
+            if len(todo):
+                values[todo] = degrees(col.iloc[todo], axis)
     n = len(xs)
     geoms = np.full(n, None, dtype=object)
     errors = np.full(n, None, dtype=object)
@@ -211,7 +222,9 @@ def _from_xy(xcol: pd.Series, ycol: pd.Series) -> tuple[np.ndarray, np.ndarray, 
         if pd.isna(x) or pd.isna(y):
             errors[i] = f"{xcol.name if pd.isna(x) else ycol.name} is blank (only one coordinate)"
         else:
-            errors[i] = f"coordinates {xcol.name}={x!r}, {ycol.name}={y!r} are not numbers"
+            errors[i] = f"coordinates {xcol.name}={x!r}, {ycol.name}={y!r} are not numbers" + (
+                " nor degrees of their axis (46.7528, 46°45'10\"E, N39°30.25')" * degrees_too
+            )
     return geoms, errors, blank
 
 
