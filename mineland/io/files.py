@@ -119,7 +119,8 @@ def find_input_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
             if skipped:
                 shown = "; ".join(f"{p.relative_to(path)} ({why})" for p, why in skipped[:10])
                 more = f"; and {len(skipped) - 10} more" if len(skipped) > 10 else ""
-                log.warning("%s: skipped %d files: %s%s", path, len(skipped), shown, more)
+                n = len(skipped)
+                log.warning("%s: skipped %d file%s: %s%s", path, n, "s" * (n != 1), shown, more)
             if not inside:
                 raise InputFileError(f"{path}: the folder holds no supported survey files")
             found.extend(inside)
