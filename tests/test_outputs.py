@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import openpyxl
+import pandas as pd
 import pyogrio
 import pytest
 import rasterio
@@ -68,3 +69,29 @@ def test_validation_workbook_sheets_are_named(tmp_path):
     book = openpyxl.load_workbook(out)
     assert book.sheetnames == ["Checks", "Findings", "Files"]
     assert all(book[s].freeze_panes == "A2" for s in book.sheetnames)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_text_cells_neutralised_by_distinct_value_equal_each_cell_neutralised(seed):
+    """Text columns are made inert once per distinct value: the cells come out as
+    neutralising each one on its own gives, missing values and mixed columns too."""
+    import random
+
+    from mineland.io.write import _safe_cell, neutralise_formulas
+
+    rng = random.Random(seed)
+    texts = ["=1+1", "+1", "-2", "@A1", "\tx", "ok", "Cəbrayıl", "\x1b[2J", "a\x00b", ""]
+    missing = [None, float("nan"), pd.NA]
+    frame = pd.DataFrame(
+        {
+            "text": [rng.choice(texts + missing) for _ in range(500)],
+            "arrow": pd.array([rng.choice(texts + [None]) for _ in range(500)], dtype="string"),
+            "mixed": [rng.choice(texts + missing + [1, 1.0, True, 0]) for _ in range(500)],
+        }
+    )
+    got = neutralise_formulas(frame)
+    for col in frame.columns:
+        for have, cell in zip(got[col], frame[col].astype(object), strict=True):
+            want = _safe_cell(cell)
+            assert type(have) is type(want), (col, cell, have)
+            assert have == want if isinstance(want, str) else have is want or pd.isna(have)

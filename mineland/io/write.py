@@ -16,6 +16,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
@@ -51,9 +52,21 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(_safe_cell).astype(object)
+            out[col] = _safe_column(out[col])
     out.columns = [_safe_cell(str(c)) for c in out.columns]
     return out
+
+
+def _safe_column(values: pd.Series) -> pd.Series:
+    """:func:`_safe_cell` of every cell; of each distinct text once (a column stamped
+    with one as-of date over a million rows), where every cell is text or missing."""
+    if pd.api.types.infer_dtype(values, skipna=True) != "string":
+        return values.map(_safe_cell).astype(object)  # mixed: 1 and True are not one
+    codes, uniques = pd.factorize(values)
+    safe = np.array([_safe_cell(u) for u in uniques] + [None], dtype=object)[codes]
+    missing = codes < 0
+    safe[missing] = values.to_numpy(dtype=object)[missing]  # None, NaN or NA as they were
+    return pd.Series(safe, index=values.index, dtype=object)
 
 
 def check_output_path(
