@@ -552,3 +552,26 @@ def test_text_columns_made_by_arrow_are_those_pandas_infers(infer):
                 repeated = np.full(n, value, dtype=object)
                 got = pd.Series(_column(repeated, text))
                 pd.testing.assert_series_equal(got, pd.Series(repeated))
+
+
+def test_a_geopackage_attribute_table_with_coordinates_is_read_and_the_others_named(
+    tmp_path, caplog
+):
+    import pyogrio
+
+    path = tmp_path / "export.gpkg"
+    areas = sample_records().iloc[:3]
+    write(areas.to_crs(4326), path, "GPKG")
+    devices = pd.DataFrame(
+        {"record_id": ["D1", "D2"], "record_type": "device", "lon": [46.5, 46.6], "lat": 39.5}
+    )
+    pyogrio.write_dataframe(devices, path, layer="devices")
+    pyogrio.write_dataframe(pd.DataFrame({"code": [1], "label": ["a"]}), path, layer="lookup")
+    pyogrio.write_dataframe(pd.DataFrame({"styleName": ["s"]}), path, layer="layer_styles")
+    with caplog.at_level("WARNING"):
+        data = mineland.read_surveys(path)
+    assert data.n_read == len(areas) + len(devices)  # the devices table is not lost
+    got = data.records.set_index("record_id")
+    assert got.geometry["D2"].x == pytest.approx(46.6) and got.geometry["D2"].y == 39.5
+    assert "layers without geometry or coordinate columns skipped: 'lookup'" in caplog.text
+    assert "layer_styles" not in caplog.text

@@ -258,18 +258,35 @@ def _zip_members(path: Path) -> list[str]:
     return [n for n in names if not n.startswith("__MACOSX/") and "/._" not in f"/{n}"]
 
 
-def spatial_layers(path: Path) -> list[str]:
+def spatial_layers(path: Path, *, none_ok: bool = False) -> list[str]:
+    """The layers of a file that hold geometries (``none_ok``: maybe none)."""
+    spatial = [name for name, gtype in _layers(path) if gtype is not None]
+    if not spatial and not none_ok:
+        _refuse_a_zip_of_files(path)  # a zipped CSV: GDAL reads it without its points
+        raise InputFileError(f"{path}: the file holds no layer with geometries")
+    return spatial
+
+
+def attribute_layers(path: Path) -> dict[str, pd.DataFrame]:
+    """The layers of a file that hold no geometry (a GeoPackage's attribute tables),
+    each as a frame of its columns."""
+    out = {}
+    for name in (n for n, gtype in _layers(path) if gtype is None):
+        with gdal_warnings_to_log(path):
+            out[name] = pyogrio.read_dataframe(
+                gdal_path(path), layer=name, read_geometry=False, datetime_as_string=True
+            )
+    return out
+
+
+def _layers(path: Path) -> list[tuple[str, object]]:
     try:
         with gdal_warnings_to_log(path):
             layers = pyogrio.list_layers(gdal_path(path))
     except Exception as exc:
         _refuse_a_zip_of_files(path)
         raise InputFileError(f"{path}: not a readable vector dataset ({first_line(exc)})") from None
-    spatial = [str(name) for name, gtype in layers if gtype is not None]
-    if not spatial:
-        _refuse_a_zip_of_files(path)  # a zipped CSV: GDAL reads it without its points
-        raise InputFileError(f"{path}: the file holds no layer with geometries")
-    return spatial
+    return [(str(name), gtype) for name, gtype in layers]
 
 
 def _refuse_a_zip_of_files(path: Path) -> None:

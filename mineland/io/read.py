@@ -19,10 +19,11 @@ from ..errors import CRSError, InputFileError, SchemaError
 from ..records import RawTable, SurveyData, normalize_records, parse_crs
 from ..tables import BBOX_ATTR
 from ..threads import threaded
-from ._columns import geometry_columns
+from ._columns import geometry_columns, table_from_frame
 from ._csv import read_csv
 from ._excel import read_excel
 from ._gdal import (
+    attribute_layers,
     gdal_path,
     gdal_warnings_to_log,
     offline_gdal,
@@ -82,7 +83,9 @@ def read_tables(
         return [read_parquet(path, bbox_in(bbox, parquet_crs(path)))]
     if suffix not in VECTOR_EXTENSIONS:
         log.info("%s: unknown file ending; trying GDAL", path)
-    layers = [layer] if layer is not None else spatial_layers(path)
+    databases = suffix in (".gpkg", ".gdb")  # which hold attribute tables beside layers
+    extra = _coordinate_tables(path, crs, columns) if databases and layer is None else []
+    layers = [layer] if layer is not None else spatial_layers(path, none_ok=bool(extra))
     tables = []
     for name in layers:
         box = None
@@ -91,8 +94,31 @@ def read_tables(
                 info_crs = pyogrio.read_info(gdal_path(path), layer=name).get("crs")
             box = bbox_in(bbox, pyproj.CRS.from_user_input(info_crs) if info_crs else None)
         tables.append(read_layer(path, name, bbox=box))
-    if len(tables) == 1 and layer is None:
-        tables[0].layer = None if len(layers) == 1 else tables[0].layer
+    tables += extra
+    if len(tables) == 1 and layer is None and not extra:
+        tables[0].layer = None
+    return tables
+
+
+#: attribute tables GIS software keeps beside the data (QGIS's styles and projects)
+_AUXILIARY_LAYERS = {"layer_styles", "qgis_projects"}
+
+
+def _coordinate_tables(path: Path, crs, columns) -> list[RawTable]:
+    """The attribute tables of a GeoPackage or geodatabase that hold coordinate
+    columns (lon/lat, x/y, WKT, MGRS), read as a CSV's are; the others are named in
+    the log."""
+    tables, skipped = [], []
+    for name, frame in attribute_layers(path).items():
+        if name in _AUXILIARY_LAYERS:
+            continue
+        try:
+            tables.append(table_from_frame(frame, str(path), name, crs, columns))
+        except SchemaError:
+            skipped.append(name)
+    if skipped:
+        names = ", ".join(map(repr, skipped))
+        log.warning("%s: layers without geometry or coordinate columns skipped: %s", path, names)
     return tables
 
 
