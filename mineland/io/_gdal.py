@@ -258,20 +258,21 @@ def _zip_members(path: Path) -> list[str]:
     return [n for n in names if not n.startswith("__MACOSX/") and "/._" not in f"/{n}"]
 
 
-def spatial_layers(path: Path, *, none_ok: bool = False) -> list[str]:
-    """The layers of a file that hold geometries (``none_ok``: maybe none)."""
-    spatial = [name for name, gtype in _layers(path) if gtype is not None]
+def spatial_layers(path: Path, *, none_ok: bool = False, listed=None) -> list[str]:
+    """The layers of a file that hold geometries (``none_ok``: maybe none;
+    ``listed``: its layers and their types, as :func:`layer_types` gives them)."""
+    spatial = [name for name, gtype in listed or layer_types(path) if gtype is not None]
     if not spatial and not none_ok:
         _refuse_a_zip_of_files(path)  # a zipped CSV: GDAL reads it without its points
         raise InputFileError(f"{path}: the file holds no layer with geometries")
     return spatial
 
 
-def attribute_layers(path: Path) -> dict[str, pd.DataFrame]:
+def attribute_layers(path: Path, listed=None) -> dict[str, pd.DataFrame]:
     """The layers of a file that hold no geometry (a GeoPackage's attribute tables),
-    each as a frame of its columns."""
+    each as a frame of its columns (``listed``: as for :func:`spatial_layers`)."""
     out = {}
-    for name in (n for n, gtype in _layers(path) if gtype is None):
+    for name in (n for n, gtype in listed or layer_types(path) if gtype is None):
         with gdal_warnings_to_log(path):
             out[name] = pyogrio.read_dataframe(
                 gdal_path(path), layer=name, read_geometry=False, datetime_as_string=True
@@ -279,7 +280,8 @@ def attribute_layers(path: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _layers(path: Path) -> list[tuple[str, object]]:
+def layer_types(path: Path) -> list[tuple[str, object]]:
+    """Each layer of a file and its geometry type (None: an attribute table)."""
     try:
         with gdal_warnings_to_log(path):
             layers = pyogrio.list_layers(gdal_path(path))

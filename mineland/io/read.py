@@ -26,6 +26,7 @@ from ._gdal import (
     attribute_layers,
     gdal_path,
     gdal_warnings_to_log,
+    layer_types,
     offline_gdal,
     polygon_layers,
     read_layer,
@@ -83,9 +84,14 @@ def read_tables(
         return [read_parquet(path, bbox_in(bbox, parquet_crs(path)))]
     if suffix not in VECTOR_EXTENSIONS:
         log.info("%s: unknown file ending; trying GDAL", path)
-    databases = suffix in (".gpkg", ".gdb")  # which hold attribute tables beside layers
-    extra = _coordinate_tables(path, crs, columns) if databases and layer is None else []
-    layers = [layer] if layer is not None else spatial_layers(path, none_ok=bool(extra))
+    extra, listed = [], None
+    if layer is None and suffix in (".gpkg", ".gdb"):  # attribute tables beside layers
+        listed = layer_types(path)
+        extra = [clip_to_bbox(t, bbox, crs) for t in _coordinate_tables(path, crs, columns, listed)]
+    if layer is not None:
+        layers = [layer]
+    else:
+        layers = spatial_layers(path, none_ok=bool(extra), listed=listed)
     tables = []
     for name in layers:
         box = None
@@ -104,12 +110,12 @@ def read_tables(
 _AUXILIARY_LAYERS = {"layer_styles", "qgis_projects"}
 
 
-def _coordinate_tables(path: Path, crs, columns) -> list[RawTable]:
+def _coordinate_tables(path: Path, crs, columns, listed) -> list[RawTable]:
     """The attribute tables of a GeoPackage or geodatabase that hold coordinate
     columns (lon/lat, x/y, WKT, MGRS), read as a CSV's are; the others are named in
     the log."""
     tables, skipped = [], []
-    for name, frame in attribute_layers(path).items():
+    for name, frame in attribute_layers(path, listed).items():
         if name in _AUXILIARY_LAYERS:
             continue
         try:
