@@ -277,3 +277,15 @@ def test_the_findings_page_names_files_without_their_folders(tmp_path):
     csv = tmp_path / "findings.csv"
     run("validate", DISTRICTS, SURVEYS, "-o", csv)
     assert str(SURVEYS) in csv.read_text(encoding="utf-8")  # full paths where parsed
+
+
+def test_the_repository_holds_no_output_of_a_run():
+    """What a run writes by default (rejected rows, an interrupted output) is never
+    part of the repository: it would be read as data by the next run of a folder."""
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    outputs = [
+        f for f in listed.stdout.splitlines() if f.endswith("_rejected.csv") or ".partial" in f
+    ]
+    assert outputs == []
