@@ -23,13 +23,14 @@ log = logging.getLogger(__name__)
 
 #: what may come before the header of an export: blank lines, lines of delimiters
 #: only, and Excel's line naming the delimiter (``sep=;``, quoted or not)
-_BLANK_LINES = r"(?:[ \t,;|]*(?:\r\n|\r|\n))*"
+_EOL = r"(?:\r\n|\r|\n)"  # a line end, as a spreadsheet takes them
+_BLANK_LINES = rf"(?:[ \t,;|]*{_EOL})*"
 _PREAMBLE = re.compile(
-    rf'{_BLANK_LINES}(?:"?sep=([^"\r\n])"?[ \t]*(?:\r\n|\r|\n){_BLANK_LINES})?', re.IGNORECASE
+    rf'{_BLANK_LINES}(?:"?sep=([^"\r\n])"?[ \t]*{_EOL}{_BLANK_LINES})?', re.IGNORECASE
 )
-
-_LINE_END = re.compile(r"\r\n|\r|\n")
-_LINE = re.compile(r"([^\r\n]*)(?:\r\n|\r|\n)")
+_LINE_END = re.compile(_EOL)
+_LINE = re.compile(rf"([^\r\n]*){_EOL}")
+_FIRST_LINE = re.compile(r"[^\r\n]*")
 
 #: the csv module's field limit is one for the process; it is only ever raised
 _FIELD_LIMIT = threading.Lock()
@@ -74,7 +75,7 @@ def read_csv_text(text: str, source: str = "CSV") -> tuple[pd.DataFrame, list[st
     """:func:`parse_csv` of a whole export: blank lines (or lines of delimiters only)
     before the header are left out, as is Excel's ``sep=;`` line, whose delimiter is
     then used (else the header's, :func:`sniff_delimiter`).  Title lines above the
-    header (found by its usual column names in the top 20 lines) are not records,
+    header (found by its usual column names near the top) are not records,
     and are named in the log as a workbook's are."""
     preamble = _PREAMBLE.match(text)
     body = text[preamble.end() :] if preamble.end() else text
@@ -95,7 +96,7 @@ def _header_line(text: str) -> tuple[int, int, str | None]:
     first: a row of values such as ``x`` and ``y`` under a header of other names)."""
     first = None
     for k, line in enumerate(_LINE.finditer(text, 0, min(len(text), 1 << 16))):
-        if k == 20:
+        if k == schema.HEADER_SEARCH_ROWS:
             break
         first = line.group(1) if first is None else first
         for sep in (",", ";", "\t", "|"):
@@ -114,7 +115,7 @@ def _fields(line: str, sep: str) -> list[str]:
 
 def sniff_delimiter(text: str) -> str:
     """The delimiter of the header line: the most frequent of , ; tab |."""
-    first = text.splitlines()[0] if text else ""
+    first = _FIRST_LINE.match(text).group()  # not every line split apart to get it
     counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
     return max(counts, key=counts.get) if max(counts.values()) else ","
 

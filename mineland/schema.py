@@ -142,7 +142,6 @@ DISTRICT_NAME_CANDIDATES = (
     "NAME_0",
 )
 
-#: Name of the extra summary row for area and points outside every district.
 #: words that mark the header row of a table (a title or notes may stand above it)
 HEADER_WORDS = frozenset(
     {"record_id", "record_type", "lon", "lat", "longitude", "latitude", "x", "y", "wkt"}
@@ -163,6 +162,11 @@ def above_header(n: int, unit: str) -> str:
     return f"the {n} {unit}s above it (a title?) are not records"
 
 
+#: how many rows from the top of a table its header is looked for in
+HEADER_SEARCH_ROWS = 20
+
+
+#: Name of the extra summary row for area and points outside every district.
 OUTSIDE = "(outside districts)"
 
 #: Columns of the summary table, in order.

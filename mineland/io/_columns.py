@@ -222,9 +222,9 @@ def _from_xy(
         if pd.isna(x) or pd.isna(y):
             errors[i] = f"{xcol.name if pd.isna(x) else ycol.name} is blank (only one coordinate)"
         else:
-            errors[i] = f"coordinates {xcol.name}={x!r}, {ycol.name}={y!r} are not numbers" + (
-                " nor degrees of their axis (46.7528, 46°45'10\"E, N39°30.25')" * degrees_too
-            )
+            errors[i] = f"coordinates {xcol.name}={x!r}, {ycol.name}={y!r} are not numbers"
+            if degrees_too:
+                errors[i] += " nor degrees of their axis (46.7528, 46°45'10\"E, N39°30.25')"
     return geoms, errors, blank
 
 

@@ -147,7 +147,7 @@ def _header_row(raw: pd.DataFrame, path: Path, sheet: str) -> int:
     (then the first of the top 20 rows that holds two of the usual column names, with
     the rows above named in the log)."""
     header = 0
-    for k in range(min(20, len(raw))):
+    for k in range(min(schema.HEADER_SEARCH_ROWS, len(raw))):
         if schema.looks_like_header(raw.iloc[k].dropna()):
             header = k
             break

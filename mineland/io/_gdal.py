@@ -261,7 +261,8 @@ def _zip_members(path: Path) -> list[str]:
 def spatial_layers(path: Path, *, none_ok: bool = False, listed=None) -> list[str]:
     """The layers of a file that hold geometries (``none_ok``: maybe none;
     ``listed``: its layers and their types, as :func:`layer_types` gives them)."""
-    spatial = [name for name, gtype in listed or layer_types(path) if gtype is not None]
+    listed = layer_types(path) if listed is None else listed
+    spatial = [name for name, gtype in listed if gtype is not None]
     if not spatial and not none_ok:
         _refuse_a_zip_of_files(path)  # a zipped CSV: GDAL reads it without its points
         raise InputFileError(f"{path}: the file holds no layer with geometries")
@@ -271,8 +272,9 @@ def spatial_layers(path: Path, *, none_ok: bool = False, listed=None) -> list[st
 def attribute_layers(path: Path, listed=None) -> dict[str, pd.DataFrame]:
     """The layers of a file that hold no geometry (a GeoPackage's attribute tables),
     each as a frame of its columns (``listed``: as for :func:`spatial_layers`)."""
+    listed = layer_types(path) if listed is None else listed
     out = {}
-    for name in (n for n, gtype in listed or layer_types(path) if gtype is None):
+    for name in (n for n, gtype in listed if gtype is None):
         with gdal_warnings_to_log(path):
             out[name] = pyogrio.read_dataframe(
                 gdal_path(path), layer=name, read_geometry=False, datetime_as_string=True

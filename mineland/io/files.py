@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -43,6 +44,7 @@ def _is_geojson_text(path: Path) -> bool:
 
 #: what a folder's files are read as, by extension (a ``.txt`` only when named)
 _READ = tuple(e for e in VECTOR_EXTENSIONS + CSV_EXTENSIONS + EXCEL_EXTENSIONS if e != ".txt")
+_DATA = _READ + PARQUET_EXTENSIONS  # what a hidden file is named for, if skipped
 _SIDECARS = {".dbf", ".shx", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd", ".xml", ".aux"}
 
 
@@ -55,8 +57,9 @@ def _folder_files(path: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     """The survey files in a folder (recursively), and the files skipped with why."""
     inside: list[Path] = []
     skipped: list[tuple[Path, str]] = []
+    datasets = functools.cache(is_parquet_dataset)  # each folder looked at once
     for child in sorted(path.rglob("*")):
-        parents = [p for p in child.relative_to(path).parents if p != Path(".")]
+        parents = [path / p for p in child.relative_to(path).parents if p != Path(".")]
         if any(p.suffix.lower() == ".gdb" or _hidden(p.name) for p in parents):
             continue  # read whole, or a hidden folder's (said once for the folder)
         if _hidden(child.name):
@@ -65,13 +68,12 @@ def _folder_files(path: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
                 skipped.append((child, why))
             continue
         suffix = child.suffix.lower()
-        in_dataset = any(is_parquet_dataset(path / p) for p in parents)
         if child.is_dir():
-            if suffix == ".gdb" or (is_parquet_dataset(child) and not in_dataset):
+            if suffix == ".gdb" or (datasets(child) and not any(map(datasets, parents))):
                 inside.append(child)  # read whole, as one input
             continue
         if suffix in PARQUET_EXTENSIONS:
-            if not in_dataset:
+            if not any(map(datasets, parents)):  # a part of a dataset read whole
                 inside.append(child)
         elif suffix == ".json" and not _is_geojson_text(child):
             skipped.append((child, "JSON but not GeoJSON"))
@@ -98,9 +100,9 @@ def _hidden_reason(child: Path) -> str | None:
     if child.name.startswith("._") or child.name == "__MACOSX":
         return "macOS metadata, not data"
     if child.is_dir():
-        found = (f for f in child.rglob("*") if f.suffix.lower() in _READ + PARQUET_EXTENSIONS)
+        found = (f for f in child.rglob("*") if f.suffix.lower() in _DATA)
         return "a hidden folder" if next(found, None) else None
-    if child.suffix.lower() in _READ + PARQUET_EXTENSIONS:
+    if child.suffix.lower() in _DATA:
         return "a hidden file (its name starts with a dot)"
     return None
 
