@@ -149,7 +149,9 @@ def test_the_command_takes_ordinary_pages_for_its_arrays(tmp_path):
     """numpy asks for transparent huge pages by default; the command's process does
     not (where the kernel compacts memory for them, first touches stall)."""
     extra = (
-        "import atexit, numpy._core.multiarray as m; "
+        "import atexit, importlib, numpy; "
+        "m = importlib.import_module("
+        "'numpy._core.multiarray' if numpy.__version__ >= '2' else 'numpy.core.multiarray'); "
         "print('before', m._set_madvise_hugepage(True)); "
         "atexit.register(lambda: print('after', m._set_madvise_hugepage(True))); "
     )
