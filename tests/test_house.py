@@ -289,3 +289,29 @@ def test_the_repository_holds_no_output_of_a_run():
         f for f in listed.stdout.splitlines() if f.endswith("_rejected.csv") or ".partial" in f
     ]
     assert outputs == []
+
+
+def _minimum_pins() -> dict[str, str]:
+    spec = importlib.util.spec_from_file_location(
+        "check_minimum_versions", ROOT / "scripts" / "check_minimum_versions.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    pins = script.minimum_pins(ROOT / "pyproject.toml")  # stops on a pin it cannot test
+    return {re.sub(r"\[.*\]", "", p.split("==")[0]).lower(): p.split("==")[1] for p in pins}
+
+
+def test_the_readme_names_the_minimum_versions_pyproject_pins():
+    """The README's versions paragraph lists the minimums the suite was run on: each
+    release it names there is the one ``pyproject.toml`` pins as the minimum."""
+    pins = _minimum_pins()
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    paragraph = text[text.index("- **Versions.**") : text.index("- **Speed and memory.**")]
+    named = paragraph[paragraph.index("check_minimum_versions.py") :].split(")")[0]
+    said = dict(re.findall(r"([a-z][a-z-]*) (\d+(?:\.\d+)*)", " ".join(named.split())))
+    assert {"pandas", "shapely", "click", "pyarrow", "python-calamine", "mgrs"} <= set(said)
+    for name, version in said.items():
+        if name in ("geos", "gdal"):  # inside the wheels, not pinned
+            continue
+        pinned = pins[name].split(".")
+        assert version.split(".")[: len(pinned)] == pinned, (name, version, pins[name])
