@@ -216,6 +216,21 @@ def _filter_as_of(records: gpd.GeoDataFrame, as_of: pd.Timestamp | None) -> gpd.
     return records[dates.isna() | (dates <= as_of)]
 
 
+def warn_if_before_every_date(records, when: pd.Timestamp | None, what: str) -> None:
+    """A warning when ``when`` falls before every dated record: then only the undated
+    records count, and a mistyped year (2012 for 2021) gives a table that looks real."""
+    dates = records["date"].dropna() if when is not None else ()
+    if len(dates) and dates.min() > when:
+        log.warning(
+            "%s %s is before every dated record (the first is dated %s): only the %d "
+            "undated records count",
+            what,
+            when.date(),
+            dates.min().date(),
+            int(records["date"].isna().sum()),
+        )
+
+
 def account(
     districts: gpd.GeoDataFrame,
     surveys: SurveyData | gpd.GeoDataFrame,
@@ -277,6 +292,7 @@ def _account(districts, surveys, as_of, progress, crs, regions, runner) -> Accou
     dist = as_districts(districts)
     records_all = _as_records(surveys)
     records = _filter_as_of(records_all, as_of_ts)
+    warn_if_before_every_date(records_all, as_of_ts, "the as-of date")
     overlay_log = OverlayLog()
     plan = _plan(dist, records_all, crs, regions)
     step("projecting", 1)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .accounting import AccountingCache, parse_as_of
+from .accounting import AccountingCache, parse_as_of, warn_if_before_every_date
 from .classes import METHODS
 from .errors import DataError
 from .rolling import RollingAccounting
@@ -117,6 +117,7 @@ def _periods(records, freq: str, start, end) -> tuple[list[pd.Timestamp], pd.Tim
         dated = records[records["date"].notna()]
     start_ts = parse_as_of(start) if start is not None else None
     end_ts = parse_as_of(end) if end is not None else None
+    warn_if_before_every_date(records, end_ts, "the end date")
     first = dated["date"].min() if len(dated) else pd.Timestamp.today().normalize()
     last = dated["date"].max() if len(dated) else first
     if end_ts is not None and start_ts is None and first > end_ts:

@@ -230,3 +230,25 @@ def test_names_sort_with_a_marked_letter_right_after_its_base():
         "İsmayıllı", "Oğuz", "Ördəkli", "Sabirabad", "Şuşa", "Zəngilan",
         mineland.schema.OUTSIDE,
     ]  # fmt: skip
+
+
+def test_a_date_before_every_dated_record_is_warned_about(tmp_path):
+    """A mistyped year (2012 for 2021) before every record leaves only the undated
+    records: a table that looks real.  Both the as-of and the end date say so."""
+    records = mineland.read_surveys(SURVEYS).records
+    first = records["date"].min()
+    undated = int(records["date"].isna().sum())
+    before = (first - pd.Timedelta(days=1)).date()
+    commands = {
+        "summarize": ["--as-of", before],
+        "progress": ["--end", before, "--freq", "year"],
+    }
+    for command, dates in commands.items():
+        out = tmp_path / f"{command}.csv"
+        done = run(command, DISTRICTS, SURVEYS, *dates, "-o", out)
+        said = " ".join(done.output.split())
+        assert done.exit_code == 0, said
+        assert f"date {before} is before every dated record" in said, (command, said)
+        assert f"the first is dated {first.date()}): only the {undated} undated" in said
+    on_the_day = run("summarize", DISTRICTS, SURVEYS, "--as-of", first.date(), "-o", out)
+    assert "before every dated record" not in on_the_day.output
