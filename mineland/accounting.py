@@ -219,15 +219,16 @@ def _filter_as_of(records: gpd.GeoDataFrame, as_of: pd.Timestamp | None) -> gpd.
 def warn_if_before_every_date(records, when: pd.Timestamp | None, what: str) -> None:
     """A warning when ``when`` falls before every dated record: then only the undated
     records count, and a mistyped year (2012 for 2021) gives a table that looks real."""
-    dates = records["date"].dropna() if when is not None else ()
-    if len(dates) and dates.min() > when:
+    first = records["date"].min() if when is not None else pd.NaT
+    if pd.notna(first) and first > when:
+        undated = int(records["date"].isna().sum())
         log.warning(
             "%s %s is before every dated record (the first is dated %s): only the %d "
             "undated records count",
             what,
             when.date(),
-            dates.min().date(),
-            int(records["date"].isna().sum()),
+            first.date(),
+            undated,
         )
 
 

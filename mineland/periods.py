@@ -98,6 +98,8 @@ def release_progress(
     if freq not in FREQUENCIES:
         raise DataError(f"freq must be one of {', '.join(FREQUENCIES)}, got {freq!r}")
     cache = accounts if accounts is not None else AccountingCache(districts, surveys)
+    if accounts is None and end is not None:  # a cache's owner accounted it, and was told
+        warn_if_before_every_date(cache.records, parse_as_of(end), "the end date")
     ends, baseline = _periods(cache.records, freq, start, end)
     rolling = RollingAccounting(cache.districts, cache.records, cache.plan, cache.known(None))
     names = [*cache.districts["district"], schema.OUTSIDE]
@@ -117,7 +119,6 @@ def _periods(records, freq: str, start, end) -> tuple[list[pd.Timestamp], pd.Tim
         dated = records[records["date"].notna()]
     start_ts = parse_as_of(start) if start is not None else None
     end_ts = parse_as_of(end) if end is not None else None
-    warn_if_before_every_date(records, end_ts, "the end date")
     first = dated["date"].min() if len(dated) else pd.Timestamp.today().normalize()
     last = dated["date"].max() if len(dated) else first
     if end_ts is not None and start_ts is None and first > end_ts:

@@ -84,13 +84,12 @@ def read_tables(
         return [read_parquet(path, bbox_in(bbox, parquet_crs(path)))]
     if suffix not in VECTOR_EXTENSIONS:
         log.info("%s: unknown file ending; trying GDAL", path)
-    extra, listed = [], None
-    if layer is None and suffix in (".gpkg", ".gdb"):  # attribute tables beside layers
-        listed = layer_types(path)
-        extra = [clip_to_bbox(t, bbox, crs) for t in _coordinate_tables(path, crs, columns, listed)]
-    if layer is not None:
-        layers = [layer]
-    else:
+    layers, extra = [layer], []
+    if layer is None:
+        listed = layer_types(path) if suffix in (".gpkg", ".gdb") else None  # and tables
+        if listed:
+            found = _coordinate_tables(path, crs, columns, listed)
+            extra = [clip_to_bbox(t, bbox, crs) for t in found]
         layers = spatial_layers(path, none_ok=bool(extra), listed=listed)
     tables = []
     for name in layers:
