@@ -98,21 +98,6 @@ def test_shapefile_plain_and_zipped(tmp_path, districts):
         assert s["contaminated_ha"].sum() == pytest.approx(125.0, rel=1e-5)
 
 
-def test_a_zip_of_several_files_is_an_error_that_names_them(tmp_path):
-    zpath = tmp_path / "export.zip"
-    with zipfile.ZipFile(zpath, "w") as z:
-        z.writestr("hazards.csv", "record_id,record_type,lon,lat\nD1,device,46.5,39.5\n")
-        z.writestr("releases.geojson", '{"type": "FeatureCollection", "features": []}')
-        z.writestr("__MACOSX/._hazards.csv", b"\x00\x05\x16\x07")
-    with pytest.raises(mineland.errors.InputFileError) as err:
-        mineland.read_surveys(zpath)
-    assert "holds hazards.csv, releases.geojson: unzip it and give the folder" in str(err.value)
-    with zipfile.ZipFile(zpath, "w") as z:  # a zipped CSV: GDAL reads it, without points
-        z.writestr("devices.csv", "record_id,record_type,lon,lat\nD1,device,46.5,39.5\n")
-    with pytest.raises(mineland.errors.InputFileError, match="holds devices.csv: unzip it"):
-        mineland.read_surveys(zpath)
-
-
 @GDAL_WRITES_KML_FIELDS
 def test_kml(tmp_path, districts):
     gdf = sample_records()[["record_id", "record_type", "geometry"]]

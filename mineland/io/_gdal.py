@@ -249,7 +249,7 @@ def read_layer(path: Path, layer: str | int | None, *, bbox=None) -> RawTable:
     return table
 
 
-def _zip_members(path: Path) -> list[str]:
+def zip_members(path: Path) -> list[str]:
     """The files in a zip (macOS metadata left out); none if it is no zip."""
     if path.suffix.lower() != ".zip" or not zipfile.is_zipfile(path):
         return []
@@ -294,14 +294,14 @@ def layer_types(path: Path) -> list[tuple[str, object]]:
 
 
 def _refuse_a_zip_of_files(path: Path) -> None:
-    """A zip of files GDAL does not read as one layer (CSV, GeoJSON beside it) is an
-    error that names them."""
-    inside = _zip_members(path)
+    """A zip GDAL reads no layer from (a zipped CSV of districts, a zip of no survey
+    file) is an error that names what it holds."""
+    inside = zip_members(path)
     if inside:
         raise InputFileError(
-            f"{path}: a zip is read as one zipped Shapefile (or layer), and this one "
-            f"holds {', '.join(inside[:5])}{' …' if len(inside) > 5 else ''}: unzip it "
-            "and give the folder"
+            f"{path}: no layer with geometries could be read from this zip, which holds "
+            f"{', '.join(inside[:5])}{' …' if len(inside) > 5 else ''}: unzip it and "
+            "give its files"
         )
 
 

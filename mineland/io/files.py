@@ -44,7 +44,8 @@ def _is_geojson_text(path: Path) -> bool:
 
 #: what a folder's files are read as, by extension (a ``.txt`` only when named)
 _READ = tuple(e for e in VECTOR_EXTENSIONS + CSV_EXTENSIONS + EXCEL_EXTENSIONS if e != ".txt")
-_DATA = _READ + PARQUET_EXTENSIONS  # what a hidden file is named for, if skipped
+#: the file endings of survey data (a hidden file of these is named when skipped)
+DATA_ENDINGS = _READ + PARQUET_EXTENSIONS
 _SIDECARS = {".dbf", ".shx", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd", ".xml", ".aux"}
 
 
@@ -100,18 +101,22 @@ def _hidden_reason(child: Path) -> str | None:
     if child.name.startswith("._") or child.name == "__MACOSX":
         return "macOS metadata, not data"
     if child.is_dir():
-        found = (f for f in child.rglob("*") if f.suffix.lower() in _DATA)
+        found = (f for f in child.rglob("*") if f.suffix.lower() in DATA_ENDINGS)
         return "a hidden folder" if next(found, None) else None
-    if child.suffix.lower() in _DATA:
+    if child.suffix.lower() in DATA_ENDINGS:
         return "a hidden file (its name starts with a dot)"
     return None
 
 
-def find_input_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Expand the given files and folders into the files to read, in a stable order."""
+def find_input_files(
+    paths: Iterable[str | os.PathLike], *, shown_as: str | None = None
+) -> list[Path]:
+    """Expand the given files and folders into the files to read, in a stable order
+    (``shown_as``: the name a folder goes by in what is said, an unpacked zip's)."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
+        name = shown_as or path
         if not path.exists():
             raise InputFileError(f"{path}: no such file or folder")
         if path.is_dir() and is_parquet_dataset(path):
@@ -122,9 +127,10 @@ def find_input_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
                 shown = "; ".join(f"{p.relative_to(path)} ({why})" for p, why in skipped[:10])
                 more = f"; and {len(skipped) - 10} more" if len(skipped) > 10 else ""
                 n = len(skipped)
-                log.warning("%s: skipped %d file%s: %s%s", path, n, "s" * (n != 1), shown, more)
+                log.warning("%s: skipped %d file%s: %s%s", name, n, "s" * (n != 1), shown, more)
             if not inside:
-                raise InputFileError(f"{path}: the folder holds no supported survey files")
+                what = "the zip" if shown_as else "the folder"
+                raise InputFileError(f"{name}: {what} holds no supported survey files")
             found.extend(inside)
         else:
             found.append(path)

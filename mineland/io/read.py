@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +34,7 @@ from ._gdal import (
     spatial_layers,
 )
 from ._parquet import bbox_in, clip_to_bbox, parquet_crs, read_parquet
+from .archives import as_shown, unpacked_inputs, zip_needs_unpacking
 from .files import (
     CSV_EXTENSIONS,
     EXCEL_EXTENSIONS,
@@ -194,10 +196,11 @@ def read_surveys(
     if field_map is not None and not isinstance(field_map, Mapping):
         field_map = load_field_map(field_map)
     field_map = with_preset(field_map, preset)
-    inputs = expand_inputs(paths)
-    tables, failures = _read_inputs(
-        inputs, on_file_error, progress, crs=crs, bbox=bbox, field_map=field_map, sheet=sheet
-    )
+    with contextlib.ExitStack() as scratch:  # zips unpacked, removed once read
+        inputs = unpacked_inputs(expand_inputs(paths), scratch)
+        tables, failures = _read_inputs(
+            inputs, on_file_error, progress, crs=crs, bbox=bbox, field_map=field_map, sheet=sheet
+        )
     if progress:
         progress("checking records", len(inputs), len(inputs))
     checks = {"on_invalid": on_invalid, "on_file_error": on_file_error, "failures": failures}
@@ -243,16 +246,18 @@ def _read_inputs(inputs, on_file_error: str, progress: Progress | None, **how):
             progress(f"reading {getattr(path, 'name', safe_url(str(path)))}", k, len(inputs))
         try:
             return _read_source(path, options, **how)
-        except (InputFileError, SchemaError, CRSError) as exc:
-            return exc
+        except (InputFileError, SchemaError, CRSError) as exc:  # named as the zip's member
+            return type(exc)(as_shown(str(exc), options.get("shown")))
 
-    for (path, _), got in zip(inputs, threaded(read, list(enumerate(inputs))), strict=True):
+    for (path, options), got in zip(inputs, threaded(read, list(enumerate(inputs))), strict=True):
         if not isinstance(got, Exception):
             tables.extend(got)
         elif on_file_error == "raise":
             raise got
         else:
-            failures.append((str(path), "unreadable_file", str(got)))
+            failures.append(
+                (as_shown(str(path), options.get("shown")), "unreadable_file", str(got))
+            )
     return tables, failures
 
 
@@ -260,6 +265,8 @@ def _read_source(
     path: Path | str, options: dict, *, crs, bbox, field_map=None, sheet=None
 ) -> list[RawTable]:
     """The tables of one input, carrying its manifest options for normalisation."""
+    if "refused" in options:  # a zip that could not be unpacked
+        raise InputFileError(options["refused"])
     fmap = options.get("field_map", field_map) or {}
     own_crs = options.get("crs") or crs or parse_crs(fmap.get("crs"))
     columns = geometry_columns(fmap)
@@ -275,6 +282,7 @@ def _read_source(
         elif table.crs is None and crs is None and fmap.get("crs"):
             table.crs = parse_crs(fmap["crs"])  # the preset knows its export's CRS
         table.options = {k: options[k] for k in ("crs", "field_map") if k in options}
+        table.source = as_shown(table.source, options.get("shown"))
     return tables
 
 
@@ -307,22 +315,49 @@ def read_districts(
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"{path}: no such file")
+    return _districts_from(_district_table(path, layer, crs), str(path), crs, name_field)
+
+
+def _district_table(path: Path, layer: str | None, crs) -> RawTable:
+    """The raw table of a district layer's file (of a zip, the one file it holds)."""
+    if zip_needs_unpacking(path):
+        return _zipped_district_table(path, layer, crs)
     if path.suffix.lower() in CSV_EXTENSIONS:
-        table = read_csv(path, crs)
-    else:
-        if layer is None:
-            layers = spatial_layers(path)
-            if len(layers) > 1:
-                polys = polygon_layers(path, layers)
-                if len(polys) != 1:
-                    raise SchemaError(
-                        f"{path}: holds several layers ({', '.join(layers)}); choose one with "
-                        "layer="
-                    )
-                layers = polys
-            layer = layers[0]
-        table = read_layer(path, layer)
-    return _districts_from(table, str(path), crs, name_field)
+        return read_csv(path, crs)
+    if layer is None:
+        layers = spatial_layers(path)
+        if len(layers) > 1:
+            polys = polygon_layers(path, layers)
+            if len(polys) != 1:
+                raise SchemaError(
+                    f"{path}: holds several layers ({', '.join(layers)}); choose one with layer="
+                )
+            layers = polys
+        layer = layers[0]
+    return read_layer(path, layer)
+
+
+def _zipped_district_table(path: Path, layer: str | None, crs) -> RawTable:
+    """The district layer of a zip GDAL does not read as it is: the one file it holds,
+    unpacked (several are an error naming them: GDAL would read one, unsaid)."""
+    with contextlib.ExitStack() as scratch:
+        found = unpacked_inputs([(path, {})], scratch)
+        (member, options), *more = found
+        if more:
+            inside = (as_shown(str(p), o.get("shown")) for p, o in found)
+            names = ", ".join(n.removeprefix(f"{path}/") for n in inside)
+            raise InputFileError(
+                f"{path}: the zip holds {names}; a district layer is one of them: unzip it "
+                "and give that file"
+            )
+        if "refused" in options:
+            raise InputFileError(options["refused"])
+        try:
+            table = _district_table(member, layer, crs)
+        except (InputFileError, SchemaError, CRSError) as exc:
+            raise type(exc)(as_shown(str(exc), options["shown"])) from None
+    table.source = as_shown(table.source, options["shown"])
+    return table
 
 
 def _districts_from(table: RawTable, path: str, crs, name_field) -> gpd.GeoDataFrame:

@@ -1,0 +1,151 @@
+"""Zip archives of survey files: what GDAL reads of a zip, and unpacking one whose
+files it would not all read.
+
+GDAL reads a ``.zip`` as one dataset: the Shapefiles at the top of it, or the one
+file it holds.  A national export often zips several files (``hazards.shp`` and
+``releases.geojson``, or a Shapefile per folder): read by GDAL, all but one kind would
+be left out without a word.  Such a zip is unpacked into a scratch folder and read as
+a folder of files, each named ``export.zip/releases.geojson`` in what is reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from ..errors import InputFileError
+from ._gdal import zip_members
+from .files import DATA_ENDINGS, find_input_files
+
+__all__ = ["unpack_zip", "unpacked_inputs", "zip_datasets", "zip_needs_unpacking"]
+
+#: zips inside zips unpacked, at most
+MAX_DEPTH = 8
+#: how the scratch folders of unpacked zips are named
+PREFIX = "mineland-unzipped-"
+
+
+def zip_datasets(path: Path) -> list[str]:
+    """The datasets in a zip: each folder of Shapefiles (named by its first, as GDAL
+    reads the Shapefiles of a folder as one), and each other data file (a File
+    Geodatabase's folder is one)."""
+    shapefiles: dict[PurePosixPath, str] = {}
+    others: dict[str, None] = {}
+    for name in zip_members(path):
+        member = PurePosixPath(name)
+        gdb = next((p for p in member.parents if p.suffix.lower() == ".gdb"), None)
+        if gdb is not None:
+            others.setdefault(f"{gdb}/", None)
+        elif _is_shp(name):
+            shapefiles.setdefault(member.parent, name)
+        elif member.suffix.lower() in DATA_ENDINGS:
+            others.setdefault(name, None)
+    return [*shapefiles.values(), *others]
+
+
+def zip_needs_unpacking(path: Path) -> bool:
+    """Whether GDAL, reading a zip as one dataset, would leave some of its data out, or
+    fail, or read it without its points (a zipped CSV or workbook): it does all it
+    should only with the Shapefiles at the top of the zip and nothing else."""
+    found = zip_datasets(path)
+    return bool(found) and not (len(found) == 1 and "/" not in found[0] and _is_shp(found[0]))
+
+
+def _is_shp(name: str) -> bool:
+    return name.lower().endswith(".shp")
+
+
+def unpack_zip(path: Path, scratch: Path) -> Path:
+    """Unpack a zip into a new folder named as the zip in ``scratch``, its members'
+    names kept inside it (a member named ``../x`` or ``/x`` stays inside too), and
+    return that folder; refused when it would not fit in the scratch disk's free
+    space."""
+    folder = Path(tempfile.mkdtemp(dir=scratch)) / path.name
+    members = zip_members(path)  # macOS's metadata stays out
+    try:
+        with zipfile.ZipFile(path) as archive:
+            size = sum(archive.getinfo(name).file_size for name in members)
+            free = shutil.disk_usage(scratch).free
+            if size <= free:  # ZipFile.extract keeps names inside the folder
+                archive.extractall(folder, members=members)
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
+        raise InputFileError(f"{path}: cannot unpack the zip: {exc}") from None
+    if size > free:
+        raise InputFileError(
+            f"{path}: unpacks to {size / 1e9:.1f} GB, more than the {free / 1e9:.1f} GB "
+            f"free in {scratch}: unzip it and give the folder"
+        )
+    return folder
+
+
+def unpacked_inputs(inputs: list, stack: contextlib.ExitStack) -> list:
+    """The inputs (``(path, options)``, as :func:`~mineland.io.files.expand_inputs`
+    gives them) with each zip GDAL would not wholly read replaced by the files it
+    holds, unpacked into a scratch folder that ``stack`` removes.  Their options carry
+    ``shown``: ``(the unpacked folder, the zip)``, to name them as the zip's members;
+    until ``stack`` closes, what is logged names them so too.  A zip that cannot be
+    unpacked stays, its options carrying why (``refused``) for its reading to raise."""
+    if not any(_to_unpack(path) for path, _ in inputs):
+        return inputs
+    scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=PREFIX)))
+    named: list[tuple[str, str]] = []
+    stack.enter_context(_logged_as_shown(named))
+    return _unpacked(inputs, scratch, named, 0)
+
+
+def _to_unpack(path) -> bool:
+    return isinstance(path, Path) and path.is_file() and zip_needs_unpacking(path)
+
+
+def _unpacked(inputs: list, scratch: Path, named: list, depth: int) -> list:
+    out = []
+    for path, options in inputs:
+        if not _to_unpack(path):
+            out.append((path, options))
+            continue
+        name = as_shown(str(path), options.get("shown"))  # inside the zip it came in
+        try:
+            if depth >= MAX_DEPTH:
+                raise InputFileError(f"{name}: zips nested more than {MAX_DEPTH} deep")
+            folder = unpack_zip(path, scratch)
+        except InputFileError as exc:  # refused when read, as an unreadable file is
+            out.append((path, {**options, "refused": as_shown(str(exc), options.get("shown"))}))
+            continue
+        shown = (str(folder), name)
+        named.append(shown)
+        files = find_input_files([folder], shown_as=name)
+        out.extend(
+            _unpacked([(f, {**options, "shown": shown}) for f in files], scratch, named, depth + 1)
+        )
+    return out
+
+
+def as_shown(text: str, shown: tuple[str, str] | None) -> str:
+    """A message or a name with the unpacked folder's path written as the zip's."""
+    return text if shown is None else text.replace(shown[0], shown[1])
+
+
+@contextlib.contextmanager
+def _logged_as_shown(named: list[tuple[str, str]]):
+    """Log records made inside the block name the unpacked folders in ``named`` as
+    their zips (a reader warns of a file by its path)."""
+    before = logging.getLogRecordFactory()
+
+    def record(*args, **kwargs) -> logging.LogRecord:
+        made = before(*args, **kwargs)
+        text = shown = made.getMessage()
+        for pair in named:
+            shown = as_shown(shown, pair)
+        if shown != text:
+            made.msg, made.args = shown, ()
+        return made
+
+    logging.setLogRecordFactory(record)
+    try:
+        yield
+    finally:
+        logging.setLogRecordFactory(before)

@@ -1,0 +1,234 @@
+"""Zips of survey files: every file inside is read, named as the zip's member; what
+cannot be read is said, and nothing is left behind or written outside."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+
+import pytest
+import shapely
+from conftest import districts_frame, frame, geod_ha, sq
+
+import mineland
+from mineland.errors import InputFileError
+
+DEVICES = "record_id,record_type,lon,lat\nD1,device,46.601,39.801\nD2,device,abc,39.8\n"
+
+
+@pytest.fixture
+def districts():
+    return districts_frame({"Cəbrayıl": sq(-5000, -5000, 10_000)})
+
+
+@pytest.fixture(autouse=True)
+def scratch(tmp_path, monkeypatch) -> Path:
+    """Unpacked zips go here, to see that they are removed."""
+    folder = tmp_path / "scratch"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def hazards():
+    return frame(
+        [
+            {"record_id": "H1", "record_type": "SHA", "date": "2021-05-01", "geometry": sq(0, 0)},
+            {"record_id": "H2", "record_type": "CHA", "date": "2022-01-10", "geometry": sq(500, 0)},
+        ]
+    )
+
+
+def cleared():
+    return frame(
+        [
+            {
+                "record_id": "C1",
+                "record_type": "cleared",
+                "date": "2023-03-03",
+                "geometry": sq(0, 0, 500),
+            }
+        ]
+    )
+
+
+def export_files(folder: Path) -> dict[str, Path]:
+    """An export as national databases zip them: a Shapefile at the top, a GeoJSON in
+    a subfolder, a CSV of points, a readme, and macOS's metadata."""
+    (folder / "releases").mkdir(parents=True)
+    hazards().to_file(folder / "hazards.shp", engine="pyogrio")
+    cleared().to_file(folder / "releases" / "cleared.geojson", engine="pyogrio")
+    (folder / "devices.csv").write_text(DEVICES, encoding="utf-8")
+    (folder / "readme.md").write_text("exported 2025-11-30", encoding="utf-8")
+    return {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()}
+
+
+def zipped(path: Path, members: dict[str, object]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, what in members.items():
+            if isinstance(what, Path):
+                archive.write(what, name)
+            else:
+                archive.writestr(name, what)
+    return path
+
+
+def expected_ha() -> dict[str, float]:
+    """CHA as drawn, SHA less CHA and what was cleared, measured on the ellipsoid."""
+    (sha, cha), done = hazards().geometry.to_numpy(), cleared().geometry.to_numpy()[0]
+    return {
+        "sha_ha": geod_ha(shapely.difference(sha, shapely.union(cha, done))),
+        "cha_ha": geod_ha(shapely.difference(cha, done)),
+        "cleared_ha": geod_ha(done),
+    }
+
+
+def test_every_file_of_a_zip_is_read_as_a_folder_would_be(tmp_path, districts, scratch, caplog):
+    files = export_files(tmp_path / "export")
+    members = {**files, "__MACOSX/._hazards.shp": b"\x00\x05\x16\x07"}
+    members["latin1.csv"] = "record_id,record_type,lon,lat,notes\nL1,device,46.6,39.8,caf\xe9\n"
+    members["latin1.csv"] = members["latin1.csv"].encode("cp1252")
+    archive = zipped(tmp_path / "export.zip", members)
+    data = mineland.read_surveys(archive)
+    said = [r.getMessage() for r in caplog.records]
+    assert f"{archive}: skipped 1 file: readme.md (not a survey file format)" in said
+    assert any(m.startswith(f"{archive}/latin1.csv: not valid UTF-8") for m in said), said
+    assert not any("mineland-unzipped" in m for m in said), said
+    # GDAL reads such a zip as one dataset: the Shapefile alone, the rest unsaid
+    assert sorted(data.records.record_id) == ["C1", "D1", "H1", "H2", "L1"]
+    assert set(data.records.source_file) == {
+        f"{archive}/latin1.csv",
+        f"{archive}/hazards.shp",
+        f"{archive}/releases/cleared.geojson",
+        f"{archive}/devices.csv",
+    }
+    rejected = data.rejected.set_index("record_id")
+    assert rejected.loc["D2", "source_file"] == f"{archive}/devices.csv"
+    assert "lon='abc'" in rejected.loc["D2", "reason"]
+    summary = mineland.summarize(districts, data).set_index("district")
+    for column, ha in expected_ha().items():
+        assert summary.loc["Cəbrayıl", column] == pytest.approx(ha, rel=1e-5), column
+    (tmp_path / "export" / "latin1.csv").write_bytes(members["latin1.csv"])
+    folder = mineland.summarize(districts, mineland.read_surveys(tmp_path / "export"))
+    assert folder.set_index("district").equals(summary)
+    assert list(scratch.iterdir()) == []  # the unpacked files are gone
+
+
+def test_a_zip_inside_a_zip_and_a_member_named_outside_it(tmp_path, scratch):
+    def devices(prefix: str) -> str:
+        return DEVICES.replace("D1", f"{prefix}1").replace("D2", f"{prefix}2")
+
+    inner = zipped(tmp_path / "inner.zip", {"devices.csv": DEVICES, "other.csv": devices("F")})
+    outer = zipped(tmp_path / "outer.zip", {"inner.zip": inner, "../escaped.csv": devices("E")})
+    data = mineland.read_surveys(outer)
+    assert sorted(data.records.record_id) == ["D1", "E1", "F1"]
+    assert set(data.records.source_file) == {
+        f"{outer}/inner.zip/devices.csv",
+        f"{outer}/inner.zip/other.csv",
+        f"{outer}/escaped.csv",
+    }
+    assert not (tmp_path / "escaped.csv").exists() and not (scratch.parent / "escaped.csv").exists()
+    assert list(scratch.iterdir()) == []
+
+
+def test_an_unreadable_member_is_named_inside_its_zip(tmp_path, districts):
+    archive = zipped(
+        tmp_path / "export.zip",
+        {"devices.csv": DEVICES, "broken.geojson": '{"type": "FeatureCollection", "feat'},
+    )
+    with pytest.raises(InputFileError, match=r"export\.zip/broken\.geojson: ") as err:
+        mineland.read_surveys(archive)
+    assert "mineland-unzipped" not in str(err.value)
+    data = mineland.read_surveys(archive, on_file_error="reject")
+    assert list(data.records.record_id) == ["D1"]
+    findings = mineland.validate(districts, data).findings
+    found = findings[findings.check == "unreadable_file"]
+    assert list(found.source_file) == [f"{archive}/broken.geojson"]
+
+
+def test_a_zip_of_no_survey_file_and_a_district_zip_of_two_are_errors(tmp_path, districts):
+    readme = zipped(tmp_path / "notes.zip", {"readme.md": "nothing here"})
+    with pytest.raises(InputFileError, match=r"notes\.zip: .*which holds readme\.md"):
+        mineland.read_surveys(readme)
+    districts.to_file(tmp_path / "districts.geojson", engine="pyogrio")
+    hazards().to_file(tmp_path / "h.shp", engine="pyogrio")
+    both = {"districts.geojson": tmp_path / "districts.geojson"}
+    both |= {p.name: p for p in tmp_path.glob("h.*")}
+    with pytest.raises(InputFileError, match=r"the zip holds districts\.geojson, h\.shp; a "):
+        mineland.read_districts(zipped(tmp_path / "both.zip", both))
+    alone = zipped(tmp_path / "alone.zip", {"d/districts.geojson": tmp_path / "districts.geojson"})
+    assert list(mineland.read_districts(alone).district) == ["Cəbrayıl"]
+    broken = zipped(tmp_path / "broken.zip", {"d/districts.geojson": '{"type": "Feat'})
+    with pytest.raises(InputFileError, match=r"^\S*broken\.zip/d/districts\.geojson: "):
+        mineland.read_districts(broken)
+
+
+def _layout(rng: random.Random, root: Path) -> None:
+    """Files as exports hold them, some broken, some nested, in random folders."""
+    made = {
+        "csv": lambda p, k: p.write_text(DEVICES.replace("D", f"K{k}_"), encoding="utf-8"),
+        "geojson": lambda p, k: cleared().assign(record_id=f"G{k}").to_file(p, engine="pyogrio"),
+        "shp": lambda p, k: hazards().assign(record_id=[f"S{k}a", f"S{k}b"]).to_file(p),
+        "broken.geojson": lambda p, k: p.write_text('{"type": "Feature', encoding="utf-8"),
+        "empty.csv": lambda p, k: p.write_bytes(b""),
+        "md": lambda p, k: p.write_text("notes", encoding="utf-8"),
+        "zip": lambda p, k: _inner_zip(rng, p),
+    }
+    for k in range(rng.randint(1, 6)):
+        kind = rng.choice(list(made))
+        folder = root / rng.choice(["", "a", "a/b", "Cəbrayıl"])
+        folder.mkdir(parents=True, exist_ok=True)
+        ending = kind if "." in kind else f"f{k}.{kind}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the Shapefile's truncated field names
+            made[kind](folder / (f"f{k}_{ending}" if "." in kind else ending), k)
+
+
+def _inner_zip(rng: random.Random, path: Path) -> None:
+    with tempfile.TemporaryDirectory(dir=path.parent) as inner:
+        _layout(rng, Path(inner))
+        zipped(
+            path,
+            {f.relative_to(inner).as_posix(): f for f in Path(inner).rglob("*") if f.is_file()},
+        )
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_generated_zips_read_as_their_folders(seed, tmp_path, scratch):
+    """A zip is read as the folder it was made from: the same records, the same rows
+    rejected for the same reasons; a file unread is named inside the zip.  (A zip
+    inside holding no survey file is a file unread, where its folder is skipped.)"""
+    rng = random.Random(seed)
+    root = tmp_path / "export"
+    root.mkdir()
+    _layout(rng, root)
+    files = {f.relative_to(root).as_posix(): f for f in root.rglob("*") if f.is_file()}
+    archive = zipped(tmp_path / "export.zip", files)
+    for inner in [f for f in root.rglob("*.zip")]:  # unpacked, in a folder of its name
+        with zipfile.ZipFile(inner) as z:
+            z.extractall(inner.with_suffix(".unpacking"))
+        inner.unlink()
+        inner.with_suffix(".unpacking").rename(inner)
+
+    def read(path):
+        try:
+            data = mineland.read_surveys(path, on_file_error="reject")
+        except InputFileError as exc:  # a folder (or zip) of no survey file
+            return str(exc).split(":")[-1]
+        r = data.rejected  # a reason may name a file: by its place in the export
+        why = r.reason.str.replace(str(archive), "").str.replace(str(root), "")
+        named = sorted(map(str, zip(r.source_row, r.record_id, why, strict=True)))
+        assert data.sources.source_file.str.startswith(str(path)).all()  # named inside it
+        errors = data.sources.get("error", data.sources.source_file.iloc[:0]).dropna()
+        assert all(str(path) in e and "mineland-unzipped" not in e for e in errors), errors
+        return sorted(data.records.record_id), named
+
+    want, got = read(root), read(archive)
+    if isinstance(want, str):  # a folder of no survey file; the zip is a file unread
+        assert got == ([], []), got
+    else:
+        assert got == want
+    assert list(scratch.iterdir()) == []
