@@ -252,3 +252,16 @@ def test_a_date_before_every_dated_record_is_warned_about(tmp_path):
         assert f"the first is dated {first.date()}): only the {undated} undated" in said
     on_the_day = run("summarize", DISTRICTS, SURVEYS, "--as-of", first.date(), "-o", out)
     assert "before every dated record" not in on_the_day.output
+
+
+def test_summarize_says_how_many_records_the_as_of_date_leaves_out(tmp_path):
+    records = mineland.read_surveys(SURVEYS).records
+    day = records["date"].dropna().sort_values().iloc[len(records) // 3].date()
+    later = int((records["date"] > pd.Timestamp(day)).sum())
+    assert 0 < later < len(records)
+    done = run("summarize", DISTRICTS, SURVEYS, "--as-of", day, "-o", tmp_path / "s.csv")
+    assert f"{later:,} records dated after {day} left out (--as-of)" in " ".join(
+        done.output.split()
+    )
+    done = run("summarize", DISTRICTS, SURVEYS, "-o", tmp_path / "s.csv")
+    assert "left out (--as-of)" not in done.output

@@ -115,6 +115,11 @@ def summarize_cmd(
     meta = summary.attrs.get("mineland", {})
     if meta.get("records_undated"):
         note(f"{meta['records_undated']} undated records count at every date")
+    if meta.get("records_after_as_of"):
+        later = meta["records_after_as_of"]
+        note(
+            f"{later:,} record{'s' * (later != 1)} dated after {as_of:%Y-%m-%d} left out (--as-of)"
+        )
     full, summary = summary, arrange(summary, sort_by, top)
     if output is None:
         print_summary(summary, as_of, columns=columns, of=full)
