@@ -86,7 +86,7 @@ def read_csv_text(text: str, source: str = "CSV") -> tuple[pd.DataFrame, list[st
             "%s: the header is on line %d; %s", source, line, schema.above_header(above, "line")
         )
         body = body[at:]
-    return parse_csv(body, preamble.group(1) or sep or sniff_delimiter(body))
+    return parse_csv(body, preamble.group(1) or sep or sniff_delimiter(body), source)
 
 
 def _header_line(text: str) -> tuple[int, int, str | None]:
@@ -120,7 +120,7 @@ def sniff_delimiter(text: str) -> str:
     return max(counts, key=counts.get) if max(counts.values()) else ","
 
 
-def parse_csv(text: str, sep: str) -> tuple[pd.DataFrame, list[str | None]]:
+def parse_csv(text: str, sep: str, source: str = "CSV") -> tuple[pd.DataFrame, list[str | None]]:
     """Rows of strings (blank cells missing) and, per row, why it is malformed.
 
     A record whose quotes run over several physical lines and swallow what look like
@@ -155,7 +155,8 @@ def parse_csv(text: str, sep: str) -> tuple[pd.DataFrame, list[str | None]]:
             cells = (cells + [""] * width)[:width]
         rows.append(cells)
         problems.append(problem)
-    frame = pd.DataFrame(rows, columns=_unique(header), dtype=object)
+    header = [h or "column" for h in header]
+    frame = schema.unique_columns(pd.DataFrame(rows, dtype=object), header, source)
     frame = frame.replace({"": None})
     return frame, problems
 
@@ -201,14 +202,3 @@ def _swallowed_rows(fields: list[str], sep: str, width: int) -> bool:
         "\n" in f and any(line.count(sep) >= max(1, width - 2) for line in f.split("\n")[1:])
         for f in fields
     )
-
-
-def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        name = name or "column"
-        k = seen.get(name, 0)
-        seen[name] = k + 1
-        out.append(name if k == 0 else f"{name}_{k + 1}")
-    return out

@@ -273,6 +273,8 @@ def _canonical_columns(table: RawTable, field_map) -> tuple[pd.DataFrame, pd.Dat
     recognised; a table without ``record_type`` cannot be read."""
     original = table.attributes.reset_index(drop=True).apply(lists_as_text)
     attrs, value_map = schema.apply_field_map(original, field_map, source=table.source)
+    # "record_type" and "Record Type" in a GeoJSON (a CSV's twins are looked at as read)
+    schema.check_twins(attrs, table.source, skip=set(field_map or {}))
     # "Record Type", "record-type" and "RECORD_TYPE" as spreadsheets head them
     lower = {re.sub(r"[\s\-]+", "_", str(c).strip().casefold()): c for c in attrs.columns}
     for canonical in schema.CANONICAL_COLUMNS:

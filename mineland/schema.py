@@ -149,6 +149,75 @@ HEADER_WORDS = frozenset(
 )
 
 
+#: columns whose twins (a second column of the name, as written or in other case and
+#: spacing) must agree: those the hectares and counts are worked out from, and those
+#: a geometry is built from (twin ids that differ are warned of: the first is used)
+TWIN_CHECKED = frozenset(
+    {*CANONICAL_COLUMNS, "status", "lon", "lat", "longitude", "latitude", "long", "lng"}
+    | {"x", "y", "easting", "northing", "wkt", "geometry", "geom", "mgrs"}
+) - {"record_id"}
+
+
+def unique_columns(frame: pd.DataFrame, names: list[str], source: str) -> pd.DataFrame:
+    """``frame``, whose columns are those of the header ``names`` in order, with names
+    made unique as pandas makes them (``name``, ``name.1``...); a name of
+    :data:`TWIN_CHECKED` written twice is looked at as :func:`check_twins` says."""
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        count = seen.get(name, 0)
+        unique.append(name if count == 0 else f"{name}.{count}")
+        seen[name] = count + 1
+    _check_twins(frame.set_axis(unique, axis=1), names, source, str, "remove or rename one of them")
+    return frame.set_axis(unique, axis=1)
+
+
+def check_twins(frame: pd.DataFrame, source: str, skip=frozenset()) -> None:
+    """Two columns of one name of :data:`TWIN_CHECKED` in other case or spacing
+    (``record_type`` and ``Record Type``) that differ on a row are a SchemaError naming
+    both and the row: which of them the table is read by would be a guess (twin ids
+    are warned of, the first used).  Names in ``skip`` are not looked at: a field map
+    chose their column."""
+    fix = "name the one to read in a field map, or remove the other"
+    _check_twins(frame, list(frame.columns), source, _column_key, fix, skip)
+
+
+def _column_key(name) -> str:
+    return re.sub(r"[\s\-]+", "_", str(name).strip().casefold())
+
+
+def _check_twins(frame, names, source: str, key_of, fix: str, skip=frozenset()) -> None:
+    twins: dict[str, list[int]] = {}
+    for j, name in enumerate(names):
+        twins.setdefault(key_of(name), []).append(j)
+    for key, at in twins.items():
+        checked = _column_key(key)
+        if len(at) > 1 and checked not in skip and checked in {*TWIN_CHECKED, "record_id"}:
+            _twins_agree(frame, at, checked, source, fix)
+
+
+def _twins_agree(frame: pd.DataFrame, at: list[int], key: str, source: str, fix: str) -> None:
+    def cells(j: int) -> pd.Series:
+        column = frame.iloc[:, j]
+        return column.map(lambda v: "" if v is None or v != v else str(v).strip().casefold())
+
+    first = cells(at[0])
+    for j in at[1:]:
+        differ = (first != cells(j)).to_numpy()
+        if differ.any():
+            row = int(differ.argmax())
+            a, b = (str(frame.iloc[row, k])[:40] for k in (at[0], j))
+            said = (
+                f"{source}: columns {at[0] + 1} ({frame.columns[at[0]]!r}) and {j + 1} "
+                f"({frame.columns[j]!r}) are both {key}, and row {row + 1} has {a!r} in "
+                f"one and {b!r} in the other"
+            )
+            if key not in TWIN_CHECKED:
+                log.warning("%s; the first is used", said)
+                continue
+            raise SchemaError(f"{said}: which to read is a guess; {fix}")
+
+
 def looks_like_header(cells) -> bool:
     """Whether a row's cells hold two of the usual column names (:data:`HEADER_WORDS`)."""
     names = {str(v).strip().casefold().replace(" ", "_") for v in cells if v is not None}

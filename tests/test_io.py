@@ -560,3 +560,31 @@ def test_a_geopackage_attribute_table_with_coordinates_is_read_and_the_others_na
     assert got.geometry["D2"].x == pytest.approx(46.6) and got.geometry["D2"].y == 39.5
     assert "layers without geometry or coordinate columns skipped: 'lookup'" in caplog.text
     assert "layer_styles" not in caplog.text
+
+
+def test_twin_columns_that_differ_are_an_error_naming_them(tmp_path, caplog):
+    """A join's stale copy of the type column: which one the table is read by would be
+    a guess, and each gives other hectares."""
+    rows = "record_id,record_type,lon,lat,record_type\nA1,device,46.6,39.8,device\n"
+    (tmp_path / "same.csv").write_text(rows, encoding="utf-8")
+    assert list(mineland.read_surveys(tmp_path / "same.csv").records.record_type) == ["device"]
+    (tmp_path / "twin.csv").write_text(rows.replace(",device\n", ",incident\n"), encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"twin\.csv: columns 2 \('record_type'\) and 5 "):
+        mineland.read_surveys(tmp_path / "twin.csv")
+    frame = pd.DataFrame([["A1", "device", 46.6, 39.8, "incident"]])
+    frame.to_excel(tmp_path / "twin.xlsx", header=rows.split("\n")[0].split(","), index=False)
+    with pytest.raises(SchemaError, match=r"twin\.xlsx \(sheet 'Sheet1'\): columns 2 .* row 1"):
+        mineland.read_surveys(tmp_path / "twin.xlsx")
+    ids = "record_id,record_type,lon,lat,Record-ID\nA1,device,46.6,39.8,B1\n"
+    (tmp_path / "ids.csv").write_text(ids, encoding="utf-8")
+    assert list(mineland.read_surveys(tmp_path / "ids.csv").records.record_id) == ["A1"]
+    assert "are both record_id, and row 1 has 'A1' in one and 'B1'" in caplog.text
+
+
+def test_a_field_map_chooses_between_twin_columns_of_other_case(tmp_path):
+    gdf = sample_records().iloc[:1].assign(**{"Record Type": "cleared"})  # SHA beside it
+    write(gdf, tmp_path / "h.geojson")
+    with pytest.raises(SchemaError, match=r"'record_type'\) and .* \('Record Type'\) are both"):
+        mineland.read_surveys(tmp_path / "h.geojson")
+    data = mineland.read_surveys(tmp_path / "h.geojson", field_map={"record_type": "Record Type"})
+    assert list(data.records.record_type) == ["cleared"]

@@ -98,7 +98,7 @@ def _sheet(raw, cells: dict, merges: list, path: Path, name: str):
     """One sheet's table under its header, its unreadable cells per row, and notes."""
     raw, unreadable = _unreadable(raw, cells)
     header = _header_row(raw, path, name)
-    frame, unreadable = _with_header(raw, unreadable, header)
+    frame, unreadable = _with_header(raw, unreadable, header, f"{path} (sheet {name!r})")
     frame, notes = filled_merges(frame, merges, header)
     return frame, unreadable, notes
 
@@ -163,7 +163,7 @@ def _header_row(raw: pd.DataFrame, path: Path, sheet: str) -> int:
 
 
 def _with_header(
-    raw: pd.DataFrame, unreadable: np.ndarray, header: int
+    raw: pd.DataFrame, unreadable: np.ndarray, header: int, source: str
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The sheet as a table under its header row, and its unreadable cells in words."""
     names = (
@@ -175,16 +175,4 @@ def _with_header(
         else []
     )
     frame = raw.iloc[header + 1 :].reset_index(drop=True)
-    frame.columns = _unique(names)
-    return frame, _cell_texts(unreadable, names, header)
-
-
-def _unique(names: list[str]) -> list[str]:
-    """Column names made unique as pandas does (``name``, ``name.1``...)."""
-    seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        count = seen.get(name, 0)
-        out.append(name if count == 0 else f"{name}.{count}")
-        seen[name] = count + 1
-    return out
+    return schema.unique_columns(frame, names, source), _cell_texts(unreadable, names, header)
