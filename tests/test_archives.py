@@ -232,3 +232,18 @@ def test_generated_zips_read_as_their_folders(seed, tmp_path, scratch):
     else:
         assert got == want
     assert list(scratch.iterdir()) == []
+
+
+def test_a_utf8_name_stored_without_its_flag_is_named_as_written(tmp_path):
+    """Many zip tools store UTF-8 names without the flag saying so; read as code page
+    437 they would be named ``C╔Öbray─▒l``."""
+    name = "Cəbrayıl"
+    stand_in = "X" * len(name.encode("utf-8"))  # ASCII: stored without the flag
+    archive = zipped(
+        tmp_path / "e.zip", {f"{stand_in}/a.csv": DEVICES, "b.csv": DEVICES.replace("D", "B")}
+    )
+    archive.write_bytes(archive.read_bytes().replace(stand_in.encode(), name.encode("utf-8")))
+    with zipfile.ZipFile(archive) as z:
+        assert not z.getinfo(name.encode("utf-8").decode("cp437") + "/a.csv").flag_bits & 0x800
+    data = mineland.read_surveys(archive)
+    assert f"{archive}/{name}/a.csv" in set(data.records.source_file)

@@ -65,13 +65,15 @@ def unpack_zip(path: Path, scratch: Path) -> Path:
     return that folder; refused when it would not fit in the scratch disk's free
     space."""
     folder = Path(tempfile.mkdtemp(dir=scratch)) / path.name
-    members = zip_members(path)  # macOS's metadata stays out
+    wanted = set(zip_members(path))  # macOS's metadata stays out
     try:
         with zipfile.ZipFile(path) as archive:
-            size = sum(archive.getinfo(name).file_size for name in members)
+            members = [info for info in archive.infolist() if info.filename in wanted]
+            size = sum(info.file_size for info in members)
             free = shutil.disk_usage(scratch).free
-            if size <= free:  # ZipFile.extract keeps names inside the folder
-                archive.extractall(folder, members=members)
+            for info in members if size <= free else []:
+                info.filename = _name_as_written(info)
+                archive.extract(info, folder)  # ZipFile.extract keeps names inside it
     except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
         raise InputFileError(f"{path}: cannot unpack the zip: {exc}") from None
     if size > free:
@@ -80,6 +82,18 @@ def unpack_zip(path: Path, scratch: Path) -> Path:
             f"free in {scratch}: unzip it and give the folder"
         )
     return folder
+
+
+def _name_as_written(info: zipfile.ZipInfo) -> str:
+    """A member's name as its zip tool wrote it: many write UTF-8 names without the
+    flag that says so, which ``zipfile`` then reads as code page 437 (``Cəbrayıl`` as
+    ``C╔Öbray─▒l``)."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except UnicodeError:  # code page 437 it is (or another DOS code page)
+        return info.filename
 
 
 def unpacked_inputs(inputs: list, stack: contextlib.ExitStack) -> list:
