@@ -4,6 +4,7 @@ cannot be read is said, and nothing is left behind or written outside."""
 from __future__ import annotations
 
 import random
+import tarfile
 import tempfile
 import warnings
 import zipfile
@@ -247,3 +248,15 @@ def test_a_utf8_name_stored_without_its_flag_is_named_as_written(tmp_path):
         assert not z.getinfo(name.encode("utf-8").decode("cp437") + "/a.csv").flag_bits & 0x800
     data = mineland.read_surveys(archive)
     assert f"{archive}/{name}/a.csv" in set(data.records.source_file)
+
+
+def test_other_archives_are_refused_by_name_and_skipped_in_a_folder(tmp_path, caplog):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "devices.csv").write_text(DEVICES, encoding="utf-8")
+    with tarfile.open(folder / "older.tar.gz", "w:gz") as tar:
+        tar.add(folder / "devices.csv", "devices.csv")
+    with pytest.raises(InputFileError, match=r"older\.tar\.gz: an archive mineland does not"):
+        mineland.read_surveys(folder / "older.tar.gz")
+    assert list(mineland.read_surveys(folder).records.record_id) == ["D1"]
+    assert "skipped 1 file: older.tar.gz (an archive mineland does not unpack" in caplog.text

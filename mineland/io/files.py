@@ -44,6 +44,11 @@ def _is_geojson_text(path: Path) -> bool:
 
 #: what a folder's files are read as, by extension (a ``.txt`` only when named)
 _READ = tuple(e for e in VECTOR_EXTENSIONS + CSV_EXTENSIONS + EXCEL_EXTENSIONS if e != ".txt")
+#: archives other than zips, which are not unpacked
+OTHER_ARCHIVES = (".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar")
+#: why such an archive is not read
+NOT_UNPACKED = "an archive mineland does not unpack (zips it does): unpack it and give its files"
+
 #: the file endings of survey data (a hidden file of these is named when skipped)
 DATA_ENDINGS = _READ + PARQUET_EXTENSIONS
 _SIDECARS = {".dbf", ".shx", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd", ".xml", ".aux"}
@@ -85,7 +90,8 @@ def _folder_files(path: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
         elif suffix in _SIDECARS and _beside_a_shapefile(child):
             continue  # part of a Shapefile
         else:
-            skipped.append((child, "not a survey file format"))
+            archive = suffix in OTHER_ARCHIVES
+            skipped.append((child, NOT_UNPACKED if archive else "not a survey file format"))
     return inside, skipped
 
 

@@ -38,6 +38,8 @@ from .archives import as_shown, unpacked_inputs, zip_needs_unpacking
 from .files import (
     CSV_EXTENSIONS,
     EXCEL_EXTENSIONS,
+    NOT_UNPACKED,
+    OTHER_ARCHIVES,
     PARQUET_EXTENSIONS,
     VECTOR_EXTENSIONS,
     expand_inputs,
@@ -84,6 +86,8 @@ def read_tables(
         return [clip_to_bbox(t, bbox, crs) for t in tables]
     if suffix in PARQUET_EXTENSIONS or is_parquet_dataset(path):
         return [read_parquet(path, bbox_in(bbox, parquet_crs(path)))]
+    if suffix in OTHER_ARCHIVES:
+        raise InputFileError(f"{path}: {NOT_UNPACKED}")
     if suffix not in VECTOR_EXTENSIONS:
         log.info("%s: unknown file ending; trying GDAL", path)
     layers, extra = [layer], []
