@@ -156,7 +156,8 @@ def parse_csv(text: str, sep: str, source: str = "CSV") -> tuple[pd.DataFrame, l
         rows.append(cells)
         problems.append(problem)
     header = [h or "column" for h in header]
-    frame = schema.unique_columns(pd.DataFrame(rows, dtype=object), header, source)
+    frame = pd.DataFrame(rows, columns=range(width), dtype=object)  # no rows: columns
+    frame = schema.unique_columns(frame, header, source)
     frame = frame.replace({"": None})
     return frame, problems
 
