@@ -260,3 +260,21 @@ def test_other_archives_are_refused_by_name_and_skipped_in_a_folder(tmp_path, ca
         mineland.read_surveys(folder / "older.tar.gz")
     assert list(mineland.read_surveys(folder).records.record_id) == ["D1"]
     assert "skipped 1 file: older.tar.gz (an archive mineland does not unpack" in caplog.text
+
+
+def test_a_manifest_layer_of_a_zip_reads_the_files_holding_it(tmp_path):
+    files = export_files(tmp_path / "export")
+    zipped(tmp_path / "export.zip", files)
+    manifest = tmp_path / "sources.toml"
+
+    def read(layer: str, **how):
+        manifest.write_text(f'[[source]]\npath = "export.zip"\nlayer = "{layer}"\n', "utf-8")
+        return mineland.read_surveys(manifest, **how)
+
+    assert sorted(read("hazards").records.record_id) == ["H1", "H2"]
+    assert list(read("cleared").records.source_file) == [
+        f"{tmp_path}/export.zip/releases/cleared.geojson"
+    ]
+    with pytest.raises(InputFileError, match=r"export\.zip: none of its files \(devices\.csv, "):
+        read("nope")
+    assert read("nope", on_file_error="reject").records.empty

@@ -18,8 +18,8 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from ..errors import InputFileError
-from ._gdal import zip_members
-from .files import DATA_ENDINGS, find_input_files
+from ._gdal import layer_types, zip_members
+from .files import CSV_EXTENSIONS, DATA_ENDINGS, EXCEL_EXTENSIONS, find_input_files
 
 __all__ = ["unpack_zip", "unpacked_inputs", "zip_datasets", "zip_needs_unpacking"]
 
@@ -121,21 +121,45 @@ def _unpacked(inputs: list, scratch: Path, named: list, depth: int) -> list:
         if not _to_unpack(path):
             out.append((path, options))
             continue
-        name = as_shown(str(path), options.get("shown"))  # inside the zip it came in
         try:
-            if depth >= MAX_DEPTH:
-                raise InputFileError(f"{name}: zips nested more than {MAX_DEPTH} deep")
-            folder = unpack_zip(path, scratch)
+            inside = _unpacked_files(path, options, scratch, named, depth)
         except InputFileError as exc:  # refused when read, as an unreadable file is
             out.append((path, {**options, "refused": as_shown(str(exc), options.get("shown"))}))
             continue
-        shown = (str(folder), name)
-        named.append(shown)
-        files = find_input_files([folder], shown_as=name)
-        out.extend(
-            _unpacked([(f, {**options, "shown": shown}) for f in files], scratch, named, depth + 1)
-        )
+        out.extend(_unpacked(inside, scratch, named, depth + 1))
     return out
+
+
+def _unpacked_files(path: Path, options: dict, scratch: Path, named: list, depth: int) -> list:
+    """The files of one zip, unpacked, with their options (see :func:`unpacked_inputs`)."""
+    name = as_shown(str(path), options.get("shown"))  # inside the zip it came in
+    if depth >= MAX_DEPTH:
+        raise InputFileError(f"{name}: zips nested more than {MAX_DEPTH} deep")
+    shown = (str(unpack_zip(path, scratch)), name)
+    named.append(shown)
+    files = find_input_files([shown[0]], shown_as=name)
+    if options.get("layer") is not None:  # a manifest's layer: the files holding it
+        files = _holding_layer(files, str(options["layer"]), shown)
+    return [(f, {**options, "shown": shown}) for f in files]
+
+
+def _holding_layer(files: list[Path], layer: str, shown: tuple[str, str]) -> list[Path]:
+    """The files of an unpacked zip that hold a layer of that name (a CSV or a
+    workbook: named so); none is an error naming the files."""
+    found = [f for f in files if _holds(f, layer)]
+    if not found:
+        names = ", ".join(as_shown(str(f), shown).removeprefix(f"{shown[1]}/") for f in files)
+        raise InputFileError(f"{shown[1]}: none of its files ({names}) holds a layer {layer!r}")
+    return found
+
+
+def _holds(path: Path, layer: str) -> bool:
+    if path.suffix.lower() in (*CSV_EXTENSIONS, *EXCEL_EXTENSIONS) or path.suffix == "":
+        return path.stem == layer
+    try:
+        return any(name == layer for name, _ in layer_types(path))
+    except InputFileError:
+        return False  # read as it is, it says why
 
 
 def as_shown(text: str, shown: tuple[str, str] | None) -> str:
