@@ -273,3 +273,7 @@ def test_a_manifest_layer_of_a_zip_reads_the_files_holding_it(tmp_path):
     with pytest.raises(InputFileError, match=r"export\.zip: none of its files \(devices\.csv, "):
         read("nope")
     assert read("nope", on_file_error="reject").records.empty
+    outer = {"export.zip": tmp_path / "export.zip", "other.csv": DEVICES.replace("D", "O")}
+    zipped(tmp_path / "outer.zip", outer).replace(tmp_path / "export.zip")  # a zip in the zip
+    cleared = read("cleared").records.source_file
+    assert list(cleared) == [f"{tmp_path}/export.zip/export.zip/releases/cleared.geojson"]

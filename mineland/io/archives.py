@@ -154,6 +154,8 @@ def _holding_layer(files: list[Path], layer: str, shown: tuple[str, str]) -> lis
 
 
 def _holds(path: Path, layer: str) -> bool:
+    if path.suffix.lower() == ".zip":
+        return True  # a zip inside: its own files are looked at in turn
     if path.suffix.lower() in (*CSV_EXTENSIONS, *EXCEL_EXTENSIONS) or path.suffix == "":
         return path.stem == layer
     try:
