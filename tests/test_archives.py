@@ -277,3 +277,31 @@ def test_a_manifest_layer_of_a_zip_reads_the_files_holding_it(tmp_path):
     zipped(tmp_path / "outer.zip", outer).replace(tmp_path / "export.zip")  # a zip in the zip
     cleared = read("cleared").records.source_file
     assert list(cleared) == [f"{tmp_path}/export.zip/export.zip/releases/cleared.geojson"]
+
+
+def _placemark(record_id: str, west: float) -> str:
+    ring = f"{west},39.5 {west + 0.01},39.5 {west + 0.01},39.51 {west},39.51 {west},39.5"
+    return (
+        f"<Placemark><ExtendedData><Data name='record_id'><value>{record_id}</value></Data>"
+        "<Data name='record_type'><value>CHA</value></Data></ExtendedData><Polygon>"
+        f"<outerBoundaryIs><LinearRing><coordinates>{ring}</coordinates></LinearRing>"
+        "</outerBoundaryIs></Polygon></Placemark>"
+    )
+
+
+def test_every_kml_of_a_kmz_is_read(tmp_path):
+    """A KMZ is read by its main KML; one whose main KML links to others inside it (a
+    NetworkLink, as Google Earth writes a large export) had those left out, unsaid."""
+    link = "<NetworkLink><Link><href>files/more.kml</href></Link></NetworkLink>"
+    kmz = zipped(
+        tmp_path / "export.kmz",
+        {
+            "doc.kml": f"<kml><Document>{link}{_placemark('K1', 46.6)}</Document></kml>",
+            "files/more.kml": f"<kml><Document>{_placemark('K2', 46.7)}</Document></kml>",
+        },
+    )
+    records = mineland.read_surveys(kmz).records
+    assert sorted(records.record_id) == ["K1", "K2"]
+    assert set(records.source_file) == {f"{kmz}/doc.kml", f"{kmz}/files/more.kml"}
+    boxes = [shapely.box(w, 39.5, w + 0.01, 39.51) for w in (46.6, 46.7)]
+    assert records.geometry.map(geod_ha).sum() == pytest.approx(sum(map(geod_ha, boxes)), rel=1e-9)

@@ -250,8 +250,8 @@ def read_layer(path: Path, layer: str | int | None, *, bbox=None) -> RawTable:
 
 
 def zip_members(path: Path) -> list[str]:
-    """The files in a zip (macOS metadata left out); none if it is no zip."""
-    if path.suffix.lower() != ".zip" or not zipfile.is_zipfile(path):
+    """The files in a zip or KMZ (macOS metadata left out); none if it is no zip."""
+    if path.suffix.lower() not in (".zip", ".kmz") or not zipfile.is_zipfile(path):
         return []
     with zipfile.ZipFile(path) as archive:
         names = [n for n in archive.namelist() if not n.endswith("/")]

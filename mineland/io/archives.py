@@ -50,7 +50,10 @@ def zip_datasets(path: Path) -> list[str]:
 def zip_needs_unpacking(path: Path) -> bool:
     """Whether GDAL, reading a zip as one dataset, would leave some of its data out, or
     fail, or read it without its points (a zipped CSV or workbook): it does all it
-    should only with the Shapefiles at the top of the zip and nothing else."""
+    should only with the Shapefiles at the top of the zip and nothing else.  A KMZ is
+    read by its main KML: one that holds several is unpacked, to read them all."""
+    if path.suffix.lower() == ".kmz":
+        return sum(n.lower().endswith(".kml") for n in zip_members(path)) > 1
     found = zip_datasets(path)
     return bool(found) and not (len(found) == 1 and "/" not in found[0] and _is_shp(found[0]))
 
@@ -154,7 +157,7 @@ def _holding_layer(files: list[Path], layer: str, shown: tuple[str, str]) -> lis
 
 
 def _holds(path: Path, layer: str) -> bool:
-    if path.suffix.lower() == ".zip":
+    if path.suffix.lower() in (".zip", ".kmz"):
         return True  # a zip inside: its own files are looked at in turn
     if path.suffix.lower() in (*CSV_EXTENSIONS, *EXCEL_EXTENSIONS) or path.suffix == "":
         return path.stem == layer
