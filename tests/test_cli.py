@@ -55,7 +55,7 @@ def test_summarize_writes_each_format(tmp_path, demo_summary, ext):
         assert doc["software"] == f"mineland {mineland.__version__}" and doc["as_of"]
         table = pd.DataFrame(doc["rows"])
     elif ext == "xlsx":
-        table = pd.read_excel(out)
+        table = pd.read_excel(out, engine="openpyxl")
     else:
         table = gpd.read_file(out)
     assert list(table["district"]) == list(demo_summary["district"])

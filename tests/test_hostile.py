@@ -160,7 +160,7 @@ def test_payloads_are_inert_in_terminal_and_spreadsheets(tmp_path, district_file
     assert "[bold red]boom[/] \N{REPLACEMENT CHARACTER}[2J" in raw
     xlsx = tmp_path / "out.xlsx"
     runner.invoke(main, ["summarize", str(district_file), str(surveys), "-o", str(xlsx)])
-    assert not str(pd.read_excel(xlsx)["district"].iloc[0]).startswith("=")
+    assert not str(pd.read_excel(xlsx, engine="openpyxl")["district"].iloc[0]).startswith("=")
 
 
 def test_array_properties_are_read_as_text_not_a_crash(tmp_path):

@@ -257,7 +257,7 @@ def test_map_and_report_show_the_priorities(tmp_path):
     assert "Priorities: remaining hazards by score" in html.read_text(encoding="utf-8")
     xlsx = tmp_path / "r.xlsx"
     assert run("report", DISTRICTS, SURVEYS, "-o", xlsx).exit_code == 0
-    top = pd.read_excel(xlsx, sheet_name="Priorities")
+    top = pd.read_excel(xlsx, sheet_name="Priorities", engine="openpyxl")
     best = prioritise(mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS)).table
     assert list(top["record_id"]) == list(best["record_id"].head(20))
 

@@ -70,10 +70,10 @@ def test_excel_report_is_formatted(demo, tmp_path):
     d, s = demo
     summary = mineland.summarize(d, s, as_of="2024-12-31")
     assert ws.cell(row=last, column=col).value == pytest.approx(summary["contaminated_ha"].sum())
-    sources = pd.read_excel(out, sheet_name="Sources")
+    sources = pd.read_excel(out, sheet_name="Sources", engine="openpyxl")
     assert "2024-12-31" in sources["value"].astype(str).tolist()
     assert any("mineland" in str(v) for v in sources["value"])
-    prog = pd.read_excel(out, sheet_name="Progress by year")
+    prog = pd.read_excel(out, sheet_name="Progress by year", engine="openpyxl")
     assert pd.to_datetime(prog["period_end"]).max() == pd.Timestamp("2024-12-31")
 
 

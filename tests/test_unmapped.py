@@ -184,7 +184,7 @@ def test_cli_writes_candidates(tmp_path, suffix):
         assert candidates.crs.to_epsg() == 4326 and len(candidates) >= 3
         assert (candidates["note"].str.contains("not a hazard record")).all()
     elif suffix == ".xlsx":
-        sheets = pd.read_excel(out, sheet_name=None)
+        sheets = pd.read_excel(out, sheet_name=None, engine="openpyxl")
         assert set(sheets) == {"candidates", "evidence", "districts", "about"}
         assert "geometry_wkt" in sheets["candidates"].columns
     else:
@@ -233,7 +233,7 @@ def test_map_and_report_show_the_unmapped_evidence(tmp_path):
     assert "Unmapped evidence (" in html.read_text(encoding="utf-8")
     xlsx, page = tmp_path / "r.xlsx", tmp_path / "r.html"
     assert run("report", DISTRICTS, SURVEYS, "-o", xlsx).exit_code == 0
-    sheets = pd.read_excel(xlsx, sheet_name=None)
+    sheets = pd.read_excel(xlsx, sheet_name=None, engine="openpyxl")
     found = find_unmapped(mineland.read_districts(DISTRICTS), mineland.read_surveys(SURVEYS))
     assert len(sheets["Candidate areas"]) == len(found.candidates)
     by_district = sheets["Unmapped by district"].set_index("district")["devices_outside"]
