@@ -10,6 +10,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import pytest
 import shapely
 from conftest import (
@@ -588,3 +589,21 @@ def test_a_field_map_chooses_between_twin_columns_of_other_case(tmp_path):
         mineland.read_surveys(tmp_path / "h.geojson")
     data = mineland.read_surveys(tmp_path / "h.geojson", field_map={"record_type": "Record Type"})
     assert list(data.records.record_type) == ["cleared"]
+
+
+def test_arcgis_point_x_and_point_y_are_coordinates_in_the_crs_given(tmp_path):
+    """ArcGIS's Add XY Coordinates writes POINT_X and POINT_Y, in the layer's CRS (so
+    a CRS must be given); other names get a hint to name them in a field map."""
+    east, north = 421_000.0, 4_404_000.0  # UTM 38N
+    path = tmp_path / "xy.csv"
+    path.write_text(f"record_id,record_type,POINT_X,POINT_Y\nA1,device,{east},{north}\n")
+    with pytest.raises(CRSError, match="declares no coordinate reference system"):
+        mineland.read_surveys(path)
+    point = mineland.read_surveys(path, crs="EPSG:32638").records.geometry.iloc[0]
+    lon, lat = pyproj.Transformer.from_crs(32638, 4326, always_xy=True).transform(east, north)
+    assert (point.x, point.y) == pytest.approx((lon, lat), abs=1e-9)
+    path.write_text("record_id,record_type,Lon (WGS84),Lat (WGS84)\nA1,device,46.5,39.5\n")
+    with pytest.raises(SchemaError, match=r"Name them in a field map, e\.g\. lon = "):
+        mineland.read_surveys(path)
+    named = {"lon": "Lon (WGS84)", "lat": "Lat (WGS84)"}
+    assert len(mineland.read_surveys(path, field_map=named).records) == 1

@@ -31,6 +31,8 @@ _XY_COLUMNS = (
     ("lng", "lat"),
     ("x", "y"),
     ("easting", "northing"),
+    ("point_x", "point_y"),  # ArcGIS's Add XY Coordinates, in the layer's CRS
+    ("x_coord", "y_coord"),
 )
 
 _GEOGRAPHIC_XY = {("lon", "lat"), ("longitude", "latitude"), ("long", "lat"), ("lng", "lat")}
@@ -122,7 +124,8 @@ def _recognised_columns(frame: pd.DataFrame, folded: dict, source: str) -> dict:
     if not cols:
         raise SchemaError(
             f"{source}: needs lon/lat (or longitude/latitude, x/y) columns, an MGRS "
-            f"column or a WKT column; columns are {', '.join(map(str, frame.columns))}"
+            f"column or a WKT column; columns are {', '.join(map(str, frame.columns))}. "
+            'Name them in a field map, e.g. lon = "Longitude (WGS84)", lat = "Latitude (WGS84)"'
         )
     return cols
 
