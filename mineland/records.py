@@ -9,7 +9,6 @@ rejected table, with a reason.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
@@ -276,7 +275,7 @@ def _canonical_columns(table: RawTable, field_map) -> tuple[pd.DataFrame, pd.Dat
     # "record_type" and "Record Type" in a GeoJSON (a CSV's twins are looked at as read)
     schema.check_twins(attrs, table.source, skip=set(field_map or {}))
     # "Record Type", "record-type" and "RECORD_TYPE" as spreadsheets head them
-    lower = {re.sub(r"[\s\-]+", "_", str(c).strip().casefold()): c for c in attrs.columns}
+    lower = {schema.column_key(c): c for c in attrs.columns}
     for canonical in schema.CANONICAL_COLUMNS:
         if canonical in attrs.columns:
             continue

@@ -149,13 +149,42 @@ HEADER_WORDS = frozenset(
 )
 
 
+#: the columns a table's geometry is built from (see :mod:`mineland.io._columns`)
+WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape", "wkt_geom", "geometry_wkt")
+XY_COLUMNS = (
+    ("lon", "lat"),
+    ("longitude", "latitude"),
+    ("long", "lat"),
+    ("lng", "lat"),
+    ("x", "y"),
+    ("easting", "northing"),
+    ("point_x", "point_y"),  # ArcGIS's Add XY Coordinates, in the layer's CRS
+    ("x_coord", "y_coord"),
+)
+GEOGRAPHIC_XY = {("lon", "lat"), ("longitude", "latitude"), ("long", "lat"), ("lng", "lat")}
+MGRS_COLUMNS = ("mgrs", "mgrs_ref", "mgrs_reference", "grid_ref", "user_entered_mgrs")
+
 #: columns whose twins (a second column of the name, as written or in other case and
 #: spacing) must agree: those the hectares and counts are worked out from, and those
-#: a geometry is built from (twin ids that differ are warned of: the first is used)
+#: a geometry is built from
 TWIN_CHECKED = frozenset(
-    {*CANONICAL_COLUMNS, "status", "lon", "lat", "longitude", "latitude", "long", "lng"}
-    | {"x", "y", "easting", "northing", "wkt", "geometry", "geom", "mgrs"}
+    {
+        *CANONICAL_COLUMNS,
+        "status",
+        *WKT_COLUMNS,
+        *MGRS_COLUMNS,
+        *(n for xy in XY_COLUMNS for n in xy),
+    }
 ) - {"record_id"}
+#: twins looked at: those that must agree, and ids (twin ids that differ are warned
+#: of, the first used)
+_TWINS_LOOKED_AT = TWIN_CHECKED | {"record_id"}
+
+
+def column_key(name) -> str:
+    """A column's name as its meaning is matched: ``Record Type``, ``record-type`` and
+    ``RECORD_TYPE`` are ``record_type``."""
+    return re.sub(r"[\s\-]+", "_", str(name).strip().casefold())
 
 
 def unique_columns(frame: pd.DataFrame, names: list[str], source: str) -> pd.DataFrame:
@@ -168,8 +197,9 @@ def unique_columns(frame: pd.DataFrame, names: list[str], source: str) -> pd.Dat
         count = seen.get(name, 0)
         unique.append(name if count == 0 else f"{name}.{count}")
         seen[name] = count + 1
-    _check_twins(frame.set_axis(unique, axis=1), names, source, str, "remove or rename one of them")
-    return frame.set_axis(unique, axis=1)
+    frame = frame.set_axis(unique, axis=1)
+    _check_twins(frame, names, source, "remove or rename one of them")
+    return frame
 
 
 def check_twins(frame: pd.DataFrame, source: str, skip=frozenset()) -> None:
@@ -178,22 +208,21 @@ def check_twins(frame: pd.DataFrame, source: str, skip=frozenset()) -> None:
     both and the row: which of them the table is read by would be a guess (twin ids
     are warned of, the first used).  Names in ``skip`` are not looked at: a field map
     chose their column."""
+    keys = [column_key(c) for c in frame.columns]
     fix = "name the one to read in a field map, or remove the other"
-    _check_twins(frame, list(frame.columns), source, _column_key, fix, skip)
+    _check_twins(frame, keys, source, fix, skip)
 
 
-def _column_key(name) -> str:
-    return re.sub(r"[\s\-]+", "_", str(name).strip().casefold())
-
-
-def _check_twins(frame, names, source: str, key_of, fix: str, skip=frozenset()) -> None:
+def _check_twins(frame, keys: list[str], source: str, fix: str, skip=frozenset()) -> None:
+    """Each group of columns with one of ``keys`` (in the order of ``frame``'s columns)
+    looked at as :func:`check_twins` says."""
     twins: dict[str, list[int]] = {}
-    for j, name in enumerate(names):
-        twins.setdefault(key_of(name), []).append(j)
+    for j, key in enumerate(keys):
+        twins.setdefault(key, []).append(j)
     for key, at in twins.items():
-        checked = _column_key(key)
-        if len(at) > 1 and checked not in skip and checked in {*TWIN_CHECKED, "record_id"}:
-            _twins_agree(frame, at, checked, source, fix)
+        meaning = column_key(key)
+        if len(at) > 1 and meaning not in skip and meaning in _TWINS_LOOKED_AT:
+            _twins_agree(frame, at, meaning, source, fix)
 
 
 def _twins_agree(frame: pd.DataFrame, at: list[int], key: str, source: str, fix: str) -> None:
@@ -220,7 +249,7 @@ def _twins_agree(frame: pd.DataFrame, at: list[int], key: str, source: str, fix:
 
 def looks_like_header(cells) -> bool:
     """Whether a row's cells hold two of the usual column names (:data:`HEADER_WORDS`)."""
-    names = {str(v).strip().casefold().replace(" ", "_") for v in cells if v is not None}
+    names = {column_key(v) for v in cells if v is not None}
     return len(names & HEADER_WORDS) >= 2
 
 

@@ -16,28 +16,18 @@ from ..degrees import degrees
 from ..errors import SchemaError
 from ..gridref import mgrs_problem, mgrs_to_lonlat, normalize_mgrs
 from ..records import RawTable, parse_crs
-from ..schema import GEOMETRY_KEYS, closest_names
+from ..schema import (
+    GEOGRAPHIC_XY,
+    GEOMETRY_KEYS,
+    MGRS_COLUMNS,
+    WKT_COLUMNS,
+    XY_COLUMNS,
+    closest_names,
+)
 from ._gdal import CURVED, linearise_curves
 from ._parse import parse_geometries
 
 __all__ = ["geometry_columns", "table_from_frame"]
-
-_WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape", "wkt_geom", "geometry_wkt")
-
-_XY_COLUMNS = (
-    ("lon", "lat"),
-    ("longitude", "latitude"),
-    ("long", "lat"),
-    ("lng", "lat"),
-    ("x", "y"),
-    ("easting", "northing"),
-    ("point_x", "point_y"),  # ArcGIS's Add XY Coordinates, in the layer's CRS
-    ("x_coord", "y_coord"),
-)
-
-_GEOGRAPHIC_XY = {("lon", "lat"), ("longitude", "latitude"), ("long", "lat"), ("lng", "lat")}
-
-_MGRS_COLUMNS = ("mgrs", "mgrs_ref", "mgrs_reference", "grid_ref", "user_entered_mgrs")
 
 Parsed = tuple[np.ndarray, np.ndarray, np.ndarray]  # geometries, errors, fixes
 
@@ -97,9 +87,9 @@ def _choose_columns(frame: pd.DataFrame, source: str, named: Mapping[str, str]) 
 
 
 def _recognised_columns(frame: pd.DataFrame, folded: dict, source: str) -> dict:
-    wkt = next((folded[c] for c in _WKT_COLUMNS if c in folded), None)
+    wkt = next((folded[c] for c in WKT_COLUMNS if c in folded), None)
     cols: dict = {}
-    pair = next(((a, b) for a, b in _XY_COLUMNS if a in folded and b in folded), None)
+    pair = next(((a, b) for a, b in XY_COLUMNS if a in folded and b in folded), None)
     if wkt is not None:
         # an export that writes areas as WKT and points as coordinates: a row's lon/lat
         # (x/y) stand where its WKT cell is blank, in the same CRS (WKT names none, so
@@ -108,7 +98,7 @@ def _recognised_columns(frame: pd.DataFrame, folded: dict, source: str) -> dict:
         return {"wkt": wkt, **xy}
     if pair is not None:
         cols = {"lon": folded[pair[0]], "lat": folded[pair[1]]}
-        cols["kind"] = "geographic" if pair in _GEOGRAPHIC_XY else "projected"
+        cols["kind"] = "geographic" if pair in GEOGRAPHIC_XY else "projected"
     else:
         suffixed = _suffixed_pair(frame.columns)
         if suffixed is not None:
@@ -116,7 +106,7 @@ def _recognised_columns(frame: pd.DataFrame, folded: dict, source: str) -> dict:
     shape = _odk_shape_column(frame)
     if shape is not None:
         cols["geoshape"] = shape  # a form's drawn area; its point where none was drawn
-    mgrs = next((folded[c] for c in _MGRS_COLUMNS if c in folded), None)
+    mgrs = next((folded[c] for c in MGRS_COLUMNS if c in folded), None)
     if mgrs is None and not cols:
         mgrs = _mgrs_column_by_values(frame)
     if mgrs is not None and cols.get("kind") != "projected":
