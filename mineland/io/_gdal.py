@@ -207,10 +207,7 @@ def gdal_path(path: Path) -> str:
     """The name GDAL reads ``path`` by: a KMZ's main KML inside the zip (``doc.kml``,
     else the first), because libkml reads a KMZ's features without the attributes
     its ``<Schema>`` declares; any other file as it is."""
-    if path.suffix.lower() != ".kmz" or not zipfile.is_zipfile(path):
-        return str(path)
-    with zipfile.ZipFile(path) as kmz:
-        inside = [n for n in kmz.namelist() if n.lower().endswith(".kml")]
+    inside = kmz_documents(path) if path.suffix.lower() == ".kmz" else []
     if not inside:
         return str(path)
     main = next((n for n in inside if n.lower() == "doc.kml"), inside[0])
@@ -254,8 +251,18 @@ def zip_members(path: Path) -> list[str]:
     if path.suffix.lower() not in (".zip", ".kmz") or not zipfile.is_zipfile(path):
         return []
     with zipfile.ZipFile(path) as archive:
-        names = [n for n in archive.namelist() if not n.endswith("/")]
-    return [n for n in names if not n.startswith("__MACOSX/") and "/._" not in f"/{n}"]
+        return [n for n in archive.namelist() if is_zip_content(n)]
+
+
+def is_zip_content(name: str) -> bool:
+    """Whether a zip's member is a file of its content (not a folder, not macOS's
+    metadata)."""
+    return not (name.endswith("/") or name.startswith("__MACOSX/") or "/._" in f"/{name}")
+
+
+def kmz_documents(path: Path) -> list[str]:
+    """The KML files inside a KMZ (or zip)."""
+    return [n for n in zip_members(path) if n.lower().endswith(".kml")]
 
 
 def spatial_layers(path: Path, *, none_ok: bool = False, listed=None) -> list[str]:

@@ -15,10 +15,11 @@ import logging
 import shutil
 import tempfile
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..errors import InputFileError
-from ._gdal import layer_types, zip_members
+from ._gdal import is_zip_content, kmz_documents, layer_types, zip_members
 from .files import CSV_EXTENSIONS, DATA_ENDINGS, EXCEL_EXTENSIONS, find_input_files
 
 __all__ = ["unpack_zip", "unpacked_inputs", "zip_datasets", "zip_needs_unpacking"]
@@ -53,7 +54,7 @@ def zip_needs_unpacking(path: Path) -> bool:
     should only with the Shapefiles at the top of the zip and nothing else.  A KMZ is
     read by its main KML: one that holds several is unpacked, to read them all."""
     if path.suffix.lower() == ".kmz":
-        return sum(n.lower().endswith(".kml") for n in zip_members(path)) > 1
+        return len(kmz_documents(path)) > 1
     found = zip_datasets(path)
     return bool(found) and not (len(found) == 1 and "/" not in found[0] and _is_shp(found[0]))
 
@@ -68,10 +69,9 @@ def unpack_zip(path: Path, scratch: Path) -> Path:
     return that folder; refused when it would not fit in the scratch disk's free
     space."""
     folder = Path(tempfile.mkdtemp(dir=scratch)) / path.name
-    wanted = set(zip_members(path))  # macOS's metadata stays out
     try:
-        with zipfile.ZipFile(path) as archive:
-            members = [info for info in archive.infolist() if info.filename in wanted]
+        with zipfile.ZipFile(path) as archive:  # macOS's metadata stays out
+            members = [info for info in archive.infolist() if is_zip_content(info.filename)]
             size = sum(info.file_size for info in members)
             free = shutil.disk_usage(scratch).free
             for info in members if size <= free else []:
@@ -106,40 +106,48 @@ def unpacked_inputs(inputs: list, stack: contextlib.ExitStack) -> list:
     ``shown``: ``(the unpacked folder, the zip)``, to name them as the zip's members;
     until ``stack`` closes, what is logged names them so too.  A zip that cannot be
     unpacked stays, its options carrying why (``refused``) for its reading to raise."""
-    if not any(_to_unpack(path) for path, _ in inputs):
-        return inputs
-    scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=PREFIX)))
-    named: list[tuple[str, str]] = []
-    stack.enter_context(_logged_as_shown(named))
-    return _unpacked(inputs, scratch, named, 0)
+    return _unpacked(inputs, _Scratch(stack), 0)
 
 
-def _to_unpack(path) -> bool:
-    return isinstance(path, Path) and path.is_file() and zip_needs_unpacking(path)
+@dataclass
+class _Scratch:
+    """The scratch folder of one read, made when the first zip is unpacked, and the
+    unpacked folders named as their zips (see :func:`as_shown`)."""
+
+    stack: contextlib.ExitStack
+    folder: Path | None = None
+    named: list[tuple[str, str]] = field(default_factory=list)
+
+    def unpack(self, path: Path, name: str) -> tuple[str, str]:
+        if self.folder is None:
+            made = tempfile.TemporaryDirectory(prefix=PREFIX)
+            self.folder = Path(self.stack.enter_context(made))
+            self.stack.enter_context(_logged_as_shown(self.named))
+        self.named.append((str(unpack_zip(path, self.folder)), name))
+        return self.named[-1]
 
 
-def _unpacked(inputs: list, scratch: Path, named: list, depth: int) -> list:
+def _unpacked(inputs: list, scratch: _Scratch, depth: int) -> list:
     out = []
     for path, options in inputs:
-        if not _to_unpack(path):
+        if not (isinstance(path, Path) and path.is_file() and zip_needs_unpacking(path)):
             out.append((path, options))
             continue
         try:
-            inside = _unpacked_files(path, options, scratch, named, depth)
+            inside = _unpacked_files(path, options, scratch, depth)
         except InputFileError as exc:  # refused when read, as an unreadable file is
             out.append((path, {**options, "refused": as_shown(str(exc), options.get("shown"))}))
             continue
-        out.extend(_unpacked(inside, scratch, named, depth + 1))
+        out.extend(_unpacked(inside, scratch, depth + 1))
     return out
 
 
-def _unpacked_files(path: Path, options: dict, scratch: Path, named: list, depth: int) -> list:
+def _unpacked_files(path: Path, options: dict, scratch: _Scratch, depth: int) -> list:
     """The files of one zip, unpacked, with their options (see :func:`unpacked_inputs`)."""
     name = as_shown(str(path), options.get("shown"))  # inside the zip it came in
     if depth >= MAX_DEPTH:
         raise InputFileError(f"{name}: zips nested more than {MAX_DEPTH} deep")
-    shown = (str(unpack_zip(path, scratch)), name)
-    named.append(shown)
+    shown = scratch.unpack(path, name)
     files = find_input_files([shown[0]], shown_as=name)
     if options.get("layer") is not None:  # a manifest's layer: the files holding it
         files = _holding_layer(files, str(options["layer"]), shown)
@@ -170,6 +178,11 @@ def _holds(path: Path, layer: str) -> bool:
 def as_shown(text: str, shown: tuple[str, str] | None) -> str:
     """A message or a name with the unpacked folder's path written as the zip's."""
     return text if shown is None else text.replace(shown[0], shown[1])
+
+
+def shown_error(exc: Exception, shown: tuple[str, str] | None) -> Exception:
+    """The same error, its message naming the unpacked folder as its zip."""
+    return type(exc)(as_shown(str(exc), shown))
 
 
 @contextlib.contextmanager

@@ -34,7 +34,7 @@ from ._gdal import (
     spatial_layers,
 )
 from ._parquet import bbox_in, clip_to_bbox, parquet_crs, read_parquet
-from .archives import as_shown, unpacked_inputs, zip_needs_unpacking
+from .archives import as_shown, shown_error, unpacked_inputs, zip_needs_unpacking
 from .files import (
     CSV_EXTENSIONS,
     EXCEL_EXTENSIONS,
@@ -251,7 +251,7 @@ def _read_inputs(inputs, on_file_error: str, progress: Progress | None, **how):
         try:
             return _read_source(path, options, **how)
         except (InputFileError, SchemaError, CRSError) as exc:  # named as the zip's member
-            return type(exc)(as_shown(str(exc), options.get("shown")))
+            return shown_error(exc, options.get("shown"))
 
     for (path, options), got in zip(inputs, threaded(read, list(enumerate(inputs))), strict=True):
         if not isinstance(got, Exception):
@@ -359,7 +359,7 @@ def _zipped_district_table(path: Path, layer: str | None, crs) -> RawTable:
         try:
             table = _district_table(member, layer, crs)
         except (InputFileError, SchemaError, CRSError) as exc:
-            raise type(exc)(as_shown(str(exc), options["shown"])) from None
+            raise shown_error(exc, options["shown"]) from None
     table.source = as_shown(table.source, options["shown"])
     return table
 
